@@ -1,0 +1,55 @@
+# Agora — `make run` serves the demo site, `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run serve test test-e2e test-all install i18n compile-translations migrate demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP) compile-translations
+
+compile-translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d translations -D messages 2>&1 | tail -n 2
+
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -w 100 -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages -w 100 --no-fuzzy-matching --ignore-obsolete
+	$(MAKE) compile-translations
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) forum demo --if-empty
+
+run: demo
+	@echo "Agora on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
+	$(BIN)/python -m forum.jobs.runner --app wsgi & JOBS=$$!; \
+	trap "kill $$JOBS 2>/dev/null" EXIT INT TERM; \
+	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+test: install
+	$(BIN)/python -m pytest -q -m "not e2e" tests
+
+test-e2e: install
+	bash tests/e2e/setup.sh
+	$(BIN)/python -m pytest -q -m e2e tests
+
+test-all: test test-e2e
+
+bench: install
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,34 @@
+"""Accounts: registration, confirmation, approval, sign-in, passwords, profile."""
+from flask_babel import lazy_gettext as _l
+
+from forum.extensions import db, login_manager
+
+
+def init_app(app):
+    from .views import bp
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    app.register_blueprint(bp)
+    from . import cli
+    cli.init_app(app)
+
+
+@login_manager.user_loader
+def load_user(alternative_id):
+    """The cookie holds 'id:session_token'; a rotated token signs that session out."""
+    from forum.models import User
+
+    user_id, _, token = str(alternative_id).partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    try:
+        user = db.session.get(User, int(user_id))
+    except Exception:  # a broken database must still let error pages render
+        db.session.rollback()
+        return None
+    if user is None or user.session_token != token or user.deleted_at is not None or user.is_suspended:
+        return None
+    return user

@@ -1,0 +1,68 @@
+"""Outgoing mail: SMTP when configured, otherwise .eml files in instance/mail/."""
+import logging
+import os
+import smtplib
+import time
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+log = logging.getLogger(__name__)
+
+
+def build_message(to, subject, body, headers=None):
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_SENDER"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="agora.invalid")
+    for key, value in (headers or {}).items():
+        msg[key] = value
+    msg.set_content(body)
+    return msg
+
+
+def send_message(msg):
+    config = current_app.config
+    if config["MAIL_SERVER"]:
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            smtp.send_message(msg)
+        return
+    folder = Path(config["MAIL_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.eml"
+    path.write_bytes(bytes(msg))
+    os.chmod(path, 0o600)
+    log.warning("No SMTP server configured: mail to %s written to %s", msg["To"], path)
+
+
+def send_mail(to, template, lang, subject, headers=None, **context):
+    """Render templates/mail/<template>.txt in the recipient's language and send it.
+
+    `subject` is a callable so it is translated inside the recipient's locale.
+    A failing mail server is logged, never shown to the user as a crash.
+    """
+    with force_locale(lang):
+        text_subject = subject() if callable(subject) else subject
+        body = render_template(f"mail/{template}.txt", lang=lang, **context)
+    msg = build_message(to, text_subject, body, headers)
+    if not current_app.config["MAIL_SERVER"]:
+        # A newcomer without SMTP can still follow the link from the console.
+        for line in body.splitlines():
+            if "://" in line:
+                log.warning("Mail link for %s: %s", to, line.strip())
+    try:
+        send_message(msg)
+    except (OSError, smtplib.SMTPException):
+        log.exception("Could not send mail '%s' to %s", template, to)
+        return False
+    return True

@@ -1,0 +1,75 @@
+"""Agora: the application factory."""
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import build_config, instance_path_from_env
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None):
+    """Build an Agora app; `config` overrides the environment (tests pass their own)."""
+    config = dict(config or {})
+    instance_path = str(Path(config.pop("INSTANCE_PATH", None) or instance_path_from_env()).resolve())
+    os.makedirs(instance_path, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(build_config(instance_path))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    app.config.update(config)
+    logging.basicConfig(level=logging.INFO)
+
+    from . import database  # noqa: F401  (registers the SQLite engine hooks)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import i18n, security, errors, templating
+
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from auth import init_app as init_auth
+    init_auth(app)
+
+    from .views import bp as main_bp
+    app.register_blueprint(main_bp)
+
+    _register_optional_areas(app)
+    return app
+
+
+def _register_optional_areas(app):
+    """Each area registers its blueprint(s) and CLI commands through its own init_app."""
+    import importlib
+
+    for name in (
+        "forum.threads",
+        "forum.moderation",
+        "forum.admin",
+        "forum.badges",
+        "forum.api",
+        "forum.jobs",
+        "forum.demo",
+        "forum.backup",
+        "search",
+    ):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.init_app(app)

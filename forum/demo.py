@@ -1,0 +1,18 @@
+"""Demo content for `make run`: `flask --app wsgi forum demo --if-empty`."""
+import click
+from flask.cli import AppGroup
+
+forum_cli = AppGroup("forum", help="Forum content: demo, import and export.")
+
+
+@forum_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only load when the database has no organisations.")
+def demo(if_empty):
+    """Load realistic demo content (organisations, members, themes, threads)."""
+    from .demo_content import load_demo
+
+    load_demo(if_empty=if_empty)
+
+
+def init_app(app):
+    app.cli.add_command(forum_cli)

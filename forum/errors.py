@@ -1,0 +1,79 @@
+"""Translated error pages (HTML) and JSON errors for the API; never a stack trace."""
+import logging
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+from .ratelimit import RateLimited
+
+log = logging.getLogger(__name__)
+
+
+def error_messages():
+    """Title and explanation per status, looked up at request time (translated)."""
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Check what you entered and try again.")),
+        403: (_("No access"), _("You do not have permission to see this page.")),
+        404: (_("Page not found"), _("This page does not exist (any more). Check the address or use the search.")),
+        405: (_("Not allowed"), _("This action is not possible on this page.")),
+        413: (_("Too large"), _("What you sent is larger than allowed. Make it smaller and try again.")),
+        429: (_("Too many attempts"), _("You tried this too often in a short time. Wait a moment and try again.")),
+        500: (_("Something went wrong"), _("An unexpected error occurred on our side. Your action may not have been saved; please try again in a moment.")),
+        503: (_("Temporarily unavailable"), _("The forum cannot save anything right now. Nothing you saved earlier is lost; please try again later.")),
+    }
+
+
+def wants_json():
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def render_error(status, message=None):
+    title, text = error_messages().get(status, error_messages()[500])
+    if message:
+        text = message
+    if wants_json():
+        return jsonify({"error": {"status": status, "title": title, "message": text}}), status
+    return render_template("errors/error.html", status=status, title=title, message=text), status
+
+
+def init_app(app):
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        code = exc.code or 500
+        if code not in error_messages():
+            code = 400 if 400 <= code < 500 else 500
+        response = render_error(code)
+        if isinstance(exc, HTTPException) and exc.code == 405 and exc.valid_methods:
+            body, status = response
+            body = app.make_response(body)
+            body.headers["Allow"] = ", ".join(exc.valid_methods)
+            return body, status
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, _("Your session has expired or the form was sent twice. Go back, reload the page and try again; copy your text first if you wrote something."))
+
+    @app.errorhandler(RateLimited)
+    def rate_limited(exc):
+        body, status = render_error(429)
+        response = app.make_response((body, status))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        try:
+            db.session.rollback()
+        except Exception:
+            pass
+        from sqlalchemy.exc import OperationalError
+        if isinstance(exc, (OperationalError, OSError)):
+            return render_error(503)
+        return render_error(500)

@@ -1,0 +1,370 @@
+"""The domain model: organisations, people, themes, threads, posts and their satellites."""
+import secrets
+from datetime import date, datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import func
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+LANGUAGES = ("nl", "fr")
+COUNTRIES = ("NL", "BE")
+MEMBERSHIP_STATUSES = ("pending", "active", "lapsed", "ended")
+ORGANISATION_KINDS = ("adviesraad", "clientenraad", "regional", "other")
+ROLES = ("member", "moderator", "admin")
+USER_STATUSES = ("unconfirmed", "pending", "active", "suspended")
+NOTIFY_MODES = ("immediate", "daily", "weekly", "never")
+THEME_VISIBILITIES = ("public", "members")
+THEME_POST_POLICIES = ("everyone", "moderators")
+THREAD_KINDS = ("question", "practice", "initiative", "vacancy", "discussion", "announcement")
+POST_STATUSES = ("visible", "held", "hidden", "deleted")
+FLAG_REASONS = ("spam", "offensive", "off_topic", "privacy", "other")
+
+
+def utcnow():
+    """Naive UTC timestamps everywhere: SQLite has no time zones, and one rule is simpler."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_token():
+    return secrets.token_urlsafe(24)
+
+
+class TimestampMixin:
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Organisation(TimestampMixin, db.Model):
+    """A member council; its membership status and dates are what badges certify."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(200), nullable=False)
+    slug = db.Column(db.String(120), nullable=False, unique=True)
+    kind = db.Column(db.String(20), nullable=False, default="adviesraad")
+    municipality = db.Column(db.String(120), nullable=False, default="")
+    province = db.Column(db.String(120), nullable=False, default="")
+    country = db.Column(db.String(2), nullable=False, default="NL")
+    language = db.Column(db.String(2), nullable=False, default="nl")
+    website = db.Column(db.String(300), nullable=False, default="")
+    membership_status = db.Column(db.String(10), nullable=False, default="pending", index=True)
+    member_since = db.Column(db.Date)
+    member_until = db.Column(db.Date)
+    # Bumped on every change that alters what a badge says; part of the badge ETag.
+    badge_version = db.Column(db.Integer, nullable=False, default=1)
+    merged_into_id = db.Column(db.Integer, db.ForeignKey("organisation.id"))
+
+    users = db.relationship("User", back_populates="organisation", foreign_keys="User.organisation_id")
+
+    @property
+    def is_member(self):
+        """Active membership today: the only state in which a badge says 'member'."""
+        if self.membership_status != "active":
+            return False
+        today = date.today()
+        if self.member_since and self.member_since > today:
+            return False
+        return not (self.member_until and self.member_until < today)
+
+    def __repr__(self):
+        return f"<Organisation {self.slug}>"
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    # Stored lower-cased: e-mail addresses are unique regardless of case.
+    email = db.Column(db.String(254), nullable=False, unique=True)
+    name = db.Column(db.String(80), nullable=False)
+    password_hash = db.Column(db.String(255))
+    locale = db.Column(db.String(2), nullable=False, default="nl")
+    role = db.Column(db.String(10), nullable=False, default="member", index=True)
+    status = db.Column(db.String(12), nullable=False, default="unconfirmed", index=True)
+    organisation_id = db.Column(db.Integer, db.ForeignKey("organisation.id"), index=True)
+    # Part of the login cookie (Flask-Login's alternative token): changing it signs out
+    # every session of this user, which logout and a password change do.
+    session_token = db.Column(db.String(40), nullable=False, default=new_token)
+    confirmed_at = db.Column(db.DateTime)
+    approved_at = db.Column(db.DateTime)
+    last_seen_at = db.Column(db.DateTime)
+    terms_accepted_at = db.Column(db.DateTime)
+    # An e-mail change waits here until the new address is confirmed.
+    new_email = db.Column(db.String(254))
+    bio = db.Column(db.Text, nullable=False, default="")
+    notify_mode = db.Column(db.String(10), nullable=False, default="weekly")
+    silenced_until = db.Column(db.DateTime)
+    suspended_until = db.Column(db.DateTime)
+    sanction_reason = db.Column(db.Text, nullable=False, default="")
+    deleted_at = db.Column(db.DateTime)
+
+    organisation = db.relationship("Organisation", back_populates="users", foreign_keys=[organisation_id])
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+    def rotate_session_token(self):
+        self.session_token = new_token()
+
+    @property
+    def is_active(self):
+        # Flask-Login refuses to log in inactive users; suspension is checked in auth.
+        return self.deleted_at is None
+
+    @property
+    def is_moderator(self):
+        return self.role in ("moderator", "admin")
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+    @property
+    def is_silenced(self):
+        return bool(self.silenced_until and self.silenced_until > utcnow())
+
+    @property
+    def is_suspended(self):
+        if self.status != "suspended":
+            return False
+        return self.suspended_until is None or self.suspended_until > utcnow()
+
+    def __repr__(self):
+        return f"<User {self.id} {self.email}>"
+
+
+class Theme(TimestampMixin, db.Model):
+    """A category with a name in both languages and a visibility."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    slug = db.Column(db.String(80), nullable=False, unique=True)
+    name_nl = db.Column(db.String(120), nullable=False)
+    name_fr = db.Column(db.String(120), nullable=False)
+    description_nl = db.Column(db.Text, nullable=False, default="")
+    description_fr = db.Column(db.Text, nullable=False, default="")
+    position = db.Column(db.Integer, nullable=False, default=0)
+    visibility = db.Column(db.String(10), nullable=False, default="members")
+    post_policy = db.Column(db.String(12), nullable=False, default="everyone")
+
+    def name(self, lang):
+        return self.name_fr if lang == "fr" else self.name_nl
+
+    def description(self, lang):
+        return self.description_fr if lang == "fr" else self.description_nl
+
+
+thread_tags = db.Table(
+    "thread_tag",
+    db.Column("thread_id", db.Integer, db.ForeignKey("thread.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("tag_id", db.Integer, db.ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Tag(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(40), nullable=False, unique=True)
+
+
+class Thread(TimestampMixin, db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    theme_id = db.Column(db.Integer, db.ForeignKey("theme.id"), nullable=False, index=True)
+    kind = db.Column(db.String(12), nullable=False, index=True)
+    title = db.Column(db.String(200), nullable=False)
+    language = db.Column(db.String(2), nullable=False, default="nl")
+    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), index=True)
+    organisation_id = db.Column(db.Integer, db.ForeignKey("organisation.id"), index=True)
+    status = db.Column(db.String(10), nullable=False, default="visible", index=True)
+    # Kind-specific, queryable fields get columns; the rest live in `fields`.
+    municipality = db.Column(db.String(120), nullable=False, default="", index=True)
+    province = db.Column(db.String(120), nullable=False, default="")
+    closes_on = db.Column(db.Date)
+    closed = db.Column(db.Boolean, nullable=False, default=False)
+    fields = db.Column(db.JSON, nullable=False, default=dict)
+    accepted_post_id = db.Column(db.Integer, db.ForeignKey("post.id", use_alter=True, ondelete="SET NULL"))
+    locked = db.Column(db.Boolean, nullable=False, default=False)
+    pinned = db.Column(db.String(6), nullable=False, default="")  # "", "theme" or "site"
+    last_post_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    last_post_id = db.Column(db.Integer)
+    post_count = db.Column(db.Integer, nullable=False, default=0)
+    thanks_count = db.Column(db.Integer, nullable=False, default=0)
+    merged_into_id = db.Column(db.Integer, db.ForeignKey("thread.id"))
+    import_ref = db.Column(db.String(80), unique=True)
+
+    theme = db.relationship("Theme")
+    author = db.relationship("User", foreign_keys=[author_id])
+    organisation = db.relationship("Organisation")
+    tags = db.relationship("Tag", secondary=thread_tags, order_by="Tag.name")
+    accepted_post = db.relationship("Post", foreign_keys=[accepted_post_id], post_update=True)
+
+    @property
+    def is_open_vacancy(self):
+        return self.kind == "vacancy" and not self.closed and not (
+            self.closes_on and self.closes_on < date.today()
+        )
+
+
+class Post(TimestampMixin, db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    thread_id = db.Column(db.Integer, db.ForeignKey("thread.id", ondelete="CASCADE"), nullable=False, index=True)
+    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), index=True)
+    number = db.Column(db.Integer, nullable=False)  # 1 is the opening post
+    body_source = db.Column(db.Text, nullable=False)
+    body_html = db.Column(db.Text, nullable=False)
+    status = db.Column(db.String(10), nullable=False, default="visible", index=True)
+    hidden_reason = db.Column(db.Text, nullable=False, default="")
+    edited_at = db.Column(db.DateTime)
+    edit_count = db.Column(db.Integer, nullable=False, default=0)
+    thanks_count = db.Column(db.Integer, nullable=False, default=0)
+    reply_to_id = db.Column(db.Integer, db.ForeignKey("post.id", ondelete="SET NULL"))
+    import_ref = db.Column(db.String(80), unique=True)
+
+    thread = db.relationship("Thread", foreign_keys=[thread_id], backref=db.backref("posts", order_by="Post.number", lazy="dynamic", passive_deletes=True))
+    author = db.relationship("User", foreign_keys=[author_id])
+
+    __table_args__ = (db.UniqueConstraint("thread_id", "number", name="uq_post_thread_number"),)
+
+
+class PostRevision(db.Model):
+    """An earlier version of a post, kept on every edit."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    post_id = db.Column(db.Integer, db.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
+    editor_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    title = db.Column(db.String(200))
+    body_source = db.Column(db.Text, nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    editor = db.relationship("User")
+
+
+class Reaction(db.Model):
+    """A 'thanks' from one member for one post."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    post_id = db.Column(db.Integer, db.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (db.UniqueConstraint("post_id", "user_id", name="uq_reaction_post_user"),)
+
+
+class Flag(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    post_id = db.Column(db.Integer, db.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    reason = db.Column(db.String(12), nullable=False)
+    note = db.Column(db.Text, nullable=False, default="")
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    resolved_at = db.Column(db.DateTime)
+    resolution = db.Column(db.String(12))  # dismissed, hidden, deleted, restored
+    resolved_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+
+    __table_args__ = (db.UniqueConstraint("post_id", "user_id", name="uq_flag_post_user"),)
+
+
+class ModerationAction(db.Model):
+    """The audit log: append-only, written by every moderator and admin action."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    actor_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    action = db.Column(db.String(40), nullable=False, index=True)
+    target_type = db.Column(db.String(20), nullable=False)
+    target_id = db.Column(db.Integer)
+    reason = db.Column(db.Text, nullable=False, default="")
+    details = db.Column(db.JSON, nullable=False, default=dict)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+
+    actor = db.relationship("User", foreign_keys=[actor_id])
+
+
+class Notification(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = db.Column(db.String(20), nullable=False)  # reply, mention, accepted, thanks, moderation, ...
+    actor_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"))
+    thread_id = db.Column(db.Integer, db.ForeignKey("thread.id", ondelete="CASCADE"))
+    post_id = db.Column(db.Integer, db.ForeignKey("post.id", ondelete="CASCADE"))
+    data = db.Column(db.JSON, nullable=False, default=dict)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    read_at = db.Column(db.DateTime)
+    emailed_at = db.Column(db.DateTime)
+
+    actor = db.relationship("User", foreign_keys=[actor_id])
+    thread = db.relationship("Thread")
+
+
+class Watch(db.Model):
+    """A member following a thread or a whole theme."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    thread_id = db.Column(db.Integer, db.ForeignKey("thread.id", ondelete="CASCADE"), index=True)
+    theme_id = db.Column(db.Integer, db.ForeignKey("theme.id", ondelete="CASCADE"), index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        db.UniqueConstraint("user_id", "thread_id", "theme_id", name="uq_watch_user_thread_theme"),
+    )
+
+
+class ThreadRead(db.Model):
+    """Where a member stopped reading a thread: drives the unread markers."""
+
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    thread_id = db.Column(db.Integer, db.ForeignKey("thread.id", ondelete="CASCADE"), primary_key=True)
+    last_read_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class DigestSent(db.Model):
+    """One row per member and digest period: a digest is never sent twice."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    period = db.Column(db.String(10), nullable=False)  # daily / weekly
+    period_key = db.Column(db.String(20), nullable=False)  # e.g. 2026-11-23 or 2026-W48
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (db.UniqueConstraint("user_id", "period", "period_key", name="uq_digest_user_period"),)
+
+
+class SearchOutbox(db.Model):
+    """Index work written in the same transaction as the change it follows."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    object_type = db.Column(db.String(10), nullable=False)  # post, thread, theme, user
+    object_id = db.Column(db.Integer, nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class RateLimitEvent(db.Model):
+    """One counted attempt; kept in the database so limits hold across worker processes."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    key = db.Column(db.String(200), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (db.Index("ix_rate_limit_event_key_created", "key", "created_at"),)
+
+
+class OrganisationChangeRequest(db.Model):
+    """A member asking to move to another organisation; a moderator decides."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    organisation_id = db.Column(db.Integer, db.ForeignKey("organisation.id", ondelete="CASCADE"), nullable=False)
+    status = db.Column(db.String(10), nullable=False, default="open")
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    decided_at = db.Column(db.DateTime)
+
+    user = db.relationship("User")
+    organisation = db.relationship("Organisation")
+
+
+def count(query_or_model):
+    """SELECT COUNT(*) of a model or select()."""
+    return db.session.scalar(db.select(func.count()).select_from(query_or_model))

@@ -1,0 +1,90 @@
+"""Template globals and filters shared by every area."""
+import logging
+
+from flask import current_app
+from flask_babel import format_decimal, format_timedelta
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .models import utcnow
+from .permissions import TEMPLATE_POLICY, can_moderate, is_member
+
+log = logging.getLogger(__name__)
+
+
+def has_endpoint(name):
+    return name in current_app.view_functions
+
+
+def main_menu():
+    """The header menu: only areas that are installed in this app."""
+    items = [
+        ("threads.latest", _("Latest")),
+        ("threads.themes", _("Themes")),
+        ("threads.questions", _("Questions")),
+        ("threads.practices", _("Practices")),
+        ("threads.initiatives", _("Initiatives")),
+        ("threads.vacancies", _("Vacancies")),
+        ("badges.directory", _("Member councils")),
+    ]
+    return [(e, label) for e, label in items if has_endpoint(e)]
+
+
+def footer_menu():
+    items = [
+        ("main.about", _("About Agora")),
+        ("main.privacy", _("Privacy statement")),
+        ("main.terms", _("Terms of use")),
+        ("threads.feed_latest", _("Atom feed")),
+    ]
+    return [(e, label) for e, label in items if has_endpoint(e)]
+
+
+def _safe_count(fn):
+    """Header counters must never break a page (error pages render the header too)."""
+    try:
+        return fn() or 0
+    except Exception:
+        log.warning("header counter failed", exc_info=True)
+        return 0
+
+
+def unread_notifications():
+    from .extensions import db
+    from .models import Notification
+
+    if not is_member(current_user):
+        return 0
+    return _safe_count(lambda: db.session.scalar(
+        db.select(db.func.count(Notification.id)).where(
+            Notification.user_id == current_user.id, Notification.read_at.is_(None)
+        )
+    ))
+
+
+def moderation_counts():
+    """Total waiting in the review queue; the moderation area registers the real counter."""
+    if not can_moderate(current_user):
+        return 0
+    counter = current_app.extensions.get("agora_review_counter")
+    return _safe_count(counter) if counter else 0
+
+
+def init_app(app):
+    app.jinja_env.globals.update(TEMPLATE_POLICY)
+    app.jinja_env.globals.update(
+        utcnow=utcnow,
+        has_endpoint=has_endpoint,
+        main_menu=main_menu,
+        footer_menu=footer_menu,
+        unread_notifications=unread_notifications,
+        moderation_counts=moderation_counts,
+    )
+    app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+    @app.template_filter("ago")
+    def ago(value):
+        if value is None:
+            return ""
+        return format_timedelta(value - utcnow(), add_direction=True, threshold=0.9)
