@@ -35,7 +35,7 @@ def footer_menu():
         ("main.about", _("About Agora")),
         ("main.privacy", _("Privacy statement")),
         ("main.terms", _("Terms of use")),
-        ("threads.feed_latest", _("Atom feed")),
+        ("feeds.latest", _("Atom feed")),
     ]
     return [(e, label) for e, label in items if has_endpoint(e)]
 

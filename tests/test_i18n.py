@@ -1,0 +1,108 @@
+"""Dutch and French everywhere: complete catalogs, translated pages, language negotiation."""
+import re
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGS = ("nl", "fr")
+PUBLIC_PAGES = ["/{lang}/", "/{lang}/about", "/{lang}/privacy", "/{lang}/terms", "/{lang}/login",
+                "/{lang}/register", "/{lang}/does-not-exist"]
+
+
+def _catalog(lang):
+    with open(ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f, locale=lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_catalog_has_no_untranslated_or_fuzzy_messages(lang):
+    catalog = _catalog(lang)
+    untranslated = [m.id for m in catalog if m.id and not (
+        m.string if isinstance(m.string, str) else all(m.string))]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert untranslated == [], f"{len(untranslated)} untranslated in {lang}"
+    assert fuzzy == [], f"{len(fuzzy)} fuzzy in {lang}"
+
+
+def test_every_message_in_the_code_is_in_both_catalogs(tmp_path):
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+         "-k", "_l", "-k", "lazy_gettext", "-k", "ngettext:1,2", "--no-location", "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with open(pot, "rb") as f:
+        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+    for lang in LANGS:
+        have = {m.id if isinstance(m.id, str) else m.id[0] for m in _catalog(lang) if m.id}
+        missing = sorted(wanted - have)
+        assert missing == [], f"{lang} catalog lacks {len(missing)} messages, e.g. {missing[:5]} (run make i18n)"
+
+
+def _visible_text(html):
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("page", PUBLIC_PAGES)
+def test_pages_show_translations_not_message_ids(client, lang, page):
+    """A message id (English) on a page means a string escaped translation."""
+    catalog = _catalog(lang)
+    response = client.get(page.format(lang=lang))
+    assert response.status_code in (200, 404)
+    text = _visible_text(response.get_data(as_text=True))
+    leaked = [m.id for m in catalog
+              if isinstance(m.id, str) and len(m.id) >= 12 and m.string and m.string != m.id
+              and m.id in text]
+    assert leaked == []
+    assert f'<html lang="{lang}">' in response.get_data(as_text=True)
+
+
+def test_root_redirects_by_accept_language(client):
+    assert client.get("/", headers={"Accept-Language": "fr-BE,fr;q=0.9,nl;q=0.5"}).headers["Location"] == "/fr/"
+    assert client.get("/", headers={"Accept-Language": "nl-NL"}).headers["Location"] == "/nl/"
+    assert client.get("/", headers={"Accept-Language": "de-DE"}).headers["Location"] == "/nl/"
+
+
+@pytest.mark.parametrize("header", ["", "garbage;;;q=x", "fr;q=abc,,", "*", "x" * 5000])
+def test_malformed_accept_language_falls_back_to_dutch(client, header):
+    response = client.get("/", headers={"Accept-Language": header})
+    assert response.status_code == 302
+    assert response.headers["Location"] in ("/nl/", "/fr/")
+
+
+def test_cookie_beats_accept_language(client):
+    client.get("/fr/about")  # visiting a French page remembers French
+    response = client.get("/", headers={"Accept-Language": "nl"})
+    assert response.headers["Location"] == "/fr/"
+
+
+def test_signed_in_preference_beats_cookie(client, make_user, login_as):
+    user = make_user(locale="fr")
+    client.get("/nl/about")
+    login_as(user, lang="nl")
+    assert client.get("/", headers={"Accept-Language": "nl"}).headers["Location"] == "/fr/"
+
+
+def test_every_page_links_to_itself_in_the_other_language(client):
+    html = client.get("/nl/privacy").get_data(as_text=True)
+    assert 'href="/fr/privacy"' in html
+    html = client.get("/fr/terms").get_data(as_text=True)
+    assert 'href="/nl/terms"' in html
+
+
+def test_unknown_language_prefix_is_404(client):
+    assert client.get("/de/about").status_code == 404
+
+
+def test_error_pages_are_translated(client):
+    nl = client.get("/nl/bestaat-niet").get_data(as_text=True)
+    fr = client.get("/fr/nexiste-pas").get_data(as_text=True)
+    assert nl != fr
+    assert '<html lang="fr">' in fr
