@@ -72,4 +72,6 @@ def _register_optional_areas(app):
             if exc.name != name:
                 raise
             continue
-        module.init_app(app)
+        init = getattr(module, "init_app", None)
+        if init is not None:  # a package without init_app is not (yet) an area
+            init(app)
