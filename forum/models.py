@@ -54,6 +54,7 @@ class Organisation(TimestampMixin, db.Model):
     # Bumped on every change that alters what a badge says; part of the badge ETag.
     badge_version = db.Column(db.Integer, nullable=False, default=1)
     merged_into_id = db.Column(db.Integer, db.ForeignKey("organisation.id"))
+    import_ref = db.Column(db.String(80), unique=True)  # set by `forum import`
 
     users = db.relationship("User", back_populates="organisation", foreign_keys="User.organisation_id")
 
@@ -96,6 +97,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     suspended_until = db.Column(db.DateTime)
     sanction_reason = db.Column(db.Text, nullable=False, default="")
     deleted_at = db.Column(db.DateTime)
+    import_ref = db.Column(db.String(80), unique=True)  # set by `forum import`
 
     organisation = db.relationship("Organisation", back_populates="users", foreign_keys=[organisation_id])
 
