@@ -61,6 +61,8 @@ def _register_optional_areas(app):
         "forum.admin",
         "forum.badges",
         "forum.api",
+        "forum.feeds",
+        "forum.io",
         "forum.jobs",
         "forum.demo",
         "forum.backup",
