@@ -16,7 +16,7 @@ ALLOWED_TAGS = {
     "tr", "th", "td", "img", "span",
 }
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
+    "a": {"href", "title", "class"},  # class: only "mention" passes _filter_attribute
     "img": {"src", "alt", "title"},
     "th": {"align"},
     "td": {"align"},

@@ -210,3 +210,66 @@ def login_as(client):
     def do(user, password=PASSWORD, lang="nl"):
         return login(client, user, password, lang)
     return do
+
+
+@pytest.fixture
+def make_thread(app, make_user, make_theme):
+    """Start a thread through forum.threads.services.create_thread; extra keywords
+    (pinned, locked, closed, closes_on, status, created_at, last_post_at, ...) are set on
+    the thread afterwards. Returns the detached Thread."""
+    counter = iter(range(1, 100000))
+
+    def make(author=None, theme=None, kind="question", title=None, body=None, language="nl",
+             tags=(), fields=None, **kw):
+        from forum.models import Thread
+        from forum.threads import services
+
+        n = next(counter)
+        author = author or make_user(role="moderator" if kind == "announcement" else "member")
+        theme = theme or make_theme()
+        title = title or f"Testonderwerp {n} over de participatiewet"
+        body = body or f"Hoe gaan jullie om met onderwerp {n}? Wij zijn benieuwd naar ervaringen."
+        with app.app_context():
+            thread = services.create_thread(
+                db.session.get(User, author.id), db.session.get(Theme, theme.id), kind, title, body,
+                language=language, tags=tags, fields=fields,
+            )
+            if kw:
+                for key, value in kw.items():
+                    setattr(thread, key, value)
+                db.session.commit()
+            thread = db.session.get(Thread, thread.id)
+            db.session.refresh(thread)
+            db.session.expunge(thread)
+        return thread
+
+    return make
+
+
+@pytest.fixture
+def make_post(app, make_user):
+    """Add a reply through forum.threads.services.create_reply; returns the detached Post."""
+    counter = iter(range(1, 100000))
+
+    def make(thread, author=None, body=None, reply_to=None, **kw):
+        from forum.models import Post, Thread
+        from forum.threads import services
+
+        n = next(counter)
+        author = author or make_user()
+        body = body or f"Bij ons werkt het zo (reactie {n}): we vragen het eerst aan de cliëntenraad."
+        with app.app_context():
+            post = services.create_reply(
+                db.session.get(User, author.id), db.session.get(Thread, thread.id), body,
+                reply_to=db.session.get(Post, reply_to.id) if reply_to is not None else None,
+            )
+            if kw:
+                for key, value in kw.items():
+                    setattr(post, key, value)
+                db.session.commit()
+            post = db.session.get(Post, post.id)
+            db.session.refresh(post)
+            db.session.expunge(post)
+        return post
+
+    return make

@@ -1,0 +1,146 @@
+"""Notifications: rows for the in-app list and digests, immediate mail for those who want it."""
+import logging
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
+
+from ..extensions import db
+from ..markup import plain_text
+from ..models import Notification, Post, User, Watch, utcnow
+from ..permissions import can_read_thread
+
+log = logging.getLogger(__name__)
+
+# Kinds written here; other areas (moderation) may add their own kinds.
+KINDS = ("reply", "mention", "accepted", "thanks", "new_thread")
+# Thanks are many and small: in-app and digests only, never a mail of their own.
+MAIL_KINDS = ("reply", "mention", "accepted", "new_thread")
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+
+
+def _readers(user_ids, thread):
+    """Members among user_ids who may still read the thread (suspended, left, … are skipped)."""
+    if not user_ids:
+        return []
+    users = db.session.scalars(
+        db.select(User).where(User.id.in_(sorted(user_ids)), User.status == "active", User.deleted_at.is_(None))
+    ).all()
+    return [u for u in users if can_read_thread(u, thread)]
+
+
+def notify(user_ids, kind, thread, post=None, actor=None, data=None):
+    """Add one notification per reader in user_ids (the actor never notifies themself)."""
+    actor_id = actor.id if actor is not None else None
+    created = []
+    for user in _readers(set(user_ids) - {actor_id}, thread):
+        n = Notification(
+            user_id=user.id, kind=kind, actor_id=actor_id, thread_id=thread.id,
+            post_id=post.id if post is not None else None, data=dict(data or {}),
+        )
+        db.session.add(n)
+        created.append(n)
+    return created
+
+
+def notify_thanks(post, actor):
+    """Thanks are grouped: an unread thanks notification for the same post is counted up."""
+    if post.author_id is None or post.author_id == actor.id:
+        return []
+    existing = db.session.scalar(
+        db.select(Notification).where(
+            Notification.user_id == post.author_id, Notification.kind == "thanks",
+            Notification.post_id == post.id, Notification.read_at.is_(None),
+        )
+    )
+    if existing is not None:
+        data = dict(existing.data or {})
+        data["count"] = int(data.get("count", 1)) + 1
+        existing.data = data
+        existing.actor_id = actor.id
+        existing.created_at = utcnow()
+        return []
+    return notify({post.author_id}, "thanks", post.thread, post=post, actor=actor, data={"count": 1})
+
+
+def thread_watchers(thread):
+    return set(db.session.scalars(db.select(Watch.user_id).where(Watch.thread_id == thread.id)))
+
+
+def theme_watchers(theme_id):
+    return set(db.session.scalars(db.select(Watch.user_id).where(Watch.theme_id == theme_id)))
+
+
+# -- mail ------------------------------------------------------------------------------
+
+def external_url(endpoint, **values):
+    """An absolute address (BASE_URL) for mails, with or without a request."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        with current_app.test_request_context("/"):
+            path = url_for(endpoint, **values)
+    return current_app.config["BASE_URL"] + path
+
+
+def unsubscribe_token(user):
+    from auth.tokens import make_token
+
+    return make_token(UNSUBSCRIBE_PURPOSE, {"u": user.id})
+
+
+def read_unsubscribe_token(token):
+    """The user id in an unsubscribe token; raises auth.tokens.TokenInvalid. Never expires:
+    an old mail's link must keep working."""
+    from auth.tokens import read_token
+
+    data = read_token(UNSUBSCRIBE_PURPOSE, token)
+    return int(data["u"])
+
+
+def _subject(kind, title):
+    subjects = {
+        "reply": lambda: _("New reply: %(title)s", title=title),
+        "mention": lambda: _("You were mentioned: %(title)s", title=title),
+        "accepted": lambda: _("Your answer was accepted: %(title)s", title=title),
+        "new_thread": lambda: _("New topic: %(title)s", title=title),
+    }
+    return subjects[kind]
+
+
+def deliver_immediate(notifications):
+    """Mail each notification whose recipient chose immediate mail; call after commit.
+
+    emailed_at is set so that digests skip what was already mailed. A failing mail server
+    is logged by send_mail and leaves emailed_at empty (the digest may pick it up).
+    """
+    from auth.mail import send_mail
+
+    sent = False
+    for n in notifications:
+        if n.kind not in MAIL_KINDS or n.emailed_at is not None:
+            continue
+        user = db.session.get(User, n.user_id)
+        if user is None or user.notify_mode != "immediate" or user.status != "active":
+            continue
+        thread = n.thread
+        post = db.session.get(Post, n.post_id) if n.post_id else None
+        lang = user.locale if user.locale in ("nl", "fr") else "nl"
+        link = (external_url("threads.post", post_id=post.id, lang=lang) if post is not None
+                else external_url("threads.thread", thread_id=thread.id, lang=lang))
+        unsubscribe = external_url("threads.unsubscribe", token=unsubscribe_token(user), lang=lang)
+        ok = send_mail(
+            user.email, f"notify_{n.kind}", lang, subject=_subject(n.kind, thread.title),
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            user=user, notification=n, thread=thread, post=post,
+            actor=n.actor, text=plain_text(post.body_html) if post is not None else "",
+            link=link, unsubscribe_url=unsubscribe,
+            settings_url=external_url("auth.settings", lang=lang),
+        )
+        if ok:
+            n.emailed_at = utcnow()
+            sent = True
+    if sent:
+        db.session.commit()

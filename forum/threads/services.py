@@ -1,0 +1,537 @@
+"""Forum services: the only code that creates and changes threads, posts, thanks and watches.
+
+Every public function checks the policy (forum.permissions), validates, writes, adds the
+search outbox rows and notifications in the same transaction, commits, and then mails
+the notifications of members who want them at once. Views stay thin: they turn a
+ForumError into a message next to the right field.
+
+Other areas hook in without editing this module:
+- app.extensions["agora_post_hooks"]: callables hook(post, created) run before commit on
+  every new or edited post; a hook may set post.status = "held" (pre-moderation). Held
+  posts do not count in thread statistics and notify nobody until the moderation area
+  publishes them and calls announce_post(post) + deliver_immediate(...).
+- refresh_thread_stats(thread) recounts after a moderator hides or restores a post.
+"""
+import re
+import unicodedata
+from datetime import date, datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from .. import outbox
+from ..extensions import db
+from ..markup import render_markdown
+from ..models import (
+    LANGUAGES, THREAD_KINDS, Post, PostRevision, Reaction, Tag, Thread, ThreadRead, Watch, utcnow,
+)
+from ..permissions import (
+    can_accept_answer, can_delete_post, can_edit_post, can_post, can_reply, can_start_thread,
+    can_see_post,
+)
+from . import mentions, notifications
+
+TITLE_MAX = 200
+TITLE_MIN = 5
+BODY_MAX = 50_000
+TAG_MAX_LENGTH = 30
+TAGS_MAX = 5
+
+# Kind-specific fields; municipality, province and closes_on are columns (queryable),
+# the rest live in Thread.fields.
+KIND_FIELDS = {
+    "question": (),
+    "discussion": (),
+    "announcement": (),
+    "practice": ("municipality", "problem", "approach", "result", "contact"),
+    "initiative": ("municipality", "province", "initiator", "website", "contact"),
+    "vacancy": ("asked", "closes_on", "contact"),
+}
+COLUMN_FIELDS = ("municipality", "province", "closes_on")
+FIELD_MAX = 4000
+
+# ISO 3166-2 codes with names in both languages: initiatives are filtered by province.
+PROVINCES = (
+    ("NL-DR", "Drenthe", "Drenthe"),
+    ("NL-FL", "Flevoland", "Flevoland"),
+    ("NL-FR", "Fryslân", "Frise"),
+    ("NL-GE", "Gelderland", "Gueldre"),
+    ("NL-GR", "Groningen", "Groningue"),
+    ("NL-LI", "Limburg (NL)", "Limbourg (NL)"),
+    ("NL-NB", "Noord-Brabant", "Brabant-Septentrional"),
+    ("NL-NH", "Noord-Holland", "Hollande-Septentrionale"),
+    ("NL-OV", "Overijssel", "Overijssel"),
+    ("NL-UT", "Utrecht", "Utrecht"),
+    ("NL-ZE", "Zeeland", "Zélande"),
+    ("NL-ZH", "Zuid-Holland", "Hollande-Méridionale"),
+    ("BE-VAN", "Antwerpen", "Anvers"),
+    ("BE-VLI", "Limburg (BE)", "Limbourg (BE)"),
+    ("BE-VOV", "Oost-Vlaanderen", "Flandre-Orientale"),
+    ("BE-VWV", "West-Vlaanderen", "Flandre-Occidentale"),
+    ("BE-VBR", "Vlaams-Brabant", "Brabant flamand"),
+    ("BE-BRU", "Brussel", "Bruxelles"),
+    ("BE-WBR", "Waals-Brabant", "Brabant wallon"),
+    ("BE-WHT", "Henegouwen", "Hainaut"),
+    ("BE-WLG", "Luik", "Liège"),
+    ("BE-WLX", "Luxemburg", "Luxembourg"),
+    ("BE-WNA", "Namen", "Namur"),
+)
+PROVINCE_CODES = {code for code, _nl, _fr in PROVINCES}
+
+
+def province_name(code, lang):
+    for c, nl, fr in PROVINCES:
+        if c == code:
+            return fr if lang == "fr" else nl
+    return code or ""
+
+
+class ForumError(Exception):
+    """A domain error with a code; `field` names the form field it belongs to, if any."""
+
+    def __init__(self, code, field=None, **params):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+        self.params = params
+
+    @property
+    def message(self):
+        """The translated explanation (call inside a request or force_locale)."""
+        messages = {
+            "forbidden": _("You are not allowed to do this."),
+            "invalid_kind": _("Choose one of the listed kinds."),
+            "title_required": _("Give your topic a title of at least %(min)d characters.", min=TITLE_MIN),
+            "title_too_long": _("The title can be at most %(max)d characters.", max=TITLE_MAX),
+            "body_required": _("Write a text."),
+            "body_too_long": _("The text can be at most %(max)d characters.", max=BODY_MAX),
+            "invalid_language": _("Choose Dutch or French."),
+            "too_many_tags": _("Use at most %(max)d tags.", max=TAGS_MAX),
+            "tag_too_long": _("A tag can be at most %(max)d characters: %(tag)s", max=TAG_MAX_LENGTH,
+                              tag=self.params.get("tag", "")),
+            "field_too_long": _("This field can be at most %(max)d characters.", max=FIELD_MAX),
+            "invalid_date": _("Enter a date like 2025-03-31."),
+            "closes_in_past": _("The closing date cannot be in the past."),
+            "invalid_province": _("Choose a province from the list."),
+            "invalid_website": _("Enter a web address starting with http:// or https://."),
+            "locked": _("This topic is closed for new replies."),
+            "not_in_thread": _("That message is not part of this topic."),
+            "not_a_reply": _("Only a reply can be marked as the answer."),
+            "not_visible": _("This message is not available."),
+            "own_post": _("You cannot thank yourself."),
+            "not_a_question": _("Only questions have an accepted answer."),
+        }
+        return messages.get(self.code, _("This could not be saved."))
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def slugify(text, max_length=60):
+    """An ASCII slug for readable thread addresses (the id is what counts)."""
+    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
+    return text[:max_length].rstrip("-") or "topic"
+
+
+def normalise_tags(tags):
+    """Tags from a comma-separated string or a list: trimmed, lower-case, unique, '#' dropped."""
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    result = []
+    for raw in tags or ():
+        tag = re.sub(r"\s+", " ", str(raw)).strip().lstrip("#").strip().lower()
+        if not tag or tag in result:
+            continue
+        if len(tag) > TAG_MAX_LENGTH:
+            raise ForumError("tag_too_long", field="tags", tag=tag)
+        result.append(tag)
+    if len(result) > TAGS_MAX:
+        raise ForumError("too_many_tags", field="tags")
+    return result
+
+
+def _tag_objects(names):
+    if not names:
+        return []
+    existing = {t.name: t for t in db.session.scalars(db.select(Tag).where(Tag.name.in_(names)))}
+    result = []
+    for name in names:
+        tag = existing.get(name)
+        if tag is None:
+            tag = Tag(name=name)
+            db.session.add(tag)
+        result.append(tag)
+    return result
+
+
+def _check_title(title):
+    title = re.sub(r"\s+", " ", title or "").strip()
+    if len(title) < TITLE_MIN:
+        raise ForumError("title_required", field="title")
+    if len(title) > TITLE_MAX:
+        raise ForumError("title_too_long", field="title")
+    return title
+
+
+def _check_body(body):
+    body = (body or "").replace("\r\n", "\n")
+    if not body.strip():
+        raise ForumError("body_required", field="body")
+    if len(body) > BODY_MAX:
+        raise ForumError("body_too_long", field="body")
+    return body
+
+
+def _parse_date(value):
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ForumError("invalid_date", field="closes_on") from None
+
+
+def clean_fields(kind, fields):
+    """Split kind-specific input into (columns, extra fields), validated and trimmed."""
+    columns = {"municipality": "", "province": "", "closes_on": None}
+    extra = {}
+    for name in KIND_FIELDS[kind]:
+        value = (fields or {}).get(name)
+        if name == "closes_on":
+            columns[name] = _parse_date(value)
+            continue
+        value = re.sub(r"[ \t]+", " ", str(value or "")).strip()
+        if len(value) > FIELD_MAX or (name in ("municipality", "province") and len(value) > 120):
+            raise ForumError("field_too_long", field=name)
+        if name == "province" and value and value not in PROVINCE_CODES:
+            raise ForumError("invalid_province", field=name)
+        if name == "website" and value:
+            if not re.match(r"^https?://", value, re.I):
+                value = "https://" + value
+            if not re.match(r"^https?://[^\s/]+\.[^\s]+$", value, re.I):
+                raise ForumError("invalid_website", field=name)
+        if name in COLUMN_FIELDS:
+            columns[name] = value
+        elif value:
+            extra[name] = value
+    return columns, extra
+
+
+def render_body(body):
+    """Sanitised HTML of a post body with @mentions of members linked."""
+    return render_markdown(body, postprocess=mentions.make_linker(body))
+
+
+def _run_post_hooks(post, created):
+    for hook in current_app.extensions.get("agora_post_hooks", ()):
+        hook(post, created)
+
+
+def _watch(user, thread=None, theme=None):
+    query = db.select(Watch.id).where(Watch.user_id == user.id)
+    query = query.where(Watch.thread_id == thread.id) if thread is not None else query.where(
+        Watch.theme_id == theme.id, Watch.thread_id.is_(None))
+    if db.session.scalar(query) is None:
+        db.session.add(Watch(user_id=user.id, thread_id=thread.id if thread else None,
+                             theme_id=theme.id if theme is not None and thread is None else None))
+
+
+def _mark_read(user, thread, when=None):
+    when = when or utcnow()
+    row = db.session.get(ThreadRead, (user.id, thread.id))
+    if row is None:
+        db.session.add(ThreadRead(user_id=user.id, thread_id=thread.id, last_read_at=when))
+    elif row.last_read_at < when:
+        row.last_read_at = when
+
+
+def refresh_thread_stats(thread):
+    """Recount post_count, last_post_at/_id and thanks_count from the visible posts.
+
+    Public so that moderation can call it after hiding or restoring a post.
+    """
+    db.session.flush()
+    row = db.session.execute(
+        db.select(db.func.count(Post.id), db.func.coalesce(db.func.sum(Post.thanks_count), 0))
+        .where(Post.thread_id == thread.id, Post.status == "visible")
+    ).one()
+    thread.post_count, thread.thanks_count = int(row[0]), int(row[1])
+    last = db.session.execute(
+        db.select(Post.id, Post.created_at).where(Post.thread_id == thread.id, Post.status == "visible")
+        .order_by(Post.number.desc()).limit(1)
+    ).first()
+    if last is not None:
+        thread.last_post_id, thread.last_post_at = last.id, last.created_at
+    if thread.accepted_post_id is not None:
+        accepted = db.session.get(Post, thread.accepted_post_id)
+        if accepted is None or accepted.status == "deleted":
+            thread.accepted_post_id = None
+
+
+def announce_post(post, previous_source=None):
+    """Create the notifications a newly visible post causes; returns them (not committed).
+
+    Opening post: members watching the theme ("new_thread"). Reply: members watching the
+    thread ("reply"). Mentioned members get "mention" instead (never two for one post).
+    On an edit (previous_source given) only members newly mentioned are told.
+    """
+    thread = post.thread
+    author = post.author
+    mentioned = mentions.mentioned_user_ids(post.body_source)
+    if previous_source is not None:
+        mentioned -= mentions.mentioned_user_ids(previous_source)
+        return notifications.notify(mentioned, "mention", thread, post=post, actor=author)
+    created = notifications.notify(mentioned, "mention", thread, post=post, actor=author)
+    if post.number == 1:
+        watchers = notifications.theme_watchers(thread.theme_id)
+        created += notifications.notify(watchers - mentioned, "new_thread", thread, post=post, actor=author)
+    else:
+        watchers = notifications.thread_watchers(thread)
+        if post.reply_to_id:
+            quoted = db.session.get(Post, post.reply_to_id)
+            if quoted is not None and quoted.author_id:
+                watchers.add(quoted.author_id)
+        created += notifications.notify(watchers - mentioned, "reply", thread, post=post, actor=author)
+    return created
+
+
+def _commit_and_deliver(created):
+    db.session.commit()
+    if created:
+        notifications.deliver_immediate(created)
+
+
+# -- threads and posts -----------------------------------------------------------------
+
+def create_thread(author, theme, kind, title, body, language=None, tags=(), fields=None):
+    """Start a thread with its opening post (number 1); the author watches it. Commits."""
+    if kind not in THREAD_KINDS:
+        raise ForumError("invalid_kind", field="kind")
+    if not can_start_thread(author, theme, kind):
+        raise ForumError("forbidden")
+    title = _check_title(title)
+    body = _check_body(body)
+    language = language or (author.locale if author.locale in LANGUAGES else "nl")
+    if language not in LANGUAGES:
+        raise ForumError("invalid_language", field="language")
+    tag_names = normalise_tags(tags)
+    columns, extra = clean_fields(kind, fields)
+    if kind == "vacancy" and columns["closes_on"] and columns["closes_on"] < date.today():
+        raise ForumError("closes_in_past", field="closes_on")
+
+    now = utcnow()
+    thread = Thread(
+        theme_id=theme.id, kind=kind, title=title, language=language, author_id=author.id,
+        organisation_id=author.organisation_id, fields=extra, last_post_at=now,
+        created_at=now, **columns,
+    )
+    thread.tags = _tag_objects(tag_names)
+    db.session.add(thread)
+    post = Post(thread=thread, author=author, number=1, body_source=body,
+                body_html=str(render_body(body)), created_at=now)
+    db.session.add(post)
+    db.session.flush()
+    _run_post_hooks(post, True)
+    _watch(author, thread=thread)
+    _mark_read(author, thread, now)
+    refresh_thread_stats(thread)
+    outbox.enqueue("thread", thread.id)
+    outbox.enqueue("post", post.id)
+    created = announce_post(post) if post.status == "visible" else []
+    _commit_and_deliver(created)
+    return thread
+
+
+def create_reply(author, thread, body, reply_to=None):
+    """Add a reply (next number) to a thread; the author starts watching it. Commits."""
+    if not can_reply(author, thread):
+        raise ForumError("locked" if thread.locked and can_post(author) else "forbidden")
+    body = _check_body(body)
+    if reply_to is not None and reply_to.thread_id != thread.id:
+        raise ForumError("not_in_thread")
+    number = (db.session.scalar(db.select(db.func.max(Post.number)).where(Post.thread_id == thread.id)) or 0) + 1
+    now = utcnow()
+    post = Post(thread_id=thread.id, author_id=author.id, number=number, body_source=body,
+                body_html=str(render_body(body)), reply_to_id=reply_to.id if reply_to else None,
+                created_at=now)
+    db.session.add(post)
+    db.session.flush()
+    _run_post_hooks(post, True)
+    _watch(author, thread=thread)
+    _mark_read(author, thread, now)
+    refresh_thread_stats(thread)
+    outbox.enqueue("post", post.id)
+    outbox.enqueue("thread", thread.id)
+    created = announce_post(post) if post.status == "visible" else []
+    _commit_and_deliver(created)
+    return post
+
+
+def edit_post(editor, post, body, title=None):
+    """Change a post's text (and the thread title for an opening post), keeping the old
+    version as a PostRevision. Commits."""
+    if not can_edit_post(editor, post):
+        raise ForumError("forbidden")
+    body = _check_body(body)
+    thread = post.thread
+    new_title = _check_title(title) if (title is not None and post.number == 1) else None
+    if body == post.body_source and (new_title is None or new_title == thread.title):
+        return post  # nothing changed: no revision, no "edited" marker
+    db.session.add(PostRevision(
+        post_id=post.id, editor_id=editor.id, body_source=post.body_source,
+        title=thread.title if post.number == 1 else None,
+    ))
+    previous = post.body_source
+    post.body_source = body
+    post.body_html = str(render_body(body))
+    post.edited_at = utcnow()
+    post.edit_count = (post.edit_count or 0) + 1
+    if new_title is not None:
+        thread.title = new_title
+    db.session.flush()
+    _run_post_hooks(post, False)
+    outbox.enqueue("post", post.id)
+    outbox.enqueue("thread", thread.id)
+    created = announce_post(post, previous_source=previous) if post.status == "visible" else []
+    _commit_and_deliver(created)
+    return post
+
+
+def delete_post(actor, post):
+    """Soft-delete a post (status "deleted"); deleting an opening post deletes the thread."""
+    if not can_delete_post(actor, post):
+        raise ForumError("forbidden")
+    thread = post.thread
+    post.status = "deleted"
+    if post.number == 1:
+        thread.status = "deleted"
+    if thread.accepted_post_id == post.id:
+        thread.accepted_post_id = None
+    refresh_thread_stats(thread)
+    outbox.enqueue("post", post.id)
+    outbox.enqueue("thread", thread.id)
+    db.session.commit()
+
+
+def accept_answer(actor, thread, post):
+    """Mark a reply as the answer to a question (the asker or a moderator). Commits."""
+    if thread.kind != "question":
+        raise ForumError("not_a_question")
+    if not can_accept_answer(actor, thread):
+        raise ForumError("forbidden")
+    if post.thread_id != thread.id:
+        raise ForumError("not_in_thread")
+    if post.number == 1:
+        raise ForumError("not_a_reply")
+    if post.status != "visible":
+        raise ForumError("not_visible")
+    if thread.accepted_post_id == post.id:
+        return
+    thread.accepted_post_id = post.id
+    created = []
+    if post.author_id:
+        created = notifications.notify({post.author_id}, "accepted", thread, post=post, actor=actor)
+    outbox.enqueue("thread", thread.id)
+    _commit_and_deliver(created)
+
+
+def unaccept_answer(actor, thread):
+    """Remove the accepted answer of a question. Commits."""
+    if not can_accept_answer(actor, thread):
+        raise ForumError("forbidden")
+    thread.accepted_post_id = None
+    outbox.enqueue("thread", thread.id)
+    db.session.commit()
+
+
+def thank_post(user, post):
+    """Say thanks for a post (once per member; thanking twice changes nothing). Commits."""
+    if not can_post(user) or not can_see_post(user, post) or post.status != "visible":
+        raise ForumError("forbidden" if post.status == "visible" else "not_visible")
+    if post.author_id == user.id:
+        raise ForumError("own_post")
+    exists = db.session.scalar(
+        db.select(Reaction.id).where(Reaction.post_id == post.id, Reaction.user_id == user.id))
+    if exists is not None:
+        return
+    db.session.add(Reaction(post_id=post.id, user_id=user.id))
+    post.thanks_count = (post.thanks_count or 0) + 1
+    post.thread.thanks_count = (post.thread.thanks_count or 0) + 1
+    notifications.notify_thanks(post, user)
+    outbox.enqueue("post", post.id)
+    db.session.commit()
+
+
+def unthank_post(user, post):
+    """Take back a thanks. Commits."""
+    reaction = db.session.scalar(
+        db.select(Reaction).where(Reaction.post_id == post.id, Reaction.user_id == user.id))
+    if reaction is None:
+        return
+    db.session.delete(reaction)
+    post.thanks_count = max((post.thanks_count or 0) - 1, 0)
+    post.thread.thanks_count = max((post.thread.thanks_count or 0) - 1, 0)
+    outbox.enqueue("post", post.id)
+    db.session.commit()
+
+
+# -- watching, reading, notifications --------------------------------------------------
+
+def watch_thread(user, thread):
+    """Follow a thread: notifications for every reply. Commits."""
+    _watch(user, thread=thread)
+    db.session.commit()
+
+
+def unwatch_thread(user, thread):
+    db.session.execute(db.delete(Watch).where(Watch.user_id == user.id, Watch.thread_id == thread.id))
+    db.session.commit()
+
+
+def watch_theme(user, theme):
+    """Follow a theme: a notification for every new thread in it. Commits."""
+    _watch(user, theme=theme)
+    db.session.commit()
+
+
+def unwatch_theme(user, theme):
+    db.session.execute(db.delete(Watch).where(
+        Watch.user_id == user.id, Watch.theme_id == theme.id, Watch.thread_id.is_(None)))
+    db.session.commit()
+
+
+def mark_thread_read(user, thread):
+    """Remember that the member has seen the thread up to now. Commits (its own transaction)."""
+    _mark_read(user, thread, max(utcnow(), thread.last_post_at))
+    db.session.commit()
+
+
+def mark_notification_read(user, notification_id):
+    """Mark one of the member's notifications read; returns it (None when not theirs)."""
+    from ..models import Notification
+
+    n = db.session.get(Notification, notification_id)
+    if n is None or n.user_id != user.id:
+        return None
+    if n.read_at is None:
+        n.read_at = utcnow()
+        db.session.commit()
+    return n
+
+
+def mark_all_notifications_read(user):
+    from ..models import Notification
+
+    db.session.execute(db.update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=utcnow()))
+    db.session.commit()
+
+
+def unsubscribe(user):
+    """One-click unsubscribe from notification mail (notify_mode "never"). Commits."""
+    user.notify_mode = "never"
+    db.session.commit()
