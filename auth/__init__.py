@@ -4,8 +4,19 @@ from flask_babel import lazy_gettext as _l
 from forum.extensions import db, login_manager
 
 
+# Limits this area adds to forum/config.py's; (count, seconds), overridable per site.
+CONFIG_DEFAULTS = {
+    "RATELIMIT_CONFIRM_IP": (6, 60),          # 'send the confirmation link again'
+    "RATELIMIT_CONFIRM_ACCOUNT": (3, 3600),  # per address, silently
+    "RATELIMIT_EMAIL_CHANGE": (5, 3600),      # links sent to new addresses, per account
+}
+
+
 def init_app(app):
     from .views import bp
+
+    for key, value in CONFIG_DEFAULTS.items():
+        app.config.setdefault(key, value)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")

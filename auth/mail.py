@@ -21,9 +21,11 @@ def build_message(to, subject, body, headers=None):
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="agora.invalid")
-    for key, value in (headers or {}).items():
-        msg[key] = value
+    # After set_content: it drops every Content-* header set before it (Content-Language).
     msg.set_content(body)
+    for key, value in (headers or {}).items():
+        del msg[key]
+        msg[key] = value
     return msg
 
 
@@ -54,6 +56,9 @@ def send_mail(to, template, lang, subject, headers=None, **context):
     with force_locale(lang):
         text_subject = subject() if callable(subject) else subject
         body = render_template(f"mail/{template}.txt", lang=lang, **context)
+    # Content-Language lets mail clients (and tests) see which language went out;
+    # Auto-Submitted keeps out-of-office replies away from the no-reply sender.
+    headers = {"Content-Language": lang, "Auto-Submitted": "auto-generated", **(headers or {})}
     msg = build_message(to, text_subject, body, headers)
     if not current_app.config["MAIL_SERVER"]:
         # A newcomer without SMTP can still follow the link from the console.

@@ -1,25 +1,47 @@
 """Account services: the views call these; they change the database and commit."""
-from flask import current_app, request
+import logging
+import re
+import unicodedata
+from datetime import date
+
+from flask import current_app, g, has_request_context, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from forum import ratelimit
 from forum.extensions import db
-from forum.models import User, utcnow
+from forum.models import ModerationAction, Organisation, User, count, utcnow
+from forum.outbox import enqueue
+
+from .mail import send_mail
+from .tokens import TokenExpired, TokenInvalid, fingerprint, make_token, read_token
+
+log = logging.getLogger(__name__)
+
+# Organisations a newcomer may say they belong to.
+REGISTRABLE_STATUSES = ("active", "pending")
 
 
 class AuthError(Exception):
-    """A domain error the view shows next to the form."""
+    """A domain error the view shows next to the form; `details` add context (a user, a date)."""
 
-    def __init__(self, code):
+    def __init__(self, code, **details):
         super().__init__(code)
         self.code = code
+        self.details = details
 
+
+# --- small helpers -------------------------------------------------------------------------
 
 def normalise_email(email):
     return (email or "").strip().lower()
 
 
 def find_user_by_email(email):
-    return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+    email = normalise_email(email)
+    if not email:
+        return None
+    return db.session.scalar(db.select(User).where(User.email == email))
 
 
 def client_ip():
@@ -27,32 +49,259 @@ def client_ip():
     return request.remote_addr or "unknown"
 
 
+def external_url(endpoint, **values):
+    """An absolute link for a mail: BASE_URL plus the path (mail clients know no 'current site')."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    if has_request_context():
+        return base + url_for(endpoint, **values)
+    with current_app.test_request_context():
+        return base + url_for(endpoint, **values)
+
+
+def begin_writing():
+    """Let a GET request write: end its read transaction so the next one takes the write lock.
+
+    SQLite starts GET transactions deferred (forum/database.py); a link followed from a
+    mail (confirm, change e-mail) must write, so it asks for the lock up front.
+    """
+    if has_request_context():
+        g.sqlite_write = True
+    if db.session().in_transaction():
+        db.session.commit()
+
+
+def fold(text):
+    """Lower-case, accents removed: 'Liège' matches 'liege'."""
+    text = unicodedata.normalize("NFKD", (text or "").lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def slugify(text):
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    return slug[:100].strip("-") or "organisatie"
+
+
+def unique_org_slug(name):
+    base = slugify(name)
+    slug, n = base, 1
+    while db.session.scalar(db.select(Organisation.id).where(Organisation.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _limit(name):
+    return current_app.config[name]
+
+
+def _rate_limited_quietly(key, limit):
+    """Count `key`; True when it was already at its limit (the caller then sends nothing).
+
+    Used where a visible 429 would tell a stranger whether an address has an account.
+    """
+    try:
+        ratelimit.hit(key, limit)
+    except ratelimit.RateLimited:
+        return True
+    return False
+
+
+def _audit(actor, action, target_type, target_id, reason="", **details):
+    db.session.add(ModerationAction(actor_id=actor.id, action=action, target_type=target_type,
+                                    target_id=target_id, reason=reason or "", details=details))
+
+
+# --- registration ---------------------------------------------------------------------------
+
+def registrable_organisations(query=None):
+    """Organisations a newcomer can choose, by name; `query` narrows on name or municipality.
+
+    Filtered in Python on accent-free text: the list is a few hundred rows at most, and
+    SQLite's LIKE does not fold accents ('Liège' must match 'liege').
+    """
+    orgs = db.session.scalars(
+        db.select(Organisation)
+        .where(Organisation.membership_status.in_(REGISTRABLE_STATUSES), Organisation.merged_into_id.is_(None))
+        .order_by(Organisation.name)
+    ).all()
+    words = fold(query).split()
+    if words:
+        orgs = [o for o in orgs if all(w in fold(f"{o.name} {o.municipality}") for w in words)]
+    return orgs
+
+
+def find_listed_organisation(name, municipality):
+    """A listed organisation with this name in this municipality (ignoring case and accents).
+
+    Both must match: many councils share a generic name like 'Adviesraad Sociaal Domein'.
+    """
+    def key(text):
+        return " ".join(fold(text).split())
+
+    for org in registrable_organisations():
+        if key(org.name) == key(name) and key(org.municipality) == key(municipality):
+            return org
+    return None
+
+
+def register_user(email, name, password, locale, organisation_id=None, new_organisation=None):
+    """Create an unconfirmed account (and a pending organisation) and mail the confirmation link.
+
+    Everything is validated before anything is written; on any failure no row remains.
+    When the address already has an account nothing is created: its owner gets a mail
+    instead, and the caller shows the same 'check your mail' page (no account enumeration).
+    `new_organisation` is a dict with name, municipality, country.
+    Raises RateLimited (per IP) and AuthError('org_exists', organisation=...) when a
+    'new' organisation is already in the list.
+    Returns 'created' or 'exists'.
+    """
+    email = normalise_email(email)
+    ratelimit.check(f"register-ip:{client_ip()}", _limit("RATELIMIT_REGISTER_IP"))
+
+    organisation = None
+    if new_organisation:
+        existing = find_listed_organisation(new_organisation["name"], new_organisation.get("municipality"))
+        if existing is not None:
+            raise AuthError("org_exists", organisation=existing)
+    else:
+        organisation = db.session.get(Organisation, int(organisation_id))
+        if organisation is None or organisation.membership_status not in REGISTRABLE_STATUSES \
+                or organisation.merged_into_id is not None:
+            raise AuthError("org_unknown")
+
+    ratelimit.hit(f"register-ip:{client_ip()}")
+    existing_user = find_user_by_email(email)
+    if existing_user is not None:
+        _notify_existing_owner(existing_user)
+        return "exists"
+
+    try:
+        if new_organisation:
+            organisation = Organisation(
+                name=new_organisation["name"], slug=unique_org_slug(new_organisation["name"]),
+                municipality=new_organisation["municipality"], country=new_organisation["country"],
+                language=locale, membership_status="pending",
+            )
+            db.session.add(organisation)
+        user = User(email=email, name=name, locale=locale, status="unconfirmed", role="member",
+                    organisation=organisation, terms_accepted_at=utcnow())
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+    except IntegrityError:
+        # Two requests raced for the same address (or slug): nothing of this one is kept.
+        db.session.rollback()
+        existing_user = find_user_by_email(email)
+        if existing_user is not None:
+            _notify_existing_owner(existing_user)
+            return "exists"
+        raise
+    send_confirmation(user)
+    return "created"
+
+
+def _notify_existing_owner(user):
+    # At most a few notices an hour: the form must not become a way to flood someone's inbox.
+    if _rate_limited_quietly(f"register-notice:{user.email}", (3, 3600)):
+        return
+    send_mail(user.email, "auth_register_exists", user.locale,
+              subject=lambda: _("Someone tried to register on Agora with your e-mail address"),
+              user=user, reset_url=external_url("auth.reset_request", lang=user.locale),
+              login_url=external_url("auth.login", lang=user.locale))
+
+
+def confirmation_token(user):
+    return make_token("confirm", {"id": user.id, "email": user.email})
+
+
+def send_confirmation(user):
+    """Mail the link that proves the address is theirs."""
+    url = external_url("auth.confirm", lang=user.locale, token=confirmation_token(user))
+    hours = _limit("CONFIRM_TOKEN_MAX_AGE") // 3600
+    return send_mail(user.email, "auth_confirm", user.locale,
+                     subject=lambda: _("Confirm your e-mail address for Agora"),
+                     user=user, confirm_url=url, hours=hours)
+
+
+def _user_from_confirm_data(data):
+    if not isinstance(data, dict):
+        raise TokenInvalid()
+    user = db.session.get(User, data.get("id")) if isinstance(data.get("id"), int) else None
+    if user is None or user.email != data.get("email") or user.deleted_at is not None:
+        raise TokenInvalid()
+    return user
+
+
+def confirm_email(token):
+    """Follow the confirmation link: the account now waits for a moderator.
+
+    Returns the user. Raises TokenExpired / TokenInvalid. Following it twice is harmless.
+    """
+    data = read_token("confirm", token, max_age=_limit("CONFIRM_TOKEN_MAX_AGE"))
+    begin_writing()
+    user = _user_from_confirm_data(data)
+    if user.confirmed_at is None:
+        user.confirmed_at = utcnow()
+    if user.status == "unconfirmed":
+        user.status = "pending"
+    db.session.commit()
+    return user
+
+
+def resend_confirmation(email=None, token=None):
+    """Send a new confirmation link; the same outcome whether the address is known or not.
+
+    `token` is an expired confirmation link (its signature still proves who it was for).
+    Raises RateLimited per IP; per address the limit is silent.
+    """
+    ratelimit.hit(f"confirm-ip:{client_ip()}", _limit("RATELIMIT_CONFIRM_IP"))
+    user = None
+    if token:
+        try:
+            data = read_token("confirm", token)
+            user = _user_from_confirm_data(data)
+        except TokenInvalid:
+            user = None
+    elif email:
+        user = find_user_by_email(email)
+    if user is None or user.status != "unconfirmed" or user.deleted_at is not None:
+        return
+    if _rate_limited_quietly(f"confirm-account:{user.email}", _limit("RATELIMIT_CONFIRM_ACCOUNT")):
+        return
+    send_confirmation(user)
+
+
+# --- sign in / out --------------------------------------------------------------------------
+
 def authenticate(email, password):
     """Check credentials under per-IP and per-account limits; return the user or raise.
 
+    Only failures are counted: a town hall's office shares one IP address, and its
+    secretaries signing in one after the other must not lock each other out.
     Raises RateLimited when a limit is reached, AuthError('invalid') for any wrong
-    combination (the same answer whether the address exists or not), and
-    AuthError(status) for accounts that cannot sign in yet.
+    combination (the same answer, and the same lockout, whether the address exists or
+    not), and AuthError(status, user=...) for accounts that cannot sign in (yet).
     """
     config = current_app.config
     email = normalise_email(email)
     ip_key = f"login-ip:{client_ip()}"
     account_key = f"login-account:{email}"
-    ratelimit.hit(ip_key, config["RATELIMIT_LOGIN_IP"])
+    ratelimit.check(ip_key, config["RATELIMIT_LOGIN_IP"])
     ratelimit.check(account_key, config["RATELIMIT_LOGIN_ACCOUNT"])
     user = find_user_by_email(email)
     if user is None or user.deleted_at is not None or not user.check_password(password):
+        ratelimit.hit(ip_key, commit=False)
         ratelimit.hit(account_key)
         raise AuthError("invalid")
     if user.status == "suspended":
         if user.is_suspended:
-            raise AuthError("suspended")
+            raise AuthError("suspended", user=user)
         user.status = "active"  # the suspension has run out
         user.suspended_until = None
     if user.status == "unconfirmed":
-        raise AuthError("unconfirmed")
+        raise AuthError("unconfirmed", user=user)
     if user.status == "pending":
-        raise AuthError("pending")
+        raise AuthError("pending", user=user)
     ratelimit.clear(account_key)
     user.last_seen_at = utcnow()
     db.session.commit()
@@ -63,3 +312,242 @@ def sign_out_everywhere(user):
     """Invalidate every session and remember-me cookie of this user."""
     user.rotate_session_token()
     db.session.commit()
+
+
+# --- password reset -------------------------------------------------------------------------
+
+def reset_token(user):
+    # The fingerprint of the current hash (and address) makes the link die once it is used.
+    return make_token("reset", {"id": user.id, "fp": fingerprint(user.password_hash, user.email)})
+
+
+def request_password_reset(email):
+    """Mail a reset link if the address has an account; the same outcome either way.
+
+    Both limits raise RateLimited (429): the per-account one counts by the typed
+    address whether or not it exists, so the answer does not reveal an account.
+    """
+    email = normalise_email(email)
+    ratelimit.check(f"reset-ip:{client_ip()}", _limit("RATELIMIT_RESET_IP"))
+    ratelimit.check(f"reset-account:{email}", _limit("RATELIMIT_RESET_ACCOUNT"))
+    ratelimit.hit(f"reset-ip:{client_ip()}", commit=False)
+    ratelimit.hit(f"reset-account:{email}")
+    user = find_user_by_email(email)
+    if user is None or user.deleted_at is not None:
+        return
+    url = external_url("auth.reset_password", lang=user.locale, token=reset_token(user))
+    minutes = _limit("RESET_TOKEN_MAX_AGE") // 60
+    send_mail(user.email, "auth_reset", user.locale,
+              subject=lambda: _("Set a new password for Agora"),
+              user=user, reset_url=url, minutes=minutes, first_time=not user.password_hash)
+
+
+def user_for_reset_token(token):
+    """The account a reset link is for; raises TokenExpired / TokenInvalid (also once used)."""
+    data = read_token("reset", token, max_age=_limit("RESET_TOKEN_MAX_AGE"))
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise TokenInvalid()
+    user = db.session.get(User, data["id"])
+    if user is None or user.deleted_at is not None or data.get("fp") != fingerprint(user.password_hash, user.email):
+        raise TokenInvalid()
+    return user
+
+
+def reset_password(token, password):
+    """Set a new password from a reset link; signs out every other session.
+
+    A mailed link proves the address, so an unconfirmed account counts as confirmed
+    (imported members set their first password this way).
+    """
+    user = user_for_reset_token(token)
+    user.set_password(password)
+    user.rotate_session_token()
+    if user.confirmed_at is None:
+        user.confirmed_at = utcnow()
+    if user.status == "unconfirmed":
+        user.status = "pending"
+    ratelimit.clear(f"login-account:{user.email}")
+    db.session.commit()
+    _notify_password_changed(user)
+    return user
+
+
+def _notify_password_changed(user):
+    send_mail(user.email, "auth_password_changed", user.locale,
+              subject=lambda: _("Your Agora password has been changed"),
+              user=user, reset_url=external_url("auth.reset_request", lang=user.locale))
+
+
+# --- settings -------------------------------------------------------------------------------
+
+def update_profile(user, name, bio, locale, notify_mode):
+    """Save name, bio, language and mail preference."""
+    user.name = name
+    user.bio = bio or ""
+    user.locale = locale
+    user.notify_mode = notify_mode
+    enqueue("user", user.id)
+    db.session.commit()
+
+
+def _check_current_password(user, password):
+    """Guard for changes that need the current password, under the sign-in account limit."""
+    key = f"login-account:{user.email}"
+    ratelimit.check(key, _limit("RATELIMIT_LOGIN_ACCOUNT"))
+    if not user.check_password(password):
+        ratelimit.hit(key)
+        raise AuthError("wrong_password")
+
+
+def change_password(user, current_password, new_password):
+    """Replace the password; every other session and remember-me cookie stops working."""
+    _check_current_password(user, current_password)
+    user.set_password(new_password)
+    user.rotate_session_token()
+    db.session.commit()
+    _notify_password_changed(user)
+
+
+def email_change_token(user, new_email):
+    return make_token("email", {"id": user.id, "new": new_email, "fp": fingerprint(user.email)})
+
+
+def request_email_change(user, new_email, password):
+    """Park the new address in user.new_email and mail a confirmation link to it.
+
+    The old address is told too. When the new address already belongs to an account,
+    the new address gets a notice instead of a link and the caller's answer is the same.
+    """
+    new_email = normalise_email(new_email)
+    _check_current_password(user, password)
+    if new_email == user.email:
+        raise AuthError("same_email")
+    if _rate_limited_quietly(f"email-change:{user.id}", _limit("RATELIMIT_EMAIL_CHANGE")):
+        raise ratelimit.RateLimited(_limit("RATELIMIT_EMAIL_CHANGE")[1])
+    owner = find_user_by_email(new_email)
+    if owner is not None:
+        send_mail(new_email, "auth_email_taken", user.locale,
+                  subject=lambda: _("This e-mail address already has an Agora account"),
+                  reset_url=external_url("auth.reset_request", lang=user.locale))
+        return
+    user.new_email = new_email
+    db.session.commit()
+    url = external_url("auth.confirm_email_change", lang=user.locale, token=email_change_token(user, new_email))
+    hours = _limit("CONFIRM_TOKEN_MAX_AGE") // 3600
+    send_mail(new_email, "auth_email_change", user.locale,
+              subject=lambda: _("Confirm your new e-mail address for Agora"),
+              user=user, confirm_url=url, hours=hours)
+    send_mail(user.email, "auth_email_change_notice", user.locale,
+              subject=lambda: _("A new e-mail address was requested for your Agora account"),
+              user=user, new_email=new_email,
+              reset_url=external_url("auth.reset_request", lang=user.locale))
+
+
+def confirm_email_change(token):
+    """Follow the link sent to the new address; returns the user. Raises TokenExpired/TokenInvalid, AuthError('taken')."""
+    data = read_token("email", token, max_age=_limit("CONFIRM_TOKEN_MAX_AGE"))
+    begin_writing()
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise TokenInvalid()
+    user = db.session.get(User, data["id"])
+    if user is None or user.deleted_at is not None or data.get("fp") != fingerprint(user.email) \
+            or user.new_email != data.get("new"):
+        raise TokenInvalid()
+    if find_user_by_email(data["new"]) is not None:
+        raise AuthError("taken")
+    user.email = data["new"]
+    user.new_email = None
+    enqueue("user", user.id)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise AuthError("taken") from None
+    return user
+
+
+# --- approval by moderators -----------------------------------------------------------------
+
+def _pending_query():
+    return db.select(User).where(User.status == "pending", User.deleted_at.is_(None))
+
+
+def pending_registrations():
+    """Confirmed people waiting for a moderator, oldest first, with their organisation."""
+    return db.session.scalars(
+        _pending_query().options(db.joinedload(User.organisation)).order_by(User.confirmed_at, User.id)
+    ).all()
+
+
+def pending_registrations_count():
+    """How many confirmed registrations wait for a moderator (for the review counters)."""
+    return count(_pending_query().subquery())
+
+
+def unconfirmed_registrations_count():
+    return count(db.select(User).where(User.status == "unconfirmed", User.deleted_at.is_(None)).subquery())
+
+
+def _pending_user(user_id):
+    user = db.session.get(User, user_id)
+    if user is None or user.status != "pending" or user.deleted_at is not None:
+        raise AuthError("not_pending")
+    return user
+
+
+def approve_registration(moderator, user_id, admit_organisation=False):
+    """Make a pending person a member; optionally admit their pending organisation too.
+
+    Writes the audit log, commits, then mails the outcome in the person's language.
+    Returns the user. Raises AuthError('not_pending') when someone else already decided.
+    """
+    user = _pending_user(user_id)
+    user.status = "active"
+    user.approved_at = utcnow()
+    _audit(moderator, "approve_user", "user", user.id, organisation_id=user.organisation_id)
+    org = user.organisation
+    admitted = False
+    if admit_organisation and org is not None and org.membership_status == "pending":
+        org.membership_status = "active"
+        org.member_since = date.today()
+        org.badge_version = (org.badge_version or 0) + 1
+        admitted = True
+        _audit(moderator, "approve_organisation", "organisation", org.id, via_user_id=user.id)
+    enqueue("user", user.id)
+    db.session.commit()
+    send_mail(user.email, "auth_approved", user.locale,
+              subject=lambda: _("Welcome to Agora: your account is ready"),
+              user=user, organisation_admitted=admitted,
+              login_url=external_url("auth.login", lang=user.locale),
+              home_url=external_url("main.home", lang=user.locale),
+              settings_url=external_url("auth.settings", lang=user.locale))
+    return user
+
+
+def reject_registration(moderator, user_id, reason):
+    """Refuse a pending person: mail the reason, then delete the account.
+
+    Their organisation goes too when it was created by this registration (still
+    pending) and nobody else belongs to it. The audit entry keeps name and reason.
+    Raises AuthError('not_pending').
+    """
+    user = _pending_user(user_id)
+    org = user.organisation
+    send_mail(user.email, "auth_rejected", user.locale,
+              subject=lambda: _("Your registration for Agora"),
+              user=user, reason=reason,
+              register_url=external_url("auth.register", lang=user.locale))
+    delete_org = bool(
+        org is not None and org.membership_status == "pending"
+        and count(db.select(User).where(User.organisation_id == org.id, User.id != user.id).subquery()) == 0
+    )
+    _audit(moderator, "reject_user", "user", user.id, reason,
+           name=user.name, organisation=org.name if org else None, organisation_deleted=delete_org)
+    user_id = user.id
+    db.session.delete(user)
+    if delete_org:
+        db.session.flush()
+        db.session.delete(org)
+    enqueue("user", user_id)
+    db.session.commit()
+

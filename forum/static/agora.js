@@ -34,6 +34,21 @@
         .catch(function () { target.textContent = button.getAttribute("data-preview-error"); target.hidden = false; });
     });
   });
+  // Narrow a long <select> while typing (registration: find your council). Without this
+  // script the same search field reloads the page with a shorter list (?org_q=).
+  function fold(text) { return (text || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, ""); }
+  document.querySelectorAll("input[data-filter-select]").forEach(function (input) {
+    var select = document.getElementById(input.getAttribute("data-filter-select"));
+    if (!select) { return; }
+    input.addEventListener("input", function () {
+      var words = fold(input.value).split(/\s+/).filter(Boolean);
+      Array.prototype.forEach.call(select.options, function (option) {
+        if (!option.value) { return; }
+        var text = fold(option.text);
+        option.hidden = !option.selected && !words.every(function (w) { return text.indexOf(w) !== -1; });
+      });
+    });
+  });
   // Copy buttons (badge snippets).
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
