@@ -14,7 +14,23 @@ def root():
 
 @bp.get("/<lang>/")
 def home():
-    return render_template("home.html")
+    """Latest activity, with an introduction for visitors who are not signed in."""
+    from flask_login import current_user
+
+    from .models import Thread
+    from .threads import queries
+
+    visible = queries.visible_threads(current_user)
+    threads = queries.top(queries.ordered(visible, queries.ListArgs()), 15)
+    newest = queries.ListArgs(sort="newest")
+    unanswered = queries.top(queries.ordered(
+        visible.where(Thread.kind == "question", Thread.accepted_post_id.is_(None), Thread.post_count <= 1),
+        newest, pinned=()), 5)
+    vacancies = queries.top(queries.ordered(visible.where(queries.open_vacancy_clause()), newest, pinned=()), 5)
+    return render_template(
+        "home.html", threads=threads, unread_ids=queries.unread_ids(current_user, threads),
+        unanswered=unanswered, vacancies=vacancies,
+    )
 
 
 @bp.get("/<lang>/about")

@@ -1,32 +1,648 @@
-"""Thread pages (being built)."""
-from flask import abort, redirect, url_for
+"""Forum pages: themes, thread lists, the thread page, posting, thanks, watching, notifications.
 
-from ..extensions import db
-from ..models import Post
-from . import bp, root_bp
+Views parse the request, check the policy, call a service and render or redirect. A post
+that fails (validation, rate limit, expired CSRF token) comes back with its text.
+"""
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import joinedload
+
+from .. import ratelimit
+from ..errors import render_error
+from ..extensions import csrf, db
+from ..i18n import current_language
+from ..models import LANGUAGES, THREAD_KINDS, Notification, Post, PostRevision, Theme, Thread, User
+from ..permissions import (
+    can_accept_answer, can_delete_post, can_edit_post, can_moderate, can_read_theme,
+    can_read_thread, can_reply, can_see_history, can_see_post, can_start_thread, is_member,
+    member_required,
+)
+from . import bp, queries, root_bp, services
+from .forms import KIND_HINTS, KIND_LABELS, EditPostForm, NewThreadForm, ReplyForm
+from .mentions import handle_of
+from .services import PROVINCES, ForumError, province_name
+
+DEFAULT_POST_LIMIT = (10, 60)
+DEFAULT_THREAD_LIMIT = (5, 600)
+
+
+def _user():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _deny():
+    """Anonymous visitors are sent to sign in; signed-in people without access get 403."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    abort(403)
+
+
+def _get_thread_or_404(thread_id):
+    thread = queries.load_thread(thread_id)
+    if thread is None:
+        abort(404)
+    return thread
+
+
+def _check_thread_access(thread):
+    """None when the user may read the thread, otherwise the response to give."""
+    if can_read_thread(current_user, thread):
+        return None
+    if thread.status in ("hidden", "deleted"):
+        abort(404)  # not revealing that it exists
+    return _deny()  # a members-only theme
+
+
+def _get_post_or_404(post_id):
+    """The post and None, or the post and the response to give instead (sign in)."""
+    post = db.session.get(Post, post_id) or abort(404)
+    denied = _check_thread_access(post.thread)
+    if denied is not None:
+        return post, denied
+    if not can_see_post(current_user, post):
+        abort(404)
+    return post, None
+
+
+def _limit(name, default):
+    return current_app.config.get(name, default)
+
+
+def _rate_limit(kind):
+    """Count one post attempt for the member; raises RateLimited when over the limit.
+
+    The count is added to the service's transaction: a failed post does not count.
+    """
+    if can_moderate(current_user):
+        return
+    config, default = (("RATELIMIT_THREAD", DEFAULT_THREAD_LIMIT) if kind == "thread"
+                       else ("RATELIMIT_POST", DEFAULT_POST_LIMIT))
+    ratelimit.hit(f"{kind}:{current_user.id}", _limit(config, default), commit=False)
+
+
+def _rate_limited_message():
+    return _("You are posting very quickly. Wait a minute and send your text again; it is still here.")
+
+
+def _apply_error(form, exc, fallback_field):
+    field = form.form_field_for(exc.field) if hasattr(form, "form_field_for") else getattr(form, exc.field or "", None)
+    target = field if field is not None else fallback_field
+    target.errors = list(target.errors) + [exc.message]
+
+
+# -- lists -----------------------------------------------------------------------------
+
+def _render_list(template, query, args, title, pinned=("site",), **context):
+    pagination = queries.paginate(queries.ordered(query, args, pinned=pinned), args.page)
+    threads = list(pagination.items)
+    return render_template(
+        template, threads=threads, pagination=pagination, args=args, title=title,
+        unread_ids=queries.unread_ids(current_user, threads), **context,
+    )
+
+
+@bp.get("/latest")
+def latest():
+    args = queries.ListArgs.from_request(request.args)
+    return _render_list("forum/list.html", queries.visible_threads(current_user), args, _("Latest activity"))
+
+
+@bp.get("/questions")
+def questions():
+    args = queries.ListArgs.from_request(request.args)
+    tab = request.args.get("tab", "all")
+    query = queries.visible_threads(current_user).where(Thread.kind == "question")
+    if tab == "unanswered":
+        query = query.where(Thread.accepted_post_id.is_(None), Thread.post_count <= 1)
+    elif tab == "solved":
+        query = query.where(Thread.accepted_post_id.is_not(None))
+    else:
+        tab = "all"
+    tabs = [("all", _("All questions")), ("unanswered", _("Unanswered")), ("solved", _("Solved"))]
+    return _render_list("forum/list.html", query, args, _("Questions"), tab=tab, tabs=tabs,
+                        tab_param="tab", new_kind="question")
+
+
+@bp.get("/practices")
+def practices():
+    args = queries.ListArgs.from_request(request.args)
+    query = queries.visible_threads(current_user).where(Thread.kind == "practice")
+    return _render_list("forum/list.html", query, args, _("Good practices"), new_kind="practice")
+
+
+@bp.get("/initiatives")
+def initiatives():
+    args = queries.ListArgs.from_request(request.args)
+    province = request.args.get("province", "")
+    municipality = request.args.get("municipality", "").strip()
+    query = queries.visible_threads(current_user).where(Thread.kind == "initiative")
+    provinces, places = queries.initiative_places(current_user)
+    if province:
+        query = query.where(Thread.province == province)
+    if municipality:
+        query = query.where(db.func.lower(Thread.municipality) == municipality.lower())
+    municipalities = sorted({m for p, m in places if m and (not province or p == province)}, key=str.lower)
+    lang = current_language()
+    province_choices = [(code, province_name(code, lang)) for code, _nl, _fr in PROVINCES if code in provinces]
+    filters = {"province": province, "municipality": municipality}
+    return _render_list(
+        "forum/list.html", query, args, _("Citizen initiatives"), new_kind="initiative",
+        place_filter=True, province_choices=province_choices, municipalities=municipalities,
+        filters={k: v for k, v in filters.items() if v},
+    )
+
+
+@bp.get("/vacancies")
+def vacancies():
+    args = queries.ListArgs.from_request(request.args)
+    tab = "closed" if request.args.get("tab") == "closed" else "open"
+    clause = queries.closed_vacancy_clause() if tab == "closed" else queries.open_vacancy_clause()
+    query = queries.visible_threads(current_user).where(clause)
+    tabs = [("open", _("Open vacancies")), ("closed", _("Closed vacancies"))]
+    return _render_list("forum/list.html", query, args, _("Vacancies"), tab=tab, tabs=tabs,
+                        tab_param="tab", new_kind="vacancy")
+
+
+@bp.get("/themes")
+def themes():
+    overview = queries.theme_overview(current_user)
+    hidden_themes = not is_member(current_user) and db.session.scalar(
+        db.select(db.func.count(Theme.id)).where(Theme.visibility != "public"))
+    return render_template("forum/themes.html", overview=overview, hidden_themes=hidden_themes)
+
+
+@bp.get("/themes/<slug>")
+def theme(slug):
+    theme = db.session.scalar(db.select(Theme).where(Theme.slug == slug)) or abort(404)
+    if not can_read_theme(current_user, theme):
+        return _deny()
+    args = queries.ListArgs.from_request(request.args)
+    query = queries.visible_threads(current_user).where(Thread.theme_id == theme.id)
+    return _render_list(
+        "forum/theme.html", query, args, theme.name(current_language()), pinned=("site", "theme"),
+        theme=theme, watching=queries.watching_theme(current_user, theme),
+    )
+
+
+@bp.post("/themes/<slug>/watch")
+@member_required
+def watch_theme(slug):
+    theme = db.session.scalar(db.select(Theme).where(Theme.slug == slug)) or abort(404)
+    if request.form.get("action") == "unwatch":
+        services.unwatch_theme(_user(), theme)
+        flash(_("You no longer follow this theme."), "success")
+    else:
+        services.watch_theme(_user(), theme)
+        flash(_("You follow this theme: you get a notification for every new topic."), "success")
+    return redirect(url_for("threads.theme", slug=slug))
+
+
+# -- the thread page -------------------------------------------------------------------
+
+def _thread_url(thread, **kw):
+    return url_for("threads.thread", thread_id=thread.id, slug=services.slugify(thread.title), **kw)
+
+
+def _thread_context(thread, page):
+    """Everything the thread page shows, in a fixed number of queries."""
+    user = current_user
+    opening = queries.opening_post(thread)
+    accepted = queries.accepted_post(thread)
+    if accepted is not None and not can_see_post(user, accepted):
+        accepted = None
+    replies = queries.thread_posts(thread, user, page)
+    posts = [p for p in [opening, accepted, *replies.items] if p is not None]
+    thanked = queries.thanked_by(user, {p.id for p in posts})
+    return dict(
+        thread=thread, opening=opening, accepted=accepted, replies=replies,
+        thanked=thanked, watching=queries.watching_thread(user, thread),
+        last_read=queries.last_read_at(user, thread), slug=services.slugify(thread.title),
+    )
+
+
+def _render_thread(thread, page=1, form=None, status=200):
+    context = _thread_context(thread, page)
+    if form is None and can_reply(current_user, thread):
+        form = ReplyForm()
+    html = render_template("forum/thread.html", form=form, **context)
+    return html, status, context
 
 
 @bp.get("/t/<int:thread_id>")
 @bp.get("/t/<int:thread_id>/<slug>")
 def thread(thread_id, slug=None):
-    abort(404)
+    thread = _get_thread_or_404(thread_id)
+    denied = _check_thread_access(thread)
+    if denied is not None:
+        return denied
+    try:
+        page = max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        page = 1
+    html, status, context = _render_thread(thread, page)
+    user = _user()
+    if is_member(user) and (context["last_read"] is None or context["last_read"] < thread.last_post_at):
+        # A GET that writes: end the read transaction, then write in one that takes the
+        # SQLite write lock at once (see forum/database.py).
+        db.session.commit()
+        g.sqlite_write = True
+        services.mark_thread_read(user, thread)
+    return html, status
 
 
 @bp.get("/p/<int:post_id>")
 def post(post_id):
-    p = db.session.get(Post, post_id) or abort(404)
-    return redirect(url_for("threads.thread", thread_id=p.thread_id))
+    """A post's permanent address: the page of its thread on which it appears."""
+    post, denied = _get_post_or_404(post_id)
+    if denied is not None:
+        return denied
+    page = queries.page_of_post(post, current_user)
+    return redirect(_thread_url(post.thread, page=page if page > 1 else None, _anchor=f"p{post.number}"))
 
 
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-def unsubscribe(token):
-    abort(404)
+@bp.post("/t/<int:thread_id>/watch")
+@member_required
+def watch_thread(thread_id):
+    thread = _get_thread_or_404(thread_id)
+    if not can_read_thread(current_user, thread):
+        abort(404)
+    if request.form.get("action") == "unwatch":
+        services.unwatch_thread(_user(), thread)
+        flash(_("You no longer follow this topic."), "success")
+    else:
+        services.watch_thread(_user(), thread)
+        flash(_("You follow this topic: you get a notification for every reply."), "success")
+    return redirect(_thread_url(thread))
+
+
+# -- writing ---------------------------------------------------------------------------
+
+def _new_thread_form():
+    user = current_user
+    form = NewThreadForm()
+    lang = current_language()
+    startable = [t for t in db.session.scalars(db.select(Theme).order_by(Theme.position, Theme.id))
+                 if can_start_thread(user, t)]
+    form.theme.choices = [(t.id, t.name(lang)) for t in startable]
+    kinds = [k for k in THREAD_KINDS if k != "announcement" or can_moderate(user)]
+    form.kind.choices = [(k, KIND_LABELS[k]) for k in kinds]
+    form.initiative_province.choices = [("", _("Choose a province"))] + [
+        (code, fr if lang == "fr" else nl) for code, nl, fr in PROVINCES]
+    if request.method == "GET":
+        theme_slug = request.args.get("theme")
+        preset = next((t for t in startable if t.slug == theme_slug), None)
+        if preset is not None:
+            form.theme.data = preset.id
+        kind = request.args.get("kind")
+        form.kind.data = kind if kind in kinds else "question"
+        form.language.data = user.locale if user.locale in LANGUAGES else lang
+    return form
+
+
+def _render_new_thread(form, status=200):
+    return render_template("forum/new_thread.html", form=form, kind_hints=KIND_HINTS), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@member_required
+def new_thread():
+    form = _new_thread_form()
+    if not form.theme.choices:
+        abort(403)
+    status = 200
+    if form.validate_on_submit():
+        theme = db.session.get(Theme, form.theme.data)
+        try:
+            _rate_limit("thread")
+            thread = services.create_thread(
+                _user(), theme, form.kind.data, form.title.data, form.body.data,
+                language=form.language.data, tags=form.tags.data or "", fields=form.kind_fields(),
+            )
+        except ratelimit.RateLimited:
+            db.session.rollback()
+            form.body.errors = list(form.body.errors) + [_rate_limited_message()]
+            status = 429
+        except ForumError as exc:
+            db.session.rollback()
+            _apply_error(form, exc, form.title)
+            status = 403 if exc.code == "forbidden" else 400
+        else:
+            flash(_("Your topic has been published."), "success")
+            return redirect(_thread_url(thread))
+    elif request.method == "POST":
+        status = 400
+    return _render_new_thread(form, status)
+
+
+def _quote_text(post):
+    """A Markdown blockquote of a post with an attribution line, to start a reply with."""
+    name = post.author.name if post.author else _("a former member")
+    lines = [f"> {line}" if line.strip() else ">" for line in post.body_source.strip().splitlines()]
+    attribution = _("%(name)s wrote (#%(number)d):", name=f"@{handle_of(name)}" if post.author else name,
+                    number=post.number)
+    return attribution + "\n" + "\n".join(lines) + "\n\n"
+
+
+def _render_reply(thread, form, status=200, quoted=None):
+    return render_template("forum/reply.html", thread=thread, form=form, quoted=quoted), status
+
+
+@bp.route("/t/<int:thread_id>/reply", methods=["GET", "POST"])
+@member_required
+def reply(thread_id):
+    thread = _get_thread_or_404(thread_id)
+    if not can_read_thread(current_user, thread):
+        abort(404)
+    if not can_reply(current_user, thread):
+        abort(403)
+    form = ReplyForm()
+    quoted = None
+    if request.method == "GET":
+        quote_id = request.args.get("quote", type=int)
+        if quote_id:
+            quoted = db.session.get(Post, quote_id)
+            if quoted is None or quoted.thread_id != thread.id or quoted.status != "visible":
+                abort(404)
+            form.body.data = _quote_text(quoted)
+            form.reply_to.data = str(quoted.id)
+        return _render_reply(thread, form, quoted=quoted)
+    status = 400
+    if form.validate_on_submit():
+        reply_to = None
+        if form.reply_to.data and form.reply_to.data.isdigit():
+            reply_to = db.session.get(Post, int(form.reply_to.data))
+            if reply_to is not None and reply_to.thread_id != thread.id:
+                reply_to = None
+        try:
+            _rate_limit("post")
+            post = services.create_reply(_user(), thread, form.body.data, reply_to=reply_to)
+        except ratelimit.RateLimited:
+            db.session.rollback()
+            form.body.errors = list(form.body.errors) + [_rate_limited_message()]
+            status = 429
+        except ForumError as exc:
+            db.session.rollback()
+            form.body.errors = list(form.body.errors) + [exc.message]
+            status = 403 if exc.code == "forbidden" else 400
+        else:
+            if post.status == "held":
+                flash(_("Thank you. Your reply will appear once a moderator has looked at it."), "info")
+            else:
+                flash(_("Your reply has been posted."), "success")
+            return redirect(url_for("threads.post", post_id=post.id))
+    return _render_reply(thread, form, status)
+
+
+@bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
+@member_required
+def edit_post(post_id):
+    post, denied = _get_post_or_404(post_id)
+    if denied is not None:
+        return denied
+    if not can_edit_post(current_user, post):
+        abort(403)
+    thread = post.thread
+    form = EditPostForm()
+    if request.method == "GET":
+        form.body.data = post.body_source
+        form.title.data = thread.title
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if post.number == 1 and not (form.title.data or "").strip():
+            form.validate()
+            form.title.errors = list(form.title.errors) + [_("Give your topic a title.")]
+        elif form.validate_on_submit():
+            try:
+                services.edit_post(_user(), post, form.body.data,
+                                   title=form.title.data if post.number == 1 else None)
+            except ForumError as exc:
+                db.session.rollback()
+                _apply_error(form, exc, form.body)
+                status = 403 if exc.code == "forbidden" else 400
+            else:
+                flash(_("Your changes have been saved."), "success")
+                return redirect(url_for("threads.post", post_id=post.id))
+    return render_template("forum/edit_post.html", form=form, post=post, thread=thread), status
+
+
+@bp.get("/p/<int:post_id>/history")
+@member_required
+def post_history(post_id):
+    post, denied = _get_post_or_404(post_id)
+    if denied is not None:
+        return denied
+    if not can_see_history(current_user, post):
+        abort(403)
+    revisions = db.session.scalars(
+        db.select(PostRevision).where(PostRevision.post_id == post.id)
+        .options(joinedload(PostRevision.editor)).order_by(PostRevision.created_at.desc(), PostRevision.id.desc())
+    ).all()
+    from ..markup import render_markdown
+    rendered = [(r, render_markdown(r.body_source)) for r in revisions]
+    return render_template("forum/history.html", post=post, thread=post.thread, revisions=rendered)
+
+
+@bp.post("/p/<int:post_id>/delete")
+@member_required
+def delete_post(post_id):
+    post, denied = _get_post_or_404(post_id)
+    if denied is not None:
+        return denied
+    if not can_delete_post(current_user, post):
+        abort(403)
+    thread = post.thread
+    services.delete_post(_user(), post)
+    if post.number == 1:
+        flash(_("The topic has been deleted."), "success")
+        return redirect(url_for("threads.theme", slug=thread.theme.slug))
+    flash(_("The message has been deleted."), "success")
+    return redirect(_thread_url(thread))
+
+
+@bp.post("/p/<int:post_id>/thanks")
+@member_required
+def thank(post_id):
+    post, denied = _get_post_or_404(post_id)
+    if denied is not None:
+        return denied
+    user = _user()
+    try:
+        if request.form.get("action") == "unthank":
+            services.unthank_post(user, post)
+        else:
+            services.thank_post(user, post)
+    except ForumError as exc:
+        db.session.rollback()
+        if exc.code == "forbidden":
+            abort(403)
+        flash(exc.message, "error")
+    return redirect(url_for("threads.post", post_id=post.id))
+
+
+@bp.post("/p/<int:post_id>/accept")
+@member_required
+def accept(post_id):
+    post, denied = _get_post_or_404(post_id)
+    if denied is not None:
+        return denied
+    thread = post.thread
+    if not can_accept_answer(current_user, thread):
+        abort(403)
+    try:
+        services.accept_answer(_user(), thread, post)
+    except ForumError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("The reply has been marked as the answer."), "success")
+    return redirect(_thread_url(thread))
+
+
+@bp.post("/t/<int:thread_id>/unaccept")
+@member_required
+def unaccept(thread_id):
+    thread = _get_thread_or_404(thread_id)
+    if not can_read_thread(current_user, thread):
+        abort(404)
+    if not can_accept_answer(current_user, thread):
+        abort(403)
+    services.unaccept_answer(_user(), thread)
+    flash(_("The question no longer has an accepted answer."), "success")
+    return redirect(_thread_url(thread))
+
+
+@bp.post("/preview")
+def preview():
+    """The sanitised HTML of a Markdown text, as it would be saved (for agora.js)."""
+    if not is_member(current_user):
+        abort(403)
+    body = request.form.get("body", "")
+    if len(body) > services.BODY_MAX:
+        return render_error(413)
+    return render_template("forum/_preview.html", html=services.render_body(body))
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(exc):
+    """Expired or missing CSRF token on a posting form: show the form again with the text."""
+    message = _("Your session has expired or the form was sent twice. Your text is still here: check it and send it again.")
+    endpoint = request.endpoint
+    args = request.view_args or {}
+    try:
+        if endpoint == "threads.reply" and is_member(current_user):
+            thread = queries.load_thread(args.get("thread_id"))
+            if thread is not None and can_reply(current_user, thread):
+                form = ReplyForm(meta={"csrf": False})
+                form.body.errors = [message]
+                return _render_reply(thread, form, 400)
+        if endpoint == "threads.new_thread" and is_member(current_user):
+            form = _new_thread_form()
+            form.validate()
+            form.body.errors = list(form.body.errors) + [message]
+            return _render_new_thread(form, 400)
+        if endpoint == "threads.edit_post" and is_member(current_user):
+            post = db.session.get(Post, args.get("post_id"))
+            if post is not None and can_edit_post(current_user, post):
+                form = EditPostForm(meta={"csrf": False})
+                form.body.errors = [message]
+                return render_template("forum/edit_post.html", form=form, post=post, thread=post.thread), 400
+    except Exception:  # the fallback below still tells the user what happened
+        current_app.logger.exception("could not re-render the form after a CSRF error")
+    if request.form.get("body"):
+        # Not allowed to post here any more (signed out?): still give the text back.
+        return render_template("forum/text_rescue.html", message=message, body=request.form.get("body")), 400
+    return render_error(400, _("Your session has expired or the form was sent twice. Go back, reload the page and try again; copy your text first if you wrote something."))
+
+
+# -- people and notifications ----------------------------------------------------------
+
+@bp.get("/members/<int:user_id>")
+@member_required
+def profile(user_id):
+    member = db.session.scalar(
+        db.select(User).where(User.id == user_id).options(joinedload(User.organisation))) or abort(404)
+    if member.deleted_at is not None or (member.status != "active" and not can_moderate(current_user)):
+        abort(404)
+    args = queries.ListArgs.from_request(request.args)
+    args.sort = "newest"
+    query = queries.visible_threads(current_user).where(Thread.author_id == member.id)
+    pagination = queries.paginate(queries.ordered(query, args, pinned=()), args.page)
+    return render_template(
+        "forum/profile.html", member=member, pagination=pagination, threads=list(pagination.items),
+        stats=queries.profile_stats(member.id), args=args, unread_ids=set(), handle=handle_of(member.name),
+    )
 
 
 @root_bp.get("/members/<int:user_id>")
 def member_redirect(user_id):
-    abort(404)
+    """Mention links in stored HTML are language-neutral; send the reader to their language."""
+    from ..i18n import best_language
+
+    return redirect(url_for("threads.profile", user_id=user_id, lang=best_language()))
+
+
+@bp.get("/notifications")
+@member_required
+def notifications():
+    try:
+        page = max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        page = 1
+    query = (db.select(Notification).where(Notification.user_id == current_user.id)
+             .options(joinedload(Notification.actor), joinedload(Notification.thread))
+             .order_by(Notification.created_at.desc(), Notification.id.desc()))
+    pagination = queries.paginate(query, page, per_page=30)
+    return render_template("forum/notifications.html", pagination=pagination, items=list(pagination.items))
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@member_required
+def notification_read(notification_id):
+    n = services.mark_notification_read(_user(), notification_id)
+    if n is None:
+        abort(404)
+    if request.form.get("go") and n.thread_id:
+        if n.post_id:
+            return redirect(url_for("threads.post", post_id=n.post_id))
+        return redirect(url_for("threads.thread", thread_id=n.thread_id))
+    return redirect(url_for("threads.notifications"))
+
+
+@bp.post("/notifications/read-all")
+@member_required
+def notifications_read_all():
+    services.mark_all_notifications_read(_user())
+    flash(_("All notifications are marked as read."), "success")
+    return redirect(url_for("threads.notifications"))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the proof; mail clients post here without a session (RFC 8058)
+def unsubscribe(token):
+    from auth.tokens import TokenInvalid
+
+    from .notifications import read_unsubscribe_token
+
+    try:
+        user = db.session.get(User, read_unsubscribe_token(token))
+    except TokenInvalid:
+        user = None
+    if user is None:
+        return render_error(404, _("This unsubscribe link is not valid. You can change your mail settings in your account."))
+    if request.method == "POST":
+        services.unsubscribe(user)
+        return render_template("forum/unsubscribe.html", done=True, user=user)
+    return render_template("forum/unsubscribe.html", done=False, user=user, token=token)
 
 
 def init_app(app):
-    pass
+    @app.context_processor
+    def forum_helpers():
+        return {
+            "kind_labels": KIND_LABELS,
+            "province_name": province_name,
+            "thread_url": _thread_url,
+        }
