@@ -1,0 +1,245 @@
+"""Signing in and out: sessions, remember-me, redirects, DB-backed rate limits, suspensions."""
+from datetime import timedelta
+
+import pytest
+
+from forum import create_app
+from forum.extensions import db
+from forum.models import RateLimitEvent, User, utcnow
+from tests.conftest import PASSWORD, Client, login
+from tests.test_auth import get_user
+
+
+def _signed_in(client):
+    """True when the settings page opens (it needs a signed-in account)."""
+    return client.get("/nl/settings").status_code == 200
+
+
+def _attempt(client, email, password="fout-wachtwoord", ip="127.0.0.1"):
+    return client.post_form("/nl/login", {"email": email, "password": password},
+                            environ_base={"REMOTE_ADDR": ip})
+
+
+def test_sign_in_goes_home_in_the_members_language(client, make_user):
+    user = make_user(locale="fr")
+    response = login(client, user)
+    assert response.headers["Location"] == "/fr/"
+    assert _signed_in(client)
+
+
+def test_email_is_matched_case_insensitively(client, make_user):
+    user = make_user(email="joke@zeist.nl")
+    login(client, " JOKE@Zeist.nl ")
+    assert _signed_in(client)
+
+
+def test_sign_in_starts_a_new_session(client, make_user):
+    user = make_user()
+    client.get("/nl/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by-an-attacker"
+        old_csrf = session.get("csrf_token")
+    login(client, user)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("csrf_token") != old_csrf
+
+
+def test_wrong_password_and_unknown_address_get_the_same_answer(client, make_user):
+    user = make_user()
+    known = _attempt(client, user.email).get_data(as_text=True)
+    unknown = _attempt(client, "niemand@example.org").get_data(as_text=True)
+    message = "This combination of e-mail address and password is not known."
+    assert message in known and message in unknown
+    assert 'value="niemand@example.org"' in unknown  # the typed address stays
+
+
+def test_remember_me_cookie_signs_in_a_new_browser_until_logout(app, client, make_user):
+    user = make_user()
+    client.post_form("/nl/login", {"email": user.email, "password": PASSWORD, "remember": "y"})
+    remember = client.get_cookie("remember_token")
+    assert remember is not None and remember.http_only
+
+    browser = app.test_client()  # no session cookie, only the remember cookie
+    browser.set_cookie("remember_token", remember.value)
+    assert _signed_in(browser)
+
+    client.post_form("/nl/logout", {})
+    later = app.test_client()
+    later.set_cookie("remember_token", remember.value)
+    assert not _signed_in(later)
+
+
+def test_without_remember_me_there_is_no_remember_cookie(client, make_user):
+    login(client, make_user())
+    assert client.get_cookie("remember_token") is None
+
+
+def test_logout_invalidates_a_copied_session_cookie(app, client, make_user):
+    user = make_user()
+    login(client, user)
+    copied = client.get_cookie("session").value
+    response = client.post_form("/nl/logout", {})
+    assert response.status_code == 302
+    assert not _signed_in(client)
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert not _signed_in(thief)
+    # The account itself still works with a fresh sign-in.
+    login(client, user)
+    assert _signed_in(client)
+
+
+def test_logout_by_get_is_405(client, make_user):
+    login(client, make_user())
+    response = client.get("/nl/logout")
+    assert response.status_code == 405
+    assert _signed_in(client)
+
+
+def test_logout_and_login_without_csrf_token_are_400(client, make_user):
+    user = make_user()
+    assert client.post("/nl/login", data={"email": user.email, "password": PASSWORD}).status_code == 400
+    login(client, user)
+    response = client.post("/nl/logout")
+    assert response.status_code == 400 and "<html" in response.get_data(as_text=True)
+    assert _signed_in(client)
+
+
+def test_next_is_followed_when_it_stays_on_this_site(client, make_user):
+    user = make_user()
+    response = client.get("/nl/settings/password")
+    assert response.status_code == 302
+    login_url = response.headers["Location"]
+    assert login_url.startswith("/nl/login?next=")
+    html = client.get(login_url).get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/nl/settings/password"' in html
+    response = client.post_form("/nl/login", {"email": user.email, "password": PASSWORD,
+                                              "next": "/nl/settings/password"})
+    assert response.headers["Location"] == "/nl/settings/password"
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.com", "https://evil.com", "/\\evil.com", "javascript:alert(1)", "http://evil.com/nl/",
+    "\\\\evil.com", "/\t/evil.com", "/\n/evil.com", "evil.com", "https:evil.com", "  //evil.com",
+    "data:text/html,<script>alert(1)</script>",
+])
+def test_next_never_leaves_the_site(client, make_user, target):
+    user = make_user()
+    response = client.post_form("/nl/login", {"email": user.email, "password": PASSWORD, "next": target})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location == "/nl/", location
+
+
+def test_login_rate_limit_per_ip(app, client, make_user):
+    user = make_user()
+    for n in range(6):
+        assert _attempt(client, f"persoon{n}@example.org").status_code == 200
+    response = _attempt(client, user.email, PASSWORD)  # even the right password is refused now
+    assert response.status_code == 429
+    assert "Too many sign-in attempts" in response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) > 0
+    assert not _signed_in(client)
+    # Another address (another office) can still sign in.
+    assert _attempt(client, user.email, PASSWORD, ip="192.0.2.10").status_code == 302
+
+
+def test_successful_sign_ins_do_not_use_up_the_ip_limit(client, make_user):
+    user = make_user()
+    for _ in range(8):  # a town hall office signing in one after the other
+        login(client, user)
+        client.post_form("/nl/logout", {})
+
+
+def test_account_lockout_after_ten_failures_without_revealing_the_account(app, client, make_user):
+    user = make_user()
+    responses = {}
+    for email in (user.email, "bestaat-niet@example.org"):
+        for n in range(10):
+            assert _attempt(client, email, ip=f"198.51.100.{n}").status_code == 200
+        responses[email] = _attempt(client, email, PASSWORD, ip="203.0.113.1")
+    known, unknown = responses[user.email], responses["bestaat-niet@example.org"]
+    assert known.status_code == unknown.status_code == 429
+    body = lambda r: r.get_data(as_text=True).replace(user.email, "X").replace("bestaat-niet@example.org", "X")
+    assert body(known) == body(unknown)
+
+
+def test_rate_limits_hold_across_worker_processes(app, app_config, client, make_user):
+    user = make_user()
+    for n in range(10):
+        _attempt(client, user.email, ip=f"198.51.100.{n}")
+    # A second app on the same database stands for another gunicorn worker.
+    other_worker = create_app(app_config)
+    other_worker.test_client_class = Client
+    response = other_worker.test_client().post_form(
+        "/nl/login", {"email": user.email, "password": PASSWORD}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 429
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(RateLimitEvent.id))) >= 10
+    with other_worker.app_context():
+        db.engine.dispose()
+
+
+def test_successful_sign_in_clears_the_account_failures(client, make_user):
+    user = make_user()
+    for n in range(9):
+        _attempt(client, user.email, ip=f"198.51.100.{n}")
+    login(client, user)
+    client.post_form("/nl/logout", {})
+    for n in range(9):
+        assert _attempt(client, user.email, ip=f"198.51.101.{n}").status_code == 200
+
+
+@pytest.mark.parametrize("until", [timedelta(days=3), None])
+def test_suspended_members_cannot_sign_in_and_see_the_reason(client, make_user, until):
+    user = make_user(status="suspended", sanction_reason="Herhaaldelijk persoonsgegevens van cliënten gedeeld.",
+                     suspended_until=utcnow() + until if until else None)
+    response = _attempt(client, user.email, PASSWORD)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Your account has been suspended" in html
+    assert "Herhaaldelijk persoonsgegevens van cliënten gedeeld." in html
+    assert ("until" in html) == bool(until)
+    assert not _signed_in(client)
+
+
+def test_suspension_reason_is_not_shown_without_the_right_password(client, make_user):
+    user = make_user(status="suspended", sanction_reason="Geheime reden")
+    html = _attempt(client, user.email, "fout-wachtwoord").get_data(as_text=True)
+    assert "Geheime reden" not in html and "suspended" not in html
+
+
+def test_an_expired_suspension_lets_the_member_back_in(app, client, make_user):
+    user = make_user(status="suspended", suspended_until=utcnow() - timedelta(hours=1))
+    login(client, user)
+    assert get_user(app, user.email).status == "active"
+
+
+def test_a_suspension_signs_out_running_sessions(app, client, make_user):
+    user = make_user()
+    login(client, user)
+    with app.app_context():
+        db.session.get(User, user.id).status = "suspended"
+        db.session.commit()
+    assert not _signed_in(client)
+
+
+def test_deleted_accounts_cannot_sign_in(client, make_user):
+    user = make_user(deleted_at=utcnow())
+    assert "not known" in _attempt(client, user.email, PASSWORD).get_data(as_text=True)
+
+
+def test_unconfirmed_sign_in_offers_a_new_link(client, make_user):
+    user = make_user(status="unconfirmed", confirmed_at=None, approved_at=None)
+    html = _attempt(client, user.email, PASSWORD).get_data(as_text=True)
+    assert "Confirm your e-mail address first" in html
+    assert 'href="/nl/confirm/resend"' in html
+
+
+def test_cli_create_admin(app, runner):
+    result = runner.invoke(args=["users", "create-admin", "--email", "Beheer@Koepel.nl", "--name", "Beheerder",
+                                 "--password", "Lang-en-sterk-beheer-1"])
+    assert result.exit_code == 0, result.output
+    admin = get_user(app, "beheer@koepel.nl")
+    assert admin.role == "admin" and admin.status == "active" and admin.check_password("Lang-en-sterk-beheer-1")
