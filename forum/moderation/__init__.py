@@ -1,0 +1,1 @@
+"""Moderation: flags, the review queue, pre-moderation, sanctions and the audit log."""
