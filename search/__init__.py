@@ -1,5 +1,38 @@
 """Full-text search in Dutch and French, behind a small backend interface."""
+import logging
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app):
-    """Registers the search views and CLI once they exist."""
+    """Register the search page, the JSON endpoint, the after-request drain and the CLI."""
+    from flask import g
+
+    from .cli import search_cli
+    from .views import api_bp, bp
+
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    app.cli.add_command(search_cli)
+    app.config.setdefault("SEARCH_SYNC_AFTER_REQUEST", True)
+
+    @app.after_request
+    def drain_search_outbox(response):
+        # Runs after the view has committed. Whatever it left uncommitted is abandoned
+        # (teardown would roll it back anyway); the drain must never fail the request.
+        if not g.pop("search_outbox_dirty", False) or not app.config["SEARCH_SYNC_AFTER_REQUEST"]:
+            return response
+        from forum.extensions import db
+
+        from .indexing import drain
+
+        try:
+            db.session.rollback()
+            drain(max_rows=200, wait=app.config.get("SEARCH_DRAIN_WAIT", 1.0), rounds=2)
+        except Exception:
+            log.exception("search outbox drain failed; rows stay for the next drain")
+            try:
+                db.session.rollback()
+            except Exception:
+                log.exception("rollback after failed drain")
+        return response

@@ -1,0 +1,112 @@
+"""The search backend interface: index, remove, query, rebuild; views never import an engine.
+
+A backend stores one document per visible post (see search/indexing.py for the fields)
+and answers a SearchRequest with a SearchResult grouped per thread. Whoosh is the only
+engine today (search/whoosh_backend.py); PostgreSQL full-text search can be added as a
+second class without touching the views or the indexer.
+"""
+from dataclasses import dataclass, field
+
+FACETS = ("kind", "theme", "language", "tag", "province", "municipality", "organisation", "solved", "period")
+
+
+class IndexBusy(Exception):
+    """Another process holds the index writer; the outbox rows stay for the next drain."""
+
+
+class RebuildRunning(Exception):
+    """A reindex is already running for this index."""
+
+
+@dataclass
+class SearchRequest:
+    """What a reader asked for, already parsed (search/query.py) and permission-scoped."""
+
+    parsed: object  # search.query.ParsedQuery
+    visibilities: tuple = ("public",)  # theme visibilities this reader may see
+    filters: dict = field(default_factory=dict)  # facet name -> value; date_from/date_to as date
+    sort: str = "relevance"  # or "newest"
+    page: int = 1
+    per_page: int = 10
+    time_limit: float = 1.0
+    facets: bool = True
+
+
+@dataclass
+class Hit:
+    thread_id: int
+    post_id: int
+    score: float
+
+
+@dataclass
+class SearchResult:
+    total: int = 0  # matching threads
+    page: int = 1
+    pages: int = 0
+    hits: list = field(default_factory=list)
+    facets: dict = field(default_factory=dict)  # name -> [(value, count)], most first
+    timed_out: bool = False
+    notices: list = field(default_factory=list)  # codes, see search/service.py NOTICES
+
+
+class SearchBackend:
+    """Interface every engine implements."""
+
+    def batch(self, wait=0.5):
+        """A context manager yielding a writer with delete(field, value), add(doc) and
+        record(object_type, object_id); commits on exit. Raises IndexBusy if the writer
+        lock cannot be had within `wait` seconds."""
+        raise NotImplementedError
+
+    def index(self, docs, wait=5.0):
+        """Add or replace documents (keyed by post_id)."""
+        with self.batch(wait=wait) as batch:
+            for doc in docs:
+                batch.delete("post_id", doc["post_id"])
+                batch.add(doc)
+
+    def remove(self, post_ids, wait=5.0):
+        """Remove documents by post id."""
+        with self.batch(wait=wait) as batch:
+            for post_id in post_ids:
+                batch.delete("post_id", str(post_id))
+
+    def query(self, request):
+        """Answer a SearchRequest with a SearchResult."""
+        raise NotImplementedError
+
+    def rebuild(self, fill, replay):
+        """Build a fresh index with fill(batch), then replay(batch, keys) for the objects
+        changed meanwhile, and swap it in atomically."""
+        raise NotImplementedError
+
+    def suggest(self, words, visibilities):
+        """Corrections {word: better} for misspelt words, from a small dictionary."""
+        return {}
+
+    def status(self):
+        """A dict with documents, size_bytes, path and generation."""
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+def get_backend(app=None):
+    """The app's backend, created once per app and index path (never a module global)."""
+    from flask import current_app
+
+    app = app or current_app._get_current_object()
+    key = ("agora_search", app.config["SEARCH_BACKEND"], app.config["SEARCH_INDEX_PATH"])
+    backend = app.extensions.get("agora_search")
+    if backend is None or backend.key != key:
+        name = app.config["SEARCH_BACKEND"]
+        if name != "whoosh":
+            raise RuntimeError(f"unknown SEARCH_BACKEND {name!r}")
+        from .whoosh_backend import WhooshBackend
+
+        backend = WhooshBackend(app.config["SEARCH_INDEX_PATH"])
+        backend.key = key
+        app.extensions["agora_search"] = backend
+    return backend

@@ -1,0 +1,104 @@
+"""Snippets with <mark>ed matches: the text is escaped first, only our own <mark> is markup.
+
+Engine-neutral on purpose: it re-analyses the post text with the same chains as the
+index (search/analysis.py), so a match found through a stem (schulden ~ schuld), a
+compound head (schuld in schuldhulpverlening) or a glossary translation is marked too.
+"""
+import re
+
+from markupsafe import Markup, escape
+
+from . import analysis
+
+_TOKEN = re.compile(analysis.TOKEN_PATTERN)
+
+
+class Matcher:
+    """Decides, token by token, whether a word of a text matches the query."""
+
+    def __init__(self, parsed, languages=analysis.LANGUAGES):
+        self.stems = {lang: set() for lang in analysis.LANGUAGES}
+        self.heads = set()  # Dutch compound heads, folded
+        self.prefixes = set()
+        texts = []
+        for group in parsed.groups:
+            for clause in group:
+                if clause.kind == "prefix":
+                    self.prefixes.add(clause.text)
+                else:
+                    texts.append(clause.text)
+        for text in texts:
+            for lang in analysis.LANGUAGES:
+                self.stems[lang].update(analysis.terms(lang, text))
+            for word in analysis.terms("fold", text):
+                if len(word) >= 4:
+                    self.heads.add(word)
+        for expansion in parsed.expansions:
+            for lang, text in expansion.targets:
+                self.stems[lang].update(analysis.terms(lang, text))
+                self.heads.update(w for w in analysis.terms("fold", text) if len(w) >= 4)
+        self.heads.update(s for s in self.stems["nl"] if len(s) >= 4)
+
+    def __bool__(self):
+        return any(self.stems.values()) or bool(self.prefixes)
+
+    def matches(self, token, lang):
+        folded = analysis.fold(token)
+        folded = analysis._ELISION.sub("", folded).replace("'", "").replace("’", "")
+        if not folded:
+            return False
+        for code in (lang,) + tuple(x for x in analysis.LANGUAGES if x != lang):
+            if folded in analysis.stopwords(code) and code == lang:
+                return False
+            if analysis.stem(code, folded) in self.stems[code]:
+                return True
+        if any(folded.startswith(p) or analysis.stem(lang, folded).startswith(p) for p in self.prefixes):
+            return True
+        if lang == "nl" and len(folded) >= 8:
+            return any(folded.startswith(h) or folded.endswith(h) for h in self.heads if len(h) < len(folded))
+        return False
+
+
+def spans(text, matcher, lang):
+    """(start, end) of each matching word."""
+    return [(m.start(), m.end()) for m in _TOKEN.finditer(text) if matcher.matches(m.group(), lang)]
+
+
+def mark(text, found):
+    """Escape `text` and wrap the given spans in <mark>."""
+    out = []
+    pos = 0
+    for start, end in found:
+        out.append(escape(text[pos:start]))
+        out.append(Markup("<mark>%s</mark>") % text[start:end])
+        pos = end
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def snippet(text, matcher, lang, length=240):
+    """The window of `text` with the most matches, escaped and marked, with ellipses."""
+    text = text or ""
+    found = spans(text, matcher, lang) if matcher else []
+    if len(text) <= length:
+        return mark(text, found)
+    start = 0
+    if found:
+        best, best_count = 0, -1
+        j = 0
+        for i, (s, _e) in enumerate(found):
+            while j < len(found) and found[j][1] <= s + length:
+                j += 1
+            if j - i > best_count:
+                best, best_count = i, j - i
+        start = max(0, found[best][0] - length // 4)
+        if start:
+            space = text.find(" ", start)
+            start = space + 1 if 0 <= space < found[best][0] else start
+    end = min(len(text), start + length)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + length // 2 else end
+    window = [(s - start, e - start) for s, e in found if s >= start and e <= end]
+    body = mark(text[start:end], window)
+    return (Markup("…") if start else Markup("")) + body + (Markup("…") if end < len(text) else Markup(""))

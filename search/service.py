@@ -1,0 +1,306 @@
+"""Search as the pages and the API use it: arguments in, permission-checked results out.
+
+search_threads() scopes the query to what the reader may see (theme visibility in the
+query itself), asks the backend, then loads the page's posts from the database, checks
+each again with the policy module (an index a moment behind a hide never shows it) and
+builds escaped, highlighted snippets.
+"""
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from forum.extensions import db
+from forum.markup import plain_text
+from forum.models import LANGUAGES, Organisation, Post, Theme, Thread
+from forum.permissions import can_read_thread, is_member
+
+from . import highlight
+from .analysis import detect_language
+from .backend import SearchRequest, get_backend
+from .query import parse
+
+PER_PAGE = 10
+MAX_PAGE = 100
+SUGGEST_BELOW = 3  # "did you mean" only when a query finds fewer threads than this
+
+KIND_LABELS = {
+    "question": _l("Question"), "practice": _l("Practice"), "initiative": _l("Initiative"),
+    "vacancy": _l("Vacancy"), "discussion": _l("Discussion"), "announcement": _l("Announcement"),
+}
+LANGUAGE_LABELS = {"nl": "Nederlands", "fr": "Français"}
+SOLVED_LABELS = {"yes": _l("Solved"), "no": _l("Unsolved")}
+PERIOD_LABELS = {"week": _l("Past week"), "month": _l("Past month"), "year": _l("Past year")}
+FACET_TITLES = {
+    "kind": _l("Kind"), "theme": _l("Theme"), "language": _l("Language"), "tag": _l("Tag"),
+    "province": _l("Province"), "municipality": _l("Municipality"),
+    "organisation": _l("Organisation"), "solved": _l("Answered"), "period": _l("Date"),
+}
+FILTER_PARAMS = ("kind", "theme", "language", "tag", "province", "municipality", "organisation",
+                 "solved", "period", "from", "to")
+
+
+def notice_text(code):
+    return {
+        "shortened": _("Your search was long, so only its first part was used."),
+        "too_many_words": _("Only the first %(n)d words of your search were used.", n=12),
+        "short_wildcard": _("A * needs at least three letters before it; it was left out."),
+        "wildcard_capped": _("Many words start like that: only the first %(n)d were searched.", n=50),
+        "timed_out": _("This search took too long. Use more specific words or fewer wildcards."),
+        "only_stopwords": _("Your search only contained very common words. Try more specific words."),
+        "bad_date": _("A date was not understood and was ignored; use the form 2025-03-31."),
+    }.get(code, code)
+
+
+@dataclass
+class SearchParams:
+    """Validated search arguments (from a page's or the API's query string)."""
+
+    q: str = ""
+    filters: dict = field(default_factory=dict)  # URL values (slugs, codes, names)
+    sort: str = "relevance"
+    page: int = 1
+    only: str = ""  # "", "nl" or "fr": results in that language, no translation
+    notices: list = field(default_factory=list)
+
+    def args(self, **changes):
+        """Query-string arguments reproducing this search (for links), with changes applied."""
+        out = {"q": self.q, **self.filters}
+        if self.sort != "relevance":
+            out["sort"] = self.sort
+        if self.only:
+            out["only"] = self.only
+        if self.page > 1:
+            out["page"] = self.page
+        out.update(changes)
+        if out.get("page") == 1:
+            out.pop("page")
+        return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+def params_from(args, language_param="language", only_default=None):
+    """SearchParams from a MultiDict; never raises on bad input."""
+    p = SearchParams(q=(args.get("q") or "").strip())
+    for name in FILTER_PARAMS:
+        source = language_param if name == "language" else name
+        value = (args.get(source) or "").strip()
+        if value:
+            p.filters[name] = value[:120]
+    p.sort = "newest" if args.get("sort") == "newest" else "relevance"
+    try:
+        p.page = min(max(int(args.get("page", 1)), 1), MAX_PAGE)
+    except (TypeError, ValueError):
+        p.page = 1
+    only = (args.get("only") or "").strip()
+    if only in ("1", "on", "true"):
+        only = only_default or ""
+    p.only = only if only in LANGUAGES else ""
+    return p
+
+
+def _parse_date(value, notices):
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        if "bad_date" not in notices:
+            notices.append("bad_date")
+        return None
+
+
+def _engine_filters(params, notices):
+    """URL values -> index values (theme and organisation slugs to ids)."""
+    f = dict(params.filters)
+    out = {}
+    for name in ("kind", "language", "tag", "province", "municipality", "solved", "period"):
+        if f.get(name):
+            out[name] = f[name]
+    if f.get("theme"):
+        value = f["theme"]
+        theme = db.session.get(Theme, int(value)) if value.isdigit() else db.session.scalar(
+            db.select(Theme).where(Theme.slug == value))
+        out["theme"] = str(theme.id) if theme else "none"
+    if f.get("organisation"):
+        value = f["organisation"]
+        org = db.session.get(Organisation, int(value)) if value.isdigit() else db.session.scalar(
+            db.select(Organisation).where(Organisation.slug == value))
+        out["organisation"] = str(org.id) if org else "none"
+    if params.only:
+        out["language"] = params.only
+    out["date_from"] = _parse_date(f.get("from"), notices)
+    out["date_to"] = _parse_date(f.get("to"), notices)
+    return out
+
+
+@dataclass
+class ResultItem:
+    thread: Thread
+    post: Post
+    title: object  # Markup
+    snippet: object  # Markup
+    score: float
+    url_args: dict
+
+
+@dataclass
+class SearchOutcome:
+    params: SearchParams
+    total: int = 0
+    pages: int = 0
+    items: list = field(default_factory=list)
+    facets: list = field(default_factory=list)  # [(name, title, [(value, label, count, selected)])]
+    suggestion: str = ""
+    notices: list = field(default_factory=list)  # translated messages
+    took_ms: float = 0.0
+    searched: bool = False
+
+
+def visibilities_for(user):
+    return ("public", "members") if is_member(user) else ("public",)
+
+
+def search_threads(user, params, ui_language="nl"):
+    """Run a search for `user` and return a SearchOutcome for a page or the API."""
+    started = time.perf_counter()
+    outcome = SearchOutcome(params=params)
+    if not params.q:
+        return outcome
+    outcome.searched = True
+    notices = list(params.notices)
+    parsed = parse(params.q, cross_language=not params.only,
+                   languages=(params.only,) if params.only else LANGUAGES)
+    if parsed.is_empty:
+        outcome.notices = [notice_text(c) for c in notices + parsed.notices]
+        return outcome
+    request = SearchRequest(
+        parsed=parsed, visibilities=visibilities_for(user), filters=_engine_filters(params, notices),
+        sort=params.sort, page=params.page, per_page=PER_PAGE,
+    )
+    backend = get_backend()
+    result = backend.query(request)
+    notices += [n for n in result.notices if n not in notices]
+    if not result.total and not result.timed_out and "only_stopwords" not in notices and _only_stopwords(parsed):
+        notices.append("only_stopwords")
+    outcome.total, outcome.pages = result.total, result.pages
+    outcome.items = _load_items(user, result.hits, parsed)
+    outcome.facets = _facets(result.facets, params, ui_language)
+    if result.total < SUGGEST_BELOW and not result.timed_out:
+        outcome.suggestion = _suggestion(backend, parsed, request, result.total)
+    outcome.notices = [notice_text(c) for c in notices]
+    outcome.took_ms = (time.perf_counter() - started) * 1000
+    return outcome
+
+
+def _only_stopwords(parsed):
+    from .analysis import terms
+
+    return all(not terms("nl", c.text) and not terms("fr", c.text)
+               for g in parsed.groups for c in g if c.kind != "prefix")
+
+
+def _load_items(user, hits, parsed):
+    if not hits:
+        return []
+    posts = {
+        p.id: p for p in db.session.scalars(
+            db.select(Post).where(Post.id.in_([h.post_id for h in hits])).options(
+                selectinload(Post.thread).selectinload(Thread.theme),
+                selectinload(Post.thread).selectinload(Thread.organisation),
+            )
+        )
+    }
+    matcher = highlight.Matcher(parsed)
+    items = []
+    for hit in hits:
+        post = posts.get(hit.post_id)
+        # The index may be a moment behind the database: check again before showing.
+        if post is None or post.status != "visible" or not can_read_thread(user, post.thread) \
+                or post.thread.status != "visible":
+            continue
+        thread = post.thread
+        text = plain_text(post.body_html)
+        lang = thread.language if post.number == 1 else detect_language(text, default=thread.language)
+        items.append(ResultItem(
+            thread=thread, post=post, score=hit.score,
+            title=highlight.snippet(thread.title, matcher, thread.language, length=400),
+            snippet=highlight.snippet(text, matcher, lang),
+            url_args={"post_id": post.id},
+        ))
+    return items
+
+
+def _facets(raw, params, ui_language):
+    if not raw:
+        return []
+    themes = {}
+    orgs = {}
+    theme_ids = [int(v) for v, _c in raw.get("theme", ()) if str(v).isdigit()]
+    if theme_ids:
+        themes = {str(t.id): t for t in db.session.scalars(db.select(Theme).where(Theme.id.in_(theme_ids)))}
+    org_ids = [int(v) for v, _c in raw.get("organisation", ()) if str(v).isdigit()]
+    if org_ids:
+        orgs = {str(o.id): o for o in db.session.scalars(
+            db.select(Organisation).where(Organisation.id.in_(org_ids)))}
+    try:
+        from forum.threads.services import province_name
+    except ImportError:
+        def province_name(code, lang):
+            return code
+    out = []
+    for name in ("kind", "theme", "language", "solved", "period", "tag", "province", "municipality",
+                 "organisation"):
+        values = []
+        selected_value = params.filters.get(name, "")
+        if name == "language" and params.only:
+            selected_value = params.only
+        for value, count in raw.get(name, ()):
+            url_value, label = value, value
+            if name == "kind":
+                label = str(KIND_LABELS.get(value, value))
+            elif name == "theme":
+                theme = themes.get(value)
+                if theme is None:
+                    continue
+                url_value, label = theme.slug, theme.name(ui_language)
+            elif name == "organisation":
+                org = orgs.get(value)
+                if org is None:
+                    continue
+                url_value, label = org.slug, org.name
+            elif name == "language":
+                label = LANGUAGE_LABELS.get(value, value)
+            elif name == "solved":
+                label = str(SOLVED_LABELS.get(value, value))
+            elif name == "period":
+                label = str(PERIOD_LABELS.get(value, value))
+            elif name == "province":
+                label = province_name(value, ui_language)
+            values.append((url_value, label, count, selected_value in (url_value, value)))
+        if values:
+            out.append((name, str(FACET_TITLES[name]), values))
+    return out
+
+
+def _suggestion(backend, parsed, request, total):
+    words = parsed.words()
+    if not words:
+        return ""
+    corrections = backend.suggest(words, request.visibilities)
+    if not corrections:
+        return ""
+    text = parsed.text
+    for wrong, right in corrections.items():
+        text = re.sub(r"(?<!\w)%s(?!\w)" % re.escape(wrong), right, text, count=1)
+    if text == parsed.text:
+        return ""
+    check = parse(text)
+    probe = SearchRequest(parsed=check, visibilities=request.visibilities, filters=request.filters,
+                          per_page=1, facets=False, time_limit=0.3)
+    found = backend.query(probe)
+    return text if found.total > total else ""
+
