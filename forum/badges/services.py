@@ -1,0 +1,269 @@
+"""Badge and directory services: who is a member today, which badge variant a request asks for, snippets."""
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flask import current_app, url_for
+from markupsafe import Markup
+from sqlalchemy import bindparam, select
+
+from ..extensions import db
+from ..models import LANGUAGES, Organisation
+from . import render
+from .places import fold, province_key, province_label
+
+DIRECTORY_PAGE_SIZE = 50
+
+# Digest of the drawing code and the font table: a redeployed design gets new ETags and new
+# cache files without anyone remembering to bump a version number.
+_HERE = Path(__file__).resolve().parent
+RENDER_DIGEST = hashlib.sha256(b"".join(
+    (_HERE / name).read_bytes() for name in ("render.py", "fonts.py", "font_metrics.json")
+)).hexdigest()[:16]
+
+# One primary-key-like lookup per badge request (slug is unique, hence indexed): cheap, and
+# a status change shows on the very next request. Core columns, not an ORM entity, to skip
+# identity-map work; the statement is built once and its compiled form is cached.
+_SUBJECT = select(
+    Organisation.slug, Organisation.name, Organisation.language, Organisation.membership_status,
+    Organisation.member_since, Organisation.member_until, Organisation.badge_version,
+).where(Organisation.slug == bindparam("slug"))
+
+
+class InvalidBadgeOption(ValueError):
+    """A query value a badge URL does not know (answered with 400)."""
+
+    def __init__(self, name, value, allowed):
+        super().__init__(f"{name}={value!r}")
+        self.name, self.value, self.allowed = name, value, allowed
+
+    def message(self):
+        # Plain, untranslated and short on purpose: badge responses must not pick a
+        # language from the visitor's session or cookies (see views.badge_error).
+        return f"Unknown {self.name}={self.value!r}; use one of: {', '.join(self.allowed)}.\n"
+
+
+def membership_state(status, since, until, today=None):
+    """'member' (active today), 'former' (lapsed, ended or expired) or 'none' (pending, not started).
+
+    Must agree with Organisation.is_member, which decides the same for the ORM object."""
+    today = today or date.today()
+    if status in ("lapsed", "ended"):
+        return "former"
+    if status != "active":
+        return "none"
+    if until and until < today:
+        return "former"
+    if since and since > today:
+        return "none"
+    return "member"
+
+
+def parse_badge_options(args, fmt, default_lang):
+    """Validate the query string of /badge/<slug>.<fmt>; unknown parameters are ignored
+    (cache busters), unknown values raise InvalidBadgeOption."""
+    def pick(name, allowed, default):
+        value = args.get(name)
+        if value is None or value == "":
+            return default
+        if value not in allowed:
+            raise InvalidBadgeOption(name, value, allowed)
+        return value
+
+    options = {
+        "lang": pick("lang", LANGUAGES, default_lang if default_lang in LANGUAGES else LANGUAGES[0]),
+        "style": pick("style", render.STYLES, render.STYLES[0]),
+        "theme": pick("theme", render.THEMES, render.THEMES[0]),
+        "scale": pick("scale", render.SCALES, "1") if fmt == "png" else None,
+        "download": pick("download", ("0", "1"), "0") == "1",
+    }
+    return options
+
+
+def load_badge_subject(slug):
+    """The few columns a badge needs, or None for an unknown slug."""
+    with db.engine.connect() as conn:
+        return conn.execute(_SUBJECT, {"slug": slug}).first()
+
+
+def umbrella():
+    """The umbrella's name and colours from configuration, made safe for drawing."""
+    config = current_app.config
+    return (
+        render.clean_name(config.get("UMBRELLA_NAME") or "Agora"),
+        render.parse_color(config.get("UMBRELLA_COLOR"), "#1d4e89"),
+        render.parse_color(config.get("UMBRELLA_ACCENT"), "#f2a900"),
+    )
+
+
+@dataclass(frozen=True)
+class BadgeVariant:
+    spec: render.BadgeSpec
+    fmt: str
+    scale: str
+    key: str
+
+    @property
+    def etag(self):
+        return self.key[:40]
+
+
+def badge_variant(subject, options, fmt):
+    """The spec of the badge to draw for this organisation and request, with its cache key.
+
+    The key covers every input of the drawing (and the slug and badge_version, so an admin
+    can re-issue badges); the neutral badge carries no name and is shared by all."""
+    state = membership_state(subject.membership_status, subject.member_since, subject.member_until)
+    name, color, accent = umbrella()
+    if state == "member":
+        since = subject.member_since
+        spec = render.BadgeSpec(
+            state, options["lang"], options["style"], options["theme"], name, color, accent,
+            render.clean_name(subject.name), str(since.year if since else date.today().year),
+            since is not None,
+        )
+        owner = (subject.slug, subject.badge_version)
+    else:
+        spec = render.BadgeSpec(state, options["lang"], options["style"], options["theme"], name, color, accent)
+        owner = ()
+    scale = options["scale"] or ""
+    raw = repr((RENDER_DIGEST, fmt, scale, spec.parts(), owner)).encode("utf-8")
+    return BadgeVariant(spec, fmt, scale, hashlib.sha256(raw).hexdigest())
+
+
+def badge_bytes(variant):
+    """The rendered bytes of a variant, drawn at most once per process (usually once overall)."""
+    cache = current_app.extensions["agora_badge_cache"]
+
+    def draw():
+        svg = render.render_svg(variant.spec)
+        if variant.fmt == "svg":
+            return svg
+        return render.render_png(svg, variant.spec.style, variant.scale)
+
+    return cache.get(variant.key, variant.fmt, draw)
+
+
+# -- organisations, verification and the directory ------------------------------------------
+
+def find_organisation(slug):
+    return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+
+
+def organisation_state(org):
+    return membership_state(org.membership_status, org.member_since, org.member_until)
+
+
+def _active_members_query():
+    today = date.today()
+    return select(Organisation).where(
+        Organisation.membership_status == "active",
+        (Organisation.member_since.is_(None)) | (Organisation.member_since <= today),
+        (Organisation.member_until.is_(None)) | (Organisation.member_until >= today),
+    )
+
+
+@dataclass
+class DirectoryPage:
+    items: list
+    total: int
+    page: int
+    pages: int
+    countries: list
+    provinces: list
+    municipalities: list
+
+
+def search_directory(lang, q="", country="", province="", municipality="", page=1):
+    """Active member organisations matching a name search and place filters.
+
+    The list of member councils is small (hundreds), so filtering happens in Python:
+    that gives accent- and case-insensitive matching ('liege' finds 'Liège') on SQLite
+    and PostgreSQL alike, and province names that match in either language."""
+    members = db.session.scalars(_active_members_query()).all()
+    words = fold(q).split()
+    country = country if country in ("NL", "BE") else ""
+    wanted_province = province_key(country, province) if province else None
+    wanted_municipality = fold(municipality)
+
+    def in_country(org):
+        return not country or org.country == country
+
+    def in_province(org):
+        return wanted_province is None or province_key(org.country, org.province) == wanted_province
+
+    def in_municipality(org):
+        return not wanted_municipality or fold(org.municipality) == wanted_municipality
+
+    def matches(org):
+        haystack = fold(f"{org.name} {org.municipality}")
+        return all(word in haystack for word in words)
+
+    hits = [o for o in members if in_country(o) and in_province(o) and in_municipality(o) and matches(o)]
+    hits.sort(key=lambda o: (fold(o.name), o.id))
+    pages = max(1, math.ceil(len(hits) / DIRECTORY_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    start = (page - 1) * DIRECTORY_PAGE_SIZE
+
+    # Filter choices narrow with the filters above them (provinces of the chosen country...).
+    countries = sorted({o.country for o in members})
+    provinces = {}
+    for o in members:
+        if in_country(o) and o.province:
+            provinces.setdefault(province_key(o.country, o.province), province_label(o.country, o.province, lang))
+    municipalities = {}
+    for o in members:
+        if in_country(o) and in_province(o) and o.municipality:
+            municipalities.setdefault(fold(o.municipality), o.municipality)
+    return DirectoryPage(
+        items=hits[start:start + DIRECTORY_PAGE_SIZE], total=len(hits), page=page, pages=pages,
+        countries=countries,
+        provinces=sorted(provinces.values(), key=fold),
+        municipalities=sorted(municipalities.values(), key=fold),
+    )
+
+
+# -- URLs and copy-paste snippets --------------------------------------------------------
+
+def absolute(path):
+    """Snippets are pasted into other sites and mail: always the canonical BASE_URL."""
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def badge_url(slug, fmt, lang, style, theme, scale=None, download=False):
+    args = dict(slug=slug, lang=lang, style=style, theme=theme)
+    if fmt == "png":
+        args["scale"] = scale or "1"
+    if download:
+        args["download"] = "1"
+    return absolute(url_for(f"badges.{fmt}", **args))
+
+
+def badge_kit(org, lang, style, theme):
+    """Everything the Badge page and the verification page offer for one variant."""
+    name, _color, _accent = umbrella()
+    verify = absolute(url_for("badges.verify", lang=lang, slug=org.slug))
+    alt = render.alt_text("member", lang, name, render.clean_name(org.name))
+    width, height = render.SIZES[style]
+    svg = badge_url(org.slug, "svg", lang, style, theme)
+    png2 = badge_url(org.slug, "png", lang, style, theme, scale="2")
+    snippet = '<a href="{verify}"><img src="{src}" width="{w}" height="{h}" alt="{alt}"></a>'
+    website = Markup(snippet).format(verify=verify, src=svg, w=width, h=height, alt=alt)
+    # Mail: the 2x PNG shown at 1x size stays sharp on high-density screens.
+    signature = Markup(snippet).format(verify=verify, src=png2, w=width, h=height, alt=alt)
+    return {
+        "lang": lang, "style": style, "theme": theme, "width": width, "height": height,
+        "verify_url": verify, "alt": alt,
+        "svg_url": svg,
+        "png1_url": badge_url(org.slug, "png", lang, style, theme, scale="1"),
+        "png2_url": png2,
+        "print_url": badge_url(org.slug, "png", lang, style, theme, scale="print", download=True),
+        "svg_download_url": badge_url(org.slug, "svg", lang, style, theme, download=True),
+        "print_px": render.png_size(style, "print"),
+        "print_mm": render.print_size_mm(style),
+        "print_dpi": render.PRINT_DPI,
+        "website_snippet": website,
+        "signature_snippet": signature,
+    }

@@ -1,0 +1,175 @@
+"""Member directory, verification pages and the members' Badge page."""
+import re
+from datetime import date, timedelta
+from html import unescape
+
+import pytest
+
+from forum.extensions import db
+from forum.models import Organisation
+
+
+def text_of(response):
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def listed(html):
+    """Names linked from the directory list."""
+    block = re.search(r'<ul class="list member-list">(.*?)</ul>', html, re.S)
+    return [unescape(n) for n in re.findall(r'<a href="/\w\w/members/[^"]+"[^>]*>([^<]+)</a>', block.group(1))] if block else []
+
+
+@pytest.fixture
+def councils(make_org):
+    today = date.today()
+    return {
+        "utrecht": make_org(name="Adviesraad Sociaal Domein Utrecht", municipality="Utrecht", province="Utrecht"),
+        "zeist": make_org(name="Wmo-raad Zeist", municipality="Zeist", province="Utrecht"),
+        "leeuwarden": make_org(name="Cliëntenraad Leeuwarden", municipality="Leeuwarden", province="Friesland"),
+        "liege": make_org(name="Conseil consultatif des aînés de Liège", municipality="Liège", province="Liège",
+                          country="BE", language="fr"),
+        "gent": make_org(name="Adviesraad Welzijn Gent", municipality="Gent", province="Oost-Vlaanderen", country="BE"),
+        "lapsed": make_org(name="Adviesraad Vervallen", membership_status="lapsed"),
+        "ended": make_org(name="Adviesraad Opgeheven", membership_status="ended"),
+        "pending": make_org(name="Adviesraad Aangemeld", membership_status="pending"),
+        "expired": make_org(name="Adviesraad Verlopen", member_until=today - timedelta(days=1)),
+    }
+
+
+# -- directory --------------------------------------------------------------------------------
+
+def test_directory_lists_active_members_only(client, councils):
+    names = listed(text_of(client.get("/nl/members")))
+    assert set(names) == {c.name for key, c in councils.items()
+                          if key not in ("lapsed", "ended", "pending", "expired")}
+    assert names == sorted(names, key=lambda n: n.casefold().replace("ë", "e"))
+
+
+def test_directory_search_and_filters(client, councils):
+    # Accent- and case-insensitive name search.
+    assert listed(text_of(client.get("/nl/members?q=clientenraad"))) == ["Cliëntenraad Leeuwarden"]
+    assert listed(text_of(client.get("/fr/members?q=AINES liege"))) == ["Conseil consultatif des aînés de Liège"]
+    assert set(listed(text_of(client.get("/nl/members?country=BE")))) == {
+        "Conseil consultatif des aînés de Liège", "Adviesraad Welzijn Gent"}
+    # A province matches in either language: Luik (nl) is Liège (fr).
+    assert listed(text_of(client.get("/nl/members?province=Luik"))) == ["Conseil consultatif des aînés de Liège"]
+    assert listed(text_of(client.get("/fr/members?province=Liège"))) == ["Conseil consultatif des aînés de Liège"]
+    assert set(listed(text_of(client.get("/nl/members?country=NL&province=Utrecht")))) == {
+        "Adviesraad Sociaal Domein Utrecht", "Wmo-raad Zeist"}
+    assert listed(text_of(client.get("/nl/members?municipality=zeist"))) == ["Wmo-raad Zeist"]
+    html = text_of(client.get("/nl/members?q=nothing-like-this"))
+    assert listed(html) == [] and "No member council matches" in html
+
+
+def test_directory_filter_choices_in_both_languages(client, councils):
+    nl = text_of(client.get("/nl/members?country=BE"))
+    fr = text_of(client.get("/fr/members?country=BE"))
+    assert "<option>Luik</option>" in nl and "<option>Oost-Vlaanderen</option>" in nl
+    assert "<option>Liège</option>" in fr and "<option>Flandre-Orientale</option>" in fr
+    assert "<option>Utrecht</option>" not in nl, "provinces narrow to the chosen country"
+    assert '<html lang="fr">' in fr
+    # The French council's name is marked as French on the Dutch page.
+    assert 'lang="fr">Conseil consultatif' in nl
+
+
+def test_directory_in_menu(client, councils):
+    assert 'href="/nl/members"' in text_of(client.get("/nl/about"))
+
+
+# -- verification pages --------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_verification_page_of_a_member(client, councils, lang):
+    org = councils["utrecht"]
+    html = text_of(client.get(f"/{lang}/members/{org.slug}"))
+    assert "Adviesraad Sociaal Domein Utrecht is a member of Koepel Adviesraden." in html
+    assert "<dd>Utrecht</dd>" in html and "Active member" in html
+    assert "2020" in html  # member since
+    assert f'src="/badge/{org.slug}.svg?lang={lang}&amp;style=compact&amp;theme=light"' in html
+    assert f'src="/badge/{org.slug}.svg?lang={lang}&amp;style=seal&amp;theme=light"' in html
+    textarea = re.search(r'<textarea id="verify-snippet"[^>]*>(.*?)</textarea>', html, re.S)
+    assert textarea and "readonly" in textarea.group(0)
+    snippet = unescape(textarea.group(1))
+    assert snippet.startswith(f'<a href="http://agora.test/{lang}/members/{org.slug}"><img src="http://agora.test/badge/{org.slug}.svg?lang={lang}')
+    alt = "Aangesloten bij Koepel Adviesraden" if lang == "nl" else "Membre de Koepel Adviesraden"
+    assert f'alt="{alt}' in snippet
+    assert 'data-copy="verify-snippet"' in html
+
+
+@pytest.mark.parametrize("key, sentence", [
+    ("lapsed", "is no longer a member of Koepel Adviesraden: its membership has lapsed."),
+    ("ended", "is no longer a member of Koepel Adviesraden: its membership has ended."),
+    ("expired", "is no longer a member of Koepel Adviesraden: its membership ran until"),
+    ("pending", "is not a member of Koepel Adviesraden: its membership has not started."),
+])
+def test_verification_page_says_plainly_when_not_a_member(client, councils, key, sentence):
+    org = councils[key]
+    for lang in ("nl", "fr"):
+        html = text_of(client.get(f"/{lang}/members/{org.slug}"))
+        assert sentence in html
+        assert "/badge/" not in html and "<textarea" not in html
+
+
+def test_verification_page_follows_status_at_once(app, client, councils):
+    org = councils["zeist"]
+    assert "is a member of" in text_of(client.get(f"/nl/members/{org.slug}"))
+    with app.app_context():
+        db.session.get(Organisation, org.id).membership_status = "ended"
+        db.session.commit()
+    html = text_of(client.get(f"/nl/members/{org.slug}"))
+    assert "is no longer a member" in html and "Membership ended" in html
+
+
+# -- the members' Badge page --------------------------------------------------------------------
+
+def test_badge_page_needs_a_member(client):
+    response = client.get("/nl/badge")
+    assert response.status_code == 302 and "/nl/login" in response.headers["Location"]
+
+
+def test_badge_page_shows_every_variant_and_the_snippets(client, make_user, login_as):
+    user = make_user()
+    login_as(user)
+    html = text_of(client.get("/nl/badge"))
+    with client.application.app_context():
+        slug = db.session.get(Organisation, user.organisation_id).slug
+    previews = re.findall(rf'<img src="/badge/{slug}\.svg\?lang=(\w+)&amp;style=(\w+)&amp;theme=(\w+)"', html)
+    assert len(set(previews)) == 8  # 2 languages x 2 designs x 2 themes
+    snippets = {m.group(1): unescape(m.group(2)) for m in
+                re.finditer(r'<textarea id="([\w-]+)"[^>]*readonly[^>]*>(.*?)</textarea>', html, re.S)}
+    assert f'src="http://agora.test/badge/{slug}.svg?lang=nl&amp;style=compact&amp;theme=light"' in snippets["website-snippet"]
+    assert f'src="http://agora.test/badge/{slug}.png?lang=nl&amp;style=compact&amp;theme=light&amp;scale=2"' in snippets["signature-snippet"]
+    assert 'width="320" height="80"' in snippets["signature-snippet"]
+    assert f'href="http://agora.test/nl/members/{slug}"' in snippets["signature-snippet"]
+    assert 'data-copy="website-snippet"' in html and 'data-copy="signature-snippet"' in html
+    # The signature preview is live HTML (the same as the snippet).
+    assert f'<div class="signature-preview"><a href="http://agora.test/nl/members/{slug}"><img' in html
+    assert f"/badge/{slug}.png?lang=nl&amp;style=compact&amp;theme=light&amp;scale=print&amp;download=1" in html
+    assert "945 × 236 pixels, 300 dpi: 80 × 20 mm" in html
+    for client_name in ("Outlook", "Gmail", "Apple Mail", "Thunderbird"):
+        assert f"<h3>{client_name}</h3>" in html
+
+
+def test_badge_page_variant_choice(client, make_user, login_as):
+    user = make_user()
+    login_as(user)
+    html = text_of(client.get("/fr/badge?badge_lang=fr&style=seal&theme=dark"))
+    website = unescape(re.search(r'<textarea id="website-snippet"[^>]*>(.*?)</textarea>', html, re.S).group(1))
+    assert "lang=fr&amp;style=seal&amp;theme=dark" in website and 'width="200" height="200"' in website
+    assert 'alt="Membre de Koepel Adviesraden' in website
+    # An unknown choice on this page falls back to the default instead of failing.
+    assert "style=compact" in text_of(client.get("/nl/badge?style=banner"))
+
+
+@pytest.mark.parametrize("status, expected", [
+    ("lapsed", "has lapsed, so there is no membership badge"),
+    ("ended", "has ended, so there is no membership badge"),
+    ("pending", "has not been activated yet"),
+])
+def test_badge_page_explains_why_there_is_none(client, make_org, make_user, login_as, status, expected):
+    user = make_user(organisation=make_org(membership_status=status))
+    login_as(user)
+    html = text_of(client.get("/nl/badge"))
+    assert expected in html
+    assert "<textarea" not in html and "/badge/" not in html.replace('href="/nl/badge"', "")
