@@ -70,6 +70,13 @@ def moderation_counts():
     return _safe_count(counter) if counter else 0
 
 
+def author_name(user):
+    """The name shown for a post's author: deleted accounts read "former member"."""
+    if user is None or getattr(user, "deleted_at", None) is not None:
+        return _("former member")
+    return user.name
+
+
 def init_app(app):
     app.jinja_env.globals.update(TEMPLATE_POLICY)
     app.jinja_env.globals.update(
@@ -79,7 +86,9 @@ def init_app(app):
         footer_menu=footer_menu,
         unread_notifications=unread_notifications,
         moderation_counts=moderation_counts,
+        author_name=author_name,
     )
+    app.jinja_env.filters["author_name"] = author_name
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.add_extension("jinja2.ext.do")
 
