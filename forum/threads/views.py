@@ -338,9 +338,10 @@ def new_thread():
 
 def _quote_text(post):
     """A Markdown blockquote of a post with an attribution line, to start a reply with."""
-    name = post.author.name if post.author else _("a former member")
+    author = post.author if post.author is not None and post.author.deleted_at is None else None
+    name = author.name if author else _("a former member")
     lines = [f"> {line}" if line.strip() else ">" for line in post.body_source.strip().splitlines()]
-    attribution = _("%(name)s wrote (#%(number)d):", name=f"@{handle_of(name)}" if post.author else name,
+    attribution = _("%(name)s wrote (#%(number)d):", name=f"@{handle_of(name)}" if author else name,
                     number=post.number)
     return attribution + "\n" + "\n".join(lines) + "\n\n"
 
