@@ -1,0 +1,97 @@
+"""The job process: `python -m forum.jobs.runner --app wsgi` (started by `make run`).
+
+Every few minutes it closes vacancies past their date and drains the search outbox;
+after 07:00 local time it sends the daily digest, and from Monday 07:00 the weekly one;
+once a day it prunes. Every job is idempotent (digests are claimed per member and
+period in the database), so restarting the runner, or running two, sends nothing twice.
+"""
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import threading
+
+log = logging.getLogger("forum.jobs.runner")
+
+
+def load_app(spec):
+    """`module` or `module:attribute` as for `flask --app`; a factory is called."""
+    from flask import Flask
+
+    module_name, _, attr = spec.partition(":")
+    sys.path.insert(0, ".")
+    module = importlib.import_module(module_name)
+    obj = getattr(module, attr or "app", None)
+    if obj is None and not attr:
+        obj = getattr(module, "create_app", None)
+    if obj is None:
+        raise SystemExit(f"no app found in {spec!r}")
+    return obj if isinstance(obj, Flask) else obj()
+
+
+def run_round(app, state, now=None):
+    """One pass over the jobs that are due; `state` remembers what this process already did."""
+    from ..extensions import db
+    from .clock import local_now, period_key, period_started
+    from .digest import send_digests
+    from .tasks import close_vacancies, drain_search_outbox, prune
+
+    done = []
+    with app.app_context():
+        now = now or local_now()
+
+        def job(name, fn):
+            try:
+                result = fn()
+                done.append(name)
+                return result
+            except Exception:  # one failing job must not stop the others, nor the runner
+                log.exception("job %s failed", name)
+                db.session.rollback()
+                return None
+
+        closed = job("close-vacancies", lambda: close_vacancies(today=now.date()))
+        if closed:
+            log.info("closed %d vacancies", closed)
+        job("search-sync", drain_search_outbox)
+        for period in ("daily", "weekly"):
+            key = period_key(period, now)
+            if period_started(period, now) and state.get(period) != key:
+                report = job(f"digest-{period}", lambda p=period, k=key: send_digests(p, k))
+                if report is not None:
+                    log.info("%s digest %s: %d sent, %d empty, %d failed", period, key,
+                             report.sent, report.empty, report.failed)
+                    if not report.failed:
+                        state[period] = key  # failures are retried next round
+        today = now.date().isoformat()
+        if state.get("prune") != today and job("prune", prune) is not None:
+            state["prune"] = today
+        db.session.remove()
+    return done
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m forum.jobs.runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--app", default="wsgi", help="module[:attribute] holding the Flask app (default wsgi)")
+    parser.add_argument("--interval", type=int, default=300, help="seconds between rounds (default 300)")
+    parser.add_argument("--once", action="store_true", help="run one round and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s jobs %(levelname)s %(message)s")
+
+    app = load_app(args.app)
+    state = {}
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("job runner started (every %d s)", args.interval)
+    while True:
+        run_round(app, state)
+        if args.once or stop.wait(max(args.interval, 1)):
+            break
+    log.info("job runner stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

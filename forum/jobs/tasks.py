@@ -1,0 +1,61 @@
+"""Small recurring jobs: close vacancies past their date, prune counters, drain the search outbox."""
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from flask.cli import ScriptInfo
+
+from .. import outbox, ratelimit
+from ..extensions import db
+from ..models import DigestSent, Thread, utcnow
+from .clock import local_now
+
+log = logging.getLogger(__name__)
+
+DIGEST_RECORDS_KEPT = timedelta(days=120)
+
+
+def close_vacancies(today=None):
+    """Close open vacancies whose closing date has passed; returns how many. Idempotent."""
+    today = today or local_now().date()
+    threads = db.session.scalars(
+        db.select(Thread).where(Thread.kind == "vacancy", Thread.closed.is_(False),
+                                Thread.closes_on.is_not(None), Thread.closes_on < today)
+    ).all()
+    for thread in threads:
+        thread.closed = True
+        outbox.enqueue("thread", thread.id)  # the index shows open/closed vacancies
+    db.session.commit()
+    return len(threads)
+
+
+def prune():
+    """Drop rate-limit events no limit looks at any more and old digest records.
+
+    A digest record only matters while its period can still be sent; four months back is
+    plenty (weekly keys are per ISO week, so old rows never block a new digest).
+    """
+    events = ratelimit.prune()
+    cutoff = utcnow() - DIGEST_RECORDS_KEPT
+    digests = db.session.execute(db.delete(DigestSent).where(DigestSent.created_at < cutoff)).rowcount
+    db.session.commit()
+    return {"rate_limit_events": events, "digest_records": digests}
+
+
+def search_sync_command():
+    """The `search sync` command when the search area has registered it, else None."""
+    group = current_app.cli.commands.get("search") if hasattr(current_app.cli, "commands") else None
+    commands = getattr(group, "commands", None) or {}
+    return commands.get("sync")
+
+
+def drain_search_outbox():
+    """Run `search sync` in this process; returns False when search is not installed."""
+    command = search_sync_command()
+    if command is None:
+        return False
+    app = current_app._get_current_object()
+    command.main(args=[], prog_name="flask search sync", standalone_mode=False,
+                 obj=ScriptInfo(create_app=lambda *a, **kw: app))
+    return True
+
