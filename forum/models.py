@@ -2,6 +2,7 @@
 import secrets
 from datetime import date, datetime, timezone
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import func
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -102,7 +103,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     organisation = db.relationship("Organisation", back_populates="users", foreign_keys=[organisation_id])
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        # scrypt at werkzeug's cost; a test suite may choose a cheaper cost with
+        # PASSWORD_HASH_METHOD (e.g. "scrypt:4096:8:1"): checking reads it from the hash.
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
