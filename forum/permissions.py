@@ -97,6 +97,14 @@ def can_flag(user, post):
     return is_member(user) and not _is_author(user, post.author_id)
 
 
+def can_sanction(actor, member):
+    """Moderators take measures against members; only admins against moderators; nobody
+    against themselves or an admin."""
+    if not can_moderate(actor) or member is None or actor.id == member.id or member.is_admin:
+        return False
+    return member.role == "member" or actor.is_admin
+
+
 def _is_author(user, author_id):
     return bool(getattr(user, "is_authenticated", False) and author_id is not None and user.id == author_id)
 
@@ -140,6 +148,6 @@ TEMPLATE_POLICY = {
     for name in (
         "is_member", "can_moderate", "can_administer", "can_read_theme", "can_post",
         "can_start_thread", "can_read_thread", "can_reply", "can_see_post", "can_edit_post",
-        "can_delete_post", "can_see_history", "can_accept_answer", "can_flag",
+        "can_delete_post", "can_see_history", "can_accept_answer", "can_flag", "can_sanction",
     )
 }
