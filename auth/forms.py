@@ -10,6 +10,16 @@ from forum.models import COUNTRIES, LANGUAGES, NOTIFY_MODES
 from .passwords import StrongPassword
 
 
+try:  # WTForms 3.3 wants SelectChoice objects (tuples are deprecated); older ones take tuples.
+    from wtforms.fields.choices import SelectChoice
+
+    def option(value, label):
+        return SelectChoice(value=value, label=label)
+except ImportError:  # pragma: no cover - WTForms < 3.3
+    def option(value, label):
+        return (value, label)
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -22,22 +32,15 @@ def _email_field(label=None):
     ])
 
 
-def language_choices():
-    # Each language is named in itself: a French speaker must recognise "Français".
-    return [("nl", "Nederlands"), ("fr", "Français")]
-
-
-def country_choices():
-    return [("NL", _l("The Netherlands")), ("BE", _l("Belgium"))]
-
-
-def notify_choices():
-    return [
-        ("immediate", _l("Right away, one mail per message")),
-        ("daily", _l("Once a day, a summary")),
-        ("weekly", _l("Once a week, a summary")),
-        ("never", _l("Never (I look on the site myself)")),
-    ]
+# Each language is named in itself: a French speaker must recognise "Français".
+LANGUAGE_CHOICES = [option("nl", "Nederlands"), option("fr", "Français")]
+COUNTRY_CHOICES = [option("NL", _l("The Netherlands")), option("BE", _l("Belgium"))]
+NOTIFY_CHOICES = [
+    option("immediate", _l("Right away, one mail per message")),
+    option("daily", _l("Once a day, a summary")),
+    option("weekly", _l("Once a week, a summary")),
+    option("never", _l("Never (I look on the site myself)")),
+]
 
 
 def _new_password(label, confirm_label, email_field=None, name_field=None):
@@ -74,14 +77,14 @@ class RegisterForm(FlaskForm):
     org_municipality = StringField(_l("Municipality"), filters=[_strip], validators=[
         Length(max=120, message=_l("Use at most %(max)d characters.", max=120)),
     ])
-    org_country = SelectField(_l("Country"), choices=country_choices, default="NL")
+    org_country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, default="NL")
 
     email = _email_field()
     name = StringField(_l("Your name"), filters=[_strip], validators=[
         DataRequired(message=_l("Enter your name.")),
         Length(min=2, max=80, message=_l("Use between %(min)d and %(max)d characters.", min=2, max=80)),
     ])
-    locale = RadioField(_l("Language"), choices=language_choices, default="nl")
+    locale = RadioField(_l("Language"), choices=LANGUAGE_CHOICES, default="nl")
     password, password_confirm = _new_password(
         _l("Password"), _l("Password again"), email_field="email", name_field="name")
     accept_terms = BooleanField(validators=[
@@ -142,8 +145,8 @@ class ProfileForm(FlaskForm):
         Optional(),
         Length(max=2000, message=_l("Use at most %(max)d characters.", max=2000)),
     ])
-    locale = RadioField(_l("Language of the site and of your mails"), choices=language_choices)
-    notify_mode = RadioField(_l("Mail me about new replies and messages"), choices=notify_choices)
+    locale = RadioField(_l("Language of the site and of your mails"), choices=LANGUAGE_CHOICES)
+    notify_mode = RadioField(_l("Mail me about new replies and messages"), choices=NOTIFY_CHOICES)
 
     def validate_locale(self, field):
         if field.data not in LANGUAGES:

@@ -12,7 +12,7 @@ from forum.permissions import moderator_required
 from forum.ratelimit import RateLimited
 
 from . import services
-from .forms import (ApproveForm, ChangeEmailForm, ChangePasswordForm, EmailForm, LoginForm, ProfileForm,
+from .forms import (ApproveForm, option, ChangeEmailForm, ChangePasswordForm, EmailForm, LoginForm, ProfileForm,
                     RegisterForm, RejectForm, ResendTokenForm, ResetPasswordForm)
 from .tokens import TokenExpired, TokenInvalid
 
@@ -113,15 +113,14 @@ def logout():
 # --- registration and confirmation ----------------------------------------------------------
 
 def _organisation_choices(orgs, selected=None):
-    choices = [("", _("— Choose your council —"))]
+    """Options for the council list; a chosen council stays in it even when a search hides it."""
+    if selected and selected not in {str(o.id) for o in orgs}:
+        orgs = list(orgs) + [o for o in services.registrable_organisations() if str(o.id) == selected]
+    choices = [option("", _("— Choose your council —"))]
     for org in orgs:
-        label = f"{org.name} ({org.municipality})" if org.municipality and org.municipality not in org.name else org.name
-        choices.append((str(org.id), label))
-    if selected and selected not in {value for value, _label in choices}:
-        extra = services.registrable_organisations()
-        for org in extra:
-            if str(org.id) == selected:
-                choices.append((selected, org.name))
+        # The municipality tells apart the many councils with a generic name.
+        show_place = org.municipality and services.fold(org.municipality) not in services.fold(org.name)
+        choices.append(option(str(org.id), f"{org.name} ({org.municipality})" if show_place else org.name))
     return choices
 
 

@@ -7,6 +7,7 @@ from auth.passwords import is_common, password_problem
 from forum.extensions import db
 from forum.models import Organisation, User
 from tests.conftest import PASSWORD
+from tests.test_auth import cheap_hashing  # noqa: F401  (autouse: fast password hashing)
 from tests.test_auth import count_rows, get_user, registration
 
 

@@ -2,6 +2,7 @@
 import pytest
 
 from tests.conftest import PASSWORD, login
+from tests.test_auth import cheap_hashing  # noqa: F401  (autouse: fast password hashing)
 from tests.test_auth import NEW_PASSWORD, get_user, mail_link
 
 

@@ -7,6 +7,7 @@ from forum import create_app
 from forum.extensions import db
 from forum.models import RateLimitEvent, User, utcnow
 from tests.conftest import PASSWORD, Client, login
+from tests.test_auth import cheap_hashing  # noqa: F401  (autouse: fast password hashing)
 from tests.test_auth import get_user
 
 
