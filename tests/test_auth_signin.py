@@ -244,3 +244,14 @@ def test_cli_create_admin(app, runner):
     assert result.exit_code == 0, result.output
     admin = get_user(app, "beheer@koepel.nl")
     assert admin.role == "admin" and admin.status == "active" and admin.check_password("Lang-en-sterk-beheer-1")
+
+
+def test_cli_create_admin_refuses_weak_passwords_and_duplicates(app, runner, make_user):
+    result = runner.invoke(args=["users", "create-admin", "--email", "a@koepel.nl", "--name", "A",
+                                 "--password", "welkom01"])
+    assert result.exit_code != 0 and "too common" in result.output
+    existing = make_user()
+    result = runner.invoke(args=["users", "create-admin", "--email", existing.email.upper(), "--name", "B",
+                                 "--password", "Lang-en-sterk-beheer-1"])
+    assert result.exit_code != 0 and "already exists" in result.output
+    assert get_user(app, "a@koepel.nl") is None
