@@ -33,6 +33,8 @@ def import_command(path, dry_run):
     skipped = {kind: n for kind, n in result.skipped.items() if n}
     if skipped:
         click.echo("Already present (skipped): " + ", ".join(f"{n} {kind}" for kind, n in skipped.items()))
+    if result.created.get("threads") or result.created.get("posts"):
+        click.echo("The search index catches up through the job runner (or run `flask --app wsgi search sync`).")
     click.echo(f"Took {result.seconds:.1f} s.")
 
 

@@ -161,12 +161,12 @@ def _write_threads(threads, theme_ids, user_ids, user_orgs, tag_ids, now):
         updates.append({"id": thread_id, "last_post_id": ids[-1], "last_post_at": rows[-1]["created_at"],
                         "accepted_post_id": accepted})
         links.extend({"thread_id": thread_id, "tag_id": tag_ids[name]} for name in t["tags"])
+        # A "thread" row makes the search area re-index the thread with all its posts.
         outbox.append({"object_type": "thread", "object_id": thread_id, "created_at": now})
-        outbox.extend({"object_type": "post", "object_id": pid, "created_at": now} for pid in ids)
     db.session.execute(update(Thread), updates)
     if links:
         db.session.execute(insert(thread_tags), links)
-    # The search area indexes these after commit, like any other change.
+    # The search job indexes these after commit, like any other change.
     db.session.execute(insert(SearchOutbox), outbox)
     return len(post_rows)
 
@@ -196,6 +196,5 @@ def _append_posts(appends, user_ids, now):
                 db.select(Post.id).where(Post.import_ref == accepted, Post.thread_id == thread_id, Post.number > 1))
         refresh_thread_stats(thread)
         db.session.add(SearchOutbox(object_type="thread", object_id=thread_id))
-        db.session.add_all(SearchOutbox(object_type="post", object_id=post.id) for post in new)
         written += len(new)
     return written
