@@ -48,6 +48,11 @@ def titles(response):
     return {t["title"] for t in response.get_json()["results"]}
 
 
+def test_index_lists_the_collections(client):
+    data = client.get("/api/v1/").get_json()
+    assert data["threads"] == "http://agora.test/api/v1/threads"
+
+
 def test_themes_anonymous_vs_member(client, site, login_as):
     response = client.get("/api/v1/themes")
     assert response.status_code == 200

@@ -116,6 +116,15 @@ def test_conditional_get(client, content):
     assert again.status_code == 304
 
 
+def test_control_characters_do_not_break_the_feed(app, client, content):
+    from forum.models import Thread
+
+    with app.app_context():
+        db.session.get(Thread, content["threads"]["practice"].id).title = "Praktijk\x01 met\x1f stuurteken"
+        db.session.commit()
+    assert "Praktijk met stuurteken" in entry_titles(parse(client.get("/nl/feed.atom")))
+
+
 def test_footer_links_to_feed(client, content):
     html = client.get("/nl/about").get_data(as_text=True)
     assert 'href="/nl/feed.atom"' in html

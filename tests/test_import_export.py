@@ -70,6 +70,13 @@ def test_import_example_file(app, runner, client):
     assert data["total"] == 3
 
 
+def test_imported_member_sets_a_password_by_reset(app, runner, client, mail):
+    assert runner.invoke(args=["forum", "import", str(EXAMPLE)]).exit_code == 0
+    response = client.post_form("/nl/reset", {"email": "jean@ccs-namur.example"})
+    assert response.status_code in (200, 302)
+    assert mail.links(mail.last("jean@ccs-namur.example"))
+
+
 def test_import_twice_changes_nothing(app, runner):
     assert runner.invoke(args=["forum", "import", str(EXAMPLE)]).exit_code == 0
     before = counts(app)

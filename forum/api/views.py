@@ -47,6 +47,20 @@ def _readable_themes():
     return Theme.visibility == "public"
 
 
+@bp.get("/")
+def index():
+    """What the API offers, for people exploring it in a browser."""
+    from flask import current_app, url_for
+
+    base = current_app.config["BASE_URL"]
+    return jsonify({
+        "version": 1,
+        "themes": base + url_for("api.themes"),
+        "threads": base + url_for("api.threads"),
+        "organisations": base + url_for("api.organisations"),
+    })
+
+
 @bp.get("/themes")
 def themes():
     page, per_page = params.pagination()

@@ -1,16 +1,21 @@
 """Atom 1.0 documents built with ElementTree, so every text and attribute is XML-escaped."""
+import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 ET.register_namespace("", ATOM_NS)
+# Characters XML 1.0 cannot carry at all, even escaped: one stray control character in a
+# title would make the whole feed unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _el(parent, tag, text=None, **attrs):
-    node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+    node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}",
+                         {k: _NOT_XML.sub("", str(v)) for k, v in attrs.items() if v is not None})
     if text is not None:
-        node.text = text
+        node.text = _NOT_XML.sub("", str(text))
     return node
 
 
