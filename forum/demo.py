@@ -14,5 +14,14 @@ def demo(if_empty):
     load_demo(if_empty=if_empty)
 
 
+@forum_cli.command("init-themes")
+def init_themes():
+    """Create the default themes that are missing (existing themes are left alone)."""
+    from .demo_content import ensure_default_themes
+
+    added = ensure_default_themes()
+    click.echo(f"{added} theme(s) added.")
+
+
 def init_app(app):
     app.cli.add_command(forum_cli)

@@ -214,7 +214,8 @@ def login_as(client):
 
 @pytest.fixture
 def make_thread(app, make_user, make_theme):
-    """Start a thread through forum.threads.services.create_thread; extra keywords
+    """Start a thread through forum.threads.services.create_thread (pre-moderation hooks off:
+    factory content counts as already moderated); extra keywords
     (pinned, locked, closed, closes_on, status, created_at, last_post_at, ...) are set on
     the thread afterwards. Returns the detached Thread."""
     counter = iter(range(1, 100000))
@@ -225,11 +226,11 @@ def make_thread(app, make_user, make_theme):
         from forum.threads import services
 
         n = next(counter)
-        author = author or make_user(role="moderator" if kind == "announcement" else "member")
+        author = author or make_user(role="moderator" if kind == "announcement" else "member", password=None)
         theme = theme or make_theme()
         title = title or f"Testonderwerp {n} over de participatiewet"
         body = body or f"Hoe gaan jullie om met onderwerp {n}? Wij zijn benieuwd naar ervaringen."
-        with app.app_context():
+        with app.app_context(), services.without_post_hooks():
             thread = services.create_thread(
                 db.session.get(User, author.id), db.session.get(Theme, theme.id), kind, title, body,
                 language=language, tags=tags, fields=fields,
@@ -248,7 +249,8 @@ def make_thread(app, make_user, make_theme):
 
 @pytest.fixture
 def make_post(app, make_user):
-    """Add a reply through forum.threads.services.create_reply; returns the detached Post."""
+    """Add a reply through forum.threads.services.create_reply (hooks off); extra keywords
+    (status, created_at, ...) are set afterwards. Returns the detached Post."""
     counter = iter(range(1, 100000))
 
     def make(thread, author=None, body=None, reply_to=None, **kw):
@@ -256,9 +258,9 @@ def make_post(app, make_user):
         from forum.threads import services
 
         n = next(counter)
-        author = author or make_user()
+        author = author or make_user(password=None)
         body = body or f"Bij ons werkt het zo (reactie {n}): we vragen het eerst aan de cliëntenraad."
-        with app.app_context():
+        with app.app_context(), services.without_post_hooks():
             post = services.create_reply(
                 db.session.get(User, author.id), db.session.get(Thread, thread.id), body,
                 reply_to=db.session.get(Post, reply_to.id) if reply_to is not None else None,
@@ -266,6 +268,7 @@ def make_post(app, make_user):
             if kw:
                 for key, value in kw.items():
                     setattr(post, key, value)
+                services.refresh_thread_stats(post.thread)
                 db.session.commit()
             post = db.session.get(Post, post.id)
             db.session.refresh(post)

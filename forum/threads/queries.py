@@ -75,7 +75,9 @@ def ordered(query, args, pinned=("site",)):
         query = query.where(Thread.language == args.language)
     order = []
     if pinned:
-        order.append(db.case((Thread.pinned.in_(pinned), 0), else_=1))
+        # Site-wide pins before theme pins before the rest (`pinned` lists them by rank).
+        order.append(db.case(*[(Thread.pinned == level, rank) for rank, level in enumerate(pinned)],
+                             else_=len(pinned)))
     if args.sort == "newest":
         order.append(Thread.created_at.desc())
     elif args.sort == "thanks":

@@ -234,6 +234,9 @@ def _render_thread(thread, page=1, form=None, status=200):
 @bp.get("/t/<int:thread_id>/<slug>")
 def thread(thread_id, slug=None):
     thread = _get_thread_or_404(thread_id)
+    if thread.merged_into_id is not None:
+        # Merged by a moderator (forum.moderation): the old address leads to the target.
+        return redirect(url_for("threads.thread", thread_id=thread.merged_into_id), 301)
     denied = _check_thread_access(thread)
     if denied is not None:
         return denied
@@ -329,7 +332,10 @@ def new_thread():
             _apply_error(form, exc, form.title)
             status = 403 if exc.code == "forbidden" else 400
         else:
-            flash(_("Your topic has been published."), "success")
+            if thread.status != "visible":  # held by pre-moderation (forum.moderation)
+                flash(_("Thank you. Your topic will appear once a moderator has looked at it."), "info")
+            else:
+                flash(_("Your topic has been published."), "success")
             return redirect(_thread_url(thread))
     elif request.method == "POST":
         status = 400

@@ -1,0 +1,189 @@
+"""Notifications through HTTP: who is told about what, the list, mark read, immediate mail."""
+import re
+
+import pytest
+
+from forum.extensions import db
+from forum.models import Notification, User, Watch
+from tests.conftest import Mailbox, login
+
+
+def as_member(app, user):
+    c = app.test_client()
+    login(c, user)
+    return c
+
+
+def html(response):
+    return response.get_data(as_text=True)
+
+
+def notifications_of(app, user):
+    with app.app_context():
+        rows = db.session.scalars(
+            db.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)).all()
+        return [(n.kind, n.thread_id, n.read_at is not None, dict(n.data or {})) for n in rows]
+
+
+def kinds(app, user):
+    return [k for k, *_ in notifications_of(app, user)]
+
+
+def test_reply_notifies_watchers_but_not_the_writer(app, client, make_user, make_thread, login_as):
+    asker, replier, bystander = make_user(), make_user(), make_user()
+    thread = make_thread(author=asker)
+    login_as(replier)
+    client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Een eerste reactie."})
+    assert kinds(app, asker) == ["reply"]
+    assert kinds(app, replier) == [] and kinds(app, bystander) == []
+    # The replier now watches the thread too.
+    other = as_member(app, bystander)
+    other.post_form(f"/nl/t/{thread.id}/reply", {"body": "Nog een reactie."})
+    assert kinds(app, asker) == ["reply", "reply"] and kinds(app, replier) == ["reply"]
+
+
+def test_unwatched_thread_sends_nothing(app, client, make_user, make_thread, make_post, login_as):
+    asker = make_user()
+    thread = make_thread(author=asker)
+    login_as(asker)
+    assert client.post_form(f"/nl/t/{thread.id}/watch", {"action": "unwatch"}).status_code == 302
+    make_post(thread)
+    assert kinds(app, asker) == []
+    client.post_form(f"/nl/t/{thread.id}/watch")
+    make_post(thread)
+    assert kinds(app, asker) == ["reply"]
+
+
+def test_mention_notifies_the_member_once(app, client, make_user, make_thread, login_as):
+    asker = make_user()
+    mentioned = make_user(name="Isabelle Lemaire")
+    thread = make_thread(author=asker)
+    login_as(make_user())
+    client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Misschien weet @IsabelleLemaire dit? @isabellelemaire!"})
+    assert kinds(app, mentioned) == ["mention"]
+    assert kinds(app, asker) == ["reply"]
+    page = html(as_member(app, mentioned).get("/nl/notifications"))
+    assert thread.title in page and 'class="unread"' in page
+
+
+def test_mention_added_by_an_edit_notifies_only_the_new_member(app, client, make_user, make_thread, make_post, login_as):
+    first, second, author = make_user(name="Anna Smit"), make_user(name="Bram Kok"), make_user()
+    thread = make_thread()
+    post = make_post(thread, author=author, body="Hallo @AnnaSmit")
+    assert kinds(app, first) == ["mention"]
+    login_as(author)
+    client.post_form(f"/nl/p/{post.id}/edit", {"body": "Hallo @AnnaSmit en @BramKok"})
+    assert kinds(app, first) == ["mention"] and kinds(app, second) == ["mention"]
+
+
+def test_accepted_answer_and_thanks_notify_the_author(app, client, make_user, make_thread, make_post, login_as):
+    asker, helper, fan = make_user(), make_user(), make_user()
+    thread = make_thread(author=asker)
+    answer = make_post(thread, author=helper)
+    login_as(asker)
+    client.post_form(f"/nl/p/{answer.id}/accept")
+    client.post_form(f"/nl/p/{answer.id}/thanks")
+    as_member(app, fan).post_form(f"/nl/p/{answer.id}/thanks")
+    rows = notifications_of(app, helper)
+    assert [k for k, *_ in rows] == ["accepted", "thanks"]  # thanks are grouped while unread
+    assert rows[1][3]["count"] == 2
+    page = html(as_member(app, helper).get("/nl/notifications"))
+    assert page.count('class="unread"') == 2
+
+
+def test_new_thread_in_a_watched_theme(app, client, make_user, make_theme, login_as):
+    theme = make_theme()
+    follower, starter = make_user(), make_user()
+    follow = as_member(app, follower)
+    assert follow.post_form(f"/nl/themes/{theme.slug}/watch").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(db.select(Watch.id).where(Watch.user_id == follower.id, Watch.theme_id == theme.id))
+    login_as(starter)
+    client.post_form("/nl/new", {"theme": theme.id, "kind": "question", "title": "Een nieuwe vraag hier",
+                                 "body": "Tekst", "language": "nl"})
+    assert kinds(app, follower) == ["new_thread"]
+    follow.post_form(f"/nl/themes/{theme.slug}/watch", {"action": "unwatch"})
+    client.post_form("/nl/new", {"theme": theme.id, "kind": "question", "title": "Nog een nieuwe vraag",
+                                 "body": "Tekst", "language": "nl"})
+    assert kinds(app, follower) == ["new_thread"]
+
+
+def test_members_who_cannot_read_are_not_notified(app, client, make_user, make_thread, make_post):
+    asker = make_user()
+    thread = make_thread(author=asker)
+    with app.app_context():
+        db.session.get(User, asker.id).status = "suspended"
+        db.session.commit()
+    make_post(thread)
+    assert kinds(app, asker) == []
+
+
+def test_mark_one_and_all_read(app, client, make_user, make_thread, make_post, login_as):
+    asker = make_user()
+    threads = [make_thread(author=asker) for _ in range(3)]
+    posts = [make_post(t) for t in threads]
+    login_as(asker)
+    page = html(client.get("/nl/notifications"))
+    assert page.count('class="unread"') == 3
+    assert '<span class="count"' in page  # the header counter
+    with app.app_context():
+        first = db.session.scalar(db.select(Notification.id).where(Notification.user_id == asker.id).order_by(Notification.id))
+    response = client.post_form(f"/nl/notifications/{first}/read", {"go": "1"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/nl/p/{posts[0].id}")
+    assert [read for _k, _t, read, _d in notifications_of(app, asker)] == [True, False, False]
+    # Someone else's notification cannot be touched.
+    other = as_member(app, make_user())
+    assert other.post_form(f"/nl/notifications/{first + 1}/read").status_code == 404
+    assert client.post_form("/nl/notifications/read-all").status_code == 302
+    assert all(read for _k, _t, read, _d in notifications_of(app, asker))
+    assert 'class="unread"' not in html(client.get("/nl/notifications"))
+    assert client.post("/nl/notifications/read-all").status_code == 400  # CSRF
+
+
+def test_notifications_need_a_member(client):
+    assert client.get("/nl/notifications").status_code == 302
+
+
+def test_immediate_mail_with_one_click_unsubscribe(app, client, mail, make_user, make_thread, login_as):
+    asker = make_user(notify_mode="immediate", locale="fr", email="demandeur@example.org")
+    weekly = make_user(notify_mode="weekly", email="hebdo@example.org")
+    thread = make_thread(author=asker, title="Question sur les aides communales")
+    make_thread(author=weekly)
+    with app.app_context():
+        db.session.add(Watch(user_id=weekly.id, thread_id=thread.id))
+        db.session.commit()
+    login_as(make_user(name="Koen Janssens"))
+    client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Bij ons in Genk werkt een automatische toekenning."})
+    msg = mail.last("demandeur@example.org")
+    assert "Question sur les aides communales" in msg["Subject"]
+    body = Mailbox.body(msg)
+    assert "Koen Janssens" in body and "automatische toekenning" in body
+    links = Mailbox.links(msg)
+    assert any(re.search(r"http://agora\.test/fr/p/\d+$", link) for link in links)
+    unsubscribe = next(link for link in links if "/unsubscribe/" in link)
+    assert msg["List-Unsubscribe"] == f"<{unsubscribe}>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail.to("hebdo@example.org") == []  # weekly readers wait for the digest
+    with app.app_context():
+        n = db.session.scalar(db.select(Notification).where(Notification.user_id == asker.id))
+        assert n.emailed_at is not None
+        assert db.session.scalar(db.select(Notification).where(Notification.user_id == weekly.id)).emailed_at is None
+
+    path = unsubscribe.replace("http://agora.test", "")
+    anonymous = app.test_client()
+    page = anonymous.get(path)
+    assert page.status_code == 200 and "demandeur@example.org" in html(page)
+    with app.app_context():
+        assert db.session.get(User, asker.id).notify_mode == "immediate"  # GET changes nothing
+    assert anonymous.post(path).status_code == 200  # one click, no session needed
+    with app.app_context():
+        assert db.session.get(User, asker.id).notify_mode == "never"
+    mail.clear()
+    client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Nog een aanvulling."})
+    assert mail.to("demandeur@example.org") == []
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJ1IjoxfQ.forged.signature"])
+def test_bad_unsubscribe_token_is_404(client, token):
+    assert client.get(f"/nl/unsubscribe/{token}").status_code == 404
+    assert client.post(f"/nl/unsubscribe/{token}").status_code == 404
