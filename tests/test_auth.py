@@ -3,6 +3,8 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from flask_babel import force_locale, gettext
+from markupsafe import escape
 
 from forum.extensions import db
 from forum.models import ModerationAction, Organisation, User
@@ -23,6 +25,26 @@ def mail_link(mailbox, address, fragment):
     links = [link for link in mailbox.links(msg) if fragment in link]
     assert links, f"no link with {fragment!r} in {mailbox.body(msg)}"
     return path_of(links[0])
+
+
+def tr(app, msgid, lang="nl", **values):
+    """A message as the site says it in `lang`: the tests keep passing once the catalogs are translated."""
+    with app.test_request_context(f"/{lang}/"), force_locale(lang):
+        return gettext(msgid, **values)
+
+
+def shows(app, html, msgid, lang="nl", **values):
+    """Whether a page (HTML-escaped) or a mail (plain) contains the message in `lang`."""
+    text = tr(app, msgid, lang, **values)
+    return text in html or str(escape(text)) in html
+
+
+def page_text(response, *hide):
+    """A page's HTML without its CSRF tokens (they carry a timestamp) and the given strings."""
+    html = re.sub(r"[\w-]{20,}\.[\w-]{6}\.[\w-]{20,}", "TOKEN", response.get_data(as_text=True))
+    for text in hide:
+        html = html.replace(text, "X")
+    return html
 
 
 def registration(org=None, **overrides):
@@ -87,31 +109,36 @@ def test_full_lifecycle_with_an_existing_organisation(app, client, mail, make_or
     # Unconfirmed: cannot sign in yet, and is told why.
     response = client.post_form("/nl/login", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
-    assert "Confirm your e-mail address first" in response.get_data(as_text=True)
+    assert shows(app, response.get_data(as_text=True),
+                 "Confirm your e-mail address first: follow the link in the mail we sent you.")
 
     # 2. The mail holds a signed link; following it makes the account wait for approval.
     msg = mail.last(user.email)
-    assert "Agora" in mail.body(msg) and "Why you get this mail" in mail.body(msg)
+    assert "Agora" in mail.body(msg) and "http://agora.test/nl/" in mail.body(msg)  # the site, in the signature
+    assert shows(app, mail.body(msg), "Why you get this mail: someone registered on Agora with this e-mail address. "
+                 "Was that not you? Then ignore this mail; without confirmation no account is made.")
     confirm = mail_link(mail, user.email, "/confirm/")
     assert confirm.startswith("/nl/confirm/")
     response = client.get(confirm)
     assert response.status_code == 200
-    assert "moderator now checks your registration" in response.get_data(as_text=True)
+    assert shows(app, response.get_data(as_text=True),
+                 "A moderator now checks your registration. This usually takes one or two working days.")
     assert get_user(app, user.email).status == "pending"
     response = client.post_form("/nl/login", {"email": user.email, "password": PASSWORD})
-    assert "waiting for approval" in response.get_data(as_text=True)
+    assert shows(app, response.get_data(as_text=True),
+                 "Your account is waiting for approval by a moderator. You will receive a mail.")
 
     # 3. A moderator sees the person in the queue and approves.
     login(client, moderator)
     page = client.get("/nl/mod/registrations").get_data(as_text=True)
     assert "Joke de Vries" in page and "Adviesraad Sociaal Domein Zeist" in page
-    assert "new, not yet a member" not in page
+    assert not shows(app, page, "new, not yet a member")
     response = client.post_form(f"/nl/mod/registrations/{user.id}/approve", {})
     assert response.status_code == 302
     approved = get_user(app, user.email)
     assert approved.status == "active" and approved.approved_at is not None
     msg = mail.last(user.email)
-    assert msg["Subject"] == "Welcome to Agora: your account is ready"
+    assert msg["Subject"] == tr(app, "Welcome to Agora: your account is ready", "nl")
     assert msg["Content-Language"] == "nl"
     assert any(link.startswith("http://agora.test/nl/login") for link in mail.links(msg))
     with app.app_context():
@@ -127,15 +154,16 @@ def test_full_lifecycle_with_an_existing_organisation(app, client, mail, make_or
     client.post_form("/nl/logout", {})
     mail.clear()
     response = client.post_form("/nl/reset", {"email": "SECRETARIS@adviesraad-zeist.nl"})
-    assert response.status_code == 200 and "Check your mail" in response.get_data(as_text=True)
+    assert response.status_code == 200 and shows(app, response.get_data(as_text=True), "Check your mail")
     reset = mail_link(mail, user.email, "/reset/")
     assert client.get(reset).status_code == 200
     response = client.post_form(reset, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/nl/login"
     assert client.get(reset).status_code == 400  # single use
-    assert "password of your Agora account has just been changed" in mail.body(mail.last(user.email))
+    assert shows(app, mail.body(mail.last(user.email)), "The password of your Agora account has just been changed. "
+                 "You have been signed out on your other devices.")
     response = client.post_form("/nl/login", {"email": user.email, "password": PASSWORD})
-    assert "not known" in response.get_data(as_text=True)
+    assert shows(app, response.get_data(as_text=True), "This combination of e-mail address and password is not known.")
     login(client, user.email, NEW_PASSWORD)
 
     # 6. Sign out: a copy of the old session cookie no longer signs anyone in.
@@ -168,7 +196,7 @@ def test_registration_with_a_new_organisation_in_french(app, client, mail, make_
     # The queue marks the organisation as new; the moderator admits it together with the person.
     login(client, moderator)
     page = client.get("/nl/mod/registrations").get_data(as_text=True)
-    assert "new, not yet a member" in page and 'name="admit_organisation"' in page
+    assert shows(app, page, "new, not yet a member") and 'name="admit_organisation"' in page
     client.post_form(f"/nl/mod/registrations/{user.id}/approve", {"admit_organisation": "y"})
     with app.app_context():
         org = db.session.get(Organisation, user.organisation_id)
@@ -179,6 +207,7 @@ def test_registration_with_a_new_organisation_in_french(app, client, mail, make_
     # Mailed in the person's language, not the moderator's: French headers and /fr/ links.
     msg = mail.last(user.email)
     assert msg["Content-Language"] == "fr"
+    assert msg["Subject"] == tr(app, "Welcome to Agora: your account is ready", "fr")  # made in force_locale("fr")
     links = mail.links(msg)
     assert links and all("/fr/" in link for link in links)
     assert not any("/nl/" in link for link in links)
@@ -202,7 +231,7 @@ def test_new_organisation_that_is_already_listed_is_pointed_out(app, client, mak
     response = client.post_form("/nl/register", data)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "already in the list" in html
+    assert shows(app, html, "This council is already in the list. Untick the box and choose it there.")
     assert re.search(rf'<option selected value="{org.id}">', html)
     assert count_rows(app, User) == 0 and count_rows(app, Organisation) == 1
 
@@ -236,7 +265,8 @@ def test_rejection_mails_the_reason_and_deletes_person_and_new_organisation(app,
     # Deciding again (another moderator in another tab) is harmless.
     response = client.post_form(f"/nl/mod/registrations/{user.id}/approve", {})
     assert response.status_code == 302
-    assert "already been handled" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert shows(app, client.get(response.headers["Location"]).get_data(as_text=True),
+                 "This registration has already been handled by someone else.")
 
 
 def test_rejection_keeps_an_organisation_that_others_use(app, client, mail, make_org, make_user, moderator):

@@ -3,7 +3,7 @@ import pytest
 
 from tests.conftest import PASSWORD, login
 from tests.test_auth import cheap_hashing  # noqa: F401  (autouse: fast password hashing)
-from tests.test_auth import NEW_PASSWORD, get_user, mail_link
+from tests.test_auth import NEW_PASSWORD, get_user, mail_link, shows
 
 
 @pytest.mark.parametrize("path", ["/nl/settings", "/nl/settings/password", "/nl/settings/email"])
@@ -28,7 +28,7 @@ def test_profile_is_saved(app, client, make_user):
     saved = get_user(app, user.email)
     assert (saved.name, saved.bio, saved.notify_mode, saved.locale) == (
         "Joke van Dam", "Secretaris Wmo-raad, 8 jaar.", "daily", "nl")
-    assert "Your settings are saved." in client.get("/nl/settings").get_data(as_text=True)
+    assert shows(app, client.get("/nl/settings").get_data(as_text=True), "Your settings are saved.")
 
 
 def test_profile_errors_keep_what_was_typed(app, client, make_user):
@@ -63,13 +63,15 @@ def test_change_password_keeps_this_session_and_ends_the_others(app, client, mai
     response = client.post_form("/nl/settings/password", {"current_password": "fout", "password": NEW_PASSWORD,
                                                            "password_confirm": NEW_PASSWORD})
     assert response.status_code == 400
-    assert "not your current password" in response.get_data(as_text=True)
+    assert shows(app, response.get_data(as_text=True), "This is not your current password.")
     response = client.post_form("/nl/settings/password", {"current_password": PASSWORD, "password": "azerty123",
                                                            "password_confirm": "azerty123"})
-    assert "too common" in response.get_data(as_text=True)
+    assert shows(app, response.get_data(as_text=True), "This password is too common and easy to guess. "
+                 "Choose a less common one, for example a short sentence.")
     response = client.post_form("/nl/settings/password", {"current_password": PASSWORD, "password": user.email,
                                                            "password_confirm": user.email})
-    assert "same as your e-mail address" in response.get_data(as_text=True)
+    assert shows(app, response.get_data(as_text=True),
+                 "Your password may not be the same as your e-mail address or your name.")
     assert get_user(app, user.email).check_password(PASSWORD)
 
     response = client.post_form("/nl/settings/password", {"current_password": PASSWORD, "password": NEW_PASSWORD,
@@ -78,7 +80,8 @@ def test_change_password_keeps_this_session_and_ends_the_others(app, client, mai
     assert get_user(app, user.email).check_password(NEW_PASSWORD)
     assert client.get("/nl/settings/password").status_code == 200  # still signed in here
     assert phone.get("/nl/settings").status_code == 302             # signed out there
-    assert "password of your Agora account has just been changed" in mail.body(mail.last(user.email))
+    assert shows(app, mail.body(mail.last(user.email)), "The password of your Agora account has just been changed. "
+                 "You have been signed out on your other devices.")
 
 
 def test_change_password_keeps_remember_me_working(app, client, make_user):
@@ -113,15 +116,17 @@ def test_change_email_needs_confirmation_from_the_new_address(app, client, mail,
     response = client.post_form("/nl/settings/email", {"new_email": "nieuw@zeist.nl", "password": "fout"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "not your current password" in html and 'value="nieuw@zeist.nl"' in html
+    assert shows(app, html, "This is not your current password.") and 'value="nieuw@zeist.nl"' in html
     response = client.post_form("/nl/settings/email", {"new_email": "OUD@zeist.nl", "password": PASSWORD})
-    assert "already your e-mail address" in response.get_data(as_text=True)
+    assert shows(app, response.get_data(as_text=True), "This is already your e-mail address.")
 
     response = client.post_form("/nl/settings/email", {"new_email": "Nieuw@Zeist.nl", "password": PASSWORD})
     assert response.status_code == 302
     pending = get_user(app, "oud@zeist.nl")
     assert pending.new_email == "nieuw@zeist.nl"
-    assert "Waiting for confirmation: nieuw@zeist.nl" in client.get("/nl/settings/email").get_data(as_text=True)
+    assert shows(app, client.get("/nl/settings/email").get_data(as_text=True),
+                 "Waiting for confirmation: %(email)s. Click the link in the mail we sent to that address.",
+                 email="nieuw@zeist.nl")
     notice = mail.last("oud@zeist.nl")
     assert "nieuw@zeist.nl" in mail.body(notice)
     link = mail_link(mail, "nieuw@zeist.nl", "/settings/email/")
@@ -143,9 +148,12 @@ def test_change_email_to_a_taken_address_reveals_nothing(app, client, mail, make
     login(client, user)
     response = client.post_form("/nl/settings/email", {"new_email": "bezet@example.org", "password": PASSWORD})
     assert response.status_code == 302
-    assert "We sent a link to bezet@example.org" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert shows(app, client.get(response.headers["Location"]).get_data(as_text=True),
+                 "We sent a link to %(email)s. Your new address counts once you follow that link.",
+                 email="bezet@example.org")
     msg = mail.last(taken.email)
-    assert "already has its own account" in mail.body(msg)
+    assert shows(app, mail.body(msg), "Someone wanted to use this e-mail address for an Agora account. This address "
+                 "already has its own account, so nothing has been changed.")
     assert not any("/settings/email/" in link for link in mail.links(msg))
     assert get_user(app, user.email).new_email is None
 
@@ -167,5 +175,5 @@ def test_expired_email_change_link(app, client, mail, make_user):
     link = mail_link(mail, "later@example.org", "/settings/email/")
     app.config["CONFIRM_TOKEN_MAX_AGE"] = -1
     response = client.get(link)
-    assert response.status_code == 410 and "This link has expired" in response.get_data(as_text=True)
+    assert response.status_code == 410 and shows(app, response.get_data(as_text=True), "This link has expired")
     assert get_user(app, user.email) is not None
