@@ -1,9 +1,10 @@
-"""Dutch and French text analysis: folding, elisions, stop words, stemming and compounds.
+"""Dutch and French text analysis: folding, elisions, stop words and stemming.
 
 Every post is analysed in its own language (body_nl or body_fr); a query is analysed
 with both chains so that one search box serves both languages. The chains are built
-from whoosh's filters plus two of our own (elisions, compound parts). They are pickled
-into the index schema, so the classes here must stay importable under these names.
+from whoosh's filters plus one of our own (elisions); they are pickled into the index
+schema, so the classes here must stay importable under these names. Dutch compounds are
+matched at query time (see WhooshBackend._compound_terms).
 """
 import re
 from functools import lru_cache
@@ -51,57 +52,6 @@ class ElisionFilter(Filter):
             yield t
 
 
-# Heads and tails of Dutch compounds in this field. The prefix filter below covers heads
-# generally; tails can't be found by prefixes, so known ones are split off explicitly
-# (schuldhulpverlening -> hulpverlening). Extended with the glossary's one-word terms.
-COMPOUND_TAILS = frozenset("""
-beleid hulp hulpverlening verlening zorg zorgen raad raden ondersteuning regeling regelingen
-uitkering uitkeringen toeslag toeslagen woning woningen huis huizen werk werker werkers
-plan plannen fonds wet wetten gemeente gemeenten schuld schulden armoede bijstand
-participatie vrijwilliger vrijwilligers vrijwilligerswerk initiatief initiatieven
-coöperatie cooperatie budget loket advies adviezen netwerk vergadering overleg
-team teams centrum centra dienst diensten project projecten organisatie organisaties
-voorziening voorzieningen jeugd jongeren ouderen kinderen mantelzorg mantelzorger
-mantelzorgers aanpak preventie cliënt cliënten client clienten vervoer taxi pas
-""".split())
-
-
-class CompoundPartsFilter(Filter):
-    """Emits the heads (prefixes) and known tails of long Dutch words.
-
-    Why prefixes: Dutch writes compounds as one word, so "schuld" never equals the
-    term "schuldhulpverlening" and stemming does not help. A dictionary splitter would
-    only know the compounds we listed; indexing the word's prefixes (at least four
-    letters, leaving at least three for the tail) lets any head find any compound it
-    starts, in a separate field that the query weights well below exact matches. The
-    price is a few extra terms per long word, only for words of eight letters or more,
-    which is where compounds are.
-    """
-
-    def __init__(self, minsize=4, minword=8, tails=COMPOUND_TAILS):
-        self.minsize = minsize
-        self.minword = minword
-        self.tails = frozenset(fold(w) for w in tails)
-
-    def __call__(self, tokens):
-        minsize, minword, tails = self.minsize, self.minword, self.tails
-        for t in tokens:
-            text = t.text
-            n = len(text)
-            if n < minword:
-                continue
-            emitted = set()
-            for k in range(minsize, n - 2):
-                emitted.add(text[:k])
-            for k in range(2, n - minsize + 1):
-                tail = text[k:]
-                if tail in tails:
-                    emitted.add(tail)
-            for part in sorted(emitted):
-                t.text = part
-                yield t
-
-
 def language_analyzer(lang):
     """The full chain for one language: words, case, elisions, accents, stop words, stems."""
     return (
@@ -116,30 +66,22 @@ def language_analyzer(lang):
 
 def folding_analyzer():
     """Language-neutral: tags, place and organisation names, spelling words."""
-    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | ElisionFilter() | CharsetFilter(accent_map)
-
-
-def compound_analyzer():
-    """Dutch compound heads and tails, unstemmed; the query looks whole words up in it."""
     return (
         RegexTokenizer(TOKEN_PATTERN)
         | LowercaseFilter()
         | ElisionFilter()
         | CharsetFilter(accent_map)
-        | StopFilter(stoplist=_folded_stoplist("nl"), minsize=2)
-        | CompoundPartsFilter()
+        | StopFilter(stoplist=_folded_stoplist("nl") | _folded_stoplist("fr"), minsize=2)
     )
 
 
 @lru_cache(maxsize=None)
 def analyzer(name):
-    """Shared analyser instances: 'nl', 'fr', 'fold' or 'compound'."""
+    """Shared analyser instances: 'nl', 'fr' or 'fold'."""
     if name in LANGUAGES:
         return language_analyzer(name)
     if name == "fold":
         return folding_analyzer()
-    if name == "compound":
-        return compound_analyzer()
     raise KeyError(name)
 
 

@@ -20,6 +20,7 @@ class Matcher:
         self.stems = {lang: set() for lang in analysis.LANGUAGES}
         self.heads = set()  # Dutch compound heads, folded
         self.prefixes = set()
+        self._cache = {}
         texts = []
         for group in parsed.groups:
             for clause in group:
@@ -43,6 +44,13 @@ class Matcher:
         return any(self.stems.values()) or bool(self.prefixes)
 
     def matches(self, token, lang):
+        key = (token, lang)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._matches(token, lang)
+        return found
+
+    def _matches(self, token, lang):
         folded = analysis.fold(token)
         folded = analysis._ELISION.sub("", folded).replace("'", "").replace("’", "")
         if not folded:
@@ -54,8 +62,8 @@ class Matcher:
                 return True
         if any(folded.startswith(p) or analysis.stem(lang, folded).startswith(p) for p in self.prefixes):
             return True
-        if lang == "nl" and len(folded) >= 8:
-            return any(folded.startswith(h) or folded.endswith(h) for h in self.heads if len(h) < len(folded))
+        if lang == "nl":
+            return any(folded.startswith(h) for h in self.heads if len(h) + 3 <= len(folded))
         return False
 
 

@@ -104,8 +104,6 @@ def post_document(post):
         f"body_{language}": text,
         "meta": " \n ".join(m for m in meta if m),
     }
-    dutch = [thread.title if thread.language == "nl" else "", text if language == "nl" else ""]
-    doc["compound"] = "\n".join(s for s in dutch if s) or None
     if post.number == 1:
         doc["spell"] = " ".join([thread.title] + tags)
     return doc

@@ -156,6 +156,7 @@ class SearchOutcome:
     facets: list = field(default_factory=list)  # [(name, title, [(value, label, count, selected)])]
     suggestion: str = ""
     notices: list = field(default_factory=list)  # translated messages
+    notice_codes: list = field(default_factory=list)
     took_ms: float = 0.0
     searched: bool = False
 
@@ -175,7 +176,8 @@ def search_threads(user, params, ui_language="nl"):
     parsed = parse(params.q, cross_language=not params.only,
                    languages=(params.only,) if params.only else LANGUAGES)
     if parsed.is_empty:
-        outcome.notices = [notice_text(c) for c in notices + parsed.notices]
+        outcome.notice_codes = notices + parsed.notices
+        outcome.notices = [notice_text(c) for c in outcome.notice_codes]
         return outcome
     request = SearchRequest(
         parsed=parsed, visibilities=visibilities_for(user), filters=_engine_filters(params, notices),
@@ -191,6 +193,7 @@ def search_threads(user, params, ui_language="nl"):
     outcome.facets = _facets(result.facets, params, ui_language)
     if result.total < SUGGEST_BELOW and not result.timed_out:
         outcome.suggestion = _suggestion(backend, parsed, request, result.total)
+    outcome.notice_codes = notices
     outcome.notices = [notice_text(c) for c in notices]
     outcome.took_ms = (time.perf_counter() - started) * 1000
     return outcome

@@ -60,6 +60,7 @@ def api_search():
         "facets": facets,
         "suggestion": outcome.suggestion or None,
         "notices": outcome.notices,
+        "notice_codes": outcome.notice_codes,
     })
     response.headers["Cache-Control"] = "private, no-store"
     return response

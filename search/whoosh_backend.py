@@ -44,6 +44,9 @@ META_BOOST = 1.5
 COMPOUND_BOOST = 0.3
 EXPANSION_BOOST = 0.25
 MAX_PREFIX_TERMS = 50
+MIN_COMPOUND_HEAD = 4
+COMPOUND_TERMS = 4
+COMPOUND_SCAN = 200
 FACET_LIMIT = 12
 
 TEXT_FIELDS = ("body_nl", "body_fr", "title_nl", "title_fr", "meta")
@@ -72,7 +75,6 @@ def make_schema():
         title_fr=TEXT(analyzer=fr),
         body_nl=TEXT(analyzer=nl),
         body_fr=TEXT(analyzer=fr),
-        compound=TEXT(analyzer=analysis.analyzer("compound"), phrase=False),
         meta=TEXT(analyzer=analysis.analyzer("fold")),
         spell=TEXT(analyzer=analysis.analyzer("fold"), phrase=False),
     )
@@ -80,7 +82,7 @@ def make_schema():
 
 # Facet name -> index field holding one value per document (tags: several).
 FACET_FIELDS = {
-    "kind": "kind", "theme": "theme_id", "language": "language", "tag": "tags",
+    "visibility": "visibility", "kind": "kind", "theme": "theme_id", "language": "language", "tag": "tags",
     "province": "province", "municipality": "municipality", "organisation": "organisation_id",
     "solved": "solved",
 }
@@ -124,19 +126,23 @@ class _Deadline(Exception):
 
 
 class _DeadlineTopCollector(TopCollector):
-    """whoosh's TopCollector that gives up when the request's time is spent."""
+    """whoosh's TopCollector, restricted to the documents pass 1 allowed, with a deadline."""
 
-    def __init__(self, limit, deadline):
+    def __init__(self, limit, deadline, allowed=None):
         super().__init__(limit)
         self.deadline = deadline
+        self.allowed = allowed
 
     def collect_matches(self):
         collect = self.collect
         deadline = self.deadline
+        allowed = self.allowed
+        offset = self.offset
         for i, sub_docnum in enumerate(self.matches()):
             if not i & 1023 and time.monotonic() > deadline:
                 raise _Deadline
-            collect(sub_docnum)
+            if allowed is None or offset + sub_docnum in allowed:
+                collect(sub_docnum)
 
 
 class _Batch:
@@ -186,6 +192,7 @@ class WhooshBackend(SearchBackend):
         self._searcher = None
         self._segments = {}
         self._glossary_dictionary = None
+        self._reader = None
 
     # -- layout ------------------------------------------------------------------------
 
@@ -308,18 +315,36 @@ class WhooshBackend(SearchBackend):
         subs = [s for s in subs if s is not None]
         return Q.Or(subs) if subs else None
 
-    @staticmethod
-    def _compound_terms(ftoks, boost):
-        # A whole word looked up among the heads and tails of Dutch compounds, also in
-        # its stemmed form (schulden -> schuld).
-        if len(ftoks) != 1 or len(ftoks[0]) < 4:
+    def _compound_terms(self, ftoks, boost):
+        """Dutch compounds that start with the word: schuld -> schuldhulpverlening.
+
+        Why query-time prefixes and not an n-gram field: Dutch writes compounds as one
+        word, so neither the term nor its stem equals the compound. An index-time field
+        of word prefixes did the job but multiplied the postings of Dutch text about
+        fourfold, which in pure-Python whoosh halved bulk indexing speed and grew the
+        index. The term dictionary is sorted, so the compounds a word heads are one
+        range scan away; we take the most frequent few (COMPOUND_TERMS) and weight them
+        well below the word itself, so exact matches rank first.
+        """
+        if len(ftoks) != 1 or len(ftoks[0]) < MIN_COMPOUND_HEAD or self._reader is None:
             return []
-        word = ftoks[0]
-        variants = {word}
-        stem = analysis.terms("nl", word)
-        if len(stem) == 1 and len(stem[0]) >= 4:
-            variants.add(stem[0])
-        return [Q.Term("compound", v, boost=boost) for v in sorted(variants)]
+        heads = {ftoks[0]}
+        stem = analysis.terms("nl", ftoks[0])
+        if len(stem) == 1 and len(stem[0]) >= MIN_COMPOUND_HEAD:
+            heads.add(stem[0])
+        subs = []
+        for fieldname, field_boost in (("body_nl", 1.0), ("title_nl", TITLE_BOOST)):
+            found = {}
+            for head in heads:
+                for i, term in enumerate(self._reader.expand_prefix(fieldname, head)):
+                    if i >= COMPOUND_SCAN:
+                        break
+                    text = term.decode("utf-8") if isinstance(term, bytes) else term
+                    if len(text) >= len(head) + 3 and text not in heads:
+                        found[text] = self._reader.doc_frequency(fieldname, text)
+            best = sorted(found, key=lambda t: -found[t])[:COMPOUND_TERMS]
+            subs.extend(Q.Term(fieldname, t, boost=boost * field_boost) for t in sorted(best))
+        return subs
 
     def _prefix_query(self, prefix, searcher, notices):
         reader = searcher.reader()
@@ -355,6 +380,7 @@ class WhooshBackend(SearchBackend):
 
     def build_query(self, parsed, searcher, notices):
         """The engine query for a ParsedQuery (None when nothing searchable is left)."""
+        self._reader = searcher.reader()
         groups = []
         for group in parsed.groups:
             alts = [q for q in (self._clause_query(c, searcher, notices) for c in group) if q is not None]
@@ -395,25 +421,53 @@ class WhooshBackend(SearchBackend):
         return q
 
     @staticmethod
-    def filter_query(request):
-        parts = []
-        vis = tuple(request.visibilities)
-        if set(vis) != {"public", "members"}:
-            parts.append(Q.Or([Q.Term("visibility", v) for v in vis]) if len(vis) > 1 else Q.Term("visibility", vis[0] if vis else "none"))
-        for facet, fieldname in FACET_FIELDS.items():
+    def filter_checks(request):
+        """[(facet, allowed values)] and a day range: the permission scope and the filters.
+
+        They are applied to every matching document before it is counted, grouped or
+        scored, from per-segment arrays (cheaper in whoosh than intersecting with
+        posting lists that cover most of the index, such as visibility:public).
+        """
+        checks = []
+        vis = frozenset(request.visibilities)
+        if vis != {"public", "members"}:
+            checks.append(("visibility", vis))
+        for facet in FACET_FIELDS:
             value = request.filters.get(facet)
             if value not in (None, ""):
-                parts.append(Q.Term(fieldname, str(value)))
-        date_from, date_to = request.filters.get("date_from"), request.filters.get("date_to")
-        if date_from or date_to:
-            parts.append(Q.NumericRange("day", _day(date_from) if date_from else None,
-                                        _day(date_to) if date_to else None))
-        period = request.filters.get("period")
-        if period in PERIODS:
-            parts.append(Q.NumericRange("day", _day(date.today() - timedelta(days=PERIODS[period])), None))
-        if not parts:
+                checks.append((facet, str(value)))
+        low = high = None
+        if request.filters.get("date_from"):
+            low = _day(request.filters["date_from"])
+        if request.filters.get("date_to"):
+            high = _day(request.filters["date_to"])
+        if request.filters.get("period") in PERIODS:
+            since = _day(date.today() - timedelta(days=PERIODS[request.filters["period"]]))
+            low = max(low or 0, since)
+        return checks, (low, high)
+
+    @staticmethod
+    def _predicate(seg, checks, days):
+        """A function docnum -> bool for one segment, or None when nothing is filtered."""
+        tests = []
+        for facet, wanted in checks:
+            arr = seg.values[facet]
+            if facet == "tag":
+                tests.append(lambda d, arr=arr, w=wanted: w in arr[d])
+            elif isinstance(wanted, frozenset):
+                tests.append(lambda d, arr=arr, w=wanted: arr[d] in w)
+            else:
+                tests.append(lambda d, arr=arr, w=wanted: arr[d] == w)
+        low, high = days
+        if low or high:
+            day = seg.day
+            low, high = low or 0, high or 99999999
+            tests.append(lambda d: low <= day[d] <= high)
+        if not tests:
             return None
-        return Q.And(parts) if len(parts) > 1 else parts[0]
+        if len(tests) == 1:
+            return tests[0]
+        return lambda d: all(t(d) for t in tests)
 
     # -- searching -----------------------------------------------------------------------
 
@@ -429,16 +483,13 @@ class WhooshBackend(SearchBackend):
         q = self.build_query(parsed, searcher, notices)
         if q is None:
             return result
-        fq = self.filter_query(request)
-        if fq is not None:
-            # Not Q.Require: whoosh's RequireMatcher trips an assertion when skipping by
-            # block quality. A zero-score conjunct filters the same way.
-            q = Q.And([q, Q.ConstantScoreQuery(fq, 0.0)])
+        checks, days = self.filter_checks(request)
         deadline = time.monotonic() + request.time_limit
 
-        # Pass 1: every match, unscored -> threads, facet counts, newest order.
+        # Pass 1: every match, unscored -> allowed documents, threads, facets, newest.
         first = {}  # thread -> (segment data, docnum): one document per thread for facets
-        newest = {}  # thread -> (post number, global docnum)
+        newest = {}  # thread -> post id of its newest match
+        allowed = set() if (checks or days != (None, None)) else None
         want_newest = request.sort == "newest"
         matched_docs = 0
         bctx = searcher.boolean_context()
@@ -446,18 +497,22 @@ class WhooshBackend(SearchBackend):
             for sub, offset in searcher.leaf_searchers():
                 seg = self._segment(sub.reader())
                 tnum, pnum = seg.tnum, seg.pnum
+                ok = self._predicate(seg, checks, days)
                 matcher = q.matcher(sub, bctx)
                 for i, docnum in enumerate(matcher.all_ids()):
                     if not i & 2047 and time.monotonic() > deadline:
                         raise _Deadline
+                    if ok is not None:
+                        if not ok(docnum):
+                            continue
+                        allowed.add(offset + docnum)
                     t = tnum[docnum]
                     if t not in first:
                         first[t] = (seg, docnum)
                     if want_newest:
                         p = pnum[docnum]
-                        old = newest.get(t)
-                        if old is None or p > old[0]:
-                            newest[t] = (p, offset + docnum)
+                        if p > newest.get(t, -1):
+                            newest[t] = p
                     matched_docs += 1
         except _Deadline:
             result.timed_out = True
@@ -475,13 +530,13 @@ class WhooshBackend(SearchBackend):
 
         # Pass 2: the page of threads.
         if want_newest:
-            ordered = sorted(newest.items(), key=lambda kv: -kv[1][0])[start:start + request.per_page]
-            result.hits = [Hit(thread_id=t, post_id=p, score=0.0) for t, (p, _d) in ordered]
+            ordered = sorted(newest.items(), key=lambda kv: -kv[1])[start:start + request.per_page]
+            result.hits = [Hit(thread_id=t, post_id=p, score=0.0) for t, p in ordered]
             return result
         needed = start + request.per_page
-        limit = min(max(needed * 3, 30), matched_docs)
+        limit = min(max(needed * 6, 60), matched_docs)
         while True:
-            collector = _DeadlineTopCollector(limit, deadline)
+            collector = _DeadlineTopCollector(limit, deadline, allowed)
             try:
                 searcher.search_with_collector(q, collector)
             except _Deadline:
@@ -507,13 +562,12 @@ class WhooshBackend(SearchBackend):
         raise KeyError(docnum)
 
     def _facets(self, firsts):
-        counters = {facet: Counter() for facet in FACET_FIELDS}
+        counters = {facet: Counter() for facet in FACET_FIELDS if facet != "visibility"}
         period = Counter()
         today = date.today()
         bounds = {name: _day(today - timedelta(days=days)) for name, days in PERIODS.items()}
         firsts = list(firsts)
-        for facet in FACET_FIELDS:
-            counter = counters[facet]
+        for facet, counter in counters.items():
             if facet == "tag":
                 for seg, docnum in firsts:
                     counter.update(seg.values["tag"][docnum])

@@ -1,0 +1,291 @@
+"""Search benchmark: bulk indexing, commit-to-searchable, and query latency vs bare Whoosh.
+
+    .venv/bin/python bench/search.py               # 100,000 posts (several minutes)
+    .venv/bin/python bench/search.py --posts 5000  # a quick run
+
+Generates Dutch and French threads from word lists into a fresh instance folder (SQLite
++ index), rebuilds the index, then measures: bulk indexing throughput; incremental
+update latency (a reply committed through the forum service until a search finds it);
+query latency (median, p95) of the app's search (highlights, facets, permission filter,
+database check) and of the bare whoosh searcher running the same query object with
+limit=10 on the same index, printed side by side with their ratio.
+"""
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+NL_FUNCTION = ("de het een en van in op met voor is dat die niet ook bij om te aan als er naar "
+               "over wij we ons onze zij hun dit deze maar nog wel zijn worden wordt kan kunnen "
+               "moet hebben heeft door uit tot").split()
+FR_FUNCTION = ("le la les un une des de du et en à au aux pour par avec dans sur est sont que qui "
+               "nous notre nos ils leur ce cette ces mais aussi pas plus très être avoir a ont "
+               "peut doit fait comme").split()
+NL_WORDS = """armoede gemeente adviesraad cliëntenraad mantelzorg mantelzorger vrijwilliger
+vrijwilligers jeugdzorg jongeren ouderen bijstand uitkering schulden schuld participatie
+inwoners wijk buurt wonen woning huurders zorg ondersteuning beleid wethouder raad advies
+vergadering inspraak toegankelijkheid vervoer eenzaamheid werk inkomen minima regeling
+subsidie begroting evaluatie onderzoek aanpak preventie signalering wachtlijst huisarts
+wijkteam sociaal domein leden voorzitter secretaris jaarverslag werkplan ervaring resultaat
+probleem oplossing samenwerking netwerk organisatie gezinnen kinderen school onderwijs taal
+statushouders inburgering integratie digitaal loket formulier aanvraag toeslag huur energie
+rekening voedselbank kledingbank kringloop dagbesteding respijtzorg thuiszorg verpleging
+coöperatie initiatief burgerinitiatief bewoners panel enquête gesprek bijeenkomst avond
+training cursus opleiding werving vacature kandidaat functie vergoeding budget fonds
+pilot project plan visie nota verordening wet regels privacy klacht ombudsman
+gehandicapten beperking rolstoel drempel gebouw ingang station bus taxi pas
+""".split()
+NL_HEADS = "schuld armoede jeugd zorg mantelzorg vrijwilligers burger wijk huur energie inkomens participatie cliënt ouderen".split()
+NL_TAILS = "hulpverlening beleid regeling ondersteuning plan raad loket team werk fonds budget netwerk toeslag aanpak".split()
+FR_WORDS = """pauvreté commune conseil consultatif usagers aidants proches bénévoles bénévolat
+jeunesse jeunes aînés aide sociale revenu intégration dettes médiation cpas participation
+habitants quartier logement locataires soins soutien politique échevin avis réunion
+consultation accessibilité transport solitude emploi revenus allocation règlement subvention
+budget évaluation enquête approche prévention attente médecin équipe domaine social membres
+président secrétaire rapport annuel plan expérience résultat problème solution collaboration
+réseau association familles enfants école enseignement langue réfugiés primo-arrivants
+guichet formulaire demande loyer énergie facture banque alimentaire épicerie centre jour
+répit domicile coopérative initiative citoyenne panel entretien soirée formation recrutement
+candidat fonction défraiement fonds projet pilote vision note décret règles vie privée
+plainte médiateur handicap fauteuil roulant bâtiment entrée gare bus carte commune service
+""".split()
+TAGS = ("armoede schulden mantelzorg jeugd wonen participatie vrijwilligers wmo bijstand "
+        "pauvreté dettes logement bénévoles cpas aidants").split()
+KINDS = ("question", "practice", "initiative", "discussion", "announcement", "vacancy")
+
+
+def _zipf(words, rng):
+    weights = [1.0 / (i + 1) ** 0.9 for i in range(len(words))]
+    order = list(words)
+    rng.shuffle(order)
+    return order, weights
+
+
+class TextMaker:
+    def __init__(self, seed=7):
+        self.rng = random.Random(seed)
+        compounds = [h + t for h in NL_HEADS for t in NL_TAILS]
+        self.nl_words, self.nl_weights = _zipf(NL_WORDS + compounds, self.rng)
+        self.fr_words, self.fr_weights = _zipf(FR_WORDS, self.rng)
+
+    def words(self, lang, k):
+        if lang == "nl":
+            return self.rng.choices(self.nl_words, self.nl_weights, k=k)
+        return self.rng.choices(self.fr_words, self.fr_weights, k=k)
+
+    def sentence(self, lang):
+        function = NL_FUNCTION if lang == "nl" else FR_FUNCTION
+        n = self.rng.randint(8, 18)
+        content = self.words(lang, n)
+        out = []
+        for w in content:
+            if self.rng.random() < 0.8:
+                out.append(self.rng.choice(function))
+            out.append(w)
+        return " ".join(out).capitalize() + "."
+
+    def body(self, lang):
+        return " ".join(self.sentence(lang) for _ in range(self.rng.randint(2, 5)))
+
+    def title(self, lang):
+        return " ".join(self.words(lang, self.rng.randint(3, 7))).capitalize()
+
+
+def populate(app, posts, seed=7):
+    """Insert organisations, members, themes, threads and posts in bulk (no services)."""
+    from forum.extensions import db
+    from forum.models import Organisation, Post, Tag, Theme, Thread, User, thread_tags, utcnow
+
+    maker = TextMaker(seed)
+    rng = maker.rng
+    now = utcnow()
+    with app.app_context():
+        db.create_all()
+        orgs = [Organisation(name=f"Adviesraad Sociaal Domein Plaats{i}", slug=f"ar-{i}",
+                             municipality=f"Plaats{i}", province="Utrecht", membership_status="active")
+                for i in range(200)]
+        db.session.add_all(orgs)
+        db.session.flush()
+        users = [User(email=f"lid{i}@example.org", name=f"Lid {i}", status="active", role="member",
+                      organisation_id=orgs[i % len(orgs)].id) for i in range(1000)]
+        themes = [Theme(slug=f"thema-{i}", name_nl=f"Thema {i}", name_fr=f"Thème {i}",
+                        visibility="members" if i % 3 == 0 else "public", position=i) for i in range(12)]
+        tags = [Tag(name=t) for t in TAGS]
+        db.session.add_all(users + themes + tags)
+        db.session.commit()
+        user_ids = [(u.id, u.organisation_id) for u in users]
+        theme_ids = [t.id for t in themes]
+        tag_ids = [t.id for t in tags]
+        made = 0
+        thread_id = 0
+        post_rows, thread_rows, tag_rows = [], [], []
+        while made < posts:
+            thread_id += 1
+            lang = "nl" if rng.random() < 0.7 else "fr"
+            author, org_id = rng.choice(user_ids)
+            n_posts = min(rng.randint(1, 9), posts - made)
+            created = now - timedelta(days=rng.randint(0, 900), minutes=rng.randint(0, 1440))
+            kind = rng.choice(KINDS)
+            thread_rows.append(dict(
+                id=thread_id, theme_id=rng.choice(theme_ids), kind=kind, title=maker.title(lang)[:200],
+                language=lang, author_id=author, organisation_id=org_id, status="visible",
+                municipality=f"Plaats{org_id}", province="", fields={}, locked=False, pinned="",
+                closed=False, last_post_at=created, post_count=n_posts, thanks_count=0,
+                created_at=created, updated_at=created,
+            ))
+            for tag in rng.sample(tag_ids, rng.randint(0, 3)):
+                tag_rows.append(dict(thread_id=thread_id, tag_id=tag))
+            for number in range(1, n_posts + 1):
+                text = maker.body(lang if rng.random() < 0.9 else ("fr" if lang == "nl" else "nl"))
+                post_rows.append(dict(
+                    thread_id=thread_id, author_id=rng.choice(user_ids)[0], number=number,
+                    body_source=text, body_html=f"<p>{text}</p>", status="visible", hidden_reason="",
+                    edit_count=0, thanks_count=0,
+                    created_at=created + timedelta(hours=number), updated_at=created,
+                ))
+            made += n_posts
+            if len(post_rows) >= 5000 or made >= posts:
+                db.session.execute(db.insert(Thread), thread_rows)
+                db.session.execute(db.insert(thread_tags), tag_rows)
+                db.session.execute(db.insert(Post), post_rows)
+                db.session.commit()
+                post_rows, thread_rows, tag_rows = [], [], []
+        return maker, thread_id
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=100, help="queries per category")
+    parser.add_argument("--keep", help="keep the instance in this folder")
+    args = parser.parse_args()
+
+    from werkzeug.datastructures import MultiDict
+
+    from forum import create_app
+    from forum.extensions import db
+    from forum.models import Theme, Thread, User
+    from search.backend import get_backend
+    from search.indexing import drain, rebuild
+    from search.query import parse
+    from search.service import params_from, search_threads
+
+    folder = args.keep or tempfile.mkdtemp(prefix="agora-bench-")
+    if args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    app = create_app({"INSTANCE_PATH": folder, "SECRET_KEY": "bench", "TESTING": False})
+    print(f"Agora search benchmark: {args.posts} posts, instance {folder}")
+    t0 = time.perf_counter()
+    maker, threads = populate(app, args.posts)
+    print(f"  generated {threads} threads / {args.posts} posts in {time.perf_counter() - t0:.1f} s")
+
+    with app.app_context():
+        t0 = time.perf_counter()
+        count = rebuild()
+        elapsed = time.perf_counter() - t0
+        status = get_backend().status()
+        print(f"\nBulk indexing: {count} posts in {elapsed:.1f} s = {count / elapsed:.0f} posts/s "
+              f"(index {status['size_bytes'] / 1048576:.0f} MiB)")
+
+    rng = random.Random(11)
+
+    # Incremental: a reply through the forum service (commit + outbox row), then the drain,
+    # until a search for its unique word finds it.
+    latencies = []
+    with app.app_context():
+        from forum.threads import services
+
+        for i in range(20):
+            thread = db.session.get(Thread, rng.randint(1, threads))
+            author = db.session.get(User, rng.randint(1, 1000))
+            word = f"benchmarkwoord{i}x"
+            services.create_reply(author, thread, f"Nieuwe reactie met {word} over armoede.")
+            committed = time.perf_counter()
+            drain()
+            with app.test_request_context("/nl/search"):
+                outcome = search_threads(author, params_from(MultiDict({"q": word})))
+            assert outcome.total == 1, outcome.total
+            latencies.append((time.perf_counter() - committed) * 1000)
+    print(f"Commit to searchable (20 replies): median {statistics.median(latencies):.0f} ms, "
+          f"p95 {pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms")
+
+    words_nl = [w for w in maker.nl_words[5:300]]
+    words_fr = [w for w in maker.fr_words[5:200]]
+
+    def word():
+        return rng.choice(words_nl if rng.random() < 0.7 else words_fr)
+
+    def phrase():
+        lang = "nl" if rng.random() < 0.7 else "fr"
+        a, b = maker.words(lang, 2)
+        return f'"{a} {b}"'
+
+    with app.app_context():
+        theme_slugs = [t.slug for t in db.session.scalars(db.select(Theme))]
+    categories = {
+        "single word": lambda: ({"q": word()}),
+        "two words": lambda: ({"q": f"{word()} {word()}"}),
+        "phrase": lambda: ({"q": phrase()}),
+        "filtered": lambda: ({"q": word(), "kind": "question", "theme": rng.choice(theme_slugs)}),
+    }
+    print(f"\nQueries ({args.queries} per category, anonymous reader; bare = the same whoosh text query, top 10, no filters/facets/grouping)")
+    print(f"{'category':<13} {'app median':>10} {'app p95':>8} {'bare median':>11} {'bare p95':>9} {'ratio p95':>9} {'hits':>7}")
+    with app.test_request_context("/nl/search"):
+        backend = get_backend()
+        # Warm up: segment arrays and spelling dictionaries are built once per segment.
+        search_threads(None, params_from(MultiDict({"q": "armoede"})))
+        for name, make in categories.items():
+            app_times, bare_times, hits = [], [], []
+            for _ in range(args.queries):
+                q_args = make()
+                params = params_from(MultiDict(q_args))
+                t = time.perf_counter()
+                outcome = search_threads(None, params)
+                app_times.append((time.perf_counter() - t) * 1000)
+                hits.append(outcome.total)
+                # The bare engine: the very query object the app runs, top 10 only.
+                parsed = parse(params.q)
+                searcher = backend.bare_searcher()
+                q = backend.build_query(parsed, searcher, [])
+                t = time.perf_counter()
+                searcher.search(q, limit=10)
+                bare_times.append((time.perf_counter() - t) * 1000)
+            print(f"{name:<13} {statistics.median(app_times):>8.1f}ms {pct(app_times, 95):>6.1f}ms "
+                  f"{statistics.median(bare_times):>9.1f}ms {pct(bare_times, 95):>7.1f}ms "
+                  f"{pct(app_times, 95) / max(pct(bare_times, 95), 0.001):>8.2f}x {statistics.median(hits):>7.0f}")
+
+        # "Did you mean": a misspelt title word (only computed when a query finds little).
+        times = []
+        for _ in range(args.queries // 2 or 1):
+            w = rng.choice(words_nl)
+            if len(w) < 6:
+                continue
+            i = rng.randint(1, len(w) - 2)
+            typo = w[:i] + w[i + 1] + w[i] + w[i + 2:]
+            t = time.perf_counter()
+            backend.suggest([typo])
+            times.append((time.perf_counter() - t) * 1000)
+        if times:
+            print(f"\n'Did you mean' lookup: median {statistics.median(times):.1f} ms, p95 {pct(times, 95):.1f} ms")
+    if not args.keep:
+        with app.app_context():
+            db.engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("AGORA_SEARCH_BACKEND", "whoosh")
+    main()

@@ -1,0 +1,419 @@
+"""Search: analysis, permissions, the outbox drain, reindex, query language, facets, API.
+
+Everything runs on a real on-disk index in the test's instance folder; content is made
+through the forum services (make_thread/make_post) and indexed through the outbox.
+"""
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from forum.extensions import db
+from forum.models import Organisation, Post, SearchOutbox, Theme, Thread, User
+from forum.outbox import enqueue
+
+
+@pytest.fixture
+def public_theme(make_theme):
+    return make_theme(visibility="public", slug="armoede-en-schulden", name_nl="Armoede en schulden",
+                      name_fr="Pauvreté et dettes")
+
+
+@pytest.fixture
+def members_theme(make_theme):
+    return make_theme(visibility="members", slug="intern-overleg", name_nl="Intern overleg",
+                      name_fr="Concertation interne")
+
+
+@pytest.fixture
+def sync(runner):
+    def run():
+        result = runner.invoke(args=["search", "sync"])
+        assert result.exit_code == 0, result.output
+        return result.output
+    return run
+
+
+def search(client, q, lang="nl", **params):
+    response = client.get("/api/v1/search", query_string={"q": q, **params})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def titles(data):
+    return [r["title"] for r in data["results"]]
+
+
+def backlog(app):
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count(SearchOutbox.id)))
+
+
+# -- analysis in both languages ------------------------------------------------------------
+
+def test_accents_elisions_and_case_fold_both_ways(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Coöperatie van zorgvragers", body="Een coöperatie voor zorg in de wijk.")
+    make_thread(theme=public_theme, title="Lutte contre la pauvreté", language="fr",
+                body="L’initiative citoyenne d'Anderlecht aide les familles.")
+    make_thread(theme=public_theme, title="Cooperatie zonder trema", body="Ook zonder trema schrijven mensen cooperatie.")
+    sync()
+    assert len(search(client, "cooperatie")["results"]) == 2
+    assert len(search(client, "COÖPERATIE")["results"]) == 2
+    assert titles(search(client, "pauvrete")) == ["Lutte contre la pauvreté"]
+    assert titles(search(client, "PAUVRETÉ")) == ["Lutte contre la pauvreté"]
+    # Elisions with either apostrophe, in the text and in the query.
+    assert titles(search(client, "initiative")) == ["Lutte contre la pauvreté"]
+    assert titles(search(client, "l'initiative")) == ["Lutte contre la pauvreté"]
+    assert titles(search(client, "d’Anderlecht")) == ["Lutte contre la pauvreté"]
+
+
+def test_stemming_per_language(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Vrijwilligers gezocht", body="Wij zoeken vrijwilligers voor de raad.")
+    make_thread(theme=public_theme, title="Recherche de bénévoles", language="fr",
+                body="Nous cherchons des bénévoles pour les familles.")
+    sync()
+    assert titles(search(client, "vrijwilliger", only="nl")) == ["Vrijwilligers gezocht"]
+    assert titles(search(client, "bénévole", only="fr")) == ["Recherche de bénévoles"]
+    assert titles(search(client, "famille", only="fr")) == ["Recherche de bénévoles"]
+
+
+def test_dutch_compounds_rank_below_exact(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Hulp bij schuldhulpverlening", body="De schuldhulpverlening loopt vast.")
+    make_thread(theme=public_theme, title="Schuld en boete", body="Een schuld bij de gemeente, wat nu?")
+    make_thread(theme=public_theme, title="Nieuw armoedebeleid", body="Het armoedebeleid wordt herzien.")
+    sync()
+    data = search(client, "schuld", only="nl")
+    assert titles(data) == ["Schuld en boete", "Hulp bij schuldhulpverlening"]
+    assert titles(search(client, "armoede", only="nl")) == ["Nieuw armoedebeleid"]
+    html = client.get("/nl/search", query_string={"q": "armoede", "only": "nl"}).get_data(as_text=True)
+    assert "<mark>armoedebeleid</mark>" in html
+
+
+def test_cross_language_glossary_and_switch_off(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Médiation de dettes au CPAS", language="fr",
+                body="Le CPAS organise la médiation de dettes pour les familles.")
+    make_thread(theme=public_theme, title="Schuldhulpverlening in de gemeente", body="Hoe regelen jullie schuldhulpverlening?")
+    make_thread(theme=public_theme, title="Aidants proches épuisés", language="fr", body="Les aidants proches ont besoin de répit.")
+    sync()
+    data = search(client, "schuldhulpverlening")
+    assert titles(data) == ["Schuldhulpverlening in de gemeente", "Médiation de dettes au CPAS"]
+    assert data["results"][0]["score"] > data["results"][1]["score"]
+    assert titles(search(client, "mantelzorgers")) == ["Aidants proches épuisés"]
+    assert titles(search(client, "médiation de dettes"))[0] == "Médiation de dettes au CPAS"
+    assert "Schuldhulpverlening in de gemeente" in titles(search(client, "médiation de dettes"))
+    # Switched off: only Dutch results, no translation.
+    assert titles(search(client, "schuldhulpverlening", only="nl")) == ["Schuldhulpverlening in de gemeente"]
+    assert titles(search(client, "mantelzorgers", only="nl")) == []
+    html = client.get("/nl/search", query_string={"q": "mantelzorgers", "only": "1"}).get_data(as_text=True)
+    assert "épuisés" not in html and 'name="only" value="nl" checked' in html
+    html = client.get("/fr/search", query_string={"q": "mantelzorgers"}).get_data(as_text=True)
+    assert "épuisés" in html and 'name="only" value="fr">' in html
+
+
+# -- what may be seen --------------------------------------------------------------------------
+
+def test_secret_words_are_found_only_by_those_who_may_read_them(
+        app, client, make_thread, make_post, make_user, public_theme, members_theme, sync, login_as):
+    secret_thread = make_thread(theme=members_theme, title="Vertrouwelijk overleg", tags=["intern"],
+                                body="Het wachtwoord is zwaluwstaartgeheim voor leden.")
+    public = make_thread(theme=public_theme, title="Openbare vraag over armoede", body="Een gewone vraag.")
+    hidden = make_post(public, body="Verborgen tekst met kwartelkoningsgeheim erin.")
+    held = make_post(public, body="Wachtende tekst met pelikaanmysterie erin.")
+    with app.app_context():
+        for post_id, status in ((hidden.id, "hidden"), (held.id, "held")):
+            db.session.get(Post, post_id).status = status
+            enqueue("post", post_id)
+        db.session.commit()
+    sync()
+
+    # Anonymous: nothing from the members-only theme, not in counts, facets or snippets.
+    data = search(client, "zwaluwstaartgeheim")
+    assert data["total"] == 0 and data["results"] == [] and data["facets"] == {}
+    data = search(client, "overleg OR armoede")
+    assert titles(data) == ["Openbare vraag over armoede"]
+    assert "intern" not in [f["value"] for f in data["facets"].get("tag", [])]
+    assert "intern-overleg" not in [f["value"] for f in data["facets"]["theme"]]
+    page = client.get("/nl/search?q=zwaluwstaartgeheim").get_data(as_text=True)
+    assert "<mark>" not in page and "search-results" not in page and "wachtwoord" not in page
+    assert "Vertrouwelijk" not in page
+
+    # Hidden and held posts: nobody finds them, members and moderators included.
+    member = make_user()
+    login_as(member)
+    data = search(client, "zwaluwstaartgeheim")
+    assert titles(data) == ["Vertrouwelijk overleg"]
+    assert "<mark>zwaluwstaartgeheim</mark>" in data["results"][0]["snippet"]
+    for word in ("kwartelkoningsgeheim", "pelikaanmysterie"):
+        assert search(client, word)["total"] == 0
+    assert secret_thread.id == data["results"][0]["thread_id"]
+
+
+def test_theme_visibility_change_and_thread_move_follow(app, client, make_thread, public_theme, members_theme, sync):
+    thread = make_thread(theme=public_theme, title="Wijkteams en toegankelijkheid", body="Over wijkteams.")
+    sync()
+    assert search(client, "wijkteams")["total"] == 1
+    with app.app_context():
+        db.session.get(Theme, public_theme.id).visibility = "members"
+        enqueue("theme", public_theme.id)
+        db.session.commit()
+    sync()
+    assert search(client, "wijkteams")["total"] == 0
+    with app.app_context():
+        db.session.get(Theme, public_theme.id).visibility = "public"
+        enqueue("theme", public_theme.id)
+        db.session.commit()
+    sync()
+    assert search(client, "wijkteams")["total"] == 1
+    with app.app_context():
+        db.session.get(Thread, thread.id).theme_id = members_theme.id
+        enqueue("thread", thread.id)
+        db.session.commit()
+    sync()
+    assert search(client, "wijkteams")["total"] == 0
+
+
+def test_user_and_organisation_changes_are_reindexed(app, client, make_thread, make_user, make_org, public_theme, sync):
+    org = make_org(name="Cliëntenraad Zonnedorp", slug="cr-zonnedorp", municipality="Zonnedorp")
+    author = make_user(organisation=org)
+    make_thread(author=author, theme=public_theme, title="Vervoer naar de dagbesteding", body="Het taxivervoer is te laat.")
+    sync()
+    data = search(client, "Zonnedorp")
+    assert data["total"] == 1 and data["results"][0]["organisation"] == "Cliëntenraad Zonnedorp"
+    with app.app_context():
+        db.session.get(Organisation, org.id).name = "Cliëntenraad Maanstad"
+        enqueue("organisation", org.id)
+        db.session.commit()
+    sync()
+    assert search(client, "Maanstad")["total"] == 1
+    with app.app_context():
+        other = Organisation(name="Adviesraad Sterrenwijk", slug="ar-sterrenwijk")
+        db.session.add(other)
+        db.session.flush()
+        db.session.get(User, author.id).organisation_id = other.id
+        enqueue("user", author.id)
+        db.session.commit()
+    sync()
+    assert search(client, "Sterrenwijk")["total"] == 1
+
+
+# -- never stale -----------------------------------------------------------------------------
+
+def test_reply_through_the_site_is_searchable_right_after_the_request(
+        app, client, make_thread, make_user, public_theme, login_as, sync):
+    thread = make_thread(theme=public_theme, title="Vraag over de Wmo", body="Wie weet meer over de Wmo?")
+    sync()
+    member = make_user()
+    login_as(member)
+    response = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Bij ons helpt de ouderenbond met formulieren."})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    assert backlog(app) == 0
+    data = search(client, "ouderenbond")
+    assert data["total"] == 1 and data["results"][0]["post_id"] != thread.id
+
+
+def test_crash_between_commit_and_indexing_loses_nothing(app, client, make_thread, public_theme, runner, sync):
+    # Services commit the outbox row with the change; nothing drains outside a request.
+    make_thread(theme=public_theme, title="Energiearmoede in de winter", body="De energierekening stijgt.")
+    assert backlog(app) == 2
+    assert search(client, "energierekening")["total"] == 0
+    output = sync()
+    assert "Indexed 2 outbox rows; 0 left." in output
+    assert search(client, "energierekening")["total"] == 1
+    status = runner.invoke(args=["search", "status"])
+    assert "Documents: 1" in status.output and "Backlog:   0 outbox rows" in status.output
+
+
+def test_drain_never_fails_the_request_and_keeps_rows_when_the_index_is_busy(
+        app, client, make_thread, make_user, public_theme, login_as, sync):
+    from search.backend import get_backend
+
+    thread = make_thread(theme=public_theme, title="Vraag over leerlingenvervoer", body="Wie regelt het?")
+    sync()
+    app.config["SEARCH_DRAIN_WAIT"] = 0.05
+    login_as(make_user())
+    with app.app_context():
+        with get_backend().batch(wait=1):  # another drainer holds the writer lock
+            response = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "De busmaatschappij regelt het."})
+    assert response.status_code in (302, 303)
+    assert backlog(app) == 2
+    assert search(client, "busmaatschappij")["total"] == 0
+    sync()
+    assert search(client, "busmaatschappij")["total"] == 1
+
+
+def test_two_writers_at_once_lose_no_update(app, make_thread, make_user, public_theme, sync, client):
+    from forum.threads import services
+    from search.indexing import drain
+
+    thread = make_thread(theme=public_theme, title="Parallel schrijven", body="Start van het gesprek.")
+    authors = [make_user(), make_user()]
+    errors = []
+
+    def writer(n, author_id):
+        try:
+            with app.app_context():
+                for i in range(6):
+                    services.create_reply(db.session.get(User, author_id), db.session.get(Thread, thread.id),
+                                          f"Reactie parallelwoord{n}x{i} van schrijver {n}.")
+                    drain(wait=0.2)
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(repr(exc))
+
+    workers = [threading.Thread(target=writer, args=(n, a.id)) for n, a in enumerate(authors)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    sync()
+    for n in range(2):
+        for i in range(6):
+            assert search(client, f"parallelwoord{n}x{i}")["total"] == 1
+
+
+def test_reindex_swaps_a_new_generation_in(app, client, make_thread, public_theme, runner, sync):
+    make_thread(theme=public_theme, title="Jaarverslag van de adviesraad", body="Het jaarverslag is klaar.")
+    sync()
+    index_root = Path(app.config["SEARCH_INDEX_PATH"])
+    before = (index_root / "CURRENT").read_text().strip()
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Reindexed 1 posts" in result.output
+    after = (index_root / "CURRENT").read_text().strip()
+    assert after != before and (index_root / after).is_dir()
+    assert not (index_root / "REBUILD").exists()
+    assert search(client, "jaarverslag")["total"] == 1
+    make_thread(theme=public_theme, title="Werkplan voor volgend jaar", body="Het werkplan.")
+    sync()
+    assert search(client, "werkplan")["total"] == 1
+
+
+def test_reindex_replays_changes_made_during_the_build(app, make_thread, public_theme, client):
+    """A drain during the build writes to the live index and the journal; the swap replays it."""
+    from forum.threads import services
+    from search.backend import get_backend
+    from search.indexing import apply_changes, drain, fill_all
+
+    first = make_thread(theme=public_theme, title="Gesprek over huurtoeslag", body="Eerste bericht.")
+    with app.app_context():
+        drain()
+
+        def fill(batch):
+            fill_all(batch)
+            # Meanwhile, another worker adds a reply and drains it into the live index.
+            services.create_reply(db.session.get(User, first.author_id), db.session.get(Thread, first.id),
+                                  "Tussendoor geschreven over kwijtscheldingsformulier.")
+            drain()
+
+        def replay(batch, lines):
+            from search.indexing import _parse_keys
+            apply_changes(batch, _parse_keys(lines))
+
+        get_backend().rebuild(fill, replay)
+    assert search(client, "kwijtscheldingsformulier")["total"] == 1
+
+
+# -- query language and results ------------------------------------------------------------
+
+def test_phrases_exclusion_or_and_bounded_wildcards(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Sociale huurwoning gezocht", body="Een sociale huurwoning is schaars.")
+    make_thread(theme=public_theme, title="Huurwoning in de vrije sector", body="De huurwoning is sociaal gelegen.")
+    make_thread(theme=public_theme, title="Voedselbank in de wijk", body="De voedselbank zoekt vrijwilligers.")
+    sync()
+    assert titles(search(client, '"sociale huurwoning"', only="nl")) == ["Sociale huurwoning gezocht"]
+    assert titles(search(client, "huurwoning -sociale", only="nl")) == ["Huurwoning in de vrije sector"]
+    assert sorted(titles(search(client, "voedselbank OR vrije", only="nl"))) == [
+        "Huurwoning in de vrije sector", "Voedselbank in de wijk"]
+    assert len(search(client, "huurwon*", only="nl")["results"]) == 2
+    for q in ("*", "a*", "**"):
+        started = time.monotonic()
+        data = search(client, q)
+        assert time.monotonic() - started < 1
+        assert data["total"] == 0 and "short_wildcard" in data["notice_codes"]
+    started = time.monotonic()
+    data = search(client, "huurwoning " * 50 + "x" * 300)
+    assert time.monotonic() - started < 1
+    assert "shortened" in data["notice_codes"] or "too_many_words" in data["notice_codes"]
+
+
+def test_snippets_escape_html_and_mark_matches(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Over <script> in berichten",
+                body="Iemand schreef <script>alert('pinguinwoord')</script> in de tekst.")
+    sync()
+    html = client.get("/nl/search?q=pinguinwoord").get_data(as_text=True)
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#39;<mark>pinguinwoord</mark>&#39;)" in html
+    assert "Over &lt;script&gt; in berichten" in html
+
+
+def test_facets_filters_sort_and_pagination(client, make_thread, make_org, make_user, public_theme, make_theme, sync):
+    other = make_theme(visibility="public", slug="jeugd", name_nl="Jeugd", name_fr="Jeunesse")
+    org = make_org(name="Adviesraad Havendorp", slug="ar-havendorp", municipality="Havendorp")
+    author = make_user(organisation=org)
+    for i in range(12):
+        make_thread(theme=public_theme if i % 2 else other, kind="question" if i % 3 else "practice",
+                    author=author if i < 4 else None, title=f"Mantelzorg onderwerp {i}",
+                    body=f"Tekst {i} over mantelzorg in de gemeente.", tags=["mantelzorg"] if i < 5 else ())
+    sync()
+    data = search(client, "mantelzorg")
+    assert data["total"] == 12 and len(data["results"]) == 10 and data["pages"] == 2
+    assert search(client, "mantelzorg", page=2)["results"].__len__() == 2
+    facets = {name: {f["value"]: f["count"] for f in values} for name, values in data["facets"].items()}
+    assert facets["kind"] == {"question": 8, "practice": 4}
+    assert facets["theme"] == {"armoede-en-schulden": 6, "jeugd": 6}
+    assert facets["tag"] == {"mantelzorg": 5}
+    assert facets["organisation"]["ar-havendorp"] == 4
+    assert facets["municipality"]["Havendorp"] == 4
+    assert facets["solved"] == {"no": 8}
+    assert search(client, "mantelzorg", kind="practice")["total"] == 4
+    assert search(client, "mantelzorg", theme="jeugd", kind="question")["total"] == 4
+    assert search(client, "mantelzorg", organisation="ar-havendorp")["total"] == 4
+    assert search(client, "mantelzorg", tag="mantelzorg")["total"] == 5
+    assert search(client, "mantelzorg", municipality="Havendorp")["total"] == 4
+    assert search(client, "mantelzorg", lang="fr")["total"] == 0
+    assert search(client, "mantelzorg", period="week")["total"] == 12
+    assert search(client, "mantelzorg", to="2000-01-01")["total"] == 0
+    newest = search(client, "mantelzorg", sort="newest")["results"]
+    assert [r["title"] for r in newest[:2]] == ["Mantelzorg onderwerp 11", "Mantelzorg onderwerp 10"]
+    html = client.get("/nl/search?q=mantelzorg&kind=practice&theme=jeugd").get_data(as_text=True)
+    assert 'aria-current="true"' in html and 'class="sidebar facets"' in html
+    html = client.get("/nl/search?q=mantelzorg&municipality=Nergensdorp").get_data(as_text=True)
+    assert 'class="no-results-filters"' in html
+
+
+def test_did_you_mean_only_when_little_is_found(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Schuldhulpverlening voor jongeren", body="Jongeren met schulden.")
+    sync()
+    data = search(client, "schuldhulpverleing")
+    assert data["suggestion"] == "schuldhulpverlening"
+    html = client.get("/nl/search?q=schuldhulpverleing").get_data(as_text=True)
+    assert 'class="suggestion"' in html and "schuldhulpverlening</a>" in html
+    assert search(client, "jongeren")["suggestion"] is None
+
+
+def test_search_page_and_header_box_render_in_both_languages(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Inspraak bij de begroting", body="Hoe geven jullie inspraak?")
+    sync()
+    home = client.get("/nl/about").get_data(as_text=True)
+    assert 'action="/nl/search"' in home
+    for lang in ("nl", "fr"):
+        response = client.get(f"/{lang}/search?q=inspraak")
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert "Inspraak bij de begroting" in html and "<mark>Inspraak</mark>" in html
+    assert client.get("/nl/search").status_code == 200
+    assert client.get("/nl/search?q=&page=abc").status_code == 200
+
+
+def test_api_shape(client, make_thread, public_theme, sync):
+    thread = make_thread(theme=public_theme, kind="practice", title="Praktijk: huisbezoeken bij ouderen",
+                         body="Wij doen huisbezoeken.")
+    sync()
+    data = search(client, "huisbezoeken")
+    assert set(data) >= {"total", "page", "results", "facets", "suggestion"}
+    result = data["results"][0]
+    assert set(result) >= {"thread_id", "post_id", "title", "snippet", "url", "kind", "theme", "language", "score"}
+    assert result["thread_id"] == thread.id and result["kind"] == "practice"
+    assert result["theme"] == "armoede-en-schulden" and result["language"] == "nl"
+    assert result["url"].endswith(f"/p/{result['post_id']}")
