@@ -1,12 +1,10 @@
 """`forum import` / `forum export`: validation with paths, idempotence, bulk speed, round trip."""
-import copy
 import json
 import os
 import stat
 import time
 from pathlib import Path
 
-import pytest
 
 from forum import create_app
 from forum.extensions import db
