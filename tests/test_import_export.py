@@ -5,7 +5,6 @@ import stat
 import time
 from pathlib import Path
 
-
 from forum import create_app
 from forum.extensions import db
 from forum.models import Organisation, Post, SearchOutbox, Tag, Theme, Thread, User, count, utcnow
