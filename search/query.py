@@ -98,6 +98,8 @@ def parse(text, cross_language=True, languages=LANGUAGES):
             if bare.startswith("-") and len(bare) > 1:
                 negative, bare = "-", bare[1:]
             bare = bare.lstrip("+")
+            if "*" in bare and not _split_words(bare) and "short_wildcard" not in notices:
+                notices.append("short_wildcard")
             for word in _split_words(bare):
                 clause = _clause_for(word, notices)
                 if clause:

@@ -278,7 +278,10 @@ class WhooshBackend(SearchBackend):
             self._name, self._pointer_sig = name, sig
             self._segments.clear()
         elif not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
+            # A new searcher rather than refresh(): refresh() fails when the old
+            # reader was empty, and segments we keep are cached by their id anyway.
+            old, self._searcher = self._searcher, self._ix.searcher()
+            old.close()
         return self._searcher
 
     def _segment(self, reader):

