@@ -69,6 +69,8 @@ def build_config(instance_path):
         "UMBRELLA_COLOR": env("AGORA_UMBRELLA_COLOR", "#1d4e89"),
         "UMBRELLA_ACCENT": env("AGORA_UMBRELLA_ACCENT", "#f2a900"),
         "SEARCH_BACKEND": env("AGORA_SEARCH_BACKEND", "whoosh"),
+        # Local time for scheduled jobs (daily digest after 07:00, weekly on Mondays).
+        "TIMEZONE": env("AGORA_TIMEZONE", "Europe/Amsterdam"),
         "SEARCH_INDEX_PATH": str(Path(instance_path) / "search-index"),
         "MAIL_FOLDER": str(Path(instance_path) / "mail"),
         # Token lifetimes in seconds.
