@@ -1,7 +1,15 @@
 """The demo loader and the default themes command."""
+import pytest
+
 from forum.extensions import db
 from forum.models import Organisation, Post, Theme, Thread, User
 from tests.conftest import login
+
+
+@pytest.fixture
+def app_config(app_config):
+    """Cheaper password hashing: these tests sign in often (full cost is tested in test_auth)."""
+    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
 
 
 def counts(app):

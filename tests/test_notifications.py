@@ -8,6 +8,12 @@ from forum.models import Notification, User, Watch
 from tests.conftest import Mailbox, login
 
 
+@pytest.fixture
+def app_config(app_config):
+    """Cheaper password hashing: these tests sign in often (full cost is tested in test_auth)."""
+    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
+
+
 def as_member(app, user):
     c = app.test_client()
     login(c, user)

@@ -10,6 +10,12 @@ from forum.models import Post, PostRevision, Reaction, Thread, User, utcnow
 from tests.conftest import login
 
 
+@pytest.fixture
+def app_config(app_config):
+    """Cheaper password hashing: these tests sign in often (full cost is tested in test_auth)."""
+    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
+
+
 def as_member(app, user):
     c = app.test_client()
     login(c, user)

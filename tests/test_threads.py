@@ -9,6 +9,12 @@ from forum.models import Post, Tag, Thread, ThreadRead, Watch, utcnow
 from tests.conftest import login
 
 
+@pytest.fixture
+def app_config(app_config):
+    """Cheaper password hashing: these tests sign in often (full cost is tested in test_auth)."""
+    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
+
+
 def as_member(app, user):
     """A separate browser signed in as `user` (tests with several people at once)."""
     c = app.test_client()

@@ -6,6 +6,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .services import BODY_MAX, FIELD_MAX, TITLE_MAX, TITLE_MIN
 
+try:  # WTForms 3.3 wants SelectChoice objects (tuples are deprecated); older ones take tuples.
+    from wtforms.fields.choices import SelectChoice
+
+    def choice(value, label):
+        return SelectChoice(value=value, label=label)
+except ImportError:  # pragma: no cover
+    def choice(value, label):
+        return (value, label)
+
 KIND_LABELS = {
     "question": _l("Question"),
     "practice": _l("Good practice"),
@@ -55,7 +64,7 @@ class NewThreadForm(FlaskForm):
     title = StringField(_l("Title"), validators=[
         DataRequired(_l("Give your topic a title.")), Length(min=TITLE_MIN, max=TITLE_MAX)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write a text.")), _body_length])
-    language = SelectField(_l("Language of your text"), choices=[("nl", "Nederlands"), ("fr", "Français")])
+    language = SelectField(_l("Language of your text"), choices=[choice("nl", "Nederlands"), choice("fr", "Français")])
     tags = StringField(_l("Tags"), validators=[Optional(), Length(max=200)])
 
     practice_municipality = StringField(_l("Municipality"), validators=[Optional(), Length(max=120)])

@@ -20,7 +20,7 @@ from ..permissions import (
     member_required,
 )
 from . import bp, queries, root_bp, services
-from .forms import KIND_HINTS, KIND_LABELS, EditPostForm, NewThreadForm, ReplyForm
+from .forms import KIND_HINTS, KIND_LABELS, EditPostForm, NewThreadForm, ReplyForm, choice
 from .mentions import handle_of
 from .services import PROVINCES, ForumError, province_name
 
@@ -288,11 +288,11 @@ def _new_thread_form():
     lang = current_language()
     startable = [t for t in db.session.scalars(db.select(Theme).order_by(Theme.position, Theme.id))
                  if can_start_thread(user, t)]
-    form.theme.choices = [(t.id, t.name(lang)) for t in startable]
+    form.theme.choices = [choice(t.id, t.name(lang)) for t in startable]
     kinds = [k for k in THREAD_KINDS if k != "announcement" or can_moderate(user)]
-    form.kind.choices = [(k, KIND_LABELS[k]) for k in kinds]
-    form.initiative_province.choices = [("", _("Choose a province"))] + [
-        (code, fr if lang == "fr" else nl) for code, nl, fr in PROVINCES]
+    form.kind.choices = [choice(k, KIND_LABELS[k]) for k in kinds]
+    form.initiative_province.choices = [choice("", _("Choose a province"))] + [
+        choice(code, fr if lang == "fr" else nl) for code, nl, fr in PROVINCES]
     if request.method == "GET":
         theme_slug = request.args.get("theme")
         preset = next((t for t in startable if t.slug == theme_slug), None)
