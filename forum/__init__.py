@@ -59,6 +59,7 @@ def _register_optional_areas(app):
         "forum.threads",
         "forum.moderation",
         "forum.admin",
+        "forum.privacy",
         "forum.badges",
         "forum.api",
         "forum.feeds",
