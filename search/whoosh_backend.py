@@ -306,9 +306,14 @@ class WhooshBackend(SearchBackend):
         return Q.Phrase(fieldname, toks, boost=boost)
 
     def _word_query(self, word, phrase=False):
+        per_language = {lang: analysis.terms(lang, word) for lang in analysis.LANGUAGES}
+        if not phrase and not all(per_language.values()):
+            # A stop word in either language (des, die, van ...) is left out, or every
+            # French query with "des" would require a Dutch word "des", and vice versa.
+            return None
         subs = []
         for lang in analysis.LANGUAGES:
-            toks = analysis.terms(lang, word)
+            toks = per_language[lang]
             subs.append(self._seq(f"body_{lang}", toks, 1.0))
             subs.append(self._seq(f"title_{lang}", toks, TITLE_BOOST))
         ftoks = analysis.terms("fold", word)
