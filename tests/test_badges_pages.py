@@ -4,9 +4,17 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
+from flask_babel import force_locale, gettext
+from markupsafe import escape
 
 from forum.extensions import db
 from forum.models import Organisation
+
+
+def t(app, lang, msgid, **values):
+    """A message as the page shows it in `lang` (HTML-escaped): tests stay valid as translations change."""
+    with app.test_request_context(f"/{lang}/"), force_locale(lang):
+        return str(escape(gettext(msgid, **values)))
 
 
 def text_of(response):
@@ -46,7 +54,7 @@ def test_directory_lists_active_members_only(client, councils):
     assert names == sorted(names, key=lambda n: n.casefold().replace("ë", "e"))
 
 
-def test_directory_search_and_filters(client, councils):
+def test_directory_search_and_filters(app, client, councils):
     # Accent- and case-insensitive name search.
     assert listed(text_of(client.get("/nl/members?q=clientenraad"))) == ["Cliëntenraad Leeuwarden"]
     assert listed(text_of(client.get("/fr/members?q=AINES liege"))) == ["Conseil consultatif des aînés de Liège"]
@@ -59,7 +67,8 @@ def test_directory_search_and_filters(client, councils):
         "Adviesraad Sociaal Domein Utrecht", "Wmo-raad Zeist"}
     assert listed(text_of(client.get("/nl/members?municipality=zeist"))) == ["Wmo-raad Zeist"]
     html = text_of(client.get("/nl/members?q=nothing-like-this"))
-    assert listed(html) == [] and "No member council matches" in html
+    assert listed(html) == []
+    assert t(app, "nl", "No member council matches your search. Try fewer words or clear the filters.") in html
 
 
 def test_directory_filter_choices_in_both_languages(client, councils):
@@ -80,11 +89,12 @@ def test_directory_in_menu(client, councils):
 # -- verification pages --------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang", ["nl", "fr"])
-def test_verification_page_of_a_member(client, councils, lang):
+def test_verification_page_of_a_member(app, client, councils, lang):
     org = councils["utrecht"]
     html = text_of(client.get(f"/{lang}/members/{org.slug}"))
-    assert "Adviesraad Sociaal Domein Utrecht is a member of Koepel Adviesraden." in html
-    assert "<dd>Utrecht</dd>" in html and "Active member" in html
+    sentence = t(app, lang, "%(name)s is a member of %(umbrella)s.", name=org.name, umbrella="Koepel Adviesraden")
+    assert f'<p class="verify-status member">{sentence}</p>' in html
+    assert "<dd>Utrecht</dd>" in html and t(app, lang, "Active member") in html
     assert "2020" in html  # member since
     assert f'src="/badge/{org.slug}.svg?lang={lang}&amp;style=compact&amp;theme=light"' in html
     assert f'src="/badge/{org.slug}.svg?lang={lang}&amp;style=seal&amp;theme=light"' in html
@@ -97,28 +107,33 @@ def test_verification_page_of_a_member(client, councils, lang):
     assert 'data-copy="verify-snippet"' in html
 
 
-@pytest.mark.parametrize("key, sentence", [
-    ("lapsed", "is no longer a member of Koepel Adviesraden: its membership has lapsed."),
-    ("ended", "is no longer a member of Koepel Adviesraden: its membership has ended."),
-    ("expired", "is no longer a member of Koepel Adviesraden: its membership ran until"),
-    ("pending", "is not a member of Koepel Adviesraden: its membership has not started."),
+@pytest.mark.parametrize("key, state, msgid", [
+    ("lapsed", "former", "%(name)s is no longer a member of %(umbrella)s: its membership has lapsed."),
+    ("ended", "former", "%(name)s is no longer a member of %(umbrella)s: its membership has ended."),
+    ("expired", "former", "%(name)s is no longer a member of %(umbrella)s: its membership ran until %(date)s."),
+    ("pending", "none", "%(name)s is not a member of %(umbrella)s: its membership has not started."),
 ])
-def test_verification_page_says_plainly_when_not_a_member(client, councils, key, sentence):
+def test_verification_page_says_plainly_when_not_a_member(app, client, councils, key, state, msgid):
+    from flask_babel import format_date
+
     org = councils[key]
     for lang in ("nl", "fr"):
         html = text_of(client.get(f"/{lang}/members/{org.slug}"))
-        assert sentence in html
+        with app.test_request_context(f"/{lang}/"), force_locale(lang):
+            date_text = format_date(org.member_until, "long") if org.member_until else ""
+        sentence = t(app, lang, msgid, name=org.name, umbrella="Koepel Adviesraden", date=date_text)
+        assert f'<p class="verify-status {state}">{sentence}</p>' in html
         assert "/badge/" not in html and "<textarea" not in html
 
 
 def test_verification_page_follows_status_at_once(app, client, councils):
     org = councils["zeist"]
-    assert "is a member of" in text_of(client.get(f"/nl/members/{org.slug}"))
+    assert 'class="verify-status member"' in text_of(client.get(f"/nl/members/{org.slug}"))
     with app.app_context():
         db.session.get(Organisation, org.id).membership_status = "ended"
         db.session.commit()
     html = text_of(client.get(f"/nl/members/{org.slug}"))
-    assert "is no longer a member" in html and "Membership ended" in html
+    assert 'class="verify-status former"' in html and t(app, "nl", "Membership ended") in html
 
 
 # -- the members' Badge page --------------------------------------------------------------------
@@ -128,7 +143,7 @@ def test_badge_page_needs_a_member(client):
     assert response.status_code == 302 and "/nl/login" in response.headers["Location"]
 
 
-def test_badge_page_shows_every_variant_and_the_snippets(client, make_user, login_as):
+def test_badge_page_shows_every_variant_and_the_snippets(app, client, make_user, login_as):
     user = make_user()
     login_as(user)
     html = text_of(client.get("/nl/badge"))
@@ -146,7 +161,8 @@ def test_badge_page_shows_every_variant_and_the_snippets(client, make_user, logi
     # The signature preview is live HTML (the same as the snippet).
     assert f'<div class="signature-preview"><a href="http://agora.test/nl/members/{slug}"><img' in html
     assert f"/badge/{slug}.png?lang=nl&amp;style=compact&amp;theme=light&amp;scale=print&amp;download=1" in html
-    assert "945 × 236 pixels, 300 dpi: 80 × 20 mm" in html
+    assert t(app, "nl", "%(width)d × %(height)d pixels, %(dpi)d dpi: %(mm_w)s × %(mm_h)s mm",
+             width=945, height=236, dpi=300, mm_w=80, mm_h=20) in html
     for client_name in ("Outlook", "Gmail", "Apple Mail", "Thunderbird"):
         assert f"<h3>{client_name}</h3>" in html
 
@@ -162,14 +178,18 @@ def test_badge_page_variant_choice(client, make_user, login_as):
     assert "style=compact" in text_of(client.get("/nl/badge?style=banner"))
 
 
-@pytest.mark.parametrize("status, expected", [
-    ("lapsed", "has lapsed, so there is no membership badge"),
-    ("ended", "has ended, so there is no membership badge"),
-    ("pending", "has not been activated yet"),
+@pytest.mark.parametrize("status, msgid", [
+    ("lapsed", "The membership of %(name)s has lapsed, so there is no membership badge. Badges already on "
+               "websites or in e-mails now read “not a member (anymore)”. Contact %(umbrella)s to renew the membership."),
+    ("ended", "The membership of %(name)s has ended, so there is no membership badge. Badges already on "
+              "websites or in e-mails now read “not a member (anymore)”."),
+    ("pending", "The membership of %(name)s has not been activated yet. The badge becomes available as soon "
+                "as %(umbrella)s confirms the membership."),
 ])
-def test_badge_page_explains_why_there_is_none(client, make_org, make_user, login_as, status, expected):
-    user = make_user(organisation=make_org(membership_status=status))
+def test_badge_page_explains_why_there_is_none(app, client, make_org, make_user, login_as, status, msgid):
+    org = make_org(membership_status=status)
+    user = make_user(organisation=org)
     login_as(user)
     html = text_of(client.get("/nl/badge"))
-    assert expected in html
+    assert t(app, "nl", msgid, name=org.name, umbrella="Koepel Adviesraden") in html
     assert "<textarea" not in html and "/badge/" not in html.replace('href="/nl/badge"', "")

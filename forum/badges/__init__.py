@@ -20,6 +20,10 @@ def init_app(app):
     from . import sessions
 
     sessions.install(app, {"badges.svg", "badges.png"})
+    from .serving import BadgeFastPath
+
+    app.config.setdefault("BADGE_FAST_PATH", True)
+    app.wsgi_app = BadgeFastPath(app.wsgi_app, app)
 
     @app.cli.group("badges")
     def badges_cli():

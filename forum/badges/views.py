@@ -1,7 +1,5 @@
 """Badge images for other sites and mail, the member directory, verification pages, the members' Badge page."""
-import re
-
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,24 +9,19 @@ from ..models import LANGUAGES
 from ..permissions import member_required
 from . import render
 from .places import province_label
-from .services import (
-    InvalidBadgeOption, badge_bytes, badge_kit, badge_variant, find_organisation,
-    load_badge_subject, organisation_state, parse_badge_options, search_directory, umbrella,
-)
+from .serving import BadgeNotFound, badge_reply, public_headers
+from .services import InvalidBadgeOption, badge_kit, find_organisation, organisation_state, search_directory, umbrella
 
 # The area's own stylesheet, so its layout rules live with it (no inline styles under the CSP).
 bp = Blueprint("badges", __name__, static_folder="static", static_url_path="/badges/static")
-
-CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
-# An SVG opened on its own is a document: nothing may run or load, inline styles only.
-BADGE_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 # -- images: /badge/<slug>.svg and .png ---------------------------------------------------
 # These answer thousands of embedding sites and mail clients. They must not read the
 # session, current_user or anything that picks a language from cookies, and must not
 # render base.html: any of those would add Set-Cookie or Vary: Cookie to a public,
-# cacheable response. Errors are therefore answered here as short plain text.
+# cacheable response. Errors are therefore answered here as short plain text. Hits
+# usually never get here: serving.BadgeFastPath answers them before Flask does.
 
 @bp.get("/badge/<slug>.svg")
 def svg(slug):
@@ -41,40 +34,13 @@ def png(slug):
 
 
 def _serve(slug, fmt):
-    subject = load_badge_subject(slug)
-    if subject is None:
-        return badge_error(404, "not_found")
     try:
-        options = parse_badge_options(request.args, fmt, subject.language)
+        reply = badge_reply(slug, fmt, request.args, request.if_none_match)
+    except BadgeNotFound:
+        return badge_error(404, "not_found")
     except InvalidBadgeOption as exc:
         return badge_error(400, "invalid", exc)
-    variant = badge_variant(subject, options, fmt)
-    if request.if_none_match.contains_weak(variant.etag):
-        response = Response(status=304)
-    else:
-        response = Response(badge_bytes(variant))
-    response.headers["Content-Type"] = CONTENT_TYPES[fmt]  # exact: no charset parameter
-    response.set_etag(variant.etag)
-    _public_headers(response, current_app.config.get("BADGE_MAX_AGE", 600))
-    if options["download"]:
-        response.headers["Content-Disposition"] = f'attachment; filename="{_filename(slug, fmt, options)}"'
-    return response
-
-
-def _public_headers(response, max_age):
-    headers = response.headers
-    headers["Cache-Control"] = f"public, max-age={max_age}"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Content-Security-Policy"] = BADGE_CSP
-    headers["Access-Control-Allow-Origin"] = "*"
-    # Sites that isolate themselves (COEP) may still embed the badge.
-    headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-
-
-def _filename(slug, fmt, options):
-    safe = re.sub(r"[^A-Za-z0-9_-]", "-", slug)[:80] or "badge"
-    suffix = {"1": "", "2": "@2x", "print": f"-{render.PRINT_DPI}dpi"}.get(options["scale"] or "", "")
-    return f"{safe}-{options['style']}-{options['theme']}-{options['lang']}{suffix}.{fmt}"
+    return Response(reply.body, status=reply.status, headers=reply.headers)
 
 
 def badge_error(status, kind, exc=None):
@@ -87,10 +53,8 @@ def badge_error(status, kind, exc=None):
                      value=exc.value[:40], name=exc.name, allowed=", ".join(exc.allowed))
         else:
             text = _("There is no organisation with this badge address.")
-    response = Response(text + "\n", status=status)
-    response.headers["Content-Type"] = "text/plain; charset=utf-8"
-    _public_headers(response, 60)
-    return response
+    headers = [("Content-Type", "text/plain; charset=utf-8")] + public_headers(60)
+    return Response(text + "\n", status=status, headers=headers)
 
 
 # -- HTML pages -------------------------------------------------------------------------------
