@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from .. import outbox
 from ..extensions import db
@@ -368,6 +369,9 @@ def create_reply(author, thread, body, reply_to=None):
     body = _check_body(body)
     if reply_to is not None and reply_to.thread_id != thread.id:
         raise ForumError("not_in_thread")
+    # Lock the thread row (PostgreSQL; SQLite's write lock already serialises) so that two
+    # replies at the same moment cannot take the same number.
+    db.session.execute(db.select(Thread.id).where(Thread.id == thread.id).with_for_update())
     number = (db.session.scalar(db.select(db.func.max(Post.number)).where(Post.thread_id == thread.id)) or 0) + 1
     now = utcnow()
     post = Post(thread_id=thread.id, author_id=author.id, number=number, body_source=body,
@@ -474,6 +478,11 @@ def thank_post(user, post):
     if exists is not None:
         return
     db.session.add(Reaction(post_id=post.id, user_id=user.id))
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same member's second click, committed a moment earlier
+        db.session.rollback()
+        return
     post.thanks_count = (post.thanks_count or 0) + 1
     post.thread.thanks_count = (post.thread.thanks_count or 0) + 1
     notifications.notify_thanks(post, user)
