@@ -6,7 +6,7 @@ import click
 
 from . import outbox
 from .extensions import db
-from .models import Organisation, Post, PostRevision, Theme, Thread, User, utcnow
+from .models import Notification, Organisation, Post, PostRevision, Theme, Thread, User, utcnow
 
 DEMO_PASSWORD = "Agora-demo-2026"
 
@@ -138,6 +138,11 @@ def _thread(spec, people, themes):
             services.thank_post(people[name], target)
     for key, value in spec.get("after", {}).items():
         setattr(thread, key, value)
+    # Notifications, thanks and answers happened some hours after the post they are about.
+    for n in db.session.scalars(db.select(Notification).where(Notification.thread_id == thread.id)):
+        post = db.session.get(Post, n.post_id) if n.post_id else None
+        if post is not None:
+            n.created_at = min(post.created_at + timedelta(hours=2), utcnow())
     db.session.commit()
     return thread
 
@@ -425,6 +430,9 @@ def load_demo(if_empty=True):
         services.watch_theme(people["isabelle"], themes["goede-praktijken"])
         for spec in _threads(today):
             _thread(spec, people, themes)
+
+    from .moderation.demo import add_moderation_demo  # reported and held messages for the review queue
+    add_moderation_demo()
 
     counts = {m.__name__: db.session.scalar(db.select(db.func.count()).select_from(m))
               for m in (Organisation, User, Theme, Thread, Post)}

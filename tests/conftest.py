@@ -104,6 +104,10 @@ def app_config(tmp_path, smtp_server):
         "MAIL_PORT": smtp_server.port,
         "BASE_URL": "http://agora.test",
         "SERVER_NAME": None,
+        # Factory members count as established: no pre-moderation of their first posts and
+        # no new-member limits. tests/test_moderation*.py switch these back on.
+        "PREMODERATE_FIRST_POSTS": 0,
+        "NEW_MEMBER_POSTS": 0,
     }
 
 
