@@ -130,10 +130,7 @@ def deliver_immediate(notifications):
         unsubscribe = external_url("threads.unsubscribe", token=unsubscribe_token(user), lang=lang)
         ok = send_mail(
             user.email, f"notify_{n.kind}", lang, subject=_subject(n.kind, thread.title),
-            headers={
-                "List-Unsubscribe": f"<{unsubscribe}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
+            headers={"List-Unsubscribe": f"<{unsubscribe}>"},
             user=user, notification=n, thread=thread, post=post,
             actor=n.actor, text=plain_text(post.body_html) if post is not None else "",
             link=link, unsubscribe_url=unsubscribe,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import ratelimit
 from ..errors import render_error
-from ..extensions import csrf, db
+from ..extensions import db
 from ..i18n import current_language
 from ..models import LANGUAGES, THREAD_KINDS, Notification, Post, PostRevision, Theme, Thread, User
 from ..permissions import (
@@ -627,8 +627,9 @@ def notifications_read_all():
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # the signed token is the proof; mail clients post here without a session (RFC 8058)
 def unsubscribe(token):
+    """The link in every notification mail: GET asks, POST (with CSRF, like every change) stops
+    the mails. No RFC 8058 one-click POST: that would be the one route without CSRF."""
     from auth.tokens import TokenInvalid
 
     from .notifications import read_unsubscribe_token
