@@ -374,3 +374,17 @@ def test_demo_content_fills_the_queue(app, runner):
     page = html(client.get("/nl/mod/"))
     assert "Budget Deals" in page and "Bram Hoekstra" in page
     assert mod is not None
+
+
+def test_an_expired_form_keeps_the_moderators_text(app, scene):
+    moderator = as_member(app, scene["moderator"])
+    response = moderator.post(f"/nl/mod/p/{scene['post'].id}/edit",
+                              data={"body": "Een lange herschreven tekst.", "csrf_token": "verlopen"})
+    assert response.status_code == 400 and "Een lange herschreven tekst." in html(response)
+    assert get(app, Post, scene["post"].id).body_source.startswith("Un avis tranché")
+    member = as_member(app, scene["members"][0])
+    response = member.post(f"/nl/mod/flag/{scene['post'].id}",
+                           data={"reason": "other", "note": "Mijn uitleg", "csrf_token": "verlopen"})
+    assert response.status_code == 400 and "Mijn uitleg" in html(response)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Flag.id))) == 0

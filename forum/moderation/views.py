@@ -7,15 +7,19 @@ import csv
 import io
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import joinedload
 
+from ..errors import render_error
 from ..extensions import db
 from ..i18n import current_language
 from ..models import THREAD_KINDS, Flag, Post, Theme, Thread, User
-from ..permissions import admin_required, can_read_thread, can_sanction, member_required, moderator_required
+from ..permissions import (
+    admin_required, can_moderate, can_read_thread, can_sanction, is_member, member_required, moderator_required,
+)
 from ..threads.services import ForumError, slugify
 from . import bp, services
 from .forms import (
@@ -458,3 +462,34 @@ def log_csv():
     response.headers["Content-Disposition"] = f'attachment; filename="agora-audit-{date.today().isoformat()}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(exc):
+    """Expired or missing CSRF token: show the form again with what was typed, never lose it."""
+    message = _("Your session has expired or the form was sent twice. Check your text and send it again.")
+    endpoint = request.endpoint
+    args = request.view_args or {}
+    try:
+        if endpoint == "moderation.edit_post" and can_moderate(current_user):
+            post = db.session.get(Post, args.get("post_id"))
+            if post is not None:
+                form = EditForm(meta={"csrf": False})
+                form.body.errors = [message]
+                return render_template("moderation/edit_post.html", post=post, thread=post.thread, form=form), 400
+        if endpoint == "moderation.flag" and is_member(current_user):
+            post = db.session.get(Post, args.get("post_id"))
+            if post is not None and post.status == "visible" and can_read_thread(current_user, post.thread):
+                form = FlagForm(meta={"csrf": False})
+                form.note.errors = [message]
+                return render_template("moderation/flag.html", post=post, thread=post.thread, form=form,
+                                       already=False), 400
+        if endpoint == "moderation.sanction" and can_moderate(current_user):
+            member = db.session.get(User, args.get("user_id"))
+            if member is not None:
+                form = SanctionForm(meta={"csrf": False})
+                form.reason.errors = [message]
+                return _render_member_page(member, 400, form=form)
+    except Exception:  # the fallback below still tells the moderator what happened
+        current_app.logger.exception("could not re-render a moderation form after a CSRF error")
+    return render_error(400, message)
