@@ -177,3 +177,17 @@ def test_expired_email_change_link(app, client, mail, make_user):
     response = client.get(link)
     assert response.status_code == 410 and shows(app, response.get_data(as_text=True), "This link has expired")
     assert get_user(app, user.email) is not None
+
+
+def test_email_change_requests_are_rate_limited(app, client, mail, make_user):
+    app.config["RATELIMIT_EMAIL_CHANGE"] = (2, 3600)
+    user = make_user()
+    login(client, user)
+    for n in range(2):
+        assert client.post_form("/nl/settings/email", {"new_email": f"nieuw{n}@example.org",
+                                                        "password": PASSWORD}).status_code == 302
+    response = client.post_form("/nl/settings/email", {"new_email": "nieuw9@example.org", "password": PASSWORD})
+    assert response.status_code == 429
+    assert 'value="nieuw9@example.org"' in response.get_data(as_text=True)
+    assert mail.to("nieuw9@example.org") == []
+    assert get_user(app, user.email).new_email == "nieuw1@example.org"
