@@ -388,3 +388,12 @@ def test_an_expired_form_keeps_the_moderators_text(app, scene):
     assert response.status_code == 400 and "Mijn uitleg" in html(response)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Flag.id))) == 0
+
+
+def test_a_held_post_is_published_or_deleted_not_hidden(app, make_post, scene):
+    held = make_post(scene["thread"], status="held")
+    moderator = as_member(app, scene["moderator"])
+    response = moderator.post_form(f"/nl/mod/p/{held.id}/hide", {"reason": "Niet nodig"})
+    assert response.status_code == 400
+    assert tr(app, "This message is waiting for review: publish it or delete it.") in html(response)
+    assert get(app, Post, held.id).status == "held" and audit(app) == []

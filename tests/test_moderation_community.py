@@ -47,6 +47,11 @@ def posts_by(app, user_id):
         return rows
 
 
+def audit_actions(app):
+    with app.app_context():
+        return list(db.session.scalars(db.select(ModerationAction.action).order_by(ModerationAction.id)))
+
+
 def reply(client, thread, body, lang="nl"):
     return client.post_form(f"/{lang}/t/{thread.id}/reply", {"body": body})
 
@@ -247,6 +252,7 @@ def test_lifting_a_silence_early(app, make_user, make_thread, mail):
     assert response.status_code == 302
     assert reply(client, thread, "Dank je, ik let erop.").status_code == 302
     assert "Excuses aangeboden." in Mailbox.body(mail.last(member.email))
+    assert audit_actions(app) == ["silence_user", "lift_silence"]
 
 
 def test_suspension_ends_sessions_and_blocks_sign_in_until_lifted(app, make_user, mail):
@@ -265,6 +271,7 @@ def test_suspension_ends_sessions_and_blocks_sign_in_until_lifted(app, make_user
     assert get(app, User, member.id).status == "active"
     login(client, member)
     assert client.get("/nl/notifications").status_code == 200
+    assert audit_actions(app) == ["suspend_user", "lift_suspension"]
 
 
 def test_a_suspension_runs_out_at_its_date(app, make_user):

@@ -57,6 +57,7 @@ class ModerationError(Exception):
             "reason_too_long": lambda: _("Use at most %(max)d characters.", max=REASON_MAX),
             "not_hidden": lambda: _("This message is not hidden."),
             "not_held": lambda: _("This message is not waiting for review."),
+            "held_not_hidden": lambda: _("This message is waiting for review: publish it or delete it."),
             "already_deleted": lambda: _("This message has already been deleted."),
             "no_flags": lambda: _("There are no open reports on this message."),
             "invalid_pin": lambda: _("Choose one of the listed options."),
@@ -273,6 +274,9 @@ def hide_post(actor, post, reason):
     reason = _clean_reason(reason)
     if post.status == "deleted":
         raise ModerationError("already_deleted")
+    if post.status == "held":
+        # Never published: publish it or delete it, rather than hide what nobody saw.
+        raise ModerationError("held_not_hidden")
     previous = post.status
     post.status = "hidden"
     post.hidden_reason = reason
