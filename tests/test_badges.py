@@ -368,3 +368,24 @@ def test_rendered_once_then_served_from_memory_and_disk(app, app_config, client,
     response = other.test_client().get(url)
     assert response.data == first.data and response.headers["ETag"] == first.headers["ETag"]
     assert other.extensions["agora_badge_cache"].renders == 0
+
+
+def test_database_failure_gets_the_error_page_not_a_crash(app, client, make_org):
+    org = make_org()
+    with app.app_context():
+        db.session.execute(db.text("ALTER TABLE organisation RENAME TO organisation_gone"))
+        db.session.commit()
+    response = client.get(f"/badge/{org.slug}.svg")
+    assert response.status_code == 503
+
+
+def test_fast_path_and_flask_view_answer_identically(app, client, make_org):
+    org = make_org()
+    answers = {}
+    for fast in (True, False):
+        app.config["BADGE_FAST_PATH"] = fast
+        for url in (f"/badge/{org.slug}.svg?style=seal&download=1", f"/badge/{org.slug}.png?scale=print"):
+            response = client.get(url)
+            answers.setdefault(url, []).append((response.status_code, sorted(response.headers.items()), response.data))
+    for url, (fast, view) in answers.items():
+        assert fast == view, url

@@ -10,6 +10,7 @@ from typing import NamedTuple, Optional
 from flask import current_app, url_for
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..models import LANGUAGES, Organisation
@@ -119,6 +120,7 @@ def load_badge_subject(slug):
     engine = db.engine
     sql, positional = _compiled_subject(engine.dialect)
     params = tuple(slug for _ in positional) if positional else {"slug": slug}
+    driver_error = engine.dialect.loaded_dbapi.Error
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -127,6 +129,10 @@ def load_badge_subject(slug):
             row = cursor.fetchone()
         finally:
             cursor.close()
+    except driver_error as exc:
+        # Re-raised as SQLAlchemy's own exception (OperationalError...), which the app's
+        # error handling knows how to answer (503), as for any other query.
+        raise DBAPIError.instance(sql, params, exc, driver_error) from exc
     finally:
         raw.close()
     if row is None:

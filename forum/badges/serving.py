@@ -11,6 +11,7 @@ under the same gunicorn (bench/badge.py). The middleware answers successful hits
 304) before Flask's request handling; anything else (unknown slug, bad query values,
 POST) falls through to the Flask views, which answer with the same headers.
 """
+import logging
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -25,6 +26,7 @@ CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 # An SVG opened on its own is a document: nothing may run or load, inline styles only.
 BADGE_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 _PATH = re.compile(r"^/badge/([^/]+)\.(svg|png)$")
+log = logging.getLogger(__name__)
 
 
 class BadgeNotFound(LookupError):
@@ -121,6 +123,11 @@ class BadgeFastPath:
                 )
         except (BadgeNotFound, InvalidBadgeOption):
             # Errors are rare: let the Flask view answer them (translated, same headers).
+            return self.wsgi_app(environ, start_response)
+        except Exception:
+            # A database or disk failure: Flask's error handling (503 page, logging, rollback)
+            # applies, exactly as without the fast path.
+            log.warning("badge fast path failed; handing over to Flask", exc_info=True)
             return self.wsgi_app(environ, start_response)
         status = "200 OK" if reply.status == 200 else "304 Not Modified"
         start_response(status, reply.headers)
