@@ -397,3 +397,24 @@ def test_a_held_post_is_published_or_deleted_not_hidden(app, make_post, scene):
     assert response.status_code == 400
     assert tr(app, "This message is waiting for review: publish it or delete it.") in html(response)
     assert get(app, Post, held.id).status == "held" and audit(app) == []
+
+
+def test_moderators_using_the_forum_buttons_are_audited_too(app, scene, mail):
+    post, author, mod = scene["post"], scene["author"], scene["moderator"]
+    moderator = as_member(app, mod)
+    response = moderator.post_form(f"/nl/p/{post.id}/edit", {"body": "Ingekort door de moderator."})
+    assert response.status_code == 302
+    assert [(e.action, e.actor_id, e.details.get("via")) for e in audit(app)] == [("edit_post", mod.id, "forum")]
+    response = moderator.post_form(f"/nl/p/{post.id}/delete", {})
+    assert response.status_code == 302
+    assert audit(app)[-1].action == "delete_post"
+    assert moderation_notices(app, author.id)[-1]["action"] == "post_deleted"
+    assert "Ingekort door de moderator." in Mailbox.body(mail.last(author.email))
+    # Members editing or deleting their own posts are not moderation.
+    own = as_member(app, scene["members"][0])
+    assert own.post_form(f"/nl/t/{scene['thread'].id}/reply", {"body": "Mijn eigen bericht."}).status_code == 302
+    with app.app_context():
+        mine = db.session.scalar(db.select(Post).where(Post.author_id == scene["members"][0].id))
+    assert own.post_form(f"/nl/p/{mine.id}/edit", {"body": "Mijn eigen bericht, verbeterd."}).status_code == 302
+    assert own.post_form(f"/nl/p/{mine.id}/delete", {}).status_code == 302
+    assert get(app, Post, mine.id).status == "deleted" and len(audit(app)) == 2

@@ -1,12 +1,16 @@
-"""Protecting the community at posting time: rate limits, duplicates and pre-moderation.
+"""Hooks into the forum services: rate limits, duplicates, pre-moderation, and the audit
+entries for moderators who edit or delete through the ordinary forum pages.
 
-These run as app.extensions["agora_post_hooks"] inside the forum services' transaction, so a
-refused post leaves nothing behind (the view rolls back) and its text stays in the editor.
+They run as app.extensions["agora_post_hooks"] / ["agora_delete_hooks"] inside the forum
+services' transaction, so a refused post leaves nothing behind (the view rolls back) and
+its text stays in the editor.
 """
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -124,7 +128,61 @@ def premoderate(post, created):
     refresh_thread_stats(thread)
 
 
-HOOKS = (check_duplicate, check_rate, premoderate)
+# Set while a moderation service calls a forum service: it writes its own audit entry.
+_recorded = ContextVar("moderation_recorded", default=False)
+
+
+@contextmanager
+def already_recorded():
+    token = _recorded.set(True)
+    try:
+        yield
+    finally:
+        _recorded.reset(token)
+
+
+def record_moderator_edit(post, created):
+    """A moderator editing someone's post on the forum's own edit page is audited too."""
+    from .audit import record
+
+    if created or _recorded.get() or not _acting_moderator() or current_user.id == post.author_id:
+        return
+    record(current_user._get_current_object(), "edit_post", "post", post.id, "",
+           thread_id=post.thread_id, via="forum")
+
+
+def record_moderator_delete(actor, post):
+    """A moderator deleting someone's post with the forum's delete button: audit entry,
+    reports closed, and the author told (mailed after the request, once committed)."""
+    from . import services
+    from .audit import record
+
+    if _recorded.get() or actor is None or not actor.is_moderator or actor.id == post.author_id:
+        return
+    flags = services._resolve_flags(post, actor, "deleted")
+    record(actor, "delete_post", "post", post.id, "", flags=flags, thread_id=post.thread_id,
+           thread_deleted=post.number == 1, via="forum")
+    notice = services._notice(post.author, "post_deleted", "", thread=post.thread, post=post)
+    if notice is not None and has_request_context():
+        g.setdefault("moderation_notices", []).append(notice)
+
+
+def deliver_pending(response):
+    """after_request: mail the notices of this request that were committed."""
+    from sqlalchemy import inspect
+
+    from . import services
+
+    notices = g.pop("moderation_notices", None)
+    if notices:
+        committed = [n for n in notices if inspect(n[0]).persistent]
+        if committed:
+            services._deliver(committed)
+    return response
+
+
+HOOKS = (check_duplicate, check_rate, premoderate, record_moderator_edit)
+DELETE_HOOKS = (record_moderator_delete,)
 
 
 def install(app):
@@ -137,3 +195,8 @@ def install(app):
     for hook in HOOKS:
         if hook not in hooks:
             hooks.append(hook)
+    delete_hooks = app.extensions.setdefault("agora_delete_hooks", [])
+    for hook in DELETE_HOOKS:
+        if hook not in delete_hooks:
+            delete_hooks.append(hook)
+    app.after_request(deliver_pending)

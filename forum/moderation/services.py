@@ -21,6 +21,7 @@ from ..models import (
 )
 from ..permissions import can_flag, can_moderate, can_read_thread, can_sanction, can_see_post
 from .audit import record
+from .posting import already_recorded
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +325,8 @@ def delete_post(actor, post, reason=""):
            thread_id=thread.id, thread_deleted=post.number == 1)
     # The forum service does the deletion itself (thread too for an opening post) and commits
     # our audit entry and notification with it.
-    forum.delete_post(actor, post)
+    with already_recorded():
+        forum.delete_post(actor, post)
     _deliver([notice])
 
 
@@ -342,7 +344,8 @@ def edit_post(actor, post, body, title=None, reason=""):
         raise ModerationError("unchanged", field="body")
     record(actor, "edit_post", "post", post.id, reason, thread_id=thread.id,
            title_changed=new_title is not None and new_title.strip() != thread.title)
-    forum.edit_post(actor, post, body, title=new_title)  # validates, keeps a revision, commits
+    with already_recorded():
+        forum.edit_post(actor, post, body, title=new_title)  # validates, keeps a revision, commits
 
 
 def approve_post(actor, post):

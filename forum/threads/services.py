@@ -10,6 +10,8 @@ Other areas hook in without editing this module:
   every new or edited post; a hook may set post.status = "held" (pre-moderation). Held
   posts do not count in thread statistics and notify nobody until the moderation area
   publishes them and calls announce_post(post) + deliver_immediate(...).
+- app.extensions["agora_delete_hooks"]: callables hook(actor, post) run before commit when
+  a post is deleted (moderation logs a moderator deleting someone else's post).
 - refresh_thread_stats(thread) recounts after a moderator hides or restores a post.
 """
 import re
@@ -433,6 +435,8 @@ def delete_post(actor, post):
     refresh_thread_stats(thread)
     outbox.enqueue("post", post.id)
     outbox.enqueue("thread", thread.id)
+    for hook in current_app.extensions.get("agora_delete_hooks", ()):
+        hook(actor, post)
     db.session.commit()
 
 
