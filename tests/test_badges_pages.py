@@ -193,3 +193,29 @@ def test_badge_page_explains_why_there_is_none(app, client, make_org, make_user,
     html = text_of(client.get("/nl/badge"))
     assert t(app, "nl", msgid, name=org.name, umbrella="Koepel Adviesraden") in html
     assert "<textarea" not in html and "/badge/" not in html.replace('href="/nl/badge"', "")
+
+
+def test_own_council_page_links_to_the_badge_page(client, make_user, login_as, make_org):
+    user = make_user()
+    other = make_org()
+    login_as(user)
+    with client.application.app_context():
+        slug = db.session.get(Organisation, user.organisation_id).slug
+    assert 'href="/nl/badge"' in text_of(client.get(f"/nl/members/{slug}"))
+    assert 'href="/nl/badge"' not in text_of(client.get(f"/nl/members/{other.slug}"))
+
+
+def test_prune_cache_command(app, client, runner, make_org):
+    import os
+    import time
+    from pathlib import Path
+
+    org = make_org()
+    client.get(f"/badge/{org.slug}.svg")
+    client.get(f"/badge/{org.slug}.png")
+    folder = Path(app.config["BADGE_CACHE_PATH"])
+    old, new = sorted(folder.iterdir())[:2]
+    os.utime(old, (time.time() - 40 * 86400,) * 2)
+    result = runner.invoke(args=["badges", "prune-cache", "--days", "30"])
+    assert result.exit_code == 0 and "removed 1 file" in result.output
+    assert not old.exists() and new.exists()
