@@ -308,3 +308,21 @@ def test_sanction_form_errors_keep_the_input(app, make_user):
     assert sanction(moderator, make_user(role="moderator"), "warn_user").status_code == 403
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(ModerationAction.id))) == 0
+
+
+def test_a_refused_new_topic_keeps_title_and_text(app, make_user, make_theme):
+    app.config["PREMODERATE_FIRST_POSTS"] = 0
+    theme = make_theme()
+    client = as_member(app, make_user())
+    data = {"theme": theme.id, "kind": "question", "language": "nl", "tags": ""}
+    for n in (1, 2):
+        response = client.post_form("/nl/new", dict(data, title=f"Vraag nummer {n} over de Wmo",
+                                                    body=f"Tekst van vraag {n}."))
+        assert response.status_code == 302
+    response = client.post_form("/nl/new", dict(data, title="Een derde vraag, te snel", body="Deze tekst blijft staan."))
+    assert response.status_code == 400
+    page = html(response)
+    assert tr(app, "You are posting very quickly. Wait a minute and send your text again; it is still here.") in page
+    assert "Een derde vraag, te snel" in page and "Deze tekst blijft staan." in page
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Thread.id))) == 2
