@@ -16,7 +16,7 @@ from forum.models import ModerationAction, Organisation, User, count, utcnow
 from forum.outbox import enqueue
 
 from .mail import send_mail
-from .tokens import TokenExpired, TokenInvalid, fingerprint, make_token, read_token
+from .tokens import TokenInvalid, fingerprint, make_token, read_token
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ import re
 import pytest
 
 from auth.passwords import is_common, password_problem
-from forum.extensions import db
 from forum.models import Organisation, User
 from tests.conftest import PASSWORD
 from tests.test_auth import cheap_hashing  # noqa: F401  (autouse: fast password hashing)

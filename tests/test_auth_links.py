@@ -2,8 +2,6 @@
 import pytest
 
 from auth.tokens import make_token
-from forum.extensions import db
-from forum.models import User
 from tests.conftest import PASSWORD, login
 from tests.test_auth import cheap_hashing  # noqa: F401  (autouse: fast password hashing)
 from tests.test_auth import NEW_PASSWORD, get_user, mail_link, page_text, registration, shows

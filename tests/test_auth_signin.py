@@ -29,7 +29,7 @@ def test_sign_in_goes_home_in_the_members_language(client, make_user):
 
 
 def test_email_is_matched_case_insensitively(client, make_user):
-    user = make_user(email="joke@zeist.nl")
+    make_user(email="joke@zeist.nl")
     login(client, " JOKE@Zeist.nl ")
     assert _signed_in(client)
 
