@@ -42,11 +42,6 @@ class InvalidBadgeOption(ValueError):
         super().__init__(f"{name}={value!r}")
         self.name, self.value, self.allowed = name, value, allowed
 
-    def message(self):
-        # Plain, untranslated and short on purpose: badge responses must not pick a
-        # language from the visitor's session or cookies (see views.badge_error).
-        return f"Unknown {self.name}={self.value!r}; use one of: {', '.join(self.allowed)}.\n"
-
 
 def membership_state(status, since, until, today=None):
     """'member' (active today), 'former' (lapsed, ended or expired) or 'none' (pending, not started).
