@@ -104,6 +104,8 @@ def app_config(tmp_path, smtp_server):
         "MAIL_PORT": smtp_server.port,
         "BASE_URL": "http://agora.test",
         "SERVER_NAME": None,
+        # Full-cost scrypt takes ~0.3 s a hash; one auth test checks the production cost.
+        "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
         # Factory members count as established: no pre-moderation of their first posts and
         # no new-member limits. tests/test_moderation*.py switch these back on.
         "PREMODERATE_FIRST_POSTS": 0,
