@@ -211,6 +211,7 @@ def test_remove_deletes_the_members_posts_but_keeps_replies_by_others(app, clien
     bob_reply = make_post(discussed, author=bob, body="Bobs antwoord blijft staan.")
     bobs_thread = make_thread(author=bob, theme=theme)
     alice_reply = make_post(bobs_thread, author=alice, body="Alice eerste versie.")
+    attachment_id = _attach_image(app, alice_reply.id, alice.id)
     login(client, alice)
     assert client.post_form(f"/nl/p/{alice_reply.id}/edit", {"body": "Alice tweede versie."}).status_code == 302
     with app.app_context():
@@ -233,6 +234,27 @@ def test_remove_deletes_the_members_posts_but_keeps_replies_by_others(app, clien
         kept = db.session.get(Thread, discussed.id)
         assert kept.status == "visible" and "contact" not in kept.fields
         assert db.session.get(Thread, bobs_thread.id).post_count == 1
+    if attachment_id is not None:  # files on removed posts go too
+        from forum.attachments.models import Attachment
+
+        assert _get(app, Attachment, attachment_id) is None
+
+
+def _attach_image(app, post_id, uploader_id):
+    """An image on the post when the attachments area is installed; its id (or None)."""
+    try:
+        from forum.attachments import services as attachments
+    except ImportError:
+        return None
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (30, 120, 200)).save(buffer, "PNG")
+    with app.app_context():
+        prepared = attachments.check_file(buffer.getvalue(), "foto.png")
+        row = attachments.add_attachments(db.session.get(Post, post_id), uploader_id, [prepared])[0]
+        db.session.commit()
+        return row.id
 
 
 def test_the_last_admin_cannot_delete_their_account(app, client, make_user):

@@ -18,17 +18,16 @@ def colour(index):
     return PALETTE[index % len(PALETTE)]
 
 
-def _nice_max(value):
-    """A round axis maximum at or above value (1, 2, 5 × 10^n)."""
-    if value <= 5:
-        return 5
-    magnitude = 1
-    while magnitude * 10 <= value:
-        magnitude *= 10
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+def _axis(value):
+    """A round step (1, 2 or 5 × 10^n) and the number of steps (at most 5) to reach value."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            candidate = step * factor
+            steps = max(-(-value // candidate), 1)
+            if steps <= 5:
+                return candidate, int(steps)
+        step *= 10
 
 
 def _attrs(**attrs):
@@ -42,7 +41,8 @@ def posts_chart(weekly, lang, chart_id="posts-chart"):
     """The SVG markup of a WeeklyPosts (forum.admin.stats) as a stacked bar chart."""
     weeks = weekly.weeks
     totals = weekly.totals
-    top = _nice_max(max(totals or [0]))
+    tick, ticks = _axis(max(totals or [0]))
+    top = tick * ticks
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(weeks), 1)
@@ -57,11 +57,11 @@ def posts_chart(weekly, lang, chart_id="posts-chart"):
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>',
     ]
     # Horizontal grid lines with their value.
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    for i in range(ticks + 1):
+        value = tick * i
+        y = TOP + plot_h - plot_h * i / ticks
         out.append(f'<line {_attrs(x1=LEFT, x2=WIDTH - RIGHT, y1=f"{y:.1f}", y2=f"{y:.1f}", stroke="#d0d7de", stroke_width=1)}/>')
-        label = f"{value:g}"
+        label = str(value)
         out.append(f'<text {_attrs(x=LEFT - 6, y=f"{y + 4:.1f}", text_anchor="end", fill="#444")}>{label}</text>')
     # Bars: one stack per week, themes in list order from the bottom up.
     for i, week in enumerate(weeks):

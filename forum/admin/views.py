@@ -405,7 +405,7 @@ def request_change():
             return redirect(url_for("org_change.request"))
     elif form.is_submitted():
         status = 400
-    return render_template("admin/org_change.html", form=form, pending=services.open_request_of(user),
+    return render_template("admin/org_change.html", form=form, open_change=services.open_request_of(user),
                            withdraw_form=DecisionForm(formdata=None), tab="organisation"), status
 
 

@@ -305,6 +305,15 @@ def _check_password(user, password):
         raise PrivacyError("wrong_password", field="password")
 
 
+def _remove_attachments(post_ids):
+    """Files on removed posts go with them (when the attachments area is installed)."""
+    try:
+        from ..attachments.services import remove_post_attachments
+    except ImportError:
+        return 0
+    return remove_post_attachments(post_ids)
+
+
 def _remove_posts(user, posts):
     """Posts removed at the member's choice: status deleted, text and history wiped.
 
@@ -324,6 +333,7 @@ def _remove_posts(user, posts):
     post_ids = [p.id for p in posts]
     if post_ids:
         db.session.execute(db.delete(PostRevision).where(PostRevision.post_id.in_(post_ids)))
+        _remove_attachments(post_ids)
     for thread in threads.values():
         if thread.author_id == user.id:
             thread.fields = {}

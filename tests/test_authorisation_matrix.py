@@ -1,0 +1,326 @@
+"""Every route of the app, for every kind of visitor: who gets a page, a sign-in redirect, 403 or 404.
+
+The routes come from app.url_map, so a new route cannot be forgotten: a rule without an
+entry in GET_EXPECTED / POST_EXPECTED fails the test with its endpoint named. To update
+after an area changes its routes, add or change one line in the tables below.
+
+The URLs carry real ids: a thread in a members-only theme started by another member, a
+reply by that member, their notification, an organisation slug, ... so that guessing an
+id never gives a member more than the policy allows.
+"""
+import pytest
+
+from forum.extensions import db
+from forum.models import Notification, OrganisationChangeRequest, Post, User, utcnow
+from tests.conftest import login
+
+VISITORS = ("anonymous", "unconfirmed", "pending", "member", "silenced", "suspended", "moderator", "admin")
+
+LOGIN = "login"        # 302 to the sign-in page
+REDIRECT = "redirect"  # 302 anywhere else
+OPEN = "open"          # POST only: allowed through the policy (any answer but 403, 404 or 5xx)
+
+
+def expect(anonymous, nonmember=None, member=None, silenced=None, moderator=None, admin=None):
+    """The expected answer per visitor; each argument defaults to the one before it.
+
+    A suspended visitor's session is refused on every request, so they count as anonymous;
+    unconfirmed and pending people are signed in but not (yet) members.
+    """
+    nonmember = anonymous if nonmember is None else nonmember
+    member = nonmember if member is None else member
+    silenced = member if silenced is None else silenced
+    moderator = member if moderator is None else moderator
+    admin = moderator if admin is None else admin
+    return {"anonymous": anonymous, "suspended": anonymous, "unconfirmed": nonmember, "pending": nonmember,
+            "member": member, "silenced": silenced, "moderator": moderator, "admin": admin}
+
+
+PUBLIC = expect(200)
+SIGNED_IN = expect(LOGIN, 200)
+MEMBERS = expect(LOGIN, 403, 200)
+MODERATORS = expect(LOGIN, 403, 403, moderator=200)
+ADMINS = expect(LOGIN, 403, 403, moderator=403, admin=200)
+WRITERS = expect(LOGIN, 403, 200, silenced=403)  # silenced members read but do not write
+MODERATOR_ONLY_EDIT = expect(LOGIN, 403, 403, moderator=200)  # another member's post
+
+GET_EXPECTED = {
+    # site pages
+    "main.root": expect(REDIRECT),
+    "main.home": PUBLIC, "main.about": PUBLIC, "main.privacy": PUBLIC, "main.terms": PUBLIC,
+    "main.healthz": PUBLIC, "static": PUBLIC,
+    # accounts
+    "auth.login": expect(200, REDIRECT), "auth.register": expect(200, REDIRECT),
+    "auth.registered": PUBLIC, "auth.resend_confirmation": PUBLIC, "auth.reset_request": PUBLIC,
+    "auth.confirm": expect(400), "auth.reset_password": expect(400), "auth.confirm_email_change": expect(400),
+    "auth.settings": SIGNED_IN, "auth.settings_email": SIGNED_IN, "auth.settings_password": SIGNED_IN,
+    "auth.approvals": MODERATORS,
+    # forum
+    "threads.latest": PUBLIC, "threads.questions": PUBLIC, "threads.practices": PUBLIC,
+    "threads.initiatives": PUBLIC, "threads.vacancies": PUBLIC, "threads.themes": PUBLIC,
+    "threads.theme": MEMBERS,  # a members-only theme
+    "threads.thread": MEMBERS,  # a thread in it (both rules: with and without slug)
+    "threads.post": expect(LOGIN, 403, REDIRECT),
+    "threads.edit_post": MODERATOR_ONLY_EDIT,
+    "threads.post_history": MODERATOR_ONLY_EDIT,
+    "threads.reply": WRITERS, "threads.new_thread": WRITERS,
+    "threads.notifications": MEMBERS, "threads.profile": MEMBERS,
+    "threads.unsubscribe": expect(404),  # a token that is not valid
+    "threads_root.member_redirect": expect(REDIRECT),
+    # moderation
+    "moderation.queue": MODERATORS, "moderation.log": MODERATORS, "moderation.log_csv": ADMINS,
+    "moderation.post": MODERATORS, "moderation.thread": MODERATORS, "moderation.user": MODERATORS,
+    "moderation.edit_post": MODERATORS,
+    "moderation.flag": MEMBERS,  # flagging another member's post
+    # administration
+    "admin.overview": MODERATORS, "admin.org_requests": MODERATORS,
+    "admin.themes": ADMINS, "admin.new_theme": ADMINS, "admin.edit_theme": ADMINS,
+    "admin.users": ADMINS, "admin.delete_user": ADMINS,
+    "admin.organisations": ADMINS, "admin.new_organisation": ADMINS, "admin.edit_organisation": ADMINS,
+    "admin.merge_organisation": ADMINS,
+    "org_change.request": MEMBERS,
+    # privacy
+    "privacy.export": SIGNED_IN, "privacy.delete": SIGNED_IN,
+    # badges
+    "badges.directory": PUBLIC, "badges.verify": PUBLIC, "badges.svg": PUBLIC, "badges.png": PUBLIC,
+    "badges.static": PUBLIC, "badges.member_badge": MEMBERS,
+    # attachments (an image on the other member's reply in the members-only theme)
+    "attachments.download": MEMBERS, "attachments.thumbnail": MEMBERS, "attachments.static": PUBLIC,
+    "attachments_pages.remove": MODERATOR_ONLY_EDIT,
+    # feeds, API, search
+    "feeds.latest": PUBLIC, "feeds.kind": PUBLIC, "feeds.theme": PUBLIC,  # a public theme
+    "api.index": PUBLIC, "api.themes": PUBLIC, "api.threads": PUBLIC, "api.organisations": PUBLIC,
+    "api.thread": expect(404, 404, 200),  # members-only thread: not revealed to others
+    "search.search": PUBLIC, "search_api.api_search": PUBLIC,
+}
+
+
+def refused(member=403, anonymous=LOGIN):
+    return {"anonymous": anonymous, "member": member}
+
+
+MOD_POST = refused(403)
+ADMIN_POST = refused(403)
+MEMBER_POST = refused(OPEN)
+
+POST_EXPECTED = {
+    # accounts: public forms answer (400 for an empty form); signed-in forms need an account
+    "auth.login": refused(OPEN, OPEN), "auth.register": refused(OPEN, OPEN),
+    "auth.resend_confirmation": refused(OPEN, OPEN), "auth.reset_request": refused(OPEN, OPEN),
+    "auth.reset_password": refused(OPEN, OPEN),
+    "auth.logout": refused(None),  # a member posting here would end the session used below
+    "auth.settings": MEMBER_POST, "auth.settings_email": MEMBER_POST, "auth.settings_password": MEMBER_POST,
+    "auth.approve": MOD_POST, "auth.reject": MOD_POST,
+    # forum: the post and thread belong to another member
+    "threads.new_thread": MEMBER_POST, "threads.reply": MEMBER_POST, "threads.preview": refused(OPEN, 403),
+    "threads.edit_post": refused(403), "threads.delete_post": refused(403),
+    "threads.accept": refused(403), "threads.unaccept": refused(403),
+    "threads.thank": MEMBER_POST, "threads.watch_thread": MEMBER_POST, "threads.watch_theme": MEMBER_POST,
+    "threads.notification_read": refused(404),  # someone else's notification
+    "threads.notifications_read_all": MEMBER_POST,
+    "threads.unsubscribe": refused(404, 404),
+    # moderation
+    "moderation.flag": MEMBER_POST,
+    "moderation.hide_post": MOD_POST, "moderation.restore_post": MOD_POST, "moderation.dismiss_flags": MOD_POST,
+    "moderation.approve_post": MOD_POST, "moderation.delete_post": MOD_POST, "moderation.edit_post": MOD_POST,
+    "moderation.lock_thread": MOD_POST, "moderation.pin_thread": MOD_POST, "moderation.move_thread": MOD_POST,
+    "moderation.merge_thread": MOD_POST, "moderation.vacancy": MOD_POST, "moderation.change_kind": MOD_POST,
+    "moderation.sanction": MOD_POST, "moderation.lift": MOD_POST,
+    # administration
+    "admin.new_theme": ADMIN_POST, "admin.edit_theme": ADMIN_POST, "admin.move_theme": ADMIN_POST,
+    "admin.set_role": ADMIN_POST, "admin.delete_user": ADMIN_POST,
+    "admin.new_organisation": ADMIN_POST, "admin.edit_organisation": ADMIN_POST,
+    "admin.set_membership": ADMIN_POST, "admin.merge_organisation": ADMIN_POST,
+    "admin.approve_org_request": MOD_POST, "admin.refuse_org_request": MOD_POST,
+    "org_change.request": MEMBER_POST, "org_change.withdraw": MEMBER_POST,
+    "attachments_pages.remove": refused(403),
+    # privacy
+    "privacy.export_download": MEMBER_POST, "privacy.delete": MEMBER_POST,
+}
+
+# URL arguments: by name from the fixture's ids, with per-endpoint exceptions.
+ARGUMENT_OVERRIDES = {
+    "badges.verify": {"slug": "org_slug"}, "badges.svg": {"slug": "org_slug"}, "badges.png": {"slug": "org_slug"},
+    "badges.static": {"filename": "badge_css"},
+    "feeds.theme": {"slug": "public_theme_slug"},
+    "threads.thread": {"slug": "thread_slug"},
+    "attachments.static": {"filename": "attachments_js"},
+    "attachments.download": {"name": "attachment_name"},
+}
+
+
+def _attach_image(app, post_id, uploader_id):
+    """A small PNG on the post, when the attachments area is installed; its ids for the URLs."""
+    try:
+        from forum.attachments import services as attachments
+    except ImportError:
+        return {}
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buffer, "PNG")
+    with app.app_context():
+        post = db.session.get(Post, post_id)
+        prepared = attachments.check_file(buffer.getvalue(), "schema.png")
+        row = attachments.add_attachments(post, uploader_id, [prepared])[0]
+        db.session.commit()
+        return {"attachment_id": row.id, "attachment_name": row.filename, "attachments_js": "attachments.js"}
+
+
+@pytest.fixture
+def app_config(app_config):
+    # Cheap password hashing: this test signs in eight people.
+    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
+
+
+@pytest.fixture
+def world(app, make_org, make_user, make_theme, make_thread, make_post):
+    """Content owned by one member ('owner') that every visitor tries to reach."""
+    org = make_org(name="Adviesraad Matrixdorp", slug="adviesraad-matrixdorp")
+    other_org = make_org(name="Adviesraad Elders")
+    owner = make_user(name="Eigen Aar", organisation=org)
+    members_theme = make_theme(visibility="members")
+    public_theme = make_theme(visibility="public")
+    thread = make_thread(author=owner, theme=members_theme, kind="question",
+                         title="Vraag in een besloten thema over de Wmo")
+    reply = make_post(thread, author=owner, body="Een reactie van de eigenaar zelf.")
+    with app.app_context():
+        notification = Notification(user_id=owner.id, kind="reply", thread_id=thread.id, post_id=reply.id)
+        change = OrganisationChangeRequest(user_id=owner.id, organisation_id=other_org.id)
+        db.session.add_all([notification, change])
+        db.session.commit()
+        ids = {
+            "lang": "nl", "thread_id": thread.id, "post_id": reply.id, "user_id": owner.id,
+            "theme_id": members_theme.id, "org_id": org.id, "request_id": change.id,
+            "notification_id": notification.id, "token": "not-a-valid-token", "kind": "question",
+            "filename": "agora.css", "badge_css": "badges.css", "slug": members_theme.slug,
+            "org_slug": org.slug, "public_theme_slug": public_theme.slug, "thread_slug": "vraag",
+        }
+    ids.update(_attach_image(app, reply.id, owner.id))
+    return {"ids": ids, "owner": owner, "reply": reply, "thread": thread}
+
+
+def _visitor_clients(app, make_user):
+    """One test client per kind of visitor, signed in where that applies."""
+    clients = {"anonymous": app.test_client()}
+    people = {
+        "unconfirmed": make_user(), "pending": make_user(), "member": make_user(),
+        "silenced": make_user(silenced_until=utcnow().replace(year=utcnow().year + 1)),
+        "suspended": make_user(), "moderator": make_user(role="moderator"), "admin": make_user(role="admin"),
+    }
+    for kind, person in people.items():
+        client = app.test_client()
+        login(client, person)
+        clients[kind] = client
+    # Sessions that started before the status changed: the status counts, not the cookie.
+    with app.app_context():
+        for kind in ("unconfirmed", "pending", "suspended"):
+            db.session.get(User, people[kind].id).status = kind
+        db.session.commit()
+    return clients
+
+
+def _path(rule, ids):
+    overrides = ARGUMENT_OVERRIDES.get(rule.endpoint, {})
+    values = {}
+    for arg in rule.arguments:
+        key = overrides.get(arg, arg)
+        if key not in ids:
+            raise AssertionError(f"{rule.endpoint}: no test value for URL argument <{arg}> (add it to ids)")
+        values[arg] = ids[key]
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _matches(expected, response):
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    if expected == LOGIN:
+        return status == 302 and "/login" in location
+    if expected == REDIRECT:
+        return status in (301, 302, 303, 308) and "/login" not in location
+    if expected == OPEN:
+        return status < 500 and status not in (403, 404)
+    return status == expected
+
+
+def _describe(response):
+    location = response.headers.get("Location")
+    return f"{response.status_code}" + (f" → {location}" if location else "")
+
+
+def _rules(app, method):
+    rules = [r for r in app.url_map.iter_rules() if method in (r.methods or ())]
+    return sorted(rules, key=lambda r: (r.endpoint, r.rule))
+
+
+def test_every_route_has_an_expectation(app):
+    missing = sorted({r.endpoint for r in _rules(app, "GET")} - GET_EXPECTED.keys())
+    missing += sorted({f"{r.endpoint} (POST)" for r in _rules(app, "POST")} - {f"{e} (POST)" for e in POST_EXPECTED})
+    assert not missing, "routes without an entry in the authorisation matrix: " + ", ".join(missing)
+    stale = sorted(GET_EXPECTED.keys() - {r.endpoint for r in _rules(app, "GET")})
+    stale += sorted(POST_EXPECTED.keys() - {r.endpoint for r in _rules(app, "POST")})
+    assert not stale, "matrix entries for routes that no longer exist: " + ", ".join(stale)
+
+
+def test_get_routes_for_every_kind_of_visitor(app, world, make_user):
+    clients = _visitor_clients(app, make_user)
+    failures = []
+    checked = 0
+    for rule in _rules(app, "GET"):
+        expected = GET_EXPECTED.get(rule.endpoint)
+        if expected is None:
+            failures.append(f"{rule.endpoint} {rule.rule}: no expectation in GET_EXPECTED")
+            continue
+        path = _path(rule, world["ids"])
+        for visitor in VISITORS:
+            response = clients[visitor].get(path)
+            checked += 1
+            if not _matches(expected[visitor], response):
+                failures.append(f"{rule.endpoint} GET {path} as {visitor}: expected {expected[visitor]}, "
+                                f"got {_describe(response)}")
+    assert not failures, f"{len(failures)} of {checked} checks failed:\n" + "\n".join(failures)
+    assert checked >= len(GET_EXPECTED) * len(VISITORS)
+
+
+def test_post_routes_refuse_anonymous_and_members_where_they_must(app, world, make_user):
+    clients = _visitor_clients(app, make_user)
+    failures = []
+    for rule in _rules(app, "POST"):
+        expected = POST_EXPECTED.get(rule.endpoint)
+        if expected is None:
+            failures.append(f"{rule.endpoint} {rule.rule}: no expectation in POST_EXPECTED")
+            continue
+        path = _path(rule, world["ids"])
+        for visitor in ("anonymous", "member"):
+            if expected[visitor] is None:
+                continue
+            # A valid CSRF token: the refusal must come from the policy, not from CSRF.
+            response = clients[visitor].post_form(path, {})
+            if not _matches(expected[visitor], response):
+                failures.append(f"{rule.endpoint} POST {path} as {visitor}: expected {expected[visitor]}, "
+                                f"got {_describe(response)}")
+    assert not failures, "\n".join(failures)
+    # Nothing a member tried on someone else's post got through.
+    with app.app_context():
+        post = db.session.get(Post, world["reply"].id)
+        assert post.status == "visible" and post.body_source == "Een reactie van de eigenaar zelf."
+        assert db.session.get(User, world["owner"].id).role == "member"
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/nl/p/{post_id}/edit"), ("get", "/nl/p/{post_id}/history"),
+    ("post", "/nl/p/{post_id}/edit"), ("post", "/nl/p/{post_id}/delete"),
+    ("post", "/nl/mod/p/{post_id}/hide"), ("post", "/nl/mod/p/{post_id}/delete"),
+])
+def test_a_member_cannot_touch_another_members_post_by_guessing_its_id(app, world, make_user, method, path):
+    member = make_user()
+    client = app.test_client()
+    login(client, member)
+    url = path.format(post_id=world["reply"].id)
+    response = client.get(url) if method == "get" else client.post_form(url, {"body": "Overschreven!"})
+    assert response.status_code == 403, f"{method.upper()} {url}: {response.status_code}"
+    with app.app_context():
+        post = db.session.get(Post, world["reply"].id)
+        assert post.status == "visible" and post.body_source == "Een reactie van de eigenaar zelf."
