@@ -61,6 +61,7 @@ def _register_optional_areas(app):
         "forum.admin",
         "forum.privacy",
         "forum.badges",
+        "forum.attachments",
         "forum.api",
         "forum.feeds",
         "forum.io",

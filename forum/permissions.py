@@ -105,6 +105,22 @@ def can_sanction(actor, member):
     return member.role == "member" or actor.is_admin
 
 
+def can_read_attachment(user, attachment):
+    """An attachment is readable exactly when its post is: the thread and the post itself."""
+    post = attachment.post
+    return can_read_thread(user, post.thread) and can_see_post(user, post)
+
+
+def can_attach(user, post):
+    """Add files to a post: its author while they may edit it, or a moderator."""
+    return can_edit_post(user, post) and (_is_author(user, post.author_id) or can_moderate(user))
+
+
+def can_remove_attachment(user, attachment):
+    """Moderators always; the author while they may still edit the post."""
+    return can_moderate(user) or can_attach(user, attachment.post)
+
+
 def _is_author(user, author_id):
     return bool(getattr(user, "is_authenticated", False) and author_id is not None and user.id == author_id)
 
@@ -149,5 +165,6 @@ TEMPLATE_POLICY = {
         "is_member", "can_moderate", "can_administer", "can_read_theme", "can_post",
         "can_start_thread", "can_read_thread", "can_reply", "can_see_post", "can_edit_post",
         "can_delete_post", "can_see_history", "can_accept_answer", "can_flag", "can_sanction",
+        "can_read_attachment", "can_attach", "can_remove_attachment",
     )
 }

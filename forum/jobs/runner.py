@@ -54,6 +54,8 @@ def run_round(app, state, now=None):
         closed = job("close-vacancies", lambda: close_vacancies(today=now.date()))
         if closed:
             log.info("closed %d vacancies", closed)
+        from ..attachments.services import run_jobs as attachment_jobs
+        job("attachments", lambda: attachment_jobs(today=now.date()))  # text for search, before the sync
         job("search-sync", drain_search_outbox)
         for period in ("daily", "weekly"):
             key = period_key(period, now)

@@ -1,6 +1,7 @@
 """Forms for starting threads, replying and editing; kind-specific fields live in fieldsets."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -66,6 +67,7 @@ class NewThreadForm(FlaskForm):
     body = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write a text.")), _body_length])
     language = SelectField(_l("Language of your text"), choices=[choice("nl", "Nederlands"), choice("fr", "Français")])
     tags = StringField(_l("Tags"), validators=[Optional(), Length(max=200)])
+    attachments = MultipleFileField(_l("Attach files"))  # checked by forum.attachments
 
     practice_municipality = StringField(_l("Municipality"), validators=[Optional(), Length(max=120)])
     practice_problem = TextAreaField(_l("The problem"), validators=[Optional(), _field_length])
@@ -112,8 +114,10 @@ class NewThreadForm(FlaskForm):
 class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Your reply"), validators=[DataRequired(_l("Write a text.")), _body_length])
     reply_to = HiddenField()
+    attachments = MultipleFileField(_l("Attach files"))
 
 
 class EditPostForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(min=TITLE_MIN, max=TITLE_MAX)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write a text.")), _body_length])
+    attachments = MultipleFileField(_l("Attach more files"))

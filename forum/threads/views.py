@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import joinedload
 
 from .. import ratelimit
+from ..attachments import posting as attachment_posting
+from ..attachments.services import AttachmentRefused
 from ..errors import render_error
 from ..extensions import db
 from ..i18n import current_language
@@ -318,11 +320,16 @@ def new_thread():
     if form.validate_on_submit():
         theme = db.session.get(Theme, form.theme.data)
         try:
+            files = attachment_posting.uploads_from(form)  # checked before anything is written
             _rate_limit("thread")
             thread = services.create_thread(
                 _user(), theme, form.kind.data, form.title.data, form.body.data,
                 language=form.language.data, tags=form.tags.data or "", fields=form.kind_fields(),
             )
+        except AttachmentRefused as exc:
+            db.session.rollback()
+            attachment_posting.show_refusal(form, exc)
+            status = 400
         except ratelimit.RateLimited:
             db.session.rollback()
             form.body.errors = list(form.body.errors) + [_rate_limited_message()]
@@ -332,6 +339,7 @@ def new_thread():
             _apply_error(form, exc, form.title)
             status = 403 if exc.code == "forbidden" else 400
         else:
+            attachment_posting.attach_after(_user(), thread, files)
             if thread.status != "visible":  # held by pre-moderation (forum.moderation)
                 flash(_("Thank you. Your topic will appear once a moderator has looked at it."), "info")
             else:
@@ -363,6 +371,10 @@ def reply(thread_id):
     if not can_read_thread(current_user, thread):
         abort(404)
     if not can_reply(current_user, thread):
+        if request.method == "POST" and request.form.get("body"):
+            # Locked (or the member silenced) while writing: give the text back.
+            message = _("This topic is closed for new replies.") if thread.locked else _("You cannot reply here at the moment.")
+            return render_template("forum/text_rescue.html", message=message, body=request.form["body"]), 403
         abort(403)
     form = ReplyForm()
     quoted = None
@@ -383,8 +395,13 @@ def reply(thread_id):
             if reply_to is not None and reply_to.thread_id != thread.id:
                 reply_to = None
         try:
+            files = attachment_posting.uploads_from(form)
             _rate_limit("post")
             post = services.create_reply(_user(), thread, form.body.data, reply_to=reply_to)
+        except AttachmentRefused as exc:
+            db.session.rollback()
+            attachment_posting.show_refusal(form, exc)
+            status = 400
         except ratelimit.RateLimited:
             db.session.rollback()
             form.body.errors = list(form.body.errors) + [_rate_limited_message()]
@@ -394,6 +411,7 @@ def reply(thread_id):
             form.body.errors = list(form.body.errors) + [exc.message]
             status = 403 if exc.code == "forbidden" else 400
         else:
+            attachment_posting.attach_after(_user(), post, files)
             if post.status == "held":
                 flash(_("Thank you. Your reply will appear once a moderator has looked at it."), "info")
             else:
@@ -423,13 +441,19 @@ def edit_post(post_id):
             form.title.errors = list(form.title.errors) + [_("Give your topic a title.")]
         elif form.validate_on_submit():
             try:
+                files = attachment_posting.uploads_from(form, post=post)
                 services.edit_post(_user(), post, form.body.data,
                                    title=form.title.data if post.number == 1 else None)
+            except AttachmentRefused as exc:
+                db.session.rollback()
+                attachment_posting.show_refusal(form, exc)
             except ForumError as exc:
                 db.session.rollback()
                 _apply_error(form, exc, form.body)
                 status = 403 if exc.code == "forbidden" else 400
             else:
+                attachment_posting.remove_checked(_user(), post)
+                attachment_posting.attach_after(_user(), post, files)
                 flash(_("Your changes have been saved."), "success")
                 return redirect(url_for("threads.post", post_id=post.id))
     return render_template("forum/edit_post.html", form=form, post=post, thread=thread), status

@@ -1,0 +1,76 @@
+"""Attachments: files on posts (documents and images), checked by content, stored by hash."""
+import os
+
+import click
+
+# Endpoints that accept files: their requests may be larger than MAX_CONTENT_LENGTH.
+POSTING_ENDPOINTS = ("threads.new_thread", "threads.reply", "threads.edit_post")
+ENV = {
+    "ATTACHMENT_MAX_BYTES": "AGORA_ATTACHMENT_MAX_BYTES",
+    "ATTACHMENT_DAILY_QUOTA": "AGORA_ATTACHMENT_DAILY_QUOTA",
+    "ATTACHMENT_MAX_FILES": "AGORA_ATTACHMENT_MAX_FILES",
+    "ATTACHMENT_IMAGE_MAX_SIDE": "AGORA_ATTACHMENT_IMAGE_MAX_SIDE",
+    "ATTACHMENT_MAX_IMAGE_PIXELS": "AGORA_ATTACHMENT_MAX_IMAGE_PIXELS",
+}
+
+
+def init_app(app):
+    from flask import request
+
+    from . import models  # noqa: F401  (the table must exist for create_all and migrations)
+    from . import services
+    from .views import bp, lang_bp
+
+    for name, default in services.DEFAULTS.items():
+        env = ENV.get(name)
+        app.config.setdefault(name, int(os.environ[env]) if env and os.environ.get(env) else default)
+    app.config.setdefault("ATTACHMENT_PATH", os.environ.get("AGORA_ATTACHMENT_PATH")
+                          or os.path.join(app.instance_path, "attachments"))
+    services.install_cleanup()
+    app.register_blueprint(bp)
+    app.register_blueprint(lang_bp)
+
+    def raise_upload_limit():
+        # Several files of up to ATTACHMENT_MAX_BYTES each, plus the text. Must run before
+        # CSRF protection reads the form, hence inserted first below.
+        if request.endpoint in POSTING_ENDPOINTS and request.method == "POST":
+            config = app.config
+            request.max_content_length = max(
+                config.get("MAX_CONTENT_LENGTH") or 0,
+                config["ATTACHMENT_MAX_FILES"] * config["ATTACHMENT_MAX_BYTES"] + 2 * 1024 * 1024)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
+
+    from .detect import ACCEPT, TYPES
+
+    app.jinja_env.globals.update(
+        attachments_for=services.attachments_for,
+        format_file_size=services.format_size,
+        attachment_accept=ACCEPT,
+        attachment_types=TYPES,
+        attachment_limits=lambda: {
+            "max_bytes": app.config["ATTACHMENT_MAX_BYTES"], "max_files": app.config["ATTACHMENT_MAX_FILES"],
+            "quota": app.config["ATTACHMENT_DAILY_QUOTA"]},
+    )
+
+    @app.cli.group("attachments")
+    def attachments_cli():
+        """Files attached to posts."""
+
+    @attachments_cli.command("extract")
+    @click.option("--limit", default=500, show_default=True, help="At most this many documents per run.")
+    def extract_command(limit):
+        """Extract the text of documents waiting for it (PDF, DOCX, ODT, ...) for search."""
+        total = 0
+        while True:
+            handled = services.extract_pending(limit=min(limit - total, 100))
+            total += handled
+            if not handled or total >= limit:
+                break
+        click.echo(f"extracted text of {total} attachment(s)")
+
+    @attachments_cli.command("gc")
+    @click.option("--min-age", default=3600, show_default=True, help="Leave files younger than this (seconds).")
+    def gc_command(min_age):
+        """Delete stored files that no attachment refers to any more."""
+        click.echo(f"removed {services.collect_garbage(min_age=min_age)} file(s)")
