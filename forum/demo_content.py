@@ -433,6 +433,8 @@ def load_demo(if_empty=True):
 
     from .moderation.demo import add_moderation_demo  # reported and held messages for the review queue
     add_moderation_demo()
+    from .attachments.demo import add_demo_attachments  # an advice letter, a memo and a flyer as files
+    add_demo_attachments()
 
     counts = {m.__name__: db.session.scalar(db.select(db.func.count()).select_from(m))
               for m in (Organisation, User, Theme, Thread, Post)}
