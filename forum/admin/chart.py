@@ -7,8 +7,10 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-# Okabe-Ito: distinguishable with the common forms of colour blindness.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#555555")
+# Okabe-Ito, then four of Paul Tol's: distinguishable with the common forms of colour
+# blindness. Past twelve themes colours repeat; the data table names every number.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#555555",
+           "#882255", "#332288", "#999933", "#117733")
 
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 44, 10, 12, 36
