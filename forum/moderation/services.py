@@ -5,12 +5,10 @@ audit entry (audit.record) and search outbox rows in the same transaction, commi
 then mails the people concerned, in their own language. Views turn a ModerationError into a
 message next to the right field.
 """
-import logging
 import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import outbox
@@ -23,15 +21,10 @@ from ..permissions import can_flag, can_moderate, can_read_thread, can_sanction,
 from .audit import record
 from .posting import already_recorded
 
-log = logging.getLogger(__name__)
-
 NOTE_MAX = 1000
 REASON_MAX = 1000
 PIN_LEVELS = ("", "theme", "site")
 SANCTION_ACTIONS = ("warn_user", "silence_user", "suspend_user")
-# Posts whose author is told what happened, and the mail template for each.
-POST_NOTICES = ("post_hidden", "post_auto_hidden", "post_restored", "post_deleted")
-USER_NOTICES = ("warned", "silenced", "suspended", "silence_lifted", "suspension_lifted")
 
 
 class ModerationError(Exception):
