@@ -482,15 +482,25 @@ def attachment_texts(post_ids):
     return out
 
 
-def member_files(user):
-    """The files a member attached, for their data export: [(Attachment, bytes or None)]."""
+def export_entries(user):
+    """The files a member attached, for their data export: [(name in the ZIP, bytes)] with
+    attachments.json describing them first; [] when they attached nothing."""
+    import json
+
     rows = db.session.scalars(
         db.select(Attachment).where(Attachment.uploader_id == user.id).order_by(Attachment.id)).all()
-    result = []
+    if not rows:
+        return []
+    files, described = [], []
     for row in rows:
+        name = f"attachments/{row.id}-{row.filename}"
         try:
-            data = storage.read(row.sha256)
+            files.append((name, storage.read(row.sha256)))
         except (OSError, ValueError):
-            data = None
-        result.append((row, data))
-    return result
+            name = None  # lost from disk: described, not included
+        described.append({
+            "id": row.id, "post_id": row.post_id, "thread_id": row.post.thread_id if row.post else None,
+            "filename": row.filename, "type": row.type_code, "mime": row.mime, "size": row.size,
+            "created_at": row.created_at.isoformat() + "Z", "file": name,
+        })
+    return [("attachments.json", json.dumps(described, ensure_ascii=False, indent=2).encode())] + files

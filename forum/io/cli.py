@@ -15,6 +15,9 @@ from ..demo import forum_cli
 def import_command(path, dry_run):
     """Import themes, organisations, users and threads from a JSON file.
 
+    A post may list attachments as paths relative to the JSON file
+    ("attachments": ["files/advies.pdf"]); they are checked like uploads.
+
     The whole file is checked first; when anything is wrong, every problem is listed
     with its place in the file and nothing is written. Importing the same file again
     changes nothing (rows are matched on their ref).
@@ -22,7 +25,7 @@ def import_command(path, dry_run):
     from .importer import ImportInvalid, import_data, load_file
 
     try:
-        result = import_data(load_file(path), dry_run=dry_run)
+        result = import_data(load_file(path), dry_run=dry_run, base_dir=os.path.dirname(os.path.abspath(path)))
     except ImportInvalid as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)

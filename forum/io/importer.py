@@ -38,14 +38,15 @@ def load_file(path):
         raise ImportInvalid(["(file): not UTF-8 text"]) from None
 
 
-def import_data(data, dry_run=False):
+def import_data(data, dry_run=False, base_dir=None):
     """Validate `data` completely, then write everything new in one transaction.
 
     Raises ImportInvalid (writing nothing) when the file has any problem. Idempotent:
     rows whose ref already exists are skipped, so importing a file twice adds nothing.
+    `base_dir` is the import file's folder (post attachments are paths relative to it).
     """
     started = time.monotonic()
-    plan, problems = validate(data)
+    plan, problems = validate(data, base_dir=base_dir)
     if problems:
         db.session.rollback()
         raise ImportInvalid(problems.items)
@@ -164,11 +165,23 @@ def _write_threads(threads, theme_ids, user_ids, user_orgs, tag_ids, now):
         # A "thread" row makes the search area re-index the thread with all its posts.
         outbox.append({"object_type": "thread", "object_id": thread_id, "created_at": now})
     db.session.execute(update(Thread), updates)
+    _attach_files([p for t in threads for p in t["posts"]], post_ids, post_rows)
     if links:
         db.session.execute(insert(thread_tags), links)
     # The search job indexes these after commit, like any other change.
     db.session.execute(insert(SearchOutbox), outbox)
     return len(post_rows)
+
+
+def _attach_files(posts, post_ids, rows):
+    """Store the checked attachments of new posts (files named relative to the import file)."""
+    if not any(p.get("attachments") for p in posts):
+        return
+    from ..attachments.imports import attach_imported
+
+    for p, post_id, row in zip(posts, post_ids, rows):
+        if p.get("attachments"):
+            attach_imported(post_id, row["author_id"], p["attachments"], created_at=row["created_at"])
 
 
 def _append_posts(appends, user_ids, now):
@@ -191,6 +204,8 @@ def _append_posts(appends, user_ids, now):
             db.session.add(post)
             new.append(post)
         db.session.flush()
+        _attach_files(posts, [post.id for post in new], [{"author_id": post.author_id, "created_at": post.created_at}
+                                                         for post in new])
         if accepted and thread.accepted_post_id is None:
             thread.accepted_post_id = db.session.scalar(
                 db.select(Post.id).where(Post.import_ref == accepted, Post.thread_id == thread_id, Post.number > 1))

@@ -207,8 +207,10 @@ def _lookup(column, key_column, values):
     return found
 
 
-def validate(data):
-    """Return (plan, problems); the plan may only be written when problems is empty."""
+def validate(data, base_dir=None):
+    """Return (plan, problems); the plan may only be written when problems is empty.
+
+    `base_dir` is the import file's folder: post attachments are paths relative to it."""
     problems = Problems()
     plan = Plan()
     if not isinstance(data, dict):
@@ -220,7 +222,7 @@ def validate(data):
     _themes(data, plan, problems)
     _organisations(data, plan, problems)
     _users(data, plan, problems)
-    _threads(data, plan, problems)
+    _threads(data, plan, problems, base_dir)
     return plan, problems
 
 
@@ -354,7 +356,23 @@ def _users(data, plan, problems):
         plan.users.append(row)
 
 
-def _threads(data, plan, problems):
+def _attachment_paths(item, base_dir):
+    """A post's attachments: paths relative to the import file, each checked like an upload."""
+    paths = item.list_("attachments")
+    if not paths:
+        return []
+    try:
+        from ..attachments.imports import check_import_files
+    except ImportError:
+        item.error("attachments", "this site does not accept attachments")
+        return []
+    files, found = check_import_files(paths, base_dir)
+    for index, message in found:
+        item.error("attachments" if index is None else f"attachments[{index}]", message)
+    return files
+
+
+def _threads(data, plan, problems, base_dir=None):
     from ..threads.services import ForumError, clean_fields, normalise_tags
 
     items = _objects(data, "threads", problems)
@@ -432,7 +450,7 @@ def _threads(data, plan, problems):
             if not isinstance(pobj, dict):
                 problems.add(ppath, "must be an object")
                 continue
-            p = Item(pobj, ppath, problems, {"ref", "author", "body", "created_at"})
+            p = Item(pobj, ppath, problems, {"ref", "author", "body", "created_at", "attachments"})
             pref = p.ref("ref")
             pauthor = p.ref("author", required=False)
             body = pobj.get("body")
@@ -457,7 +475,7 @@ def _threads(data, plan, problems):
                 if owner is not None and owner != existing_threads.get(ref):
                     p.error("ref", f"post ref {pref!r} already belongs to another thread")
             posts.append(dict(import_ref=pref, author=pauthor, body=body, created_at=p.datetime("created_at"),
-                              existing=pref in existing_posts))
+                              existing=pref in existing_posts, attachments=_attachment_paths(p, base_dir)))
         row["posts"] = posts
 
         accepted = row["accepted"]

@@ -231,12 +231,27 @@ def export_data(user):
         "audit.json": _audit(user),
         "organisation_requests.json": _organisation_requests(user),
     }
+    attached = _attachment_entries(user)
+    readme = _readme(user)
+    if attached:
+        readme += _("attachments.json and attachments/: the files you attached to your messages.") + "\n"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", _readme(user))
+        archive.writestr("README.txt", readme)
         for name, data in files.items():
             archive.writestr(name, json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        for name, data in attached:
+            archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def _attachment_entries(user):
+    """The member's own files and their description (when the attachments area is installed)."""
+    try:
+        from ..attachments.services import export_entries
+    except ImportError:
+        return []
+    return export_entries(user)
 
 
 # -- deletion --------------------------------------------------------------------------
