@@ -1,15 +1,19 @@
 """Dutch and French text analysis: folding, elisions, stop words and stemming.
 
-Every post is analysed in its own language (body_nl or body_fr); a query is analysed
-with both chains so that one search box serves both languages. The chains are built
-from whoosh's filters plus one of our own (elisions); they are pickled into the index
-schema, so the classes here must stay importable under these names. Dutch compounds are
-matched at query time (see WhooshBackend._compound_terms).
+Every post is analysed in its own language (text_nl or text_fr); a query is analysed
+with both chains so that one search box serves both languages. The index uses
+FastAnalyzer: exactly the terms and positions of the whoosh filter chain
+(language_analyzer), but worked out once per distinct surface word and then looked up,
+since words repeat: most tokens cost one dict lookup instead of six generator hops and
+a snowball run. Analysers are pickled into the index schema, so the classes here must
+stay importable under these names. Dutch compounds are matched at query time (see
+WhooshBackend._compound_terms).
 """
 import re
 from functools import lru_cache
 
-from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import Analyzer, CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis.acore import Token
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
@@ -34,6 +38,10 @@ def fold(text):
 def _folded_stoplist(lang):
     # Folding runs before the stop filter, so the list must be folded too (même -> meme).
     return frozenset(fold(w) for w in stopwords_for_language(lang))
+
+
+_STOP_SCORE = {lang: _folded_stoplist(lang) for lang in LANGUAGES}
+_FOLD_STOPS = _STOP_SCORE["nl"] | _STOP_SCORE["fr"]
 
 
 class ElisionFilter(Filter):
@@ -75,22 +83,113 @@ def folding_analyzer():
     )
 
 
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+_CACHE_LIMIT = 500_000
+
+
+class FastAnalyzer(Analyzer):
+    """language_analyzer(lang) or folding_analyzer() in one pass, cached per surface word.
+
+    Same terms, same positions (stop words are dropped and the rest renumbered, as
+    whoosh's StopFilter(renumber=True) does), so phrases and highlights agree with it.
+    """
+
+    def __init__(self, name):
+        if name not in LANGUAGES and name != "fold":
+            raise KeyError(name)
+        self.name = name
+        self._cache = {}
+
+    def __getstate__(self):
+        # Pickled into the index schema: the name is the whole configuration.
+        return {"name": self.name}
+
+    def __setstate__(self, state):
+        self.name = state["name"]
+        self._cache = {}
+
+    def __eq__(self, other):
+        return isinstance(other, FastAnalyzer) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("FastAnalyzer", self.name))
+
+    def __repr__(self):
+        return f"FastAnalyzer({self.name!r})"
+
+    def term(self, word):
+        """The indexed term of one token as the tokenizer found it ('' when dropped)."""
+        cache = self._cache
+        term = cache.get(word)
+        if term is None:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            term = cache[word] = self._analyse(word)
+        return term
+
+    def _analyse(self, word):
+        text = word.lower()
+        if "'" in text or "’" in text:
+            text = _ELISION.sub("", text).replace("'", "").replace("’", "")
+        text = text.translate(accent_map)
+        stops = _FOLD_STOPS if self.name == "fold" else _STOP_SCORE[self.name]
+        if len(text) < 2 or text in stops:
+            return ""
+        return text if self.name == "fold" else stem(self.name, text)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        matches = _TOKEN_RE.finditer(value) if tokenize else [_WholeValue(value)]
+        term_for = self.term
+        pos = None
+        for i, m in enumerate(matches):
+            word = m.group()
+            term = term_for(word)
+            if not term:
+                continue
+            t.text = term
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = word
+            if positions:
+                pos = start_pos + i if pos is None else pos + 1
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + m.start()
+                t.endchar = start_char + m.end()
+            yield t
+
+
+class _WholeValue:
+    """Quacks like a regex match over the whole value (tokenize=False)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def group(self):
+        return self.value
+
+    def start(self):
+        return 0
+
+    def end(self):
+        return len(self.value)
+
+
 @lru_cache(maxsize=None)
 def analyzer(name):
     """Shared analyser instances: 'nl', 'fr' or 'fold'."""
-    if name in LANGUAGES:
-        return language_analyzer(name)
-    if name == "fold":
-        return folding_analyzer()
-    raise KeyError(name)
+    return FastAnalyzer(name)
 
 
 def terms(name, text):
     """The analysed terms of `text`, in order (query side)."""
-    return [t.text for t in analyzer(name)(text, mode="query")]
+    term = analyzer(name).term
+    return [x for x in map(term, _TOKEN_RE.findall(text)) if x]
 
 
-_STOP_SCORE = {lang: _folded_stoplist(lang) for lang in LANGUAGES}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

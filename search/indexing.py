@@ -83,6 +83,12 @@ def post_document(post):
         meta += _province_names(thread.province)
     meta += [o.name for o in {org, author_org} if o is not None]
     meta += [str(fields[name]) for name in META_FIELDS if fields.get(name)]
+    # The title with tags, places and names: boosted on its own, and part of the text.
+    head = "\n".join([thread.title] + [m for m in meta if m])
+    if language == thread.language:
+        texts = {f"text_{language}": head + "\n" + text}
+    else:
+        texts = {f"text_{thread.language}": head, f"text_{language}": text}
     doc = {
         "post_id": str(post.id),
         "thread_id": str(thread.id),
@@ -100,9 +106,8 @@ def post_document(post):
         "province": thread.province or None,
         "solved": ("yes" if thread.accepted_post_id else "no") if thread.kind == "question" else None,
         "tags": ",".join(tags) or None,
-        f"title_{thread.language}": thread.title,
-        f"body_{language}": text,
-        "meta": " \n ".join(m for m in meta if m),
+        f"title_{thread.language}": head,
+        **texts,
     }
     if post.number == 1:
         doc["spell"] = " ".join([thread.title] + tags)
@@ -248,3 +253,7 @@ def rebuild(progress=None):
 
     get_backend().rebuild(fill, replay)
     return counted.get("n", 0)
+
+
+# The name forum/backup.py imports after a restore.
+rebuild_index = rebuild

@@ -6,12 +6,19 @@ Layout under SEARCH_INDEX_PATH:
     REBUILD          present while `search reindex` builds the next generation
     rebuild.journal  objects indexed into the live index meanwhile, replayed before the swap
 
-Searching runs two passes. The first walks every matching document unscored (cheap)
-to count threads and facets from per-segment arrays, which are built once per segment
-and cached (segments are immutable). The second is whoosh's own top-N scored search
-(with its block-quality skipping) over just enough documents to fill the requested
-page of threads. Permission filters are part of the query itself, so counts, facets and
-snippets only ever see documents the reader may read.
+A document is one visible post. Its text goes into one field per language (text_nl,
+text_fr: title, body, kind-specific fields, tags, places and organisation names), and
+the title with tags, places and names once more into a small title_<lang> field that
+only gives those words their boost; so a query word costs four posting lists, not ten.
+
+Searching runs two passes over one long-lived searcher (reopened only when the index
+changed). The first works on sets of document numbers: each term's postings are read a
+block at a time into a set that is cached per immutable segment, the query tree becomes
+set unions, intersections and differences in C, and the permission scope and filters
+are cached sets too. Threads and facets are counted from that set with per-segment
+column arrays. The second pass is whoosh's own scored top-N search with its
+block-quality skipping, collapsed to the best post per thread as it goes and limited to
+the documents of pass one, over just enough threads to fill the requested page.
 """
 import fcntl
 import logging
@@ -19,28 +26,34 @@ import os
 import shutil
 import threading
 import time
-from collections import Counter
+from array import array
+from collections import Counter, OrderedDict
 from contextlib import contextmanager
 from datetime import date, timedelta
+from itertools import accumulate, chain
 from pathlib import Path
+from sys import byteorder
 
+from whoosh import columns
 from whoosh import index as whoosh_index
 from whoosh import query as Q
+from whoosh.codec import whoosh3
 from whoosh.collectors import TopCollector
-from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.fields import COLUMN, ID, KEYWORD, TEXT, Schema
 from whoosh.index import LockError
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import SegmentReader, TermNotFound
 
 from . import analysis
-from .backend import IndexBusy, RebuildRunning, SearchBackend, SearchResult, Hit
+from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
 from .spelling import Dictionary, best_correction
 
 log = logging.getLogger(__name__)
 
-# Query-time weights. Titles count more than bodies; tags, places and organisation names
-# a little more than body words; compound parts and glossary translations rank below
-# exact, same-language matches by construction.
+# Query-time weights. Titles (with tags, places and organisation names) count more than
+# bodies; compound parts and glossary translations rank below exact, same-language
+# matches by construction.
 TITLE_BOOST = 2.0
-META_BOOST = 1.5
 COMPOUND_BOOST = 0.3
 EXPANSION_BOOST = 0.25
 MAX_PREFIX_TERMS = 50
@@ -48,22 +61,30 @@ MIN_COMPOUND_HEAD = 4
 COMPOUND_TERMS = 4
 COMPOUND_SCAN = 200
 FACET_LIMIT = 12
+# Cached posting sets, counted in document numbers over all entries (~30 bytes each).
+POSTING_CACHE_IDS = 3_000_000
+# Drains merge only the small segments they leave behind, so that a commit stays cheap;
+# the big segment of a rebuild is merged again by the next `search reindex`.
+SMALL_SEGMENT_DOCS = 2000
+MERGE_SMALL_SEGMENTS_AT = 6
 
-TEXT_FIELDS = ("body_nl", "body_fr", "title_nl", "title_fr", "meta")
+TEXT_FIELDS = ("text_nl", "text_fr")
+TITLE_FIELD = {"text_nl": "title_nl", "text_fr": "title_fr"}
 
 
 def make_schema():
     nl, fr = analysis.analyzer("nl"), analysis.analyzer("fr")
     return Schema(
-        post_id=ID(stored=True, unique=True),
-        thread_id=ID(stored=True),
+        post_id=ID(unique=True),
+        thread_id=ID,
         theme_id=ID,
         author_id=ID,
         organisation_id=ID,
         author_org_id=ID,
-        pnum=NUMERIC(int, bits=64, sortable=True),
-        tnum=NUMERIC(int, bits=64, sortable=True),
-        day=NUMERIC(int, sortable=True),
+        # Per-document values for grouping, sorting and dates: columns only, no terms.
+        pnum=COLUMN(columns.NumericColumn("q")),
+        tnum=COLUMN(columns.NumericColumn("q")),
+        day=COLUMN(columns.NumericColumn("i")),
         kind=ID,
         language=ID,
         visibility=ID,
@@ -71,11 +92,10 @@ def make_schema():
         province=ID,
         solved=ID,
         tags=KEYWORD(commas=True, scorable=False),
+        text_nl=TEXT(analyzer=nl),
+        text_fr=TEXT(analyzer=fr),
         title_nl=TEXT(analyzer=nl),
         title_fr=TEXT(analyzer=fr),
-        body_nl=TEXT(analyzer=nl),
-        body_fr=TEXT(analyzer=fr),
-        meta=TEXT(analyzer=analysis.analyzer("fold")),
         spell=TEXT(analyzer=analysis.analyzer("fold"), phrase=False),
     )
 
@@ -88,24 +108,80 @@ FACET_FIELDS = {
 }
 
 
+def _cached_reader(self, fieldname, column):
+    # whoosh's version forgets that a field has no length column and stats the file
+    # again for every posting of every commit (half of bulk indexing time); remember.
+    try:
+        return self._readers[fieldname]
+    except KeyError:
+        reader = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
+        self._readers[fieldname] = reader
+        return reader
+
+
+whoosh3.W3PerDocReader._cached_reader = _cached_reader
+
+
+def _merge_small(writer, segments):
+    """Merge policy for drains: fold the small segments together once there are enough
+    of them, never rewrite a big one (that is seconds of work in a web request)."""
+    small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]
+    if len(small) < MERGE_SMALL_SEGMENTS_AT:
+        return segments
+    for seg in small:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s.doc_count_all() >= SMALL_SEGMENT_DOCS]
+
+
+def _numeric_column(reader, fieldname):
+    """A segment's numeric column as an array, read in one go."""
+    n = reader.doc_count_all()
+    if not n:
+        return array("q")
+    creader = reader.column_reader(fieldname, translate=False)
+    if isinstance(creader, columns.NumericColumn.Reader) and not creader._reverse:
+        raw = creader._dbfile.get(creader._basepos, n * creader._fixedlen)
+        out = array(creader._typecode)
+        out.frombytes(raw)
+        if byteorder == "little":
+            out.byteswap()  # columns are stored big-endian
+        return out
+    return array("q", creader)
+
+
 class _SegmentData:
     """Per-document values of one immutable segment, for grouping, facets and sorting."""
 
-    def __init__(self, reader):
+    def __init__(self, key, reader):
         n = reader.doc_count_all()
-        self.tnum = list(reader.column_reader("tnum")) if n else []
-        self.pnum = list(reader.column_reader("pnum")) if n else []
-        self.day = list(reader.column_reader("day")) if n else []
+        self.key = key
+        self.doc_count = n
+        self.ints = list(range(n))  # shared int objects: cached sets hold references, not copies
+        self.tnum = _numeric_column(reader, "tnum").tolist()
+        self.pnum = _numeric_column(reader, "pnum").tolist()
+        self.day = _numeric_column(reader, "day").tolist()
         self.values = {}
         for facet, fieldname in FACET_FIELDS.items():
             multi = facet == "tag"
             arr = [() if multi else None] * n
             for term in reader.field_terms(fieldname) if n else ():
-                for docnum in reader.postings(fieldname, term).all_ids():
+                for docnum in _posting_ids(reader, fieldname, term):
                     arr[docnum] = arr[docnum] + (term,) if multi else term
             self.values[facet] = arr
+        self._since = {}
         self._dictionary = None
         self._reader = reader
+
+    def since(self, day):
+        """The documents dated `day` or later (periods, date filters)."""
+        found = self._since.get(day)
+        if found is None:
+            if len(self._since) > 8:
+                self._since.clear()
+            found = self._since[day] = frozenset(d for d, v in enumerate(self.day) if v >= day)
+        return found
 
     def dictionary(self):
         if self._dictionary is None:
@@ -121,28 +197,147 @@ class _SegmentData:
         return self._dictionary
 
 
+def _posting_ids(reader, fieldname, text):
+    """Every document number in a term's postings, deleted ones included, read a block at a
+    time (whoosh's all_ids() would cost several Python calls per posting)."""
+    try:
+        m = reader.postings(fieldname, text)
+    except TermNotFound:
+        return []
+    if isinstance(m, FilterMatcher):  # the deletion filter: the caller subtracts deletions
+        m = m.child
+    if not isinstance(m, whoosh3.W3LeafMatcher):
+        return list(m.all_ids())
+    out = []
+    extend = out.extend
+    while not m._atend and m._i < m._blocklength:
+        if m._data is None:
+            m._read_data()
+        ids = m._data[0]
+        extend(ids if m._byteids else accumulate(ids))
+        m._next_block()
+    return out
+
+
+class _PostingCache:
+    """Posting sets per (segment, field, term), least recently used out first."""
+
+    def __init__(self, budget=POSTING_CACHE_IDS):
+        self.budget = budget
+        self.size = 0
+        self.lock = threading.Lock()
+        self._sets = OrderedDict()
+
+    def get(self, key):
+        with self.lock:
+            found = self._sets.get(key)
+            if found is not None:
+                self._sets.move_to_end(key)
+            return found
+
+    def put(self, key, value):
+        with self.lock:
+            if key in self._sets:
+                return
+            self._sets[key] = value
+            self.size += len(value) + 1
+            while self.size > self.budget and len(self._sets) > 1:
+                _k, old = self._sets.popitem(last=False)
+                self.size -= len(old) + 1
+
+    def clear(self):
+        with self.lock:
+            self._sets.clear()
+            self.size = 0
+
+
+class _Leaf:
+    """One segment of the current searcher: its reader, offset, data and deletions."""
+
+    __slots__ = ("searcher", "reader", "offset", "seg", "deleted")
+
+    def __init__(self, searcher, offset, seg):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.offset = offset
+        self.seg = seg
+        self.deleted = self.reader.deleted_docs_set if self.reader.has_deletions() else frozenset()
+
+
 class _Deadline(Exception):
     pass
 
 
-class _DeadlineTopCollector(TopCollector):
-    """whoosh's TopCollector, restricted to the documents pass 1 allowed, with a deadline."""
+class _ThreadCollector(TopCollector):
+    """whoosh's scored top-N with block-quality skipping, kept per thread: the best `limit`
+    threads by their best post, restricted to the documents pass one allowed."""
 
-    def __init__(self, limit, deadline, allowed=None):
+    def __init__(self, limit, deadline, allowed, tnums, pnums):
         super().__init__(limit)
         self.deadline = deadline
-        self.allowed = allowed
+        self.allowed = allowed  # offset -> set of docnums, or None for no restriction
+        self.tnums = tnums  # offset -> thread id per docnum
+        self.pnums = pnums
+        self.best = {}  # thread -> (score, -global docnum, post id)
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.best = {}
 
     def collect_matches(self):
-        collect = self.collect
-        deadline = self.deadline
-        allowed = self.allowed
         offset = self.offset
-        for i, sub_docnum in enumerate(self.matches()):
+        allowed = None
+        if self.allowed is not None:
+            allowed = self.allowed.get(offset)
+            if not allowed:
+                return
+        tnum, pnum = self.tnums[offset], self.pnums[offset]
+        best = self.best
+        limit = self.limit
+        deadline = self.deadline
+        for i, sub in enumerate(self.matches()):
             if not i & 1023 and time.monotonic() > deadline:
                 raise _Deadline
-            if allowed is None or offset + sub_docnum in allowed:
-                collect(sub_docnum)
+            if allowed is not None and sub not in allowed:
+                continue
+            score = self.matcher.score()
+            t = tnum[sub]
+            old = best.get(t)
+            if old is not None:
+                if score > old[0]:
+                    best[t] = (score, -(offset + sub), pnum[sub])
+                    if len(best) >= limit:
+                        self.minscore = min(v[0] for v in best.values())
+                continue
+            if len(best) < limit:
+                best[t] = (score, -(offset + sub), pnum[sub])
+                if len(best) == limit:
+                    self.minscore = min(v[0] for v in best.values())
+            elif score > self.minscore:
+                weakest = min(best, key=best.__getitem__)
+                del best[weakest]
+                best[t] = (score, -(offset + sub), pnum[sub])
+                self.minscore = min(v[0] for v in best.values())
+
+    def ranked(self):
+        """[(thread, post, score)], best first; ties keep the lower document number first."""
+        items = sorted(self.best.items(), key=lambda kv: (kv[1][0], kv[1][1]), reverse=True)
+        return [(t, v[2], v[0]) for t, v in items]
+
+
+TEXT_OF = {title: text for text, title in TITLE_FIELD.items()}
+
+
+def _words(q):
+    return (q.text,) if isinstance(q, Q.Term) else tuple(q.words)
+
+
+def _or(subs):
+    """Or of the distinct queries (a glossary can name one translation twice), or None."""
+    subs = list({repr(s): s for s in subs if s is not None}.values())
+    if not subs:
+        return None
+    return Q.Or(subs) if len(subs) > 1 else subs[0]
 
 
 class _Batch:
@@ -190,7 +385,10 @@ class WhooshBackend(SearchBackend):
         self._name = None
         self._ix = None
         self._searcher = None
+        self._leaves = None
         self._segments = {}
+        self._postings = _PostingCache()
+        self._compounds = {}
         self._glossary_dictionary = None
         self._reader = None
 
@@ -261,7 +459,7 @@ class WhooshBackend(SearchBackend):
     # -- reading -------------------------------------------------------------------------
 
     def _current_searcher(self):
-        """The searcher of the live generation, reopened when the pointer or index changed."""
+        """The searcher of the live generation, reopened only when the pointer or index changed."""
         try:
             st = self.pointer.stat()
             sig = (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -276,24 +474,41 @@ class WhooshBackend(SearchBackend):
             self._ix = whoosh_index.open_dir(str(self.path / name))
             self._searcher = self._ix.searcher()
             self._name, self._pointer_sig = name, sig
-            self._segments.clear()
+            self._changed()
         elif not self._searcher.up_to_date():
             # A new searcher rather than refresh(): refresh() fails when the old
-            # reader was empty, and segments we keep are cached by their id anyway.
+            # reader was empty; segment data and posting sets are cached by segment id.
             old, self._searcher = self._searcher, self._ix.searcher()
             old.close()
+            self._changed()
         return self._searcher
 
+    def _changed(self):
+        self._leaves = None
+        self._compounds.clear()
+        live = set()
+        for reader, _offset in self._searcher.reader().leaf_readers():
+            live.add(self._segment_key(reader))
+        for old in [k for k in self._segments if k not in live]:
+            del self._segments[old]
+
+    @staticmethod
+    def _segment_key(reader):
+        segment = reader.segment() if hasattr(reader, "segment") else None
+        return segment.segment_id() if segment is not None else id(reader)
+
     def _segment(self, reader):
-        key = reader.segment().segment_id() if hasattr(reader, "segment") and reader.segment() else id(reader)
+        key = self._segment_key(reader)
         data = self._segments.get(key)
         if data is None:
-            data = self._segments[key] = _SegmentData(reader)
-            if len(self._segments) > 64:
-                live = {r.segment().segment_id() for r, _o in self._searcher.reader().leaf_readers()}
-                for old in [k for k in self._segments if k not in live]:
-                    del self._segments[old]
+            data = self._segments[key] = _SegmentData(key, reader)
         return data
+
+    def _leaf_list(self, searcher):
+        if self._leaves is None:
+            self._leaves = [_Leaf(sub, offset, self._segment(sub.reader()))
+                            for sub, offset in searcher.leaf_searchers()]
+        return self._leaves
 
     # -- query building ------------------------------------------------------------------
 
@@ -314,12 +529,10 @@ class WhooshBackend(SearchBackend):
         subs = []
         for lang in analysis.LANGUAGES:
             toks = per_language[lang]
-            subs.append(self._seq(f"body_{lang}", toks, 1.0))
+            subs.append(self._seq(f"text_{lang}", toks, 1.0))
             subs.append(self._seq(f"title_{lang}", toks, TITLE_BOOST))
-        ftoks = analysis.terms("fold", word)
-        subs.append(self._seq("meta", ftoks, META_BOOST))
         if not phrase:
-            subs.extend(self._compound_terms(ftoks, COMPOUND_BOOST))
+            subs.extend(self._compound_terms(analysis.terms("fold", word), COMPOUND_BOOST))
         subs = [s for s in subs if s is not None]
         return Q.Or(subs) if subs else None
 
@@ -332,41 +545,47 @@ class WhooshBackend(SearchBackend):
         fourfold, which in pure-Python whoosh halved bulk indexing speed and grew the
         index. The term dictionary is sorted, so the compounds a word heads are one
         range scan away; we take the most frequent few (COMPOUND_TERMS) and weight them
-        well below the word itself, so exact matches rank first.
+        well below the word itself, so exact matches rank first. The choice is cached
+        until the index changes.
         """
         if len(ftoks) != 1 or len(ftoks[0]) < MIN_COMPOUND_HEAD or self._reader is None:
             return []
-        heads = {ftoks[0]}
-        stem = analysis.terms("nl", ftoks[0])
+        best = self._compounds.get(ftoks[0])
+        if best is None:
+            best = self._compounds[ftoks[0]] = self._find_compounds(ftoks[0])
+        return [Q.Term("text_nl", t, boost=boost) for t in best]
+
+    def _find_compounds(self, word):
+        heads = {word}
+        stem = analysis.terms("nl", word)
         if len(stem) == 1 and len(stem[0]) >= MIN_COMPOUND_HEAD:
             heads.add(stem[0])
-        subs = []
-        for fieldname, field_boost in (("body_nl", 1.0), ("title_nl", TITLE_BOOST)):
-            found = {}
-            for head in heads:
-                for i, term in enumerate(self._reader.expand_prefix(fieldname, head)):
-                    if i >= COMPOUND_SCAN:
-                        break
-                    text = term.decode("utf-8") if isinstance(term, bytes) else term
-                    if len(text) >= len(head) + 3 and text not in heads:
-                        found[text] = self._reader.doc_frequency(fieldname, text)
-            best = sorted(found, key=lambda t: -found[t])[:COMPOUND_TERMS]
-            subs.extend(Q.Term(fieldname, t, boost=boost * field_boost) for t in sorted(best))
-        return subs
+        found = {}
+        reader = self._reader
+        for head in heads:
+            for i, term in enumerate(reader.expand_prefix("text_nl", head)):
+                if i >= COMPOUND_SCAN:
+                    break
+                text = term.decode("utf-8") if isinstance(term, bytes) else term
+                if len(text) >= len(head) + 3 and text not in heads:
+                    found[text] = reader.doc_frequency("text_nl", text)
+        if len(self._compounds) > 5000:
+            self._compounds.clear()
+        return tuple(sorted(sorted(found, key=lambda t: -found[t])[:COMPOUND_TERMS]))
 
     def _prefix_query(self, prefix, searcher, notices):
         reader = searcher.reader()
         subs = []
         budget = MAX_PREFIX_TERMS
         for fieldname in TEXT_FIELDS:
-            boost = TITLE_BOOST if fieldname.startswith("title") else 1.0
             for term in reader.expand_prefix(fieldname, prefix):
                 if budget <= 0:
                     if "wildcard_capped" not in notices:
                         notices.append("wildcard_capped")
                     break
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
-                subs.append(Q.Term(fieldname, text, boost=boost))
+                subs.append(Q.Term(fieldname, text))
+                subs.append(Q.Term(TITLE_FIELD[fieldname], text, boost=TITLE_BOOST))
                 budget -= 1
         return Q.Or(subs) if subs else Q.NullQuery
 
@@ -379,12 +598,13 @@ class WhooshBackend(SearchBackend):
         subs = []
         for lang, text in expansion.targets:
             toks = analysis.terms(lang, text)
-            subs.append(self._seq(f"body_{lang}", toks, EXPANSION_BOOST))
-            subs.append(self._seq(f"title_{lang}", toks, EXPANSION_BOOST))
+            # A phrase scores the sum of its words: a translation counts as one word.
+            boost = EXPANSION_BOOST / max(1, len(toks))
+            subs.append(self._seq(f"text_{lang}", toks, boost))
+            subs.append(self._seq(f"title_{lang}", toks, boost))
             if lang == "nl":
                 subs.extend(self._compound_terms(analysis.terms("fold", text), EXPANSION_BOOST * COMPOUND_BOOST))
-        subs = [s for s in subs if s is not None]
-        return Q.Or(subs) if subs else None
+        return _or(subs)
 
     def build_query(self, parsed, searcher, notices):
         """The engine query for a ParsedQuery (None when nothing searchable is left)."""
@@ -412,9 +632,9 @@ class WhooshBackend(SearchBackend):
                 run = [g for g in groups[i:end + 1] if g is not None]
                 alts = [q for q in (self._expansion_query(e) for e in expansions) if q is not None]
                 same = Q.And(run) if len(run) > 1 else (run[0] if run else None)
-                options = ([same] if same is not None else []) + alts
-                if options:
-                    nodes.append(Q.Or(options) if len(options) > 1 else options[0])
+                options = _or(([same] if same is not None else []) + alts)
+                if options is not None:
+                    nodes.append(options)
                 i = end + 1
                 continue
             if groups[i] is not None:
@@ -428,22 +648,88 @@ class WhooshBackend(SearchBackend):
             q = Q.AndNot(q, Q.Or(negs) if len(negs) > 1 else negs[0])
         return q
 
-    @staticmethod
-    def filter_checks(request):
-        """[(facet, allowed values)] and a day range: the permission scope and the filters.
+    # -- pass one: sets of document numbers ----------------------------------------------
 
-        They are applied to every matching document before it is counted, grouped or
-        scored, from per-segment arrays (cheaper in whoosh than intersecting with
-        posting lists that cover most of the index, such as visibility:public).
-        """
-        checks = []
+    def _term_docs(self, leaf, fieldname, text):
+        key = (leaf.seg.key, fieldname, text)
+        found = self._postings.get(key)
+        if found is None:
+            ints = leaf.seg.ints
+            found = frozenset(map(ints.__getitem__, _posting_ids(leaf.reader, fieldname, text)))
+            self._postings.put(key, found)
+        return found
+
+    def _phrase_docs(self, q, leaf, deadline):
+        key = (leaf.seg.key, q.fieldname, ("phrase",) + tuple(q.words))
+        found = self._postings.get(key)
+        if found is None:
+            matcher = q.matcher(leaf.searcher, leaf.searcher.boolean_context())
+            ids = []
+            for i, docnum in enumerate(matcher.all_ids()):
+                if not i & 1023 and time.monotonic() > deadline:
+                    raise _Deadline
+                ids.append(docnum)
+            ints = leaf.seg.ints
+            found = frozenset(map(ints.__getitem__, ids))
+            self._postings.put(key, found)
+        return found
+
+    def _docs(self, q, leaf, deadline):
+        """The documents of one segment matching `q` (deleted ones may be included)."""
+        if isinstance(q, Q.Term):
+            return self._term_docs(leaf, q.fieldname, q.text)
+        if isinstance(q, Q.Phrase):
+            return self._phrase_docs(q, leaf, deadline)
+        if isinstance(q, Q.Or):
+            subs = q.subqueries
+            # title_<lang> holds a subset of text_<lang>: its sets add nothing to a union.
+            texts = {(s.fieldname, _words(s)) for s in subs if isinstance(s, (Q.Term, Q.Phrase))}
+            sets = []
+            for s in subs:
+                if isinstance(s, (Q.Term, Q.Phrase)) and (TEXT_OF.get(s.fieldname), _words(s)) in texts:
+                    continue
+                found = self._docs(s, leaf, deadline)
+                if found:
+                    sets.append(found)
+            if not sets:
+                return frozenset()
+            if len(sets) == 1:
+                return sets[0]
+            sets.sort(key=len)
+            return sets[-1].union(*sets[:-1])
+        if isinstance(q, Q.And):
+            result = None
+            for s in q.subqueries:
+                found = self._docs(s, leaf, deadline)
+                result = found if result is None else result & found
+                if not result:
+                    return frozenset()
+            return result
+        if isinstance(q, Q.AndNot):
+            found = self._docs(q.a, leaf, deadline)
+            return found - self._docs(q.b, leaf, deadline) if found else found
+        if q is Q.NullQuery:
+            return frozenset()
+        raise TypeError(f"no set evaluation for {q!r}")
+
+    def _any_docs(self, leaf, fieldname, values):
+        if len(values) == 1:
+            return self._term_docs(leaf, fieldname, values[0])
+        sets = [self._term_docs(leaf, fieldname, v) for v in values]
+        return sets[0].union(*sets[1:])
+
+    @staticmethod
+    def scope(request):
+        """([(field, allowed values)], (first day, last day)): the permission scope and the
+        filters, applied to every matching document before it is counted or scored."""
+        terms = []
         vis = frozenset(request.visibilities)
         if vis != {"public", "members"}:
-            checks.append(("visibility", vis))
-        for facet in FACET_FIELDS:
+            terms.append(("visibility", tuple(sorted(vis))))
+        for facet, fieldname in FACET_FIELDS.items():
             value = request.filters.get(facet)
             if value not in (None, ""):
-                checks.append((facet, str(value)))
+                terms.append((fieldname, (str(value),)))
         low = high = None
         if request.filters.get("date_from"):
             low = _day(request.filters["date_from"])
@@ -452,30 +738,21 @@ class WhooshBackend(SearchBackend):
         if request.filters.get("period") in PERIODS:
             since = _day(date.today() - timedelta(days=PERIODS[request.filters["period"]]))
             low = max(low or 0, since)
-        return checks, (low, high)
+        return terms, (low, high)
 
-    @staticmethod
-    def _predicate(seg, checks, days):
-        """A function docnum -> bool for one segment, or None when nothing is filtered."""
-        tests = []
-        for facet, wanted in checks:
-            arr = seg.values[facet]
-            if facet == "tag":
-                tests.append(lambda d, arr=arr, w=wanted: w in arr[d])
-            elif isinstance(wanted, frozenset):
-                tests.append(lambda d, arr=arr, w=wanted: arr[d] in w)
-            else:
-                tests.append(lambda d, arr=arr, w=wanted: arr[d] == w)
+    def _restrict(self, docs, leaf, terms, days):
+        for fieldname, values in terms:
+            docs = docs & self._any_docs(leaf, fieldname, values)
+            if not docs:
+                return docs
+        if leaf.deleted:
+            docs = docs - leaf.deleted
         low, high = days
-        if low or high:
-            day = seg.day
-            low, high = low or 0, high or 99999999
-            tests.append(lambda d: low <= day[d] <= high)
-        if not tests:
-            return None
-        if len(tests) == 1:
-            return tests[0]
-        return lambda d: all(t(d) for t in tests)
+        if low:
+            docs = docs & leaf.seg.since(low)
+        if high and docs:
+            docs = docs - leaf.seg.since(high + 1)
+        return docs
 
     # -- searching -----------------------------------------------------------------------
 
@@ -491,104 +768,106 @@ class WhooshBackend(SearchBackend):
         q = self.build_query(parsed, searcher, notices)
         if q is None:
             return result
-        checks, days = self.filter_checks(request)
+        terms, days = self.scope(request)
         deadline = time.monotonic() + request.time_limit
+        leaves = self._leaf_list(searcher)
 
-        # Pass 1: every match, unscored -> allowed documents, threads, facets, newest.
-        first = {}  # thread -> (segment data, docnum): one document per thread for facets
-        newest = {}  # thread -> post id of its newest match
-        allowed = set() if (checks or days != (None, None)) else None
-        want_newest = request.sort == "newest"
-        matched_docs = 0
-        bctx = searcher.boolean_context()
+        # Pass 1: the matching documents of each segment, permission scope and filters applied.
+        matched = {}
         try:
-            for sub, offset in searcher.leaf_searchers():
-                seg = self._segment(sub.reader())
-                tnum, pnum = seg.tnum, seg.pnum
-                ok = self._predicate(seg, checks, days)
-                matcher = q.matcher(sub, bctx)
-                for i, docnum in enumerate(matcher.all_ids()):
-                    if not i & 2047 and time.monotonic() > deadline:
-                        raise _Deadline
-                    if ok is not None:
-                        if not ok(docnum):
-                            continue
-                        allowed.add(offset + docnum)
-                    t = tnum[docnum]
-                    if t not in first:
-                        first[t] = (seg, docnum)
-                    if want_newest:
-                        p = pnum[docnum]
-                        if p > newest.get(t, -1):
-                            newest[t] = p
-                    matched_docs += 1
+            for leaf in leaves:
+                docs = self._docs(q, leaf, deadline)
+                if docs:
+                    docs = self._restrict(docs, leaf, terms, days)
+                if docs:
+                    matched[leaf.offset] = (leaf, docs)
         except _Deadline:
             result.timed_out = True
             notices.append("timed_out")
             return result
 
-        total = len(first)
+        threads = set()
+        firsts = []  # (segment data, {thread: one matching docnum}) for threads not seen before
+        for leaf, docs in matched.values():
+            tnum = leaf.seg.tnum
+            if request.facets:
+                first = dict(zip(map(tnum.__getitem__, docs), docs))
+                if threads:
+                    for t in first.keys() & threads:
+                        del first[t]
+                threads.update(first)
+                firsts.append((leaf.seg, first))
+            else:
+                threads.update(map(tnum.__getitem__, docs))
+        total = len(threads)
         result.total = total
         result.pages = (total + request.per_page - 1) // request.per_page
         if request.facets and total:
-            result.facets = self._facets(first.values())
+            result.facets = self._facets(firsts, matched.values())
         start = (request.page - 1) * request.per_page
         if start >= total:
             return result
+        needed = start + request.per_page
 
         # Pass 2: the page of threads.
-        if want_newest:
-            ordered = sorted(newest.items(), key=lambda kv: -kv[1])[start:start + request.per_page]
-            result.hits = [Hit(thread_id=t, post_id=p, score=0.0) for t, p in ordered]
+        if request.sort == "newest":
+            result.hits = [Hit(thread_id=t, post_id=p, score=0.0)
+                           for t, p in self._newest(matched.values(), needed)[start:]]
             return result
-        needed = start + request.per_page
-        limit = min(max(needed * 6, 60), matched_docs)
-        while True:
-            collector = _DeadlineTopCollector(limit, deadline, allowed)
-            try:
-                searcher.search_with_collector(q, collector)
-            except _Deadline:
-                result.timed_out = True
-                notices.append("timed_out")
-                return result
-            best = {}
-            for score, docnum in collector.results().top_n:
-                t, p = self._thread_post(searcher, docnum)
-                if t not in best:
-                    best[t] = Hit(thread_id=t, post_id=p, score=score)
-            if len(best) >= needed or limit >= matched_docs:
-                break
-            limit = min(limit * 4, matched_docs)
-        result.hits = list(best.values())[start:start + request.per_page]
+        restricted = bool(terms) or days != (None, None)
+        allowed = {offset: docs for offset, (_leaf, docs) in matched.items()} if restricted else None
+        collector = _ThreadCollector(
+            needed, deadline, allowed,
+            {leaf.offset: leaf.seg.tnum for leaf in leaves}, {leaf.offset: leaf.seg.pnum for leaf in leaves})
+        try:
+            searcher.search_with_collector(q, collector)
+        except _Deadline:
+            result.timed_out = True
+            notices.append("timed_out")
+            return result
+        result.hits = [Hit(thread_id=t, post_id=p, score=score) for t, p, score in collector.ranked()[start:needed]]
         return result
 
-    def _thread_post(self, searcher, docnum):
-        for reader, offset in searcher.reader().leaf_readers():
-            if offset <= docnum < offset + reader.doc_count_all():
-                seg = self._segment(reader)
-                return seg.tnum[docnum - offset], seg.pnum[docnum - offset]
-        raise KeyError(docnum)
+    @staticmethod
+    def _newest(matched, needed):
+        """[(thread, its newest matching post)], newest first, at most `needed`."""
+        newest = {}
+        for leaf, docs in matched:
+            tnum, pnum = leaf.seg.tnum, leaf.seg.pnum
+            ordered = sorted(docs, key=pnum.__getitem__)
+            for t, p in dict(zip(map(tnum.__getitem__, ordered), map(pnum.__getitem__, ordered))).items():
+                if p > newest.get(t, -1):
+                    newest[t] = p
+        return sorted(newest.items(), key=lambda kv: -kv[1])[:needed]
 
-    def _facets(self, firsts):
-        counters = {facet: Counter() for facet in FACET_FIELDS if facet != "visibility"}
-        period = Counter()
-        today = date.today()
-        bounds = {name: _day(today - timedelta(days=days)) for name, days in PERIODS.items()}
-        firsts = list(firsts)
-        for facet, counter in counters.items():
-            if facet == "tag":
-                for seg, docnum in firsts:
-                    counter.update(seg.values["tag"][docnum])
-            else:
-                counter.update(seg.values[facet][docnum] for seg, docnum in firsts)
+    def _facets(self, firsts, matched):
+        facets = {}
+        for facet in FACET_FIELDS:
+            if facet == "visibility":
+                continue
+            counter = Counter()
+            for seg, first in firsts:
+                values = map(seg.values[facet].__getitem__, first.values())
+                counter.update(chain.from_iterable(values) if facet == "tag" else values)
             counter.pop(None, None)
-        for seg, docnum in firsts:
-            d = seg.day[docnum]
-            for name, bound in bounds.items():
-                if d >= bound:
-                    period[name] += 1
-        facets = {facet: counter.most_common(FACET_LIMIT) for facet, counter in counters.items()}
-        facets["period"] = [(name, period[name]) for name in PERIODS if period[name]]
+            facets[facet] = counter.most_common(FACET_LIMIT)
+        # Periods: threads with a matching post that recent (widest period first, each
+        # narrower one only looks at what the wider one kept).
+        today = date.today()
+        counts = {}
+        narrowing = [(leaf, docs) for leaf, docs in matched]
+        for name, days in sorted(PERIODS.items(), key=lambda kv: -kv[1]):
+            bound = _day(today - timedelta(days=days))
+            found = set()
+            kept = []
+            for leaf, docs in narrowing:
+                docs = docs & leaf.seg.since(bound)
+                if docs:
+                    found.update(map(leaf.seg.tnum.__getitem__, docs))
+                    kept.append((leaf, docs))
+            counts[name] = len(found)
+            narrowing = kept
+        facets["period"] = [(name, counts[name]) for name in PERIODS if counts.get(name)]
         return facets
 
     # -- spelling ------------------------------------------------------------------------
@@ -618,9 +897,9 @@ class WhooshBackend(SearchBackend):
     def _known(reader, word):
         for lang in analysis.LANGUAGES:
             for tok in analysis.terms(lang, word):
-                if reader.doc_frequency(f"body_{lang}", tok) or reader.doc_frequency(f"title_{lang}", tok):
+                if reader.doc_frequency(f"text_{lang}", tok):
                     return True
-        return any(reader.doc_frequency("meta", tok) for tok in analysis.terms("fold", word))
+        return False
 
     # -- writing -------------------------------------------------------------------------
 
@@ -647,7 +926,7 @@ class WhooshBackend(SearchBackend):
             writer.cancel()
             raise
         if batch.touched:
-            writer.commit()
+            writer.commit(mergetype=_merge_small)
         else:
             writer.cancel()
 
@@ -688,7 +967,7 @@ class WhooshBackend(SearchBackend):
                         batch = _Batch(writer)
                         replay(batch, keys)
                         batch.flush()
-                        writer.commit()
+                        writer.commit(mergetype=_merge_small)
                     self._write_pointer(name)
                 finally:
                     lock.release()
@@ -725,7 +1004,10 @@ class WhooshBackend(SearchBackend):
             self._searcher = None
             self._ix = None
             self._pointer_sig = None
+            self._leaves = None
             self._segments.clear()
+            self._postings.clear()
+            self._compounds.clear()
 
     def bare_searcher(self):
         """The underlying whoosh searcher (bench/search.py compares against it)."""
