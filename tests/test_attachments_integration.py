@@ -135,6 +135,16 @@ def test_removal_shows_in_the_moderation_log(app, make_user, make_thread, make_p
     page = c.get("/nl/mod/log").get_data(as_text=True)
     assert "attachment removed" in page or "bijlage verwijderd" in page
     assert "Adressen van inwoners" in page
+    # The author is told, in their language.
+    from flask_babel import force_locale, gettext
+    from markupsafe import escape
+
+    with app.test_request_context("/nl/"), force_locale("nl"):
+        expected = gettext("A moderator removed the file %(name)s from your message", name="lijst.csv")
+    c = app.test_client()
+    login(c, author)
+    page = c.get("/nl/notifications").get_data(as_text=True)
+    assert str(escape(expected)) in page and "Adressen van inwoners" in page
 
 
 # -- demo ------------------------------------------------------------------------------

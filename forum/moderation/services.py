@@ -760,6 +760,8 @@ def notice_text(data):
                               if until else _("Your account is suspended")),
         "silence_lifted": lambda: _("You can post again"),
         "suspension_lifted": lambda: _("Your suspension has been lifted"),
+        "attachment_removed": lambda: _("A moderator removed the file %(name)s from your message",
+                                        name=(data or {}).get("filename", "")),
     }
     text = texts.get(action)
     return text() if text else _("A message from the moderators")
