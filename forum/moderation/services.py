@@ -441,6 +441,9 @@ def merge_thread(actor, source, target_reference, reason=""):
         raise ModerationError("target_unavailable", field="target")
     if source.merged_into_id is not None or source.status == "deleted":
         raise ModerationError("forbidden")
+    # Lock both thread rows (PostgreSQL) so that a reply arriving meanwhile cannot take a
+    # number the moved posts get, nor land in the source after its posts have left.
+    db.session.execute(db.select(Thread.id).where(Thread.id.in_([source.id, target.id])).with_for_update())
     base = db.session.scalar(db.select(db.func.max(Post.number)).where(Post.thread_id == target.id)) or 0
     moved = db.session.scalars(
         db.select(Post).where(Post.thread_id == source.id).order_by(Post.created_at, Post.number)
