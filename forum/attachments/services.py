@@ -403,7 +403,9 @@ def install_cleanup():
 def extract_pending(limit=50):
     """Extract the text of documents waiting for it, then let the search index know.
 
-    Each attachment is its own transaction; running twice at once only does work twice.
+    Each attachment is its own short transaction, and no transaction is open while a file
+    is read (a long PDF must not hold SQLite's write lock). Running twice at once only
+    does work twice: the result is written only while the row is still pending.
     Returns the number handled.
     """
     ids = db.session.scalars(
@@ -412,21 +414,26 @@ def extract_pending(limit=50):
     db.session.rollback()
     handled = 0
     for attachment_id in ids:
-        attachment = db.session.get(Attachment, attachment_id)
-        if attachment is None or attachment.text_status != "pending":
-            db.session.rollback()
+        row = db.session.execute(
+            db.select(Attachment.sha256, Attachment.type_code, Attachment.filename, Attachment.post_id)
+            .where(Attachment.id == attachment_id, Attachment.text_status == "pending")).first()
+        db.session.rollback()
+        if row is None:
             continue
         try:
-            data = storage.read(attachment.sha256)
-            text = extract.extract_text(data, attachment.type_code, max_chars=config("ATTACHMENT_TEXT_MAX_CHARS"))
-        except (OSError, extract.ExtractionFailed) as exc:
-            log.warning("text extraction failed for attachment %s (%s): %s", attachment.id, attachment.filename, exc)
-            attachment.text, attachment.text_status = "", "failed"
-        else:
-            attachment.text, attachment.text_status = text, "done"
-        outbox.enqueue("post", attachment.post_id)
+            data = storage.read(row.sha256)
+            text = extract.extract_text(data, row.type_code, max_chars=config("ATTACHMENT_TEXT_MAX_CHARS"))
+            status = "done"
+        except (OSError, ValueError, extract.ExtractionFailed) as exc:
+            log.warning("text extraction failed for attachment %s (%s): %s", attachment_id, row.filename, exc)
+            text, status = "", "failed"
+        updated = db.session.execute(
+            db.update(Attachment).where(Attachment.id == attachment_id, Attachment.text_status == "pending")
+            .values(text=text, text_status=status)).rowcount
+        if updated:
+            outbox.enqueue("post", row.post_id)
+            handled += 1
         db.session.commit()
-        handled += 1
     return handled
 
 
