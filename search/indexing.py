@@ -53,12 +53,21 @@ def indexable_posts():
 
 
 def _load(query):
-    return query.options(
+    options = [
         selectinload(Post.thread).selectinload(Thread.tags),
         selectinload(Post.thread).selectinload(Thread.theme),
         selectinload(Post.thread).selectinload(Thread.organisation),
         selectinload(Post.author).selectinload(User.organisation),
-    )
+    ]
+    if hasattr(Post, "attachments"):  # forum.attachments: their text is indexed with the post
+        options.append(selectinload(Post.attachments))
+    return query.options(*options)
+
+
+def attachment_texts(post):
+    """(file name, extracted text) of the post's attached documents whose text is ready."""
+    return [(a.filename, a.text) for a in getattr(post, "attachments", None) or ()
+            if a.text_status == "done" and a.text]
 
 
 def post_document(post):
@@ -76,6 +85,10 @@ def post_document(post):
     else:
         # Replies may be written in the other language than the thread (Brussels).
         language = detect_language(text, default=thread.language)
+    # Attached documents (and their names) are part of the post, analysed in its language.
+    files = attachment_texts(post)
+    if files:
+        text = "\n".join([text] + [f"{name}\n{file_text}" for name, file_text in files])
     tags = [t.name for t in thread.tags]
     municipality = thread.municipality or (org.municipality if org is not None else "")
     meta = tags + [municipality]
