@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from .. import outbox
 from ..extensions import db
@@ -217,7 +218,11 @@ def flag_post(user, post, reason, note=""):
         raise ModerationError("already_flagged")
     flag = Flag(post_id=post.id, user_id=user.id, reason=reason, note=note)
     db.session.add(flag)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same report sent twice at once (a double click)
+        db.session.rollback()
+        raise ModerationError("already_flagged") from None
     notices = []
     threshold = current_app.config.get("FLAGS_TO_HIDE", 3)
     open_count = db.session.scalar(
