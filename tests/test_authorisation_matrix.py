@@ -119,6 +119,7 @@ POST_EXPECTED = {
     "threads.notification_read": refused(404),  # someone else's notification
     "threads.notifications_read_all": MEMBER_POST,
     "threads.unsubscribe": refused(404, 404),
+    "threads.unsubscribe_one_click": refused(404, 404),  # forged token; no CSRF by design (RFC 8058)
     # moderation
     "moderation.flag": MEMBER_POST,
     "moderation.hide_post": MOD_POST, "moderation.restore_post": MOD_POST, "moderation.dismiss_flags": MOD_POST,

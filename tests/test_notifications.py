@@ -166,7 +166,8 @@ def test_immediate_mail_with_one_click_unsubscribe(app, client, mail, make_user,
     links = Mailbox.links(msg)
     assert any(re.search(r"http://agora\.test/fr/p/\d+$", link) for link in links)
     unsubscribe = next(link for link in links if "/unsubscribe/" in link)
-    assert msg["List-Unsubscribe"] == f"<{unsubscribe}>"
+    assert msg["List-Unsubscribe"] == f"<{unsubscribe}/one-click>"  # RFC 8058
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail.to("hebdo@example.org") == []  # weekly readers wait for the digest
     with app.app_context():
         n = db.session.scalar(db.select(Notification).where(Notification.user_id == asker.id))

@@ -145,7 +145,7 @@ def _new_in_followed_themes(user, since):
 def _send(user, period, notifications, new_threads):
     from auth.mail import send_mail
 
-    from ..threads.notifications import external_url, unsubscribe_token
+    from ..threads.notifications import external_url, unsubscribe_headers, unsubscribe_token
 
     lang = user.locale if user.locale in ("nl", "fr") else "nl"
     unsubscribe = external_url("threads.unsubscribe", token=unsubscribe_token(user), lang=lang)
@@ -165,11 +165,7 @@ def _send(user, period, notifications, new_threads):
     subject = (lambda: _("Your daily Agora digest")) if period == "daily" else (lambda: _("Your weekly Agora digest"))
     return send_mail(
         user.email, "digest", lang, subject=subject,
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-        },
+        headers={**unsubscribe_headers(user, lang), "Auto-Submitted": "auto-generated"},
         user=user, period=period, items=items, new_items=new_items,
         notifications_url=external_url("threads.notifications", lang=lang),
         settings_url=external_url("auth.settings", lang=lang), unsubscribe_url=unsubscribe,

@@ -88,6 +88,15 @@ def unsubscribe_token(user):
     return make_token(UNSUBSCRIBE_PURPOSE, {"u": user.id})
 
 
+def unsubscribe_headers(user, lang):
+    """List-Unsubscribe headers for a mail to `user` (RFC 2369 link + RFC 8058 one-click)."""
+    one_click = external_url("threads.unsubscribe_one_click", token=unsubscribe_token(user), lang=lang)
+    return {
+        "List-Unsubscribe": f"<{one_click}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
 def read_unsubscribe_token(token):
     """The user id in an unsubscribe token; raises auth.tokens.TokenInvalid. Never expires:
     an old mail's link must keep working."""
@@ -130,7 +139,7 @@ def deliver_immediate(notifications):
         unsubscribe = external_url("threads.unsubscribe", token=unsubscribe_token(user), lang=lang)
         ok = send_mail(
             user.email, f"notify_{n.kind}", lang, subject=_subject(n.kind, thread.title),
-            headers={"List-Unsubscribe": f"<{unsubscribe}>"},
+            headers=unsubscribe_headers(user, lang),
             user=user, notification=n, thread=thread, post=post,
             actor=n.actor, text=plain_text(post.body_html) if post is not None else "",
             link=link, unsubscribe_url=unsubscribe,

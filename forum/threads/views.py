@@ -13,7 +13,7 @@ from .. import ratelimit
 from ..attachments import posting as attachment_posting
 from ..attachments.services import AttachmentRefused
 from ..errors import render_error
-from ..extensions import db
+from ..extensions import csrf, db
 from ..i18n import current_language
 from ..models import LANGUAGES, THREAD_KINDS, Notification, Post, PostRevision, Theme, Thread, User
 from ..permissions import (
@@ -652,22 +652,41 @@ def notifications_read_all():
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token):
-    """The link in every notification mail: GET asks, POST (with CSRF, like every change) stops
-    the mails. No RFC 8058 one-click POST: that would be the one route without CSRF."""
-    from auth.tokens import TokenInvalid
-
-    from .notifications import read_unsubscribe_token
-
-    try:
-        user = db.session.get(User, read_unsubscribe_token(token))
-    except TokenInvalid:
-        user = None
+    """The link in every notification mail: GET asks, POST (with CSRF) stops the mails."""
+    user = _unsubscribe_user(token)
     if user is None:
         return render_error(404, _("This unsubscribe link is not valid. You can change your mail settings in your account."))
     if request.method == "POST":
         services.unsubscribe(user)
         return render_template("forum/unsubscribe.html", done=True, user=user)
     return render_template("forum/unsubscribe.html", done=False, user=user, token=token)
+
+
+def _unsubscribe_user(token):
+    from auth.tokens import TokenInvalid
+
+    from .notifications import read_unsubscribe_token
+
+    try:
+        return db.session.get(User, read_unsubscribe_token(token))
+    except TokenInvalid:
+        return None
+
+
+@bp.post("/unsubscribe/<token>/one-click")
+@csrf.exempt
+def unsubscribe_one_click(token):
+    """RFC 8058 one-click unsubscribe, POSTed by mail clients without cookies.
+
+    The one route without a CSRF token: the signed, user-specific token in the URL is what
+    authorises it, and all it can do is stop that member's mails (tests/test_security.py
+    keeps an explicit list of such routes).
+    """
+    user = _unsubscribe_user(token)
+    if user is None:
+        return render_error(404, _("This unsubscribe link is not valid. You can change your mail settings in your account."))
+    services.unsubscribe(user)
+    return render_template("forum/unsubscribe.html", done=True, user=user)
 
 
 def init_app(app):
