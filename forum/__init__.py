@@ -34,6 +34,14 @@ def create_app(config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
 
+    # Compiled templates are cached on disk (keyed on the source's checksum, so edits are
+    # picked up): each gunicorn worker, and each test's fresh app, skips recompiling them.
+    from jinja2 import FileSystemBytecodeCache
+
+    template_cache = app.config.get("TEMPLATE_CACHE_DIR") or os.path.join(instance_path, "cache", "templates")
+    os.makedirs(template_cache, exist_ok=True)
+    app.jinja_env.bytecode_cache = FileSystemBytecodeCache(template_cache)
+
     from . import i18n, security, errors, templating
 
     i18n.init_app(app)
