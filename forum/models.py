@@ -342,7 +342,7 @@ class SearchOutbox(db.Model):
     """Index work written in the same transaction as the change it follows."""
 
     id = db.Column(db.Integer, primary_key=True)
-    object_type = db.Column(db.String(10), nullable=False)  # post, thread, theme, user
+    object_type = db.Column(db.String(20), nullable=False)  # post, thread, theme, user, organisation
     object_id = db.Column(db.Integer, nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 

@@ -1,6 +1,8 @@
 """Full-text search in Dutch and French, behind a small backend interface."""
 import logging
 
+from . import models  # noqa: F401  (search_document: create_all and Alembic must see it)
+
 log = logging.getLogger(__name__)
 
 

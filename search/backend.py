@@ -1,9 +1,10 @@
 """The search backend interface: index, remove, query, rebuild; views never import an engine.
 
 A backend stores one document per visible post (see search/indexing.py for the fields)
-and answers a SearchRequest with a SearchResult grouped per thread. Whoosh is the only
-engine today (search/whoosh_backend.py); PostgreSQL full-text search can be added as a
-second class without touching the views or the indexer.
+and answers a SearchRequest with a SearchResult grouped per thread. Two engines:
+Whoosh (search/whoosh_backend.py, the default: files in the instance folder) and
+PostgreSQL full-text search (search/postgres_backend.py, SEARCH_BACKEND=postgres: rows
+in the database, shared by every app server). Views and the indexer never know which.
 """
 from dataclasses import dataclass, field
 
@@ -81,6 +82,11 @@ class SearchBackend:
         changed meanwhile, and swap it in atomically."""
         raise NotImplementedError
 
+    def highlight(self, parsed, pieces):
+        """Escaped snippets (Markup with <mark>) for [(text, language, length)], or None
+        to let the service mark them itself (search/highlight.py)."""
+        return None
+
     def suggest(self, words, visibilities):
         """Corrections {word: better} for misspelt words, from a small dictionary."""
         return {}
@@ -102,11 +108,16 @@ def get_backend(app=None):
     backend = app.extensions.get("agora_search")
     if backend is None or backend.key != key:
         name = app.config["SEARCH_BACKEND"]
-        if name != "whoosh":
-            raise RuntimeError(f"unknown SEARCH_BACKEND {name!r}")
-        from .whoosh_backend import WhooshBackend
+        if name == "whoosh":
+            from .whoosh_backend import WhooshBackend
 
-        backend = WhooshBackend(app.config["SEARCH_INDEX_PATH"])
+            backend = WhooshBackend(app.config["SEARCH_INDEX_PATH"])
+        elif name == "postgres":
+            from .postgres_backend import PostgresBackend
+
+            backend = PostgresBackend()
+        else:
+            raise RuntimeError(f"unknown SEARCH_BACKEND {name!r} (whoosh or postgres)")
         backend.key = key
         app.extensions["agora_search"] = backend
     return backend

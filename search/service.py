@@ -217,8 +217,7 @@ def _load_items(user, hits, parsed):
             )
         )
     }
-    matcher = highlight.Matcher(parsed)
-    items = []
+    shown = []
     for hit in hits:
         post = posts.get(hit.post_id)
         # The index may be a moment behind the database: check again before showing.
@@ -228,10 +227,21 @@ def _load_items(user, hits, parsed):
         thread = post.thread
         text = plain_text(post.body_html)
         lang = thread.language if post.number == 1 else detect_language(text, default=thread.language)
+        shown.append((hit, post, text, lang))
+    # Snippets always come from the database's text; an engine may mark them itself
+    # (PostgreSQL: ts_headline), otherwise search/highlight.py does.
+    pieces = []
+    for _hit, post, text, lang in shown:
+        pieces += [(post.thread.title, post.thread.language, 400), (text, lang, 240)]
+    marked = get_backend().highlight(parsed, pieces) if pieces else []
+    if marked is None:
+        matcher = highlight.Matcher(parsed)
+        marked = [highlight.snippet(value, matcher, lang, length=length) for value, lang, length in pieces]
+    items = []
+    for i, (hit, post, _text, _lang) in enumerate(shown):
         items.append(ResultItem(
-            thread=thread, post=post, score=hit.score,
-            title=highlight.snippet(thread.title, matcher, thread.language, length=400),
-            snippet=highlight.snippet(text, matcher, lang),
+            thread=post.thread, post=post, score=hit.score,
+            title=marked[2 * i], snippet=marked[2 * i + 1],
             url_args={"post_id": post.id},
         ))
     return items

@@ -1,4 +1,7 @@
-"""A small relevance set: 40 realistic threads, 32 queries that must find their thread in the top 3."""
+"""A small relevance set: 40 realistic threads, 32 queries that must find their thread in the top 3.
+
+Run against both search engines (Whoosh and, in the PostgreSQL run, PostgreSQL).
+"""
 import pytest
 
 CORPUS = {
@@ -128,6 +131,11 @@ QUERIES = [
     ("bénévoles", "vrijwilligers"),
     ("daklozen", "sansabri"),
 ]
+
+
+@pytest.fixture
+def app_config(app_config, search_backend):
+    return dict(app_config, SEARCH_BACKEND=search_backend)
 
 
 @pytest.fixture

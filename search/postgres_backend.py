@@ -1,0 +1,722 @@
+"""The PostgreSQL full-text engine: tsvector documents, GIN indexes, ts_rank_cd, ts_headline.
+
+Selected with AGORA_SEARCH_BACKEND=postgres (the database must then be PostgreSQL too).
+It answers the same SearchRequest as the Whoosh engine with the same rules, so that
+one test suite runs against both (tests/test_search*.py):
+
+- Documents are rows of search_document (search/models.py), written by the same outbox
+  drain (search/indexing.py) through batch(); the drain's read-after-lock order is kept
+  with a PostgreSQL advisory lock instead of Whoosh's writer lock.
+- Each post's text is analysed in the language it was written in (agora_nl /
+  agora_fr: unaccent, then the Dutch or French Snowball stemmer and stop words): the
+  title with tags, places and organisation names as weight A (Whoosh's boosted
+  title_<lang> field), the body as weight B (text_<lang>). French elisions are
+  stripped and apostrophe words joined in Python first (pg_text), as the Whoosh
+  analyser does.
+- A word is looked for in both languages' columns; Dutch compounds it heads are found
+  with a GIN prefix query (schuld -> 'schuld':* matches schuldhulpverlen) kept to
+  lexemes three letters longer than the head, ranked well below the word itself;
+  glossary translations are alternatives for the span of words they translate,
+  ranked below same-language matches. Stop words of either language are left out of
+  the query, as with Whoosh.
+- Permission scope (theme visibility) and filters are part of the WHERE clause, so
+  counts, facets and snippets only ever see documents the reader may read.
+- A reindex fills a side table, replays what drains changed meanwhile and swaps it in
+  by renaming, in one transaction (readers see the old or the new table, never half).
+
+Where it behaves differently from Whoosh (documented in tests/test_search.py):
+ranking numbers (ts_rank_cd rather than BM25F, same order of boosts), a word finds
+every compound it heads rather than the four most frequent ones, and a word* wildcard
+is not capped at 50 terms (the statement timeout bounds it instead, so there is no
+"wildcard_capped" notice); snippets are ts_headline's choice of fragment.
+"""
+import logging
+import re
+import threading
+import time
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from markupsafe import Markup, escape
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+
+from forum.extensions import db
+
+from . import analysis
+from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
+from .models import SearchDocument
+from .spelling import Dictionary, best_correction
+
+log = logging.getLogger(__name__)
+
+TABLE = SearchDocument.__tablename__
+BUILD_TABLE = "search_document_build"
+JOURNAL_TABLE = "search_rebuild_journal"
+CONFIG = {"nl": "agora_nl", "fr": "agora_fr", "spell": "agora_simple"}
+
+# Boosts in the same proportions as the Whoosh engine's (search/whoosh_backend.py).
+TITLE_BOOST = 2.0
+COMPOUND_BOOST = 0.3
+EXPANSION_BOOST = 0.25
+MIN_COMPOUND_HEAD = 4
+FACET_LIMIT = 12
+PERIODS = {"week": 7, "month": 31, "year": 366}
+# ts_rank_cd weights for labels {D, C, B, A}: titles (with tags and places) A, bodies B.
+RANK_WEIGHTS = "{0.1, 0.2, %.2f, %.2f}" % (1.0 / TITLE_BOOST, 1.0)
+# 1: divide by 1 + log(document length), the counterpart of BM25's length norm.
+RANK_NORMALIZATION = 1
+SPELL_CACHE_SECONDS = 60
+
+# pg_advisory locks: (class, id). The drain lock serialises index writers as Whoosh's
+# writer lock does; the rebuild lock allows one reindex at a time.
+LOCK_CLASS = 0x41474F52  # "AGOR"
+DRAIN_LOCK = 1
+REBUILD_LOCK = 2
+
+# Private-use characters mark highlights inside ts_headline's output until the text is
+# escaped; they are removed from the input first so nobody can forge a mark.
+START, STOP, LT, GT = "\ue000", "\ue001", "\ue002", "\ue003"
+_PRIVATE = re.compile("[\ue000-\ue003\x00]")
+
+_APOSTROPHE_WORD = re.compile(r"\w+(?:['’]\w+)+")
+_ELISION = re.compile(r"^(?:%s)['’]" % "|".join(analysis.ELISIONS), re.IGNORECASE)
+
+
+def pg_text(value):
+    """Text as the PostgreSQL parser should see it: elisions stripped, apostrophe words
+    joined (l'initiative -> initiative, auto's -> autos), angle brackets blanked (the
+    parser would otherwise swallow "<b and c>" as an HTML tag) and NUL removed."""
+    if not value:
+        return ""
+    value = _PRIVATE.sub("", value).replace("<", " ").replace(">", " ")
+    if "'" not in value and "’" not in value:
+        return value
+    return _APOSTROPHE_WORD.sub(lambda m: _ELISION.sub("", m.group()).replace("'", "").replace("’", ""), value)
+
+
+def _quote_lexeme(word):
+    return "'" + word.replace("\\", "").replace("'", "") + "'"
+
+
+class _Sql:
+    """A growing list of bind parameters for one statement."""
+
+    def __init__(self):
+        self.params = {}
+
+    def bind(self, value):
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def phrase(self, config, words):
+        return f"phraseto_tsquery('{CONFIG[config]}', {self.bind(pg_text(words))})"
+
+    def raw_prefix(self, folded):
+        """A wildcard as typed (already folded): not stemmed, as Whoosh's expand_prefix."""
+        return f"to_tsquery('simple', {self.bind(_quote_lexeme(folded) + ':*')})"
+
+
+def _or(parts, op=" OR "):
+    parts = [p for p in parts if p]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else "(" + op.join(parts) + ")"
+
+
+def _tsq_or(parts):
+    return _or(parts, " || ")
+
+
+class _Query:
+    """A ParsedQuery as SQL: a WHERE condition, a rank expression and highlight queries."""
+
+    COLUMNS = analysis.LANGUAGES
+
+    def __init__(self, parsed, sql):
+        self.sql = sql
+        self.rank = {"nl": [], "fr": [], "compound": [], "exp_nl": [], "exp_fr": [], "exp_compound": [],
+                     "prefix": []}
+        self.condition = self._build(parsed)
+
+    def _clause(self, clause, rank=True):
+        """SQL conditions of which any matches the clause (None: nothing to look for)."""
+        sql = self.sql
+        if clause.kind == "prefix":
+            q = sql.raw_prefix(clause.text)
+            if rank:
+                self.rank["prefix"].append(q)
+            return [f"d.tsv_{lang} @@ {q}" for lang in analysis.LANGUAGES]
+        phrase = clause.kind == "phrase"
+        word = pg_text(clause.text)
+        per_language = {lang: analysis.terms(lang, word) for lang in analysis.LANGUAGES}
+        if not phrase and not all(per_language.values()):
+            # A stop word in either language is left out (see WhooshBackend._word_query).
+            return None
+        out = []
+        for lang in analysis.LANGUAGES:
+            if per_language[lang]:
+                q = sql.phrase(lang, word)
+                out.append(f"d.tsv_{lang} @@ {q}")
+                if rank:
+                    self.rank[lang].append(q)
+        if not phrase:
+            compound = self._compound(word)
+            if compound:
+                q, condition = compound
+                out.append(condition)
+                if rank:
+                    self.rank["compound"].append(q)
+        return out or None
+
+    def _compound(self, word):
+        """Dutch compounds the word heads (see WhooshBackend._compound_terms): a GIN
+        prefix query on the word and on its Dutch stem, keeping, as Whoosh does, only
+        lexemes at least three letters longer than the head (schuld finds
+        schuldhulpverlen, not schulden's neighbour schuldig, and a misspelling whose
+        stem happens to start a word does not find it). Returns (tsquery, condition)."""
+        ftoks = analysis.terms("fold", word)
+        if len(ftoks) != 1 or len(ftoks[0]) < MIN_COMPOUND_HEAD:
+            return None
+        heads = {ftoks[0]}
+        stem = analysis.terms("nl", ftoks[0])
+        if len(stem) == 1 and len(stem[0]) >= MIN_COMPOUND_HEAD:
+            heads.add(stem[0])
+        heads = sorted(heads)
+        sql = self.sql
+        q = f"to_tsquery('simple', {sql.bind(' | '.join(_quote_lexeme(h) + ':*' for h in heads))})"
+        longer = " OR ".join(
+            f"(left(u.lexeme, {len(h)}) = {sql.bind(h)} AND length(u.lexeme) >= {len(h) + 3})" for h in heads)
+        condition = (f"(d.tsv_nl @@ {q} AND EXISTS (SELECT 1 FROM unnest(d.tsv_nl) AS u "
+                     f"WHERE {longer}))")
+        return q, condition
+
+    def _group(self, group):
+        conditions = []
+        for clause in group:
+            conditions += self._clause(clause) or []
+        return _or(conditions)
+
+    def _expansion(self, expansion):
+        parts = []
+        for lang, target in expansion.targets:
+            word = pg_text(target)
+            if not analysis.terms(lang, word):
+                continue
+            q = self.sql.phrase(lang, word)
+            self.rank[f"exp_{lang}"].append(q)
+            parts.append(f"d.tsv_{lang} @@ {q}")
+            if lang == "nl":
+                compound = self._compound(word)
+                if compound:
+                    self.rank["exp_compound"].append(compound[0])
+                    parts.append(compound[1])
+        return _or(parts)
+
+    def _build(self, parsed):
+        groups = [self._group(g) for g in parsed.groups]
+        # Non-overlapping expansions, longest first at each start (as the Whoosh engine).
+        spans = {}
+        for e in parsed.expansions:
+            spans.setdefault((e.start, e.end), []).append(e)
+        chosen, covered = {}, set()
+        for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
+            if any(i in covered for i in range(start, end + 1)):
+                continue
+            covered.update(range(start, end + 1))
+            chosen[start] = (end, spans[(start, end)])
+        nodes = []
+        i = 0
+        while i < len(groups):
+            if i in chosen:
+                end, expansions = chosen[i]
+                run = [g for g in groups[i:end + 1] if g]
+                same = _or(run, " AND ")
+                alternatives = [self._expansion(e) for e in expansions]
+                node = _or([same] + alternatives)
+                if node:
+                    nodes.append(node)
+                i = end + 1
+                continue
+            if groups[i]:
+                nodes.append(groups[i])
+            i += 1
+        if not nodes:
+            return None
+        condition = _or(nodes, " AND ")
+        negatives = [_or(self._clause(c, rank=False) or []) for c in parsed.negatives]
+        negatives = [n for n in negatives if n]
+        if negatives:
+            condition = f"{condition} AND NOT {_or(negatives)}"
+        return condition
+
+    def score(self):
+        """The rank expression: ts_rank_cd per column, boosted like the Whoosh fields."""
+        terms = []
+
+        def rank(column, queries, boost):
+            q = _tsq_or(queries)
+            if q:
+                expr = f"ts_rank_cd('{RANK_WEIGHTS}', d.tsv_{column}, {q}, {RANK_NORMALIZATION})"
+                terms.append(expr if boost == 1 else f"{boost} * {expr}")
+
+        r = self.rank
+        rank("nl", r["nl"] + r["prefix"], 1)
+        rank("fr", r["fr"] + r["prefix"], 1)
+        rank("nl", r["compound"], COMPOUND_BOOST)
+        rank("nl", r["exp_nl"], EXPANSION_BOOST)
+        rank("fr", r["exp_fr"], EXPANSION_BOOST)
+        rank("nl", r["exp_compound"], EXPANSION_BOOST * COMPOUND_BOOST)
+        return " + ".join(terms) if terms else "0"
+
+    def highlight_query(self, lang):
+        """One tsquery with everything that should be marked in a text of `lang`."""
+        r = self.rank
+        compounds = r["compound"] + r["exp_compound"] if lang == "nl" else []
+        return _tsq_or(r[lang] + r["prefix"] + r[f"exp_{lang}"] + compounds)
+
+
+def _day(d):
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def _filters(request, sql):
+    """WHERE conditions for the permission scope and the reader's filters."""
+    where = ["d.visibility = ANY(%s)" % sql.bind(list(request.visibilities))]
+    f = request.filters
+    for name, column in (("kind", "kind"), ("language", "language"), ("province", "province"),
+                         ("municipality", "municipality"), ("solved", "solved")):
+        if f.get(name) not in (None, ""):
+            where.append(f"d.{column} = {sql.bind(str(f[name]))}")
+    for name, column in (("theme", "theme_id"), ("organisation", "organisation_id")):
+        value = f.get(name)
+        if value not in (None, ""):
+            value = str(value)
+            where.append(f"d.{column} = {sql.bind(int(value))}" if value.isdigit() else "FALSE")
+    if f.get("tag") not in (None, ""):
+        where.append(f"{sql.bind(str(f['tag']))} = ANY(d.tags)")
+    low = _day(f["date_from"]) if f.get("date_from") else None
+    high = _day(f["date_to"]) if f.get("date_to") else None
+    if f.get("period") in PERIODS:
+        since = _day(date.today() - timedelta(days=PERIODS[f["period"]]))
+        low = max(low or 0, since)
+    if low:
+        where.append(f"d.day >= {sql.bind(low)}")
+    if high:
+        where.append(f"d.day <= {sql.bind(high)}")
+    return where
+
+
+def _row(doc):
+    """A search_document row (bind parameters) from an indexing document dict."""
+    def integer(name):
+        value = doc.get(name)
+        return int(value) if value not in (None, "") else None
+
+    return {
+        "post_id": int(doc["post_id"]), "thread_id": int(doc["thread_id"]),
+        "theme_id": int(doc["theme_id"]), "author_id": integer("author_id"),
+        "organisation_id": integer("organisation_id"), "author_org_id": integer("author_org_id"),
+        "day": int(doc["day"]), "kind": doc["kind"], "language": doc["language"],
+        "visibility": doc["visibility"], "municipality": doc.get("municipality") or None,
+        "province": doc.get("province") or None, "solved": doc.get("solved") or None,
+        "tags": [t for t in (doc.get("tags") or "").split(",") if t],
+        **{key: pg_text(value) for key, value in _texts(doc).items()},
+        "spell": pg_text(doc["spell"]) if doc.get("spell") else None,
+    }
+
+
+def _texts(doc):
+    """title_<lang> (weight A) and body_<lang> (weight B) from the document's fields.
+
+    The indexer puts the title with tags, places and names into title_<lang> and, for
+    Whoosh's benefit, once more at the start of text_<lang>; here each word is stored
+    once, with the weight of where it stands."""
+    out = {}
+    for lang in analysis.LANGUAGES:
+        title = doc.get(f"title_{lang}") or ""
+        body = doc.get(f"text_{lang}") or ""
+        if title and body.startswith(title):
+            body = body[len(title):]
+        out[f"title_{lang}"], out[f"body_{lang}"] = title, body
+    return out
+
+
+_COLUMNS = ("post_id", "thread_id", "theme_id", "author_id", "organisation_id", "author_org_id", "day",
+            "kind", "language", "visibility", "municipality", "province", "solved", "tags",
+            "tsv_nl", "tsv_fr", "tsv_spell")
+_VALUES = (
+    ":post_id, :thread_id, :theme_id, :author_id, :organisation_id, :author_org_id, :day, :kind, "
+    ":language, :visibility, :municipality, :province, :solved, :tags, "
+    "setweight(to_tsvector('agora_nl', :title_nl), 'A') || setweight(to_tsvector('agora_nl', :body_nl), 'B'), "
+    "setweight(to_tsvector('agora_fr', :title_fr), 'A') || setweight(to_tsvector('agora_fr', :body_fr), 'B'), "
+    "to_tsvector('agora_simple', :spell)"
+)
+
+
+def _insert_sql(table):
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "post_id")
+    return text(f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({_VALUES}) "
+                f"ON CONFLICT (post_id) DO UPDATE SET {updates}")
+
+
+SCOPE_COLUMNS = {"post_id", "thread_id", "theme_id", "author_id", "organisation_id", "author_org_id"}
+
+
+class _Batch:
+    """Deletions, then additions (upserts), on one connection; see SearchBackend.batch."""
+
+    def __init__(self, conn, table=TABLE, journal=False, commit_each_flush=False):
+        self.conn = conn
+        self.table = table
+        self.journal = journal
+        self.commit_each_flush = commit_each_flush
+        self.deletes = {}
+        self.rows = []
+        self.recorded = []
+        self.insert = _insert_sql(table)
+
+    def delete(self, fieldname, value):
+        if fieldname not in SCOPE_COLUMNS:
+            raise KeyError(fieldname)
+        self.deletes.setdefault(fieldname, set()).add(int(value))
+
+    def add(self, doc):
+        self.rows.append(_row(doc))
+
+    def record(self, object_type, object_id):
+        self.recorded.append({"object_type": object_type, "object_id": int(object_id)})
+
+    def flush(self):
+        conn = self.conn
+        for fieldname, values in self.deletes.items():
+            conn.execute(text(f"DELETE FROM {self.table} WHERE {fieldname} = ANY(:ids)"), {"ids": sorted(values)})
+        if self.rows:
+            conn.execute(self.insert, self.rows)
+        if self.journal and self.recorded:
+            conn.execute(text(f"INSERT INTO {JOURNAL_TABLE} (object_type, object_id) "
+                              "VALUES (:object_type, :object_id)"), self.recorded)
+        self.deletes, self.rows, self.recorded = {}, [], []
+        if self.commit_each_flush:
+            conn.commit()
+
+
+def _lock(conn, lock_id, wait):
+    """Take a transaction-level advisory lock within `wait` seconds, or raise IndexBusy."""
+    deadline = time.monotonic() + wait
+    while not conn.execute(text("SELECT pg_try_advisory_xact_lock(:c, :i)"),
+                           {"c": LOCK_CLASS, "i": lock_id}).scalar():
+        if time.monotonic() >= deadline:
+            raise IndexBusy("search_document")
+        time.sleep(0.02)
+
+
+class PostgresBackend(SearchBackend):
+    key = None
+
+    def __init__(self):
+        self._spell = {}  # visibilities -> (expires, Dictionary)
+        self._glossary = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _engine():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            raise RuntimeError("SEARCH_BACKEND=postgres needs a PostgreSQL database (AGORA_DATABASE_URL)")
+        return engine
+
+    # -- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self, wait=0.5):
+        with self._engine().connect() as conn:
+            try:
+                _lock(conn, DRAIN_LOCK, wait)
+                journal = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": JOURNAL_TABLE}).scalar()
+                batch = _Batch(conn, journal=journal)
+                yield batch
+                batch.flush()
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def rebuild(self, fill, replay, wait=60.0):
+        """Fill a side table, replay what drains changed meanwhile, swap it in by rename."""
+        engine = self._engine()
+        with engine.connect() as guard:
+            if not guard.execute(text("SELECT pg_try_advisory_lock(:c, :i)"),
+                                 {"c": LOCK_CLASS, "i": REBUILD_LOCK}).scalar():
+                raise RebuildRunning()
+            guard.commit()
+            try:
+                return self._rebuild(engine, fill, replay, wait)
+            finally:
+                guard.execute(text("SELECT pg_advisory_unlock(:c, :i)"), {"c": LOCK_CLASS, "i": REBUILD_LOCK})
+                guard.commit()
+
+    def _rebuild(self, engine, fill, replay, wait):
+        indexes = sorted(SearchDocument.__table__.indexes, key=lambda ix: ix.name)
+        swapped = False
+        try:
+            # Under the drain lock, so that every drain from now on journals its work.
+            with engine.connect() as conn:
+                _lock(conn, DRAIN_LOCK, wait)
+                conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}, {JOURNAL_TABLE}"))
+                conn.execute(text(f"CREATE TABLE {BUILD_TABLE} (LIKE {TABLE} INCLUDING DEFAULTS)"))
+                conn.execute(text(f"ALTER TABLE {BUILD_TABLE} ADD CONSTRAINT pk_{BUILD_TABLE} PRIMARY KEY (post_id)"))
+                conn.execute(text(f"CREATE TABLE {JOURNAL_TABLE} (object_type varchar(20) NOT NULL, "
+                                  "object_id integer NOT NULL)"))
+                conn.commit()
+            with engine.connect() as conn:
+                batch = _Batch(conn, table=BUILD_TABLE, commit_each_flush=True)
+                fill(batch)
+                batch.flush()
+                # Bulk-built indexes are faster and smaller than ones grown row by row.
+                for index in indexes:
+                    using = index.dialect_options["postgresql"].get("using") or "btree"
+                    columns = ", ".join(c.name for c in index.columns)
+                    conn.execute(text(f"CREATE INDEX {index.name}__build ON {BUILD_TABLE} USING {using} ({columns})"))
+                conn.execute(text(f"ANALYZE {BUILD_TABLE}"))
+                conn.commit()
+            with engine.connect() as conn:
+                _lock(conn, DRAIN_LOCK, wait)
+                keys = [f"{t}:{i}" for t, i in conn.execute(text(
+                    f"SELECT DISTINCT object_type, object_id FROM {JOURNAL_TABLE} ORDER BY 1, 2"))]
+                if keys:
+                    batch = _Batch(conn, table=BUILD_TABLE)
+                    replay(batch, keys)
+                    batch.flush()
+                conn.execute(text(f"DROP TABLE {TABLE}"))
+                conn.execute(text(f"ALTER TABLE {BUILD_TABLE} RENAME TO {TABLE}"))
+                conn.execute(text(f"ALTER TABLE {TABLE} RENAME CONSTRAINT pk_{BUILD_TABLE} TO pk_{TABLE}"))
+                for index in indexes:
+                    conn.execute(text(f"ALTER INDEX {index.name}__build RENAME TO {index.name}"))
+                conn.execute(text(f"DROP TABLE {JOURNAL_TABLE}"))
+                conn.commit()
+                swapped = True
+        finally:
+            if not swapped:
+                with engine.connect() as conn:
+                    conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}, {JOURNAL_TABLE}"))
+                    conn.commit()
+        with self._lock:
+            self._spell.clear()
+        return TABLE
+
+    # -- searching -----------------------------------------------------------------------
+
+    def query(self, request):
+        parsed = request.parsed
+        notices = list(parsed.notices)
+        result = SearchResult(page=request.page, notices=notices)
+        sql = _Sql()
+        q = _Query(parsed, sql)
+        if q.condition is None:
+            return result
+        where = " AND ".join([q.condition] + _filters(request, sql))
+        newest = request.sort == "newest"
+        score = "0::float8" if newest else q.score()
+        start = (request.page - 1) * request.per_page
+        order = "newest DESC" if newest else "score DESC, thread_id DESC"
+        hit_post = "newest" if newest else "post_id"
+        parts = [
+            "SELECT 'total' AS part, NULL AS name, NULL AS value, count(*) AS n, NULL::int AS post, "
+            "NULL::float8 AS score FROM t",
+            f"(SELECT 'hit', NULL, thread_id::text, NULL, {hit_post}, score FROM t ORDER BY {order} "
+            f"LIMIT {int(request.per_page)} OFFSET {int(start)})",
+        ]
+        today = date.today()
+        if request.facets:
+            parts += [
+                "SELECT 'facet', f.name, f.value, count(*), NULL, NULL FROM t, LATERAL (VALUES "
+                "('kind', t.kind), ('theme', t.theme_id::text), ('language', t.language), "
+                "('province', t.province), ('municipality', t.municipality), "
+                "('organisation', t.organisation_id::text), ('solved', t.solved)) AS f(name, value) "
+                "WHERE f.value IS NOT NULL GROUP BY f.name, f.value",
+                "SELECT 'facet', 'tag', tag, count(*), NULL, NULL FROM t, unnest(t.tags) AS tag GROUP BY tag",
+                "SELECT 'facet', 'period', p.name, p.n, NULL, NULL FROM t_periods, LATERAL (VALUES "
+                + ", ".join(f"('{name}', t_periods.{name})" for name in PERIODS)
+                + ") AS p(name, n) WHERE p.n > 0",
+            ]
+        statement = (
+            "WITH m AS MATERIALIZED ("
+            "SELECT d.post_id, d.thread_id, d.day, d.kind, d.theme_id, d.language, d.tags, d.province, "
+            f"d.municipality, d.organisation_id, d.solved, {score} AS score "
+            f"FROM {TABLE} AS d WHERE {where}), "
+            "t AS MATERIALIZED (SELECT DISTINCT ON (thread_id) thread_id, post_id, score, kind, theme_id, "
+            "language, tags, province, municipality, organisation_id, solved, "
+            "max(day) OVER w AS day, max(post_id) OVER w AS newest "
+            "FROM m WINDOW w AS (PARTITION BY thread_id) ORDER BY thread_id, score DESC, post_id)"
+        )
+        if request.facets:
+            statement += ", t_periods AS (SELECT " + ", ".join(
+                f"count(*) FILTER (WHERE day >= {_day(today - timedelta(days=days))}) AS {name}"
+                for name, days in PERIODS.items()) + " FROM t)"
+        statement += " " + " UNION ALL ".join(parts)
+        try:
+            rows = self._run(statement, sql.params, request.time_limit)
+        except _TimedOut:
+            result.timed_out = True
+            notices.append("timed_out")
+            return result
+        facets = {}
+        for part, name, value, n, post, score_value in rows:
+            if part == "total":
+                result.total = n
+            elif part == "hit":
+                result.hits.append(Hit(thread_id=int(value), post_id=post, score=float(score_value or 0)))
+            else:
+                facets.setdefault(name, []).append((value, n))
+        # UNION ALL keeps no order across parts: put the page back in rank order.
+        if newest:
+            result.hits.sort(key=lambda h: -h.post_id)
+        else:
+            result.hits.sort(key=lambda h: (-h.score, -h.thread_id))
+        result.pages = (result.total + request.per_page - 1) // request.per_page
+        if request.facets and result.total:
+            for name, values in facets.items():
+                if name == "period":
+                    order = list(PERIODS)
+                    facets[name] = sorted(values, key=lambda v: order.index(v[0]))
+                else:
+                    facets[name] = sorted(values, key=lambda v: (-v[1], v[0]))[:FACET_LIMIT]
+            for name in ("kind", "theme", "language", "tag", "province", "municipality", "organisation",
+                         "solved", "period"):
+                facets.setdefault(name, [])
+            result.facets = facets
+        return result
+
+    def _run(self, statement, params, time_limit):
+        with self._engine().connect() as conn:
+            try:
+                # Local to this transaction: the bound of what one search may cost.
+                conn.execute(text(f"SET LOCAL statement_timeout = {max(1, int(time_limit * 1000))}"))
+                rows = conn.execute(text(statement), params).all()
+            except sa_exc.OperationalError as error:
+                conn.rollback()
+                if getattr(error.orig, "sqlstate", None) == "57014":  # query_canceled
+                    raise _TimedOut() from None
+                raise
+            conn.rollback()
+            return rows
+
+    # -- snippets ------------------------------------------------------------------------
+
+    def highlight(self, parsed, pieces):
+        """ts_headline snippets, escaped, for [(text, language, length)] (see the interface)."""
+        if not pieces:
+            return []
+        sql = _Sql()
+        q = _Query(parsed, sql)
+        queries = {lang: q.highlight_query(lang) for lang in analysis.LANGUAGES}
+        selects = []
+        for i, (value, lang, length) in enumerate(pieces):
+            lang = lang if lang in queries else "nl"
+            value = _PRIVATE.sub("", value or "")
+            shown = value.replace("<", LT).replace(">", GT)
+            if not queries[lang]:
+                selects.append(f"SELECT {i}, {sql.bind(shown)}")
+                continue
+            whole = len(value) <= length
+            words = max(5, length // 7)
+            options = (f"StartSel={START}, StopSel={STOP}, HighlightAll={'true' if whole else 'false'}, "
+                       f"MaxWords={words}, MinWords={max(3, words // 2)}, ShortWord=2, MaxFragments=0")
+            selects.append(f"SELECT {i}, ts_headline('{CONFIG[lang]}', {sql.bind(shown)}, "
+                           f"{queries[lang]}, {sql.bind(options)})")
+        with self._engine().connect() as conn:
+            rows = dict(conn.execute(text(" UNION ALL ".join(selects)), sql.params).all())
+            conn.rollback()
+        out = []
+        for i, (value, _lang, _length) in enumerate(pieces):
+            out.append(_marked(_PRIVATE.sub("", value or ""), rows.get(i) or ""))
+        return out
+
+    # -- spelling ------------------------------------------------------------------------
+
+    def suggest(self, words, visibilities=("public",)):
+        """Corrections for words no document knows, from titles, tags and the glossary."""
+        from .query import glossary_words
+
+        candidates = []
+        for word in words:
+            folded = analysis.fold(word)
+            if len(folded) >= 4 and not folded.isdigit():
+                candidates.append((word, folded))
+        if not candidates:
+            return {}
+        with self._engine().connect() as conn:
+            dictionaries = [self._spelling(conn, tuple(sorted(visibilities)))]
+            if self._glossary is None:
+                self._glossary = Dictionary({w: 1 for w in glossary_words()})
+            dictionaries.append(self._glossary)
+            out = {}
+            for word, folded in candidates:
+                if self._known(conn, word):
+                    continue
+                better = best_correction(folded, dictionaries)
+                if better and better != folded:
+                    out[word] = better
+            conn.rollback()
+        return out
+
+    def _spelling(self, conn, visibilities):
+        with self._lock:
+            cached = self._spell.get(visibilities)
+            if cached and cached[0] > time.monotonic():
+                return cached[1]
+        allowed = [v for v in visibilities if v in ("public", "members")]
+        inner = (f"SELECT tsv_spell FROM {TABLE} WHERE tsv_spell IS NOT NULL AND visibility IN (%s)"
+                 % ", ".join(f"''{v}''" for v in allowed)) if allowed else None
+        freqs = {}
+        if inner:
+            for word, ndoc in conn.execute(text(f"SELECT word, ndoc FROM ts_stat('{inner}')")):
+                if len(word) > 2 and not word.isdigit():
+                    freqs[word] = ndoc
+        dictionary = Dictionary(freqs)
+        with self._lock:
+            self._spell[visibilities] = (time.monotonic() + SPELL_CACHE_SECONDS, dictionary)
+        return dictionary
+
+    @staticmethod
+    def _known(conn, word):
+        sql = _Sql()
+        word = pg_text(word)
+        tests = []
+        for lang in analysis.LANGUAGES:
+            if analysis.terms(lang, word):
+                tests.append(f"d.tsv_{lang} @@ {sql.phrase(lang, word)}")
+        if not tests:
+            return False
+        return bool(conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {TABLE} AS d WHERE {' OR '.join(tests)})"),
+                                 sql.params).scalar())
+
+    # -- status --------------------------------------------------------------------------
+
+    def status(self):
+        with self._engine().connect() as conn:
+            row = conn.execute(text(
+                f"SELECT (SELECT count(*) FROM {TABLE}), pg_total_relation_size('{TABLE}'), "
+                f"'{TABLE}'::regclass::oid, to_regclass('{JOURNAL_TABLE}') IS NOT NULL")).one()
+            conn.rollback()
+        return {
+            "documents": row[0], "size_bytes": row[1], "path": f"PostgreSQL table {TABLE}",
+            "generation": f"{TABLE} (oid {row[2]})", "segments": 1, "rebuilding": row[3],
+        }
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _marked(original, headline):
+    """Escape ts_headline's output and turn its private markers into <mark> elements."""
+    plain = headline.replace(START, "").replace(STOP, "").replace(LT, "<").replace(GT, ">")
+    body = str(escape(headline.replace(LT, "<").replace(GT, ">")))
+    body = body.replace(START, "<mark>").replace(STOP, "</mark>")
+    stripped = plain.strip()
+    lead = "" if not stripped or original.lstrip().startswith(stripped) else "…"
+    tail = "" if not stripped or original.rstrip().endswith(stripped) else "…"
+    return Markup(lead + body.strip() + tail)
