@@ -34,6 +34,9 @@ class LiveServer:
         })
         self.env.update(env or {})
         self.process = None
+        # gunicorn's and the app's log go to a file: a pipe nobody reads blocks every worker
+        # once it is full (64 KiB), which a load test reaches quickly.
+        self.log_path = os.path.join(self.instance_path, "gunicorn.log")
 
     def flask(self, *args, check=True):
         """Run `flask --app wsgi ARGS` against this server's instance."""
@@ -42,17 +45,27 @@ class LiveServer:
             cwd=ROOT, env=self.env, check=check, capture_output=True, text=True,
         )
 
+    def log(self):
+        """What gunicorn and the app logged so far."""
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
     def start(self, timeout=30):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind",
-             f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--timeout", "60", self.app],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        os.makedirs(self.instance_path, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind",
+                 f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--timeout", "60", self.app],
+                cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("gunicorn exited: " + self.process.stderr.read().decode()[-3000:])
+                raise RuntimeError("gunicorn exited: " + self.log()[-3000:])
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
                     if r.status == 200:
