@@ -77,6 +77,21 @@ def author_name(user):
     return user.name
 
 
+def post_language(post, thread=None):
+    """The language a post is written in, for its lang attribute: replies may be in the
+    other language than their thread (Belgian councils answer in either)."""
+    thread = thread or post.thread
+    if post.number == 1:
+        return thread.language
+    try:
+        from search.analysis import detect_language
+    except ImportError:
+        return thread.language
+    from .markup import plain_text
+
+    return detect_language(plain_text(post.body_html), default=thread.language)
+
+
 def init_app(app):
     app.jinja_env.globals.update(TEMPLATE_POLICY)
     app.jinja_env.globals.update(
@@ -87,6 +102,7 @@ def init_app(app):
         unread_notifications=unread_notifications,
         moderation_counts=moderation_counts,
         author_name=author_name,
+        post_language=post_language,
     )
     app.jinja_env.filters["author_name"] = author_name
     app.jinja_env.filters["number"] = format_decimal
