@@ -1,0 +1,206 @@
+"""Benchmark: the main forum pages of a realistic forum under gunicorn, next to a static file.
+
+    .venv/bin/python bench/pages.py                       # 2,500 members, 20,000 threads, 200,000 posts
+    .venv/bin/python bench/pages.py --threads 2000 --posts 20000   # a quick run
+
+Generates a forum with bulk inserts into a fresh instance folder (SQLite), serves it with
+gunicorn (2 workers) on 127.0.0.1, signs in as a member and loads, in interleaved rounds,
+the latest-activity page, a theme page, a thread page of a 100-post thread (first page of
+replies), and a static file served by the same server. Prints median and p95 latency and
+requests/s per page, and each page's median as a multiple of the static file's, so the
+figures read as ratios on any machine.
+"""
+import argparse
+import http.client
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadclient import HOST, free_port, load, start_gunicorn, stop, summarise, warm_up  # noqa: E402
+
+PASSWORD = "Bench-wachtwoord-2026"
+NL_SUBJECTS = ["armoedebeleid", "schuldhulpverlening", "mantelzorg", "de Wmo", "jeugdzorg",
+               "de bijstand", "participatie", "eenzaamheid", "de voedselbank", "vervoer op maat"]
+FR_SUBJECTS = ["la pauvreté", "la médiation de dettes", "les aidants proches", "le CPAS",
+               "le logement social", "les bénévoles", "la participation", "la solitude"]
+NL_BODIES = [
+    "Onze raad heeft de gemeente gevraagd om {s} beter af te stemmen op wat inwoners echt nodig hebben. "
+    "We hebben gesprekken gevoerd met **vrijwilligers** en het wijkteam.\n\n- wat werkte\n- wat niet\n\n"
+    "Heeft iemand ervaring met een aanpak die het verschil maakte?",
+    "Bij ons is {s} dit jaar een vast agendapunt. De wethouder reageerde positief op ons ongevraagd advies; "
+    "we delen graag de tekst met andere raden.",
+    "Goede vraag. In onze gemeente loopt een pilot rond {s}; de eerste resultaten zijn bemoedigend, "
+    "vooral voor gezinnen met een laag inkomen.",
+]
+FR_BODIES = [
+    "Notre conseil a interpellé la commune sur {s}. Nous avons rencontré des **bénévoles** et le CPAS.\n\n"
+    "- ce qui a fonctionné\n- ce qui reste difficile\n\nQuelqu'un a-t-il une expérience similaire ?",
+    "Chez nous, {s} est à l'ordre du jour de chaque réunion. L'échevin a bien accueilli notre avis.",
+]
+
+
+def populate(folder, members, threads, posts, seed=7):
+    """Bulk-insert a forum; returns (theme slug, id of the 100-post thread)."""
+    from forum import create_app
+    from forum.demo_content import ensure_default_themes
+    from forum.extensions import db
+    from forum.markup import render_markdown
+    from forum.models import Organisation, Post, Theme, Thread, User, utcnow
+
+    rng = random.Random(seed)
+    app = create_app({"INSTANCE_PATH": str(folder / "instance")})
+    with app.app_context():
+        db.create_all()
+        ensure_default_themes()
+        db.session.commit()
+        themes = db.session.scalars(db.select(Theme).order_by(Theme.position)).all()
+        now = utcnow()
+        orgs = [dict(name=f"Adviesraad Sociaal Domein Gemeente {i}", slug=f"adviesraad-{i}",
+                     municipality=f"Gemeente {i}", province="Utrecht", country="NL" if i % 4 else "BE",
+                     language="nl" if i % 5 else "fr", membership_status="active",
+                     created_at=now, updated_at=now) for i in range(max(1, members // 10))]
+        db.session.execute(db.insert(Organisation), orgs)
+        org_ids = db.session.scalars(db.select(Organisation.id)).all()
+        probe = User(email="x@x", name="x")
+        probe.set_password(PASSWORD)
+        users = [dict(email=f"lid{i}@bench.example", name=f"Lid {i}", password_hash=probe.password_hash,
+                      locale="nl" if i % 5 else "fr", role="member", status="active",
+                      organisation_id=org_ids[i % len(org_ids)], session_token=f"t{i}",
+                      notify_mode="never", bio="", sanction_reason="", created_at=now, updated_at=now)
+                 for i in range(members)]
+        db.session.execute(db.insert(User), users)
+        user_ids = db.session.scalars(db.select(User.id).order_by(User.id)).all()
+        bodies = {lang: [str(render_markdown(b.format(s=s))) for b in tpl for s in subj]
+                  for lang, tpl, subj in (("nl", NL_BODIES, NL_SUBJECTS), ("fr", FR_BODIES, FR_SUBJECTS))}
+
+        # Posts per thread: the first thread has exactly 100, the rest share the remainder.
+        counts = [100] + [1] * (threads - 1)
+        for _ in range(max(0, posts - sum(counts))):
+            counts[rng.randrange(1, threads)] += 1
+        thread_rows, post_rows = [], []
+        kinds = ["question", "question", "practice", "initiative", "discussion", "vacancy"]
+        for t in range(threads):
+            lang = "nl" if rng.random() < 0.7 else "fr"
+            start = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 700))
+            author = rng.choice(user_ids)
+            subject = rng.choice(NL_SUBJECTS if lang == "nl" else FR_SUBJECTS)
+            title = (f"Hoe pakt uw raad {subject} aan?" if lang == "nl" else f"Comment votre conseil aborde-t-il {subject} ?")
+            last = start + timedelta(minutes=counts[t] * 7)
+            thread_rows.append(dict(
+                id=t + 1, theme_id=themes[t % len(themes)].id, kind=kinds[t % len(kinds)], title=title,
+                language=lang, author_id=author, organisation_id=org_ids[author % len(org_ids)],
+                status="visible", municipality="", province="", closed=False, fields={}, locked=False,
+                pinned="", last_post_at=last, post_count=counts[t], thanks_count=0,
+                created_at=start, updated_at=last))
+            for n in range(counts[t]):
+                body = rng.choice(bodies[lang])
+                post_rows.append(dict(
+                    thread_id=t + 1, author_id=author if n == 0 else rng.choice(user_ids), number=n + 1,
+                    body_source=body, body_html=body, status="visible", hidden_reason="", edit_count=0,
+                    thanks_count=rng.choice((0, 0, 0, 1, 2)), created_at=start + timedelta(minutes=7 * n),
+                    updated_at=start + timedelta(minutes=7 * n)))
+            if len(post_rows) >= 20000:
+                db.session.execute(db.insert(Thread), thread_rows)
+                db.session.execute(db.insert(Post), post_rows)
+                thread_rows, post_rows = [], []
+        if thread_rows:
+            db.session.execute(db.insert(Thread), thread_rows)
+        if post_rows:
+            db.session.execute(db.insert(Post), post_rows)
+        db.session.commit()
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+        slug = themes[0].slug
+        db.engine.dispose()
+    return slug, 1
+
+
+def sign_in(port, email):
+    """A member's session cookie, obtained through the real login form."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    conn.request("GET", "/nl/login")
+    response = conn.getresponse()
+    html = response.read().decode()
+    cookie = "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie"))
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    body = urlencode({"csrf_token": token, "email": email, "password": PASSWORD})
+    conn.request("POST", "/nl/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"sign-in failed with {response.status}")
+    cookies = [c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie")]
+    return "; ".join(c for c in cookies if c.startswith("session="))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=2500)
+    parser.add_argument("--threads", type=int, default=20000)
+    parser.add_argument("--posts", type=int, default=200000)
+    parser.add_argument("--seconds", type=float, default=6.0, help="per page (upper bound)")
+    parser.add_argument("--requests", type=int, default=3000, help="per page (upper bound)")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="agora-bench-pages-"))
+    env = dict(os.environ)
+    env.update({"AGORA_INSTANCE_PATH": str(folder / "instance"), "AGORA_SECRET_KEY": "bench-only",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))})
+    os.environ.update({k: env[k] for k in ("AGORA_INSTANCE_PATH", "AGORA_SECRET_KEY")})
+    server = None
+    try:
+        started = time.monotonic()
+        theme_slug, thread_id = populate(folder, options.members, options.threads, options.posts)
+        generated = time.monotonic() - started
+        shutil.copy(ROOT / "wsgi.py", folder / "wsgi.py")
+        port = free_port()
+        server = start_gunicorn(folder, "wsgi:app", port, env)
+        headers = {"Cookie": sign_in(port, "lid1@bench.example")}
+        pages = [
+            ("latest activity", f"/nl/latest"),
+            ("theme page", f"/nl/themes/{theme_slug}"),
+            ("thread, 100 posts", f"/nl/t/{thread_id}"),
+            ("static file", "/static/agora.css"),
+        ]
+        for _name, path in pages:
+            warm_up(port, path, headers, 200)
+        totals = {name: ([], 0, 0.0) for name, _ in pages}
+        for _round in range(options.rounds):
+            for name, path in pages:
+                lat, err, elapsed = load(port, path, headers, options.seconds / options.rounds,
+                                         options.requests // options.rounds, options.concurrency)
+                prev = totals[name]
+                totals[name] = (prev[0] + lat, prev[1] + err, prev[2] + elapsed)
+        rows = [(name, summarise(*totals[name])) for name, _ in pages]
+    finally:
+        if server is not None:
+            stop(server)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    print(f"\nForum: {options.members} members, {options.threads} threads, {options.posts} posts "
+          f"(generated in {generated:.0f} s); gunicorn 2 sync workers on {HOST}, signed-in member, "
+          f"{options.concurrency} connections, {options.rounds} interleaved rounds; {os.cpu_count()} CPUs "
+          f"shared by server and client\n")
+    static = dict(rows)["static file"]["median_ms"]
+    print(f"{'page':<20}{'requests':>9}{'errors':>8}{'req/s':>8}{'median ms':>11}{'p95 ms':>9}{'x static':>10}")
+    for name, r in rows:
+        print(f"{name:<20}{r['requests']:>9}{r['errors']:>8}{r['rps']:>8.0f}{r['median_ms']:>11.1f}"
+              f"{r['p95_ms']:>9.1f}{r['median_ms'] / static:>10.1f}")
+    return 1 if any(r["errors"] for _, r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
