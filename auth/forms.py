@@ -5,23 +5,13 @@ from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, Radio
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
+from forum.formtools import option, strip as _strip
 from forum.models import COUNTRIES, LANGUAGES, NOTIFY_MODES
 
 from .passwords import StrongPassword
 
 
-try:  # WTForms 3.3 wants SelectChoice objects (tuples are deprecated); older ones take tuples.
-    from wtforms.fields.choices import SelectChoice
 
-    def option(value, label):
-        return SelectChoice(value=value, label=label)
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    def option(value, label):
-        return (value, label)
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _email_field(label=None):

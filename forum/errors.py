@@ -4,12 +4,33 @@ import logging
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .ratelimit import RateLimited
 
 log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A refused action with a code; `field` names the form field its message belongs next to.
+
+    Services raise subclasses; views show `message` next to the field. Subclasses list their
+    translated messages in messages(), which runs inside a request or force_locale.
+    """
+
+    def __init__(self, code, field=None, **params):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+        self.params = params
+
+    def messages(self):
+        return {}
+
+    @property
+    def message(self):
+        return self.messages().get(self.code) or _("This could not be saved.")
 
 
 def error_messages():

@@ -4,13 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from auth.forms import option
-
+from ..formtools import option, strip as _strip
 from ..models import MEMBERSHIP_STATUSES
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 VISIBILITY_CHOICES = [

@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import outbox
+from ..errors import DomainError
 from ..extensions import db
 from ..models import (
     COUNTRIES, LANGUAGES, MEMBERSHIP_STATUSES, ORGANISATION_KINDS, ROLES, THEME_POST_POLICIES,
@@ -27,18 +28,10 @@ DESCRIPTION_MAX = 2000
 CHOOSABLE_STATUSES = ("active", "pending")
 
 
-class AdminError(Exception):
-    """A domain error; `field` names the form field the message belongs next to."""
+class AdminError(DomainError):
+    """A refused administration action (see forum.errors.DomainError)."""
 
-    def __init__(self, code, field=None, **params):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.params = params
-
-    @property
-    def message(self):
-        """The translated explanation (call inside a request or force_locale)."""
+    def messages(self):
         return {
             "slug_invalid": _("Use lower-case letters, digits and hyphens only, e.g. participation-law."),
             "slug_taken": _("Another theme already uses this address."),
@@ -56,7 +49,7 @@ class AdminError(Exception):
             "same_org": _("You already belong to this organisation."),
             "already_decided": _("This request has already been handled by someone else."),
             "not_member": _("Only members can ask to change their organisation."),
-        }.get(self.code, _("This could not be saved."))
+        }
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -6,21 +6,11 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..formtools import option, strip as _strip
 from ..models import FLAG_REASONS
 from .services import NOTE_MAX, REASON_MAX
 
-try:  # WTForms 3.3 wants SelectChoice objects (tuples are deprecated).
-    from wtforms.fields.choices import SelectChoice
 
-    def option(value, label):
-        return SelectChoice(value=value, label=label)
-except ImportError:  # pragma: no cover - WTForms < 3.3
-    def option(value, label):
-        return (value, label)
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 FLAG_LABELS = {

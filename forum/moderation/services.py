@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from .. import outbox
+from ..errors import DomainError
 from ..extensions import db
 from ..models import (
     FLAG_REASONS, THREAD_KINDS, Flag, ModerationAction, Notification, Post, Theme, Thread,
@@ -28,50 +29,40 @@ PIN_LEVELS = ("", "theme", "site")
 SANCTION_ACTIONS = ("warn_user", "silence_user", "suspend_user")
 
 
-class ModerationError(Exception):
-    """A refused moderation action; `field` names the form field it belongs to, if any."""
+class ModerationError(DomainError):
+    """A refused moderation action (see forum.errors.DomainError)."""
 
-    def __init__(self, code, field=None, **params):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.params = params
-
-    @property
-    def message(self):
-        """The translated explanation (call inside a request)."""
-        messages = {
-            "forbidden": lambda: _("You are not allowed to do this."),
-            "not_found": lambda: _("This message is not available."),
-            "own_post": lambda: _("You cannot report your own message."),
-            "already_flagged": lambda: _("You have already reported this message. The moderators will look at it."),
-            "invalid_reason": lambda: _("Choose a reason from the list."),
-            "note_required": lambda: _("Describe briefly what is wrong when you choose 'something else'."),
-            "note_too_long": lambda: _("Use at most %(max)d characters.", max=NOTE_MAX),
-            "reason_required": lambda: _("Give a reason: the member will see it."),
-            "reason_too_long": lambda: _("Use at most %(max)d characters.", max=REASON_MAX),
-            "not_hidden": lambda: _("This message is not hidden."),
-            "not_held": lambda: _("This message is not waiting for review."),
-            "held_not_hidden": lambda: _("This message is waiting for review: publish it or delete it."),
-            "already_deleted": lambda: _("This message has already been deleted."),
-            "no_flags": lambda: _("There are no open reports on this message."),
-            "invalid_pin": lambda: _("Choose one of the listed options."),
-            "invalid_theme": lambda: _("Choose a theme from the list."),
-            "same_theme": lambda: _("The topic is already in this theme."),
-            "invalid_target": lambda: _("Enter the number or the address of an existing topic."),
-            "same_thread": lambda: _("A topic cannot be merged into itself."),
-            "target_unavailable": lambda: _("That topic cannot receive messages (it is hidden, deleted or merged itself)."),
-            "not_a_vacancy": lambda: _("Only vacancies can be closed."),
-            "invalid_kind": lambda: _("Choose one of the listed kinds."),
-            "invalid_action": lambda: _("Choose one of the listed measures."),
-            "until_required": lambda: _("Choose the date until which the measure applies."),
-            "until_in_past": lambda: _("The date must be in the future."),
-            "not_sanctioned": lambda: _("This member has no such measure."),
-            "cannot_sanction": lambda: _("You cannot take measures against yourself, or against a moderator or administrator."),
-            "unchanged": lambda: _("Nothing was changed."),
+    def messages(self):
+        return {
+            "forbidden": _("You are not allowed to do this."),
+            "not_found": _("This message is not available."),
+            "own_post": _("You cannot report your own message."),
+            "already_flagged": _("You have already reported this message. The moderators will look at it."),
+            "invalid_reason": _("Choose a reason from the list."),
+            "note_required": _("Describe briefly what is wrong when you choose 'something else'."),
+            "note_too_long": _("Use at most %(max)d characters.", max=NOTE_MAX),
+            "reason_required": _("Give a reason: the member will see it."),
+            "reason_too_long": _("Use at most %(max)d characters.", max=REASON_MAX),
+            "not_hidden": _("This message is not hidden."),
+            "not_held": _("This message is not waiting for review."),
+            "held_not_hidden": _("This message is waiting for review: publish it or delete it."),
+            "already_deleted": _("This message has already been deleted."),
+            "no_flags": _("There are no open reports on this message."),
+            "invalid_pin": _("Choose one of the listed options."),
+            "invalid_theme": _("Choose a theme from the list."),
+            "same_theme": _("The topic is already in this theme."),
+            "invalid_target": _("Enter the number or the address of an existing topic."),
+            "same_thread": _("A topic cannot be merged into itself."),
+            "target_unavailable": _("That topic cannot receive messages (it is hidden, deleted or merged itself)."),
+            "not_a_vacancy": _("Only vacancies can be closed."),
+            "invalid_kind": _("Choose one of the listed kinds."),
+            "invalid_action": _("Choose one of the listed measures."),
+            "until_required": _("Choose the date until which the measure applies."),
+            "until_in_past": _("The date must be in the future."),
+            "not_sanctioned": _("This member has no such measure."),
+            "cannot_sanction": _("You cannot take measures against yourself, or against a moderator or administrator."),
+            "unchanged": _("Nothing was changed."),
         }
-        message = messages.get(self.code)
-        return message() if message else _("This could not be saved.")
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -5,16 +5,10 @@ from flask_wtf.file import MultipleFileField
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..formtools import option as choice
+
 from .services import BODY_MAX, FIELD_MAX, TITLE_MAX, TITLE_MIN
 
-try:  # WTForms 3.3 wants SelectChoice objects (tuples are deprecated); older ones take tuples.
-    from wtforms.fields.choices import SelectChoice
-
-    def choice(value, label):
-        return SelectChoice(value=value, label=label)
-except ImportError:  # pragma: no cover
-    def choice(value, label):
-        return (value, label)
 
 KIND_LABELS = {
     "question": _l("Question"),

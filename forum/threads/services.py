@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from .. import outbox
+from ..errors import DomainError
 from ..extensions import db
 from ..markup import render_markdown
 from ..models import (
@@ -90,19 +91,11 @@ def province_name(code, lang):
     return code or ""
 
 
-class ForumError(Exception):
-    """A domain error with a code; `field` names the form field it belongs to, if any."""
+class ForumError(DomainError):
+    """A refused forum action (see forum.errors.DomainError)."""
 
-    def __init__(self, code, field=None, **params):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.params = params
-
-    @property
-    def message(self):
-        """The translated explanation (call inside a request or force_locale)."""
-        messages = {
+    def messages(self):
+        return {
             "forbidden": _("You are not allowed to do this."),
             "invalid_kind": _("Choose one of the listed kinds."),
             "title_required": _("Give your topic a title of at least %(min)d characters.", min=TITLE_MIN),
@@ -125,7 +118,6 @@ class ForumError(Exception):
             "own_post": _("You cannot thank yourself."),
             "not_a_question": _("Only questions have an accepted answer."),
         }
-        return messages.get(self.code, _("This could not be saved."))
 
 
 # -- helpers ---------------------------------------------------------------------------
