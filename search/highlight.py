@@ -14,13 +14,18 @@ _TOKEN = re.compile(analysis.TOKEN_PATTERN)
 
 
 class Matcher:
-    """Decides, token by token, whether a word of a text matches the query."""
+    """Decides, token by token, whether a word of a text matches the query.
+
+    A token is looked up through the analysers' own per-word caches (the same terms the
+    index holds), and each distinct token is decided once per query.
+    """
 
     def __init__(self, parsed, languages=analysis.LANGUAGES):
         self.stems = {lang: set() for lang in analysis.LANGUAGES}
         self.heads = set()  # Dutch compound heads, folded
         self.prefixes = set()
-        self._cache = {}
+        self._cache = {lang: {} for lang in analysis.LANGUAGES}
+        self._terms = {lang: analysis.analyzer(lang).term for lang in analysis.LANGUAGES}
         texts = []
         for group in parsed.groups:
             for clause in group:
@@ -39,28 +44,32 @@ class Matcher:
                 self.stems[lang].update(analysis.terms(lang, text))
                 self.heads.update(w for w in analysis.terms("fold", text) if len(w) >= 4)
         self.heads.update(s for s in self.stems["nl"] if len(s) >= 4)
+        self._others = {lang: tuple(x for x in analysis.LANGUAGES if x != lang) for lang in analysis.LANGUAGES}
 
     def __bool__(self):
         return any(self.stems.values()) or bool(self.prefixes)
 
     def matches(self, token, lang):
-        key = (token, lang)
-        found = self._cache.get(key)
+        cache = self._cache[lang]
+        found = cache.get(token)
         if found is None:
-            found = self._cache[key] = self._matches(token, lang)
+            found = cache[token] = self._matches(token, lang)
         return found
 
     def _matches(self, token, lang):
+        own = self._terms[lang](token)
+        if not own:
+            return False  # a stop word in the text's language (or a single letter)
+        if own in self.stems[lang]:
+            return True
+        for code in self._others[lang]:
+            if self._terms[code](token) in self.stems[code]:
+                return True
+        if not self.prefixes and not (lang == "nl" and self.heads):
+            return False
         folded = analysis.fold(token)
         folded = analysis._ELISION.sub("", folded).replace("'", "").replace("’", "")
-        if not folded:
-            return False
-        for code in (lang,) + tuple(x for x in analysis.LANGUAGES if x != lang):
-            if folded in analysis.stopwords(code) and code == lang:
-                return False
-            if analysis.stem(code, folded) in self.stems[code]:
-                return True
-        if any(folded.startswith(p) or analysis.stem(lang, folded).startswith(p) for p in self.prefixes):
+        if any(folded.startswith(p) or own.startswith(p) for p in self.prefixes):
             return True
         if lang == "nl":
             return any(folded.startswith(h) for h in self.heads if len(h) + 3 <= len(folded))
@@ -69,7 +78,8 @@ class Matcher:
 
 def spans(text, matcher, lang):
     """(start, end) of each matching word."""
-    return [(m.start(), m.end()) for m in _TOKEN.finditer(text) if matcher.matches(m.group(), lang)]
+    matches = matcher.matches
+    return [m.span() for m in _TOKEN.finditer(text) if matches(m.group(), lang)]
 
 
 def mark(text, found):

@@ -41,6 +41,7 @@ from whoosh.codec import whoosh3
 from whoosh.collectors import TopCollector
 from whoosh.fields import COLUMN, ID, KEYWORD, TEXT, Schema
 from whoosh.index import LockError
+from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import SegmentReader, TermNotFound
 
@@ -152,7 +153,11 @@ def _numeric_column(reader, fieldname):
 
 
 class _SegmentData:
-    """Per-document values of one immutable segment, for grouping, facets and sorting."""
+    """Per-document values of one immutable segment, for grouping, facets and sorting.
+
+    Built lazily, each part on first use, from whichever reader of the segment is
+    current then (readers close when the searcher is replaced, the segment stays).
+    """
 
     def __init__(self, key, reader):
         n = reader.doc_count_all()
@@ -161,53 +166,59 @@ class _SegmentData:
         self.ints = list(range(n))  # shared int objects: cached sets hold references, not copies
         self.tnum = _numeric_column(reader, "tnum").tolist()
         self.pnum = _numeric_column(reader, "pnum").tolist()
-        self.day = _numeric_column(reader, "day").tolist()
-        self.values = {}
-        for facet, fieldname in FACET_FIELDS.items():
-            multi = facet == "tag"
-            arr = [() if multi else None] * n
-            for term in reader.field_terms(fieldname) if n else ():
-                for docnum in _posting_ids(reader, fieldname, term):
-                    arr[docnum] = arr[docnum] + (term,) if multi else term
-            self.values[facet] = arr
+        self._day = None
+        self._values = {}
         self._since = {}
         self._dictionary = None
-        self._reader = reader
 
-    def since(self, day):
+    def day(self, reader):
+        if self._day is None:
+            self._day = _numeric_column(reader, "day").tolist()
+        return self._day
+
+    def values(self, facet, reader):
+        """The facet's value per document (a tuple of tags for "tag")."""
+        arr = self._values.get(facet)
+        if arr is None:
+            multi = facet == "tag"
+            fieldname = FACET_FIELDS[facet]
+            arr = [() if multi else None] * self.doc_count
+            for term in reader.field_terms(fieldname) if self.doc_count else ():
+                for docnum in _posting_ids(reader, fieldname, term):
+                    arr[docnum] = arr[docnum] + (term,) if multi else term
+            self._values[facet] = arr
+        return arr
+
+    def since(self, day, reader):
         """The documents dated `day` or later (periods, date filters)."""
         found = self._since.get(day)
         if found is None:
-            if len(self._since) > 8:
+            if len(self._since) > 16:
                 self._since.clear()
-            found = self._since[day] = frozenset(d for d, v in enumerate(self.day) if v >= day)
+            found = self._since[day] = frozenset(d for d, v in enumerate(self.day(reader)) if v >= day)
         return found
 
-    def dictionary(self):
+    def dictionary(self, reader):
         if self._dictionary is None:
             freqs = {}
-            reader = self._reader
             if "spell" in reader.indexed_field_names():
                 for text, info in reader.iter_field("spell"):
                     word = text.decode("utf-8") if isinstance(text, bytes) else text
                     if len(word) > 2 and not word.isdigit():
                         freqs[word] = info.doc_frequency()
             self._dictionary = Dictionary(freqs)
-            self._reader = None
         return self._dictionary
 
 
 def _posting_ids(reader, fieldname, text):
     """Every document number in a term's postings, deleted ones included, read a block at a
     time (whoosh's all_ids() would cost several Python calls per posting)."""
-    try:
-        m = reader.postings(fieldname, text)
-    except TermNotFound:
-        return []
-    if isinstance(m, FilterMatcher):  # the deletion filter: the caller subtracts deletions
-        m = m.child
-    if not isinstance(m, whoosh3.W3LeafMatcher):
-        return list(m.all_ids())
+    m = _leaf_matcher(reader, fieldname, text)
+    if m is None:
+        try:
+            return list(reader.postings(fieldname, text).all_ids())
+        except TermNotFound:
+            return []
     out = []
     extend = out.extend
     while not m._atend and m._i < m._blocklength:
@@ -217,6 +228,63 @@ def _posting_ids(reader, fieldname, text):
         extend(ids if m._byteids else accumulate(ids))
         m._next_block()
     return out
+
+
+def _leaf_matcher(reader, fieldname, text):
+    """The raw on-disk postings of a term (deleted documents included), or None."""
+    try:
+        m = reader.postings(fieldname, text)
+    except TermNotFound:
+        return None
+    if isinstance(m, FilterMatcher):
+        m = m.child
+    return m if isinstance(m, whoosh3.W3LeafMatcher) else None
+
+
+def _doc_postings(reader, fieldname, text, docs):
+    """{docnum: (weight, encoded value)} of a term's postings for the given sorted
+    docnums, decoding only the blocks that hold them."""
+    m = _leaf_matcher(reader, fieldname, text)
+    out = {}
+    if m is None:
+        return out
+    fixedsize = m._fixedsize
+    it = iter(docs)
+    target = next(it, None)
+    while target is not None and not m._atend and m._i < m._blocklength:
+        maxid = m._maxid
+        if maxid < target:
+            m._next_block()
+            continue
+        if m._data is None:
+            m._read_data()
+        ids, weights, values = m._data[0], m._data[1], m._data[2]
+        if not m._byteids:
+            ids = list(accumulate(ids))
+        if fixedsize is not None and fixedsize >= 0:
+            values = None  # no per-posting values (not a positions field)
+        index = {d: i for i, d in enumerate(ids)}
+        while target is not None and target <= maxid:
+            i = index.get(target)
+            if i is not None:
+                w = 1.0 if weights is None else (weights if isinstance(weights, float) else weights[i])
+                out[target] = (w, values[i] if values is not None else None)
+            target = next(it, None)
+        m._next_block()
+    return out
+
+
+class _PhraseDocs:
+    """The documents of one segment holding a phrase, with its words' weights in each."""
+
+    __slots__ = ("docs", "weights")
+
+    def __init__(self, docs, weights):
+        self.docs = docs
+        self.weights = weights  # docnum -> (weight of each word)
+
+    def __len__(self):
+        return 2 * len(self.docs)
 
 
 class _PostingCache:
@@ -332,12 +400,62 @@ def _words(q):
     return (q.text,) if isinstance(q, Q.Term) else tuple(q.words)
 
 
+def _phrase_key(q):
+    return ("phrase", q.slop) + tuple(q.words)
+
+
+class _CheckedPhrase(Q.Phrase):
+    """A phrase whose documents pass one found already, with its words' weights in each:
+    scored as whoosh scores a phrase (the sum of its words' scores), without reading
+    postings or positions again."""
+
+    def __init__(self, phrase, postings):
+        super().__init__(phrase.fieldname, phrase.words, slop=phrase.slop, boost=phrase.boost)
+        self.postings = postings
+
+    def matcher(self, searcher, context=None):
+        reader = searcher.reader()
+        found = self.postings.get((WhooshBackend._segment_key(reader), self.fieldname, _phrase_key(self)))
+        weighting = context.weighting if context is not None else searcher.weighting
+        if not isinstance(found, _PhraseDocs) or weighting is None:
+            return super().matcher(searcher, context)
+        deleted = reader.deleted_docs_set if reader.has_deletions() else ()
+        ids = sorted(d for d in found.docs if d not in deleted)
+        if not ids:
+            return NullMatcher()
+        scorers = [weighting.scorer(searcher, self.fieldname, w) for w in self.words]
+        if not all(hasattr(sc, "_score") and hasattr(sc, "dfl") for sc in scorers):
+            return super().matcher(searcher, context)
+        weights = found.weights
+        scores = [sum(sc._score(w, sc.dfl(d)) for sc, w in zip(scorers, weights[d])) * self.boost for d in ids]
+        return ListMatcher(ids, weights=scores)
+
+
+def _checked_phrases(q, postings):
+    """`q` with every phrase replaced by a _CheckedPhrase."""
+    if isinstance(q, Q.Phrase):
+        return _CheckedPhrase(q, postings)
+    if isinstance(q, (Q.Or, Q.And)):
+        return q.__class__([_checked_phrases(s, postings) for s in q.subqueries], boost=q.boost)
+    if isinstance(q, Q.AndNot):
+        return Q.AndNot(_checked_phrases(q.a, postings), _checked_phrases(q.b, postings))
+    return q
+
+
+class _Or(Q.Or):
+    """Or as a tree of union matchers always. whoosh otherwise preloads every match and
+    score of a segment of up to 5,000 documents into arrays, clearing 2,048 slots per
+    Or per segment in Python: milliseconds per query once drains leave small segments."""
+
+    matcher_type = Q.Or.DEFAULT_MATCHER
+
+
 def _or(subs):
     """Or of the distinct queries (a glossary can name one translation twice), or None."""
     subs = list({repr(s): s for s in subs if s is not None}.values())
     if not subs:
         return None
-    return Q.Or(subs) if len(subs) > 1 else subs[0]
+    return _Or(subs) if len(subs) > 1 else subs[0]
 
 
 class _Batch:
@@ -534,7 +652,7 @@ class WhooshBackend(SearchBackend):
         if not phrase:
             subs.extend(self._compound_terms(analysis.terms("fold", word), COMPOUND_BOOST))
         subs = [s for s in subs if s is not None]
-        return Q.Or(subs) if subs else None
+        return _or(subs)
 
     def _compound_terms(self, ftoks, boost):
         """Dutch compounds that start with the word: schuld -> schuldhulpverlening.
@@ -587,7 +705,7 @@ class WhooshBackend(SearchBackend):
                 subs.append(Q.Term(fieldname, text))
                 subs.append(Q.Term(TITLE_FIELD[fieldname], text, boost=TITLE_BOOST))
                 budget -= 1
-        return Q.Or(subs) if subs else Q.NullQuery
+        return _Or(subs) if subs else Q.NullQuery
 
     def _clause_query(self, clause, searcher, notices):
         if clause.kind == "prefix":
@@ -612,7 +730,7 @@ class WhooshBackend(SearchBackend):
         groups = []
         for group in parsed.groups:
             alts = [q for q in (self._clause_query(c, searcher, notices) for c in group) if q is not None]
-            groups.append(Q.Or(alts) if len(alts) > 1 else (alts[0] if alts else None))
+            groups.append(_or(alts))
         # Non-overlapping expansions, longest first at each start; same span merged.
         spans = {}
         for e in parsed.expansions:
@@ -645,7 +763,7 @@ class WhooshBackend(SearchBackend):
         q = Q.And(nodes) if len(nodes) > 1 else nodes[0]
         negs = [x for x in (self._clause_query(c, searcher, notices) for c in parsed.negatives) if x is not None]
         if negs:
-            q = Q.AndNot(q, Q.Or(negs) if len(negs) > 1 else negs[0])
+            q = Q.AndNot(q, _or(negs))
         return q
 
     # -- pass one: sets of document numbers ----------------------------------------------
@@ -660,19 +778,51 @@ class WhooshBackend(SearchBackend):
         return found
 
     def _phrase_docs(self, q, leaf, deadline):
-        key = (leaf.seg.key, q.fieldname, ("phrase",) + tuple(q.words))
+        """The documents holding the phrase: the intersection of its words' cached sets,
+        then positions read for those candidates only (whoosh's phrase matcher walks the
+        postings of every word with a Python call per posting)."""
+        key = (leaf.seg.key, q.fieldname, _phrase_key(q))
         found = self._postings.get(key)
         if found is None:
-            matcher = q.matcher(leaf.searcher, leaf.searcher.boolean_context())
-            ids = []
-            for i, docnum in enumerate(matcher.all_ids()):
-                if not i & 1023 and time.monotonic() > deadline:
-                    raise _Deadline
-                ids.append(docnum)
-            ints = leaf.seg.ints
-            found = frozenset(map(ints.__getitem__, ids))
+            found = self._find_phrase(q, leaf, deadline)
             self._postings.put(key, found)
-        return found
+        return found.docs
+
+    def _find_phrase(self, q, leaf, deadline):
+        words = list(q.words)
+        candidates = None
+        for word in words:
+            docs = self._term_docs(leaf, q.fieldname, word)
+            candidates = docs if candidates is None else candidates & docs
+            if not candidates:
+                return _PhraseDocs(frozenset(), {})
+        ordered = sorted(candidates)
+        postings = [_doc_postings(leaf.reader, q.fieldname, word, ordered) for word in words]
+        decode = self.schema[q.fieldname].format.decode_positions
+        ints = leaf.seg.ints
+        slop = q.slop
+        matched, weights = [], {}
+        for n, d in enumerate(ordered):
+            if not n & 255 and time.monotonic() > deadline:
+                raise _Deadline
+            entries = [p.get(d) for p in postings]
+            if None in entries:
+                continue
+            chains = decode(entries[0][1])
+            for entry in entries[1:]:
+                nxt = decode(entry[1])
+                # Ordered, each word 1..slop positions after the previous one (SpanNear2).
+                if slop == 1:
+                    have = set(nxt)
+                    chains = [p + 1 for p in chains if p + 1 in have]
+                else:
+                    chains = sorted({b for a in chains for b in nxt if 1 <= b - a <= slop})
+                if not chains:
+                    break
+            if chains:
+                matched.append(ints[d])
+                weights[d] = tuple(e[0] for e in entries)
+        return _PhraseDocs(frozenset(matched), weights)
 
     def _docs(self, q, leaf, deadline):
         """The documents of one segment matching `q` (deleted ones may be included)."""
@@ -682,11 +832,12 @@ class WhooshBackend(SearchBackend):
             return self._phrase_docs(q, leaf, deadline)
         if isinstance(q, Q.Or):
             subs = q.subqueries
-            # title_<lang> holds a subset of text_<lang>: its sets add nothing to a union.
-            texts = {(s.fieldname, _words(s)) for s in subs if isinstance(s, (Q.Term, Q.Phrase))}
+            # title_<lang> holds a subset of text_<lang>: its terms add nothing to a union.
+            # (Title phrases are still worked out: pass two scores them from these sets.)
+            texts = {(s.fieldname, s.text) for s in subs if isinstance(s, Q.Term)}
             sets = []
             for s in subs:
-                if isinstance(s, (Q.Term, Q.Phrase)) and (TEXT_OF.get(s.fieldname), _words(s)) in texts:
+                if isinstance(s, Q.Term) and (TEXT_OF.get(s.fieldname), s.text) in texts:
                     continue
                 found = self._docs(s, leaf, deadline)
                 if found:
@@ -749,9 +900,9 @@ class WhooshBackend(SearchBackend):
             docs = docs - leaf.deleted
         low, high = days
         if low:
-            docs = docs & leaf.seg.since(low)
+            docs = docs & leaf.seg.since(low, leaf.reader)
         if high and docs:
-            docs = docs - leaf.seg.since(high + 1)
+            docs = docs - leaf.seg.since(high + 1, leaf.reader)
         return docs
 
     # -- searching -----------------------------------------------------------------------
@@ -787,7 +938,7 @@ class WhooshBackend(SearchBackend):
             return result
 
         threads = set()
-        firsts = []  # (segment data, {thread: one matching docnum}) for threads not seen before
+        firsts = []  # (leaf, {thread: one matching docnum}) for threads not seen before
         for leaf, docs in matched.values():
             tnum = leaf.seg.tnum
             if request.facets:
@@ -796,7 +947,7 @@ class WhooshBackend(SearchBackend):
                     for t in first.keys() & threads:
                         del first[t]
                 threads.update(first)
-                firsts.append((leaf.seg, first))
+                firsts.append((leaf, first))
             else:
                 threads.update(map(tnum.__getitem__, docs))
         total = len(threads)
@@ -820,7 +971,7 @@ class WhooshBackend(SearchBackend):
             needed, deadline, allowed,
             {leaf.offset: leaf.seg.tnum for leaf in leaves}, {leaf.offset: leaf.seg.pnum for leaf in leaves})
         try:
-            searcher.search_with_collector(q, collector)
+            searcher.search_with_collector(_checked_phrases(q, self._postings), collector)
         except _Deadline:
             result.timed_out = True
             notices.append("timed_out")
@@ -846,8 +997,8 @@ class WhooshBackend(SearchBackend):
             if facet == "visibility":
                 continue
             counter = Counter()
-            for seg, first in firsts:
-                values = map(seg.values[facet].__getitem__, first.values())
+            for leaf, first in firsts:
+                values = map(leaf.seg.values(facet, leaf.reader).__getitem__, first.values())
                 counter.update(chain.from_iterable(values) if facet == "tag" else values)
             counter.pop(None, None)
             facets[facet] = counter.most_common(FACET_LIMIT)
@@ -861,7 +1012,7 @@ class WhooshBackend(SearchBackend):
             found = set()
             kept = []
             for leaf, docs in narrowing:
-                docs = docs & leaf.seg.since(bound)
+                docs = docs & leaf.seg.since(bound, leaf.reader)
                 if docs:
                     found.update(map(leaf.seg.tnum.__getitem__, docs))
                     kept.append((leaf, docs))
@@ -881,7 +1032,7 @@ class WhooshBackend(SearchBackend):
             reader = searcher.reader()
             if self._glossary_dictionary is None:
                 self._glossary_dictionary = Dictionary({w: 1 for w in glossary_words()})
-            dictionaries = [self._segment(r).dictionary() for r, _o in reader.leaf_readers()]
+            dictionaries = [self._segment(r).dictionary(r) for r, _o in reader.leaf_readers()]
             dictionaries.append(self._glossary_dictionary)
             out = {}
             for word in words:
