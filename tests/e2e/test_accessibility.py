@@ -180,23 +180,45 @@ def test_page_reflows_at_320_pixels(role_pages, facts, artifacts, role, lang, sp
         support.screenshot(page, artifacts, f"narrow-{role}-{lang}-{name}")
 
 
+FOCUS_STATE = """(selector) => {
+    const el = document.activeElement;
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    // What is really behind the ring: the element under a point just outside the box.
+    const gap = (parseFloat(style.outlineOffset) || 0) + (parseFloat(style.outlineWidth) || 0) / 2;
+    const x = Math.max(0, box.left - gap), y = box.top + box.height / 2;
+    const under = document.elementsFromPoint(x, y).find((n) => n !== el && !el.contains(n));
+    let node = under || el.parentElement, background = [255, 255, 255];
+    while (node) {
+      const c = rgb(getComputedStyle(node).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) { background = c.slice(0, 3); break; }
+      node = node.parentElement;
+    }
+    const ring = rgb(style.outlineColor).slice(0, 3);
+    const [hi, lo] = [lum(ring), lum(background)].sort((a, b) => b - a);
+    return {match: el.matches(selector), html: el.outerHTML.slice(0, 120),
+            visible: box.width > 0 && box.height > 0 && style.visibility !== 'hidden',
+            outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+            contrast: (hi + 0.05) / (lo + 0.05)};
+}"""
+
+
 def _tab_to(page, selector, limit=150):
     """Press Tab until the element matching `selector` has the focus; returns the presses.
 
-    Every element that receives the focus on the way must be visible, so a keyboard user
-    can see where they are."""
+    Every element that receives the focus on the way must be visible and show a focus
+    ring with at least 3:1 contrast against its background (WCAG 2.4.7 and 1.4.11)."""
     for presses in range(1, limit + 1):
         page.keyboard.press("Tab")
-        state = page.evaluate("""(selector) => {
-            const el = document.activeElement;
-            const box = el.getBoundingClientRect();
-            const style = getComputedStyle(el);
-            return {match: el.matches(selector), visible: box.width > 0 && box.height > 0
-                    && style.visibility !== 'hidden', html: el.outerHTML.slice(0, 120),
-                    outline: style.outlineStyle !== 'none' || style.boxShadow !== 'none'};
-        }""", selector)
+        state = page.evaluate(FOCUS_STATE, selector)
         assert state["visible"], f"the focus went to an invisible element: {state['html']}"
         assert state["outline"], f"no visible focus indicator on {state['html']}"
+        assert state["contrast"] >= 3, f"focus ring contrast {state['contrast']:.1f}:1 on {state['html']}"
         if state["match"]:
             return presses
     raise AssertionError(f"{selector} never received the focus in {limit} Tab presses")
