@@ -145,6 +145,7 @@ class ResultItem:
     snippet: object  # Markup
     score: float
     url_args: dict
+    matched_file: str = ""  # the attached document the snippet comes from, if any
 
 
 @dataclass
@@ -229,6 +230,8 @@ def _load_items(user, hits, parsed):
         text = plain_text(post.body_html)
         lang = thread.language if post.number == 1 else detect_language(text, default=thread.language)
         shown.append((hit, post, text, lang))
+    files = _attachment_matches(parsed, shown)
+    shown = [(h, p, files[p.id][1] if p.id in files else t, lang) for h, p, t, lang in shown]
     # Snippets always come from the database's text; an engine may mark them itself
     # (PostgreSQL: ts_headline), otherwise search/highlight.py does.
     pieces = []
@@ -243,9 +246,31 @@ def _load_items(user, hits, parsed):
         items.append(ResultItem(
             thread=post.thread, post=post, score=hit.score,
             title=marked[2 * i], snippet=marked[2 * i + 1],
-            url_args={"post_id": post.id},
+            url_args={"post_id": post.id}, matched_file=files[post.id][0] if post.id in files else "",
         ))
     return items
+
+
+def _attachment_matches(parsed, shown):
+    """{post_id: (file name, text)} for posts found through an attached document: their own
+    text does not match, a document's does (its text is indexed with the post)."""
+    try:
+        from forum.attachments.services import attachment_texts
+    except ImportError:  # the attachments area is optional for the search engine
+        return {}
+    texts = attachment_texts([post.id for _hit, post, _text, _lang in shown])
+    if not texts:
+        return {}
+    matcher = highlight.Matcher(parsed)
+    found = {}
+    for _hit, post, text, lang in shown:
+        if post.id not in texts or highlight.spans(text, matcher, lang):
+            continue
+        for name, file_text in texts[post.id]:
+            if highlight.spans(file_text, matcher, lang) or highlight.spans(name, matcher, lang):
+                found[post.id] = (name, file_text)
+                break
+    return found
 
 
 def _facets(raw, params, ui_language):

@@ -49,6 +49,7 @@ def api_search():
             "language": thread.language,
             "organisation": thread.organisation.name if thread.organisation else None,
             "score": round(item.score, 4),
+            "matched_file": item.matched_file or None,
         })
     facets = {name: [{"value": value, "label": label, "count": count} for value, label, count, _s in values]
               for name, _title, values in outcome.facets}
