@@ -165,3 +165,17 @@ def test_demo_has_attachments_with_text(app, runner, client):
     page = client.get(f"/nl/t/{thread_id}").get_data(as_text=True)
     assert "Advies mantelzorgwaardering 2025.pdf" in page
     assert client.get(f"/attachments/{pdf.id}/x.pdf").data.startswith(b"%PDF-")
+
+
+def test_moderators_see_attachments_of_held_posts_in_the_queue(app, make_user, make_thread, make_post):
+    author = make_user()
+    post = make_post(make_thread(), author=author, status="held")
+    attachment_id = _attach(app, post.id, author.id, "bewijs.pdf", make_pdf(["Bijlage bij een vastgehouden bericht."]))
+    moderator = app.test_client()
+    login(moderator, make_user(role="moderator"))
+    page = moderator.get("/nl/mod/").get_data(as_text=True)
+    assert f"/attachments/{attachment_id}/bewijs.pdf" in page
+    assert moderator.get(f"/attachments/{attachment_id}/bewijs.pdf").status_code == 200
+    member = app.test_client()
+    login(member, make_user())
+    assert member.get(f"/attachments/{attachment_id}/bewijs.pdf").status_code == 404
