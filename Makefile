@@ -1,4 +1,6 @@
-# Agora — `make run` serves the demo site, `make test` runs the whole test suite.
+# Agora — `make run` serves the demo site, `make test` runs the whole test suite
+# (SQLite + Whoosh); `make test-postgres` runs it again on PostgreSQL with PostgreSQL
+# full-text search (PG_TEST_URL names a database the suite may empty; .ci/run sets it up).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,8 +8,9 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PG_TEST_URL ?= postgresql+psycopg://agora:agora@127.0.0.1:5432/agora_test
 
-.PHONY: run serve test test-e2e test-all install i18n compile-translations migrate demo bench clean
+.PHONY: run serve test test-postgres test-e2e test-all install i18n compile-translations migrate demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +44,10 @@ run: demo
 
 test: install
 	$(BIN)/python -m pytest -q -m "not e2e" tests
+
+test-postgres: install
+	AGORA_TEST_DATABASE_URL=$(PG_TEST_URL) AGORA_TEST_SEARCH_BACKEND=postgres \
+		$(BIN)/python -m pytest -q -m "not e2e" tests
 
 test-e2e: install
 	bash tests/e2e/setup.sh

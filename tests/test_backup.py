@@ -5,6 +5,11 @@ import threading
 from forum import create_app
 from forum.extensions import db
 from forum.models import RateLimitEvent, Theme
+from tests.conftest import sqlite_only
+
+# `forum backup` copies the SQLite file with SQLite's online backup API; a PostgreSQL
+# site is backed up with pg_dump instead (see README).
+pytestmark = sqlite_only("the backup command copies the SQLite file (PostgreSQL: pg_dump)")
 
 
 def _writer(app, stop, written):

@@ -12,6 +12,7 @@ from forum.badges import render
 from forum.badges.fonts import fit, sizes, text_width
 from forum.extensions import db
 from forum.models import Organisation
+from tests.conftest import ON_POSTGRES
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 EVIL = "Raad & Co <script>alert(1)</script> \"Zorg\" l'Été ë ö ç"
@@ -370,11 +371,22 @@ def test_rendered_once_then_served_from_memory_and_disk(app, app_config, client,
     assert other.extensions["agora_badge_cache"].renders == 0
 
 
-def test_database_failure_gets_the_error_page_not_a_crash(app, client, make_org):
+def test_database_failure_gets_the_error_page_not_a_crash(app, app_config, client, make_org):
     org = make_org()
-    with app.app_context():
-        db.session.execute(db.text("ALTER TABLE organisation RENAME TO organisation_gone"))
-        db.session.commit()
+    if ON_POSTGRES:
+        # A database server that does not answer (the shared test database stays intact).
+        from sqlalchemy.engine import make_url
+
+        from forum import create_app
+        from tests.live import free_port
+
+        down = make_url(app_config["SQLALCHEMY_DATABASE_URI"]).set(port=free_port())
+        broken = create_app(dict(app_config, SQLALCHEMY_DATABASE_URI=down.render_as_string(hide_password=False)))
+        client = broken.test_client()
+    else:
+        with app.app_context():
+            db.session.execute(db.text("ALTER TABLE organisation RENAME TO organisation_gone"))
+            db.session.commit()
     response = client.get(f"/badge/{org.slug}.svg")
     assert response.status_code == 503
 

@@ -172,7 +172,7 @@ def test_second_file_adds_new_posts_to_imported_threads(app, runner, tmp_path):
         assert thread.post_count == 2 and thread.last_post_at.isoformat() == "2024-05-12T10:00:00"
 
 
-def test_export_then_import_into_an_empty_site(app, app_config, runner, tmp_path, make_thread, make_post, make_user,
+def test_export_then_import_into_an_empty_site(app, other_site_config, runner, tmp_path, make_thread, make_post, make_user,
                                               make_theme):
     assert runner.invoke(args=["forum", "import", str(EXAMPLE)]).exit_code == 0
     theme = make_theme(slug="werk", visibility="public")
@@ -199,7 +199,7 @@ def test_export_then_import_into_an_empty_site(app, app_config, runner, tmp_path
     assert native_export["author"] is None and len(native_export["posts"]) == 2
     assert native_export["accepted"] == native_export["posts"][1]["ref"]
 
-    other = create_app(dict(app_config, INSTANCE_PATH=str(tmp_path / "other")))
+    other = create_app(other_site_config())
     try:
         with other.app_context():
             db.create_all()

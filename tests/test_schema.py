@@ -5,10 +5,12 @@ from flask_migrate import upgrade
 
 from forum import create_app
 from forum.extensions import db
+from tests.conftest import sqlite_only
 
 
-def test_upgrade_on_empty_database_matches_models(app_config):
-    app = create_app(app_config)
+def test_upgrade_on_empty_database_matches_models(other_site_config):
+    # An empty database of the run's kind: SQLite, or a spare PostgreSQL database.
+    app = create_app(other_site_config())
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -18,6 +20,7 @@ def test_upgrade_on_empty_database_matches_models(app_config):
     assert differences == []
 
 
+@sqlite_only("PRAGMAs; PostgreSQL needs no tuning of its own")
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
     with app.app_context():
         with db.engine.connect() as connection:

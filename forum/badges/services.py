@@ -116,7 +116,12 @@ def load_badge_subject(slug):
     sql, positional = _compiled_subject(engine.dialect)
     params = tuple(slug for _ in positional) if positional else {"slug": slug}
     driver_error = engine.dialect.loaded_dbapi.Error
-    raw = engine.raw_connection()
+    try:
+        raw = engine.raw_connection()
+    except driver_error as exc:
+        # A server that does not answer (PostgreSQL down): the pool hands us the driver's
+        # own error; wrapped like the query's below, so the answer is 503, not 500.
+        raise DBAPIError.instance(None, None, exc, driver_error) from exc
     try:
         cursor = raw.cursor()
         try:
