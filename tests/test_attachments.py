@@ -506,3 +506,16 @@ def test_garbage_collection_removes_orphans(app, runner):
     assert "removed 0 file(s)" in runner.invoke(args=["attachments", "gc"]).output  # too young
     assert "removed 1 file(s)" in runner.invoke(args=["attachments", "gc", "--min-age", "0"]).output
     assert stored_files(app) == []
+
+
+def test_posting_forms_accept_requests_above_the_general_size_limit(app, client, make_user, make_theme,
+                                                                   make_thread, login_as):
+    """Several files make a large request: the posting pages allow files x per-file limit."""
+    app.config["MAX_CONTENT_LENGTH"] = 100 * KB
+    thread = make_thread(theme=make_theme())
+    login_as(make_user())
+    data = ("x" * 150 * KB).encode()
+    assert reply(client, thread, attachments=[("groot.txt", data)]).status_code == 302
+    assert [a.size for a in attachments_of(app)] == [len(data)]
+    # Elsewhere the general limit holds.
+    assert client.post_form("/nl/preview", {"body": "x" * 150 * KB}).status_code == 413
