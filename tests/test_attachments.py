@@ -519,3 +519,14 @@ def test_posting_forms_accept_requests_above_the_general_size_limit(app, client,
     assert [a.size for a in attachments_of(app)] == [len(data)]
     # Elsewhere the general limit holds.
     assert client.post_form("/nl/preview", {"body": "x" * 150 * KB}).status_code == 413
+
+
+def test_deleting_a_post_removes_its_files(app, client, make_user, make_theme, make_thread, login_as):
+    thread = make_thread(theme=make_theme())
+    login_as(make_user())
+    assert reply(client, thread, attachments=[("advies.pdf", make_pdf(["Weg ermee."]))]).status_code == 302
+    post_id = last_post(app, thread.id)
+    [attachment] = attachments_of(app)
+    assert client.post_form(f"/nl/p/{post_id}/delete").status_code == 302
+    assert attachments_of(app) == [] and stored_files(app) == []
+    assert client.get(f"/attachments/{attachment.id}/advies.pdf").status_code == 404
