@@ -225,6 +225,12 @@ def drain(max_rows=500, wait=0.5, rounds=1):
         handled += len(ids)
         if len(ids) < max_rows and not backlog():
             break
+    if handled and not has_request_context() and hasattr(backend, "compact"):
+        # Outside a web request (jobs, CLI): also merge what request drains left small.
+        try:
+            backend.compact(wait=wait)
+        except Exception:
+            log.exception("search index compaction failed; the next drain tries again")
     return handled
 
 

@@ -35,6 +35,7 @@ from itertools import accumulate, chain
 from pathlib import Path
 from sys import byteorder
 
+from flask import has_request_context
 from whoosh import columns
 from whoosh import index as whoosh_index
 from whoosh import query as Q
@@ -71,10 +72,13 @@ POSTING_CACHE_IDS = 2_000_000
 # skipping, but collapsing per thread) at every size up to the whole index; whoosh's
 # collector stays for anything bigger.
 OWN_SCORING_DOCS = 100_000
-# Drains merge only the small segments they leave behind, so that a commit stays cheap;
-# the big segment of a rebuild is merged again by the next `search reindex`.
-SMALL_SEGMENT_DOCS = 2000
-MERGE_SMALL_SEGMENTS_AT = 6
+# Drains merge only the small segments they leave behind, tier by tier (_merge_tiers),
+# so that a commit stays cheap; a request's drain merges at most DRAIN_MERGE_DOCS
+# documents, `search sync` up to SMALL_SEGMENT_DOCS, and the big segment of a rebuild is
+# merged again by the next `search reindex`.
+SMALL_SEGMENT_DOCS = 20000
+MERGE_TIER_SEGMENTS = 6
+DRAIN_MERGE_DOCS = 400
 
 TEXT_FIELDS = ("text_nl", "text_fr")
 TITLE_FIELD = {"text_nl": "title_nl", "text_fr": "title_fr"}
@@ -130,17 +134,40 @@ def _cached_reader(self, fieldname, column):
 whoosh3.W3PerDocReader._cached_reader = _cached_reader
 
 
-def _merge_small(writer, segments):
-    """Merge policy for drains: fold the small segments together once there are enough
-    of them, never rewrite a big one (that is seconds of work in a web request)."""
-    small = [s for s in segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]
-    if len(small) < MERGE_SMALL_SEGMENTS_AT:
-        return segments
-    for seg in small:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
-    return [s for s in segments if s.doc_count_all() >= SMALL_SEGMENT_DOCS]
+def _merge_tiers(max_docs):
+    """A merge policy for drains: segments are grouped in tiers by size (1-5 documents,
+    6-35, 36-215, ...) and a tier is merged into one segment once it holds
+    MERGE_TIER_SEGMENTS of them, so each document is rewritten a few times in its life,
+    not at every drain. Merges that would write more than `max_docs` documents wait for
+    a drain allowed bigger ones (`search sync`); the big segment of a rebuild is never
+    rewritten here (`search reindex` does that)."""
+
+    def policy(writer, segments, dry_run=False):
+        tiers = {}
+        for seg in segments:
+            n = seg.doc_count_all()
+            if n < SMALL_SEGMENT_DOCS:
+                tier = 0
+                while n >= MERGE_TIER_SEGMENTS:
+                    n //= MERGE_TIER_SEGMENTS
+                    tier += 1
+                tiers.setdefault(tier, []).append(seg)
+        merge = []
+        for tier in sorted(tiers):
+            group = tiers[tier]
+            if len(group) >= MERGE_TIER_SEGMENTS and sum(s.doc_count_all() for s in group) <= max_docs:
+                merge.extend(group)
+        if not merge:
+            return segments
+        if dry_run:
+            return [s for s in segments if s not in merge]
+        for seg in merge:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        return [s for s in segments if s not in merge]
+
+    return policy
 
 
 def _numeric_column(reader, fieldname):
@@ -1182,15 +1209,17 @@ class WhooshBackend(SearchBackend):
         with self._lock:
             searcher = self._current_searcher()
             reader = searcher.reader()
-            if self._glossary_dictionary is None:
-                self._glossary_dictionary = Dictionary({w: 1 for w in glossary_words()})
-            dictionaries = [self._segment(r).dictionary(r) for r, _o in reader.leaf_readers()]
-            dictionaries.append(self._glossary_dictionary)
+            dictionaries = None
             out = {}
             for word in words:
                 folded = analysis.fold(word)
                 if len(folded) < 4 or folded.isdigit() or self._known(reader, word):
                     continue
+                if dictionaries is None:  # only for a word the index does not know
+                    if self._glossary_dictionary is None:
+                        self._glossary_dictionary = Dictionary({w: 1 for w in glossary_words()})
+                    dictionaries = [self._segment(r).dictionary(r) for r, _o in reader.leaf_readers()]
+                    dictionaries.append(self._glossary_dictionary)
                 better = best_correction(folded, dictionaries)
                 if better and better != folded:
                     out[word] = better
@@ -1206,8 +1235,29 @@ class WhooshBackend(SearchBackend):
 
     # -- writing -------------------------------------------------------------------------
 
+    @staticmethod
+    def _merge_budget():
+        # A web request's drain keeps merges small; the job process and the CLI may
+        # take on the bigger ones.
+        return DRAIN_MERGE_DOCS if has_request_context() else SMALL_SEGMENT_DOCS
+
+    def compact(self, wait=0.5):
+        """Merge the tiers of small segments that request drains left for us (cheap when
+        there is nothing to merge: no writer is opened then). Returns True if it merged."""
+        ix = whoosh_index.open_dir(str(self.path / self._read_pointer()))
+        policy = _merge_tiers(self._merge_budget())
+        segments = ix._segments()
+        if len(policy(None, segments, dry_run=True)) == len(segments):
+            return False
+        try:
+            writer = ix.writer(timeout=wait, delay=0.05)
+        except LockError:
+            return False
+        writer.commit(mergetype=policy)
+        return True
+
     @contextmanager
-    def batch(self, wait=0.5):
+    def batch(self, wait=0.5, merge_docs=None):
         deadline = time.monotonic() + wait
         while True:
             name = self._read_pointer()
@@ -1229,7 +1279,7 @@ class WhooshBackend(SearchBackend):
             writer.cancel()
             raise
         if batch.touched:
-            writer.commit(mergetype=_merge_small)
+            writer.commit(mergetype=_merge_tiers(merge_docs or self._merge_budget()))
         else:
             writer.cancel()
 
@@ -1245,7 +1295,10 @@ class WhooshBackend(SearchBackend):
                 self.journal.write_text("")
                 self.marker.write_text(name + "\n")
                 ix = whoosh_index.create_in(str(folder), self.schema)
-                writer = ix.writer(limitmb=256)
+                # Plain files, not one compound file: whoosh reads a compound segment
+                # through BytesIO copies of its parts, made again by every reader that
+                # opens it (after each commit): ~100 ms per drain at 100,000 posts.
+                writer = ix.writer(limitmb=256, compound=False)
                 batch = _Batch(writer)
                 try:
                     fill(batch)
@@ -1270,7 +1323,7 @@ class WhooshBackend(SearchBackend):
                         batch = _Batch(writer)
                         replay(batch, keys)
                         batch.flush()
-                        writer.commit(mergetype=_merge_small)
+                        writer.commit(mergetype=_merge_tiers(DRAIN_MERGE_DOCS))
                     self._write_pointer(name)
                 finally:
                     lock.release()
