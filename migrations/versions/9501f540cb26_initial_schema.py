@@ -1,4 +1,4 @@
-"""initial schema
+"""initial schema (the whole model; regenerated until the first release)
 
 Revision ID: 9501f540cb26
 Revises: 
@@ -7,6 +7,7 @@ Create Date: 2026-11-23 05:02:04.533033
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
@@ -33,27 +34,58 @@ def upgrade():
     sa.Column('member_until', sa.Date(), nullable=True),
     sa.Column('badge_version', sa.Integer(), nullable=False),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('import_ref', sa.String(length=80), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['merged_into_id'], ['organisation.id'], name=op.f('fk_organisation_merged_into_id_organisation')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation')),
+    sa.UniqueConstraint('import_ref', name=op.f('uq_organisation_import_ref')),
     sa.UniqueConstraint('slug', name=op.f('uq_organisation_slug'))
     )
-    with op.batch_alter_table('organisation', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_organisation_membership_status'), ['membership_status'], unique=False)
-
+    op.create_index(op.f('ix_organisation_membership_status'), 'organisation', ['membership_status'], unique=False)
     op.create_table('rate_limit_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_limit_event'))
     )
-    with op.batch_alter_table('rate_limit_event', schema=None) as batch_op:
-        batch_op.create_index('ix_rate_limit_event_key_created', ['key', 'created_at'], unique=False)
-
+    op.create_index('ix_rate_limit_event_key_created', 'rate_limit_event', ['key', 'created_at'], unique=False)
+    op.create_table('search_document',
+    sa.Column('post_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=False),
+    sa.Column('theme_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('author_org_id', sa.Integer(), nullable=True),
+    sa.Column('day', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('visibility', sa.String(length=10), nullable=False),
+    sa.Column('municipality', sa.String(length=120), nullable=True),
+    sa.Column('province', sa.String(length=120), nullable=True),
+    sa.Column('solved', sa.String(length=3), nullable=True),
+    sa.Column('tags', sa.JSON().with_variant(postgresql.ARRAY(sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('tsv_nl', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=False),
+    sa.Column('tsv_fr', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=False),
+    sa.Column('tsv_spell', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
+    sa.PrimaryKeyConstraint('post_id', name=op.f('pk_search_document'))
+    )
+    op.create_index(op.f('ix_search_document_author_id'), 'search_document', ['author_id'], unique=False)
+    op.create_index(op.f('ix_search_document_author_org_id'), 'search_document', ['author_org_id'], unique=False)
+    op.create_index(op.f('ix_search_document_organisation_id'), 'search_document', ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_search_document_theme_id'), 'search_document', ['theme_id'], unique=False)
+    op.create_index(op.f('ix_search_document_thread_id'), 'search_document', ['thread_id'], unique=False)
+    op.create_index('ix_search_document_tsv_fr', 'search_document', ['tsv_fr'], unique=False, postgresql_using='gin')
+    op.create_index('ix_search_document_tsv_nl', 'search_document', ['tsv_nl'], unique=False, postgresql_using='gin')
+    op.create_table('search_lexeme',
+    sa.Column('lexeme', sa.Text(), nullable=False),
+    sa.Column('ndoc', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('lexeme', name=op.f('pk_search_lexeme'))
+    )
+    op.create_index('ix_search_lexeme_prefix', 'search_lexeme', ['lexeme'], unique=False, postgresql_ops={'lexeme': 'text_pattern_ops'})
     op.create_table('search_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('object_type', sa.String(length=10), nullable=False),
+    sa.Column('object_type', sa.String(length=20), nullable=False),
     sa.Column('object_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_search_outbox'))
@@ -100,17 +132,17 @@ def upgrade():
     sa.Column('suspended_until', sa.DateTime(), nullable=True),
     sa.Column('sanction_reason', sa.Text(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    sa.Column('import_ref', sa.String(length=80), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_user_organisation_id_organisation')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
-    sa.UniqueConstraint('email', name=op.f('uq_user_email'))
+    sa.UniqueConstraint('email', name=op.f('uq_user_email')),
+    sa.UniqueConstraint('import_ref', name=op.f('uq_user_import_ref'))
     )
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_user_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_user_role'), ['role'], unique=False)
-        batch_op.create_index(batch_op.f('ix_user_status'), ['status'], unique=False)
-
+    op.create_index(op.f('ix_user_organisation_id'), 'user', ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_user_role'), 'user', ['role'], unique=False)
+    op.create_index(op.f('ix_user_status'), 'user', ['status'], unique=False)
     op.create_table('digest_sent',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -133,10 +165,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['actor_id'], ['user.id'], name=op.f('fk_moderation_action_actor_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_action'))
     )
-    with op.batch_alter_table('moderation_action', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_moderation_action_action'), ['action'], unique=False)
-        batch_op.create_index(batch_op.f('ix_moderation_action_created_at'), ['created_at'], unique=False)
-
+    op.create_index(op.f('ix_moderation_action_action'), 'moderation_action', ['action'], unique=False)
+    op.create_index(op.f('ix_moderation_action_created_at'), 'moderation_action', ['created_at'], unique=False)
     op.create_table('organisation_change_request',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -181,15 +211,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_thread')),
     sa.UniqueConstraint('import_ref', name=op.f('uq_thread_import_ref'))
     )
-    with op.batch_alter_table('thread', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_thread_author_id'), ['author_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_thread_kind'), ['kind'], unique=False)
-        batch_op.create_index(batch_op.f('ix_thread_last_post_at'), ['last_post_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_thread_municipality'), ['municipality'], unique=False)
-        batch_op.create_index(batch_op.f('ix_thread_organisation_id'), ['organisation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_thread_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_thread_theme_id'), ['theme_id'], unique=False)
-
+    op.create_index(op.f('ix_thread_author_id'), 'thread', ['author_id'], unique=False)
+    op.create_index(op.f('ix_thread_kind'), 'thread', ['kind'], unique=False)
+    op.create_index(op.f('ix_thread_last_post_at'), 'thread', ['last_post_at'], unique=False)
+    op.create_index(op.f('ix_thread_municipality'), 'thread', ['municipality'], unique=False)
+    op.create_index(op.f('ix_thread_organisation_id'), 'thread', ['organisation_id'], unique=False)
+    op.create_index(op.f('ix_thread_status'), 'thread', ['status'], unique=False)
+    op.create_index(op.f('ix_thread_theme_id'), 'thread', ['theme_id'], unique=False)
     op.create_table('post',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('thread_id', sa.Integer(), nullable=False),
@@ -213,11 +241,9 @@ def upgrade():
     sa.UniqueConstraint('import_ref', name=op.f('uq_post_import_ref')),
     sa.UniqueConstraint('thread_id', 'number', name='uq_post_thread_number')
     )
-    with op.batch_alter_table('post', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_post_author_id'), ['author_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_post_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_post_thread_id'), ['thread_id'], unique=False)
-
+    op.create_index(op.f('ix_post_author_id'), 'post', ['author_id'], unique=False)
+    op.create_index(op.f('ix_post_status'), 'post', ['status'], unique=False)
+    op.create_index(op.f('ix_post_thread_id'), 'post', ['thread_id'], unique=False)
     op.create_table('thread_read',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('thread_id', sa.Integer(), nullable=False),
@@ -245,11 +271,37 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_watch')),
     sa.UniqueConstraint('user_id', 'thread_id', 'theme_id', name='uq_watch_user_thread_theme')
     )
-    with op.batch_alter_table('watch', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_watch_theme_id'), ['theme_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_watch_thread_id'), ['thread_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_watch_user_id'), ['user_id'], unique=False)
-
+    op.create_index(op.f('ix_watch_theme_id'), 'watch', ['theme_id'], unique=False)
+    op.create_index(op.f('ix_watch_thread_id'), 'watch', ['thread_id'], unique=False)
+    op.create_index(op.f('ix_watch_user_id'), 'watch', ['user_id'], unique=False)
+    op.create_table('attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('uploader_id', sa.Integer(), nullable=True),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('mime', sa.String(length=100), nullable=False),
+    sa.Column('type_code', sa.String(length=8), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=True),
+    sa.Column('height', sa.Integer(), nullable=True),
+    sa.Column('thumb_sha256', sa.String(length=64), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('text_status', sa.String(length=8), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('import_ref', sa.String(length=300), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], name=op.f('fk_attachment_post_id_post'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['uploader_id'], ['user.id'], name=op.f('fk_attachment_uploader_id_user'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachment'))
+    )
+    op.create_index(op.f('ix_attachment_created_at'), 'attachment', ['created_at'], unique=False)
+    op.create_index(op.f('ix_attachment_post_id'), 'attachment', ['post_id'], unique=False)
+    op.create_index(op.f('ix_attachment_sha256'), 'attachment', ['sha256'], unique=False)
+    op.create_index(op.f('ix_attachment_text_status'), 'attachment', ['text_status'], unique=False)
+    op.create_index(op.f('ix_attachment_thumb_sha256'), 'attachment', ['thumb_sha256'], unique=False)
+    op.create_index(op.f('ix_attachment_uploader_id'), 'attachment', ['uploader_id'], unique=False)
     op.create_table('flag',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
@@ -266,9 +318,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_flag')),
     sa.UniqueConstraint('post_id', 'user_id', name='uq_flag_post_user')
     )
-    with op.batch_alter_table('flag', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_flag_post_id'), ['post_id'], unique=False)
-
+    op.create_index(op.f('ix_flag_post_id'), 'flag', ['post_id'], unique=False)
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -286,10 +336,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notification_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
     )
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_notification_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'], unique=False)
-
+    op.create_index(op.f('ix_notification_created_at'), 'notification', ['created_at'], unique=False)
+    op.create_index(op.f('ix_notification_user_id'), 'notification', ['user_id'], unique=False)
     op.create_table('post_revision',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
@@ -301,9 +349,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['post_id'], ['post.id'], name=op.f('fk_post_revision_post_id_post'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_post_revision'))
     )
-    with op.batch_alter_table('post_revision', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_post_revision_post_id'), ['post_id'], unique=False)
-
+    op.create_index(op.f('ix_post_revision_post_id'), 'post_revision', ['post_id'], unique=False)
     op.create_table('reaction',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
@@ -314,79 +360,72 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reaction')),
     sa.UniqueConstraint('post_id', 'user_id', name='uq_reaction_post_user')
     )
-    with op.batch_alter_table('reaction', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reaction_post_id'), ['post_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_reaction_user_id'), ['user_id'], unique=False)
-
+    op.create_index(op.f('ix_reaction_post_id'), 'reaction', ['post_id'], unique=False)
+    op.create_index(op.f('ix_reaction_user_id'), 'reaction', ['user_id'], unique=False)
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('reaction', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_reaction_user_id'))
-        batch_op.drop_index(batch_op.f('ix_reaction_post_id'))
-
+    op.drop_index(op.f('ix_reaction_user_id'), table_name='reaction')
+    op.drop_index(op.f('ix_reaction_post_id'), table_name='reaction')
     op.drop_table('reaction')
-    with op.batch_alter_table('post_revision', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_post_revision_post_id'))
-
+    op.drop_index(op.f('ix_post_revision_post_id'), table_name='post_revision')
     op.drop_table('post_revision')
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_notification_user_id'))
-        batch_op.drop_index(batch_op.f('ix_notification_created_at'))
-
+    op.drop_index(op.f('ix_notification_user_id'), table_name='notification')
+    op.drop_index(op.f('ix_notification_created_at'), table_name='notification')
     op.drop_table('notification')
-    with op.batch_alter_table('flag', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_flag_post_id'))
-
+    op.drop_index(op.f('ix_flag_post_id'), table_name='flag')
     op.drop_table('flag')
-    with op.batch_alter_table('watch', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_watch_user_id'))
-        batch_op.drop_index(batch_op.f('ix_watch_thread_id'))
-        batch_op.drop_index(batch_op.f('ix_watch_theme_id'))
-
+    op.drop_index(op.f('ix_attachment_uploader_id'), table_name='attachment')
+    op.drop_index(op.f('ix_attachment_thumb_sha256'), table_name='attachment')
+    op.drop_index(op.f('ix_attachment_text_status'), table_name='attachment')
+    op.drop_index(op.f('ix_attachment_sha256'), table_name='attachment')
+    op.drop_index(op.f('ix_attachment_post_id'), table_name='attachment')
+    op.drop_index(op.f('ix_attachment_created_at'), table_name='attachment')
+    op.drop_table('attachment')
+    op.drop_index(op.f('ix_watch_user_id'), table_name='watch')
+    op.drop_index(op.f('ix_watch_thread_id'), table_name='watch')
+    op.drop_index(op.f('ix_watch_theme_id'), table_name='watch')
     op.drop_table('watch')
     op.drop_table('thread_tag')
     op.drop_table('thread_read')
-    with op.batch_alter_table('post', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_post_thread_id'))
-        batch_op.drop_index(batch_op.f('ix_post_status'))
-        batch_op.drop_index(batch_op.f('ix_post_author_id'))
-
+    op.drop_index(op.f('ix_post_thread_id'), table_name='post')
+    op.drop_index(op.f('ix_post_status'), table_name='post')
+    op.drop_index(op.f('ix_post_author_id'), table_name='post')
     op.drop_table('post')
-    with op.batch_alter_table('thread', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_thread_theme_id'))
-        batch_op.drop_index(batch_op.f('ix_thread_status'))
-        batch_op.drop_index(batch_op.f('ix_thread_organisation_id'))
-        batch_op.drop_index(batch_op.f('ix_thread_municipality'))
-        batch_op.drop_index(batch_op.f('ix_thread_last_post_at'))
-        batch_op.drop_index(batch_op.f('ix_thread_kind'))
-        batch_op.drop_index(batch_op.f('ix_thread_author_id'))
-
+    op.drop_index(op.f('ix_thread_theme_id'), table_name='thread')
+    op.drop_index(op.f('ix_thread_status'), table_name='thread')
+    op.drop_index(op.f('ix_thread_organisation_id'), table_name='thread')
+    op.drop_index(op.f('ix_thread_municipality'), table_name='thread')
+    op.drop_index(op.f('ix_thread_last_post_at'), table_name='thread')
+    op.drop_index(op.f('ix_thread_kind'), table_name='thread')
+    op.drop_index(op.f('ix_thread_author_id'), table_name='thread')
     op.drop_table('thread')
     op.drop_table('organisation_change_request')
-    with op.batch_alter_table('moderation_action', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_moderation_action_created_at'))
-        batch_op.drop_index(batch_op.f('ix_moderation_action_action'))
-
+    op.drop_index(op.f('ix_moderation_action_created_at'), table_name='moderation_action')
+    op.drop_index(op.f('ix_moderation_action_action'), table_name='moderation_action')
     op.drop_table('moderation_action')
     op.drop_table('digest_sent')
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_user_status'))
-        batch_op.drop_index(batch_op.f('ix_user_role'))
-        batch_op.drop_index(batch_op.f('ix_user_organisation_id'))
-
+    op.drop_index(op.f('ix_user_status'), table_name='user')
+    op.drop_index(op.f('ix_user_role'), table_name='user')
+    op.drop_index(op.f('ix_user_organisation_id'), table_name='user')
     op.drop_table('user')
     op.drop_table('theme')
     op.drop_table('tag')
     op.drop_table('search_outbox')
-    with op.batch_alter_table('rate_limit_event', schema=None) as batch_op:
-        batch_op.drop_index('ix_rate_limit_event_key_created')
-
+    op.drop_index('ix_search_lexeme_prefix', table_name='search_lexeme', postgresql_ops={'lexeme': 'text_pattern_ops'})
+    op.drop_table('search_lexeme')
+    op.drop_index('ix_search_document_tsv_nl', table_name='search_document', postgresql_using='gin')
+    op.drop_index('ix_search_document_tsv_fr', table_name='search_document', postgresql_using='gin')
+    op.drop_index(op.f('ix_search_document_thread_id'), table_name='search_document')
+    op.drop_index(op.f('ix_search_document_theme_id'), table_name='search_document')
+    op.drop_index(op.f('ix_search_document_organisation_id'), table_name='search_document')
+    op.drop_index(op.f('ix_search_document_author_org_id'), table_name='search_document')
+    op.drop_index(op.f('ix_search_document_author_id'), table_name='search_document')
+    op.drop_table('search_document')
+    op.drop_index('ix_rate_limit_event_key_created', table_name='rate_limit_event')
     op.drop_table('rate_limit_event')
-    with op.batch_alter_table('organisation', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_organisation_membership_status'))
-
+    op.drop_index(op.f('ix_organisation_membership_status'), table_name='organisation')
     op.drop_table('organisation')
     # ### end Alembic commands ###
