@@ -89,6 +89,11 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def unexpected(exc):
+        if isinstance(exc, OverflowError):
+            # A number too large for the database (?page=99999999999999999999): bad input.
+            log.info("Number out of range on %s %s: %s", request.method, request.path, exc)
+            db.session.rollback()
+            return render_error(400)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         try:
             db.session.rollback()

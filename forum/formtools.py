@@ -9,6 +9,12 @@ except ImportError:  # pragma: no cover - WTForms < 3.3
         return (value, label)
 
 
+# Bidirectional embeddings, overrides and isolates, and the byte-order mark: invisible,
+# and an unclosed U+202E in a name reverses the rest of the line it is shown in.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"))
+
+
 def strip(value):
-    """A WTForms filter: surrounding white space is never part of what someone meant."""
-    return value.strip() if isinstance(value, str) else value
+    """A WTForms filter: surrounding white space and invisible direction overrides are
+    never part of what someone meant."""
+    return value.translate(_BIDI_CONTROLS).strip() if isinstance(value, str) else value

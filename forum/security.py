@@ -1,5 +1,7 @@
-"""Security headers on every response, error pages included."""
-from flask import request
+"""Security headers on every response, error pages included; NUL bytes and ids beyond
+what the database can hold refused with a clear 400/404."""
+from flask import abort, request
+from werkzeug.routing import IntegerConverter
 
 # No inline scripts anywhere: scripts come from /static, so 'self' is enough.
 CSP = (
@@ -9,7 +11,41 @@ CSP = (
 )
 
 
+def has_nul_byte():
+    """Whether the path, a query or form field (name or value) or a file name holds U+0000.
+
+    No keyboard types it; PostgreSQL cannot store it, SMTP and XML cannot carry it, and
+    C libraries cut strings at it. Refusing it at the door gives one clear 400 instead of
+    a 500 (or a mail that bounces) somewhere deep inside.
+    """
+    if "\x00" in request.path:
+        return True
+    fields = list(request.args.items(multi=True))
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += request.form.items(multi=True)
+        fields += [(name, f.filename or "") for name, f in request.files.items(multi=True)]
+    return any("\x00" in name or "\x00" in value for name, value in fields)
+
+
+class IdConverter(IntegerConverter):
+    """<int:...> in URLs, capped at the largest INTEGER PostgreSQL stores (2**31 - 1):
+    /t/99999999999999999999 is a 404 like any unknown id, not an overflow deep in the
+    database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app):
+    # Before the areas register their blueprints: rules take the converter when added.
+    app.url_map.converters["int"] = IdConverter
+
+    @app.before_request
+    def refuse_nul_bytes():
+        if has_nul_byte():
+            abort(400)
+
     @app.after_request
     def add_security_headers(response):
         headers = response.headers

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import outbox
 from ..errors import DomainError
 from ..extensions import db
+from ..formtools import strip as strip_field
 from ..markup import render_markdown
 from ..models import (
     LANGUAGES, THREAD_KINDS, Post, PostRevision, Reaction, Tag, Thread, ThreadRead, Watch, utcnow,
@@ -135,7 +136,7 @@ def normalise_tags(tags):
         tags = tags.split(",")
     result = []
     for raw in tags or ():
-        tag = re.sub(r"\s+", " ", str(raw)).strip().lstrip("#").strip().lower()
+        tag = re.sub(r"\s+", " ", strip_field(str(raw))).strip().lstrip("#").strip().lower()
         if not tag or tag in result:
             continue
         if len(tag) > TAG_MAX_LENGTH:
@@ -161,7 +162,7 @@ def _tag_objects(names):
 
 
 def _check_title(title):
-    title = re.sub(r"\s+", " ", title or "").strip()
+    title = re.sub(r"\s+", " ", strip_field(title or "")).strip()
     if len(title) < TITLE_MIN:
         raise ForumError("title_required", field="title")
     if len(title) > TITLE_MAX:
