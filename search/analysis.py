@@ -162,6 +162,13 @@ class FastAnalyzer(Analyzer):
             yield t
 
 
+def common_pairs(lang, text, common):
+    """Adjacent term pairs of `text` ("schuld hulp") whose terms are both in `common`: the
+    pairs_<lang> fields, which turn a phrase of two frequent words into one term."""
+    found = terms(lang, text)
+    return [a + " " + b for a, b in zip(found, found[1:]) if a in common and b in common]
+
+
 class _WholeValue:
     """Quacks like a regex match over the whole value (tokenize=False)."""
 

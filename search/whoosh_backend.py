@@ -21,6 +21,7 @@ block-quality skipping, collapsed to the best post per thread as it goes and lim
 the documents of pass one, over just enough threads to fill the requested page.
 """
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -72,6 +73,14 @@ POSTING_CACHE_IDS = 2_000_000
 # skipping, but collapsing per thread) at every size up to the whole index; whoosh's
 # collector stays for anything bigger.
 OWN_SCORING_DOCS = 100_000
+# Frequent terms (in at least COMMON_SHARE of a sample of the first COMMON_SAMPLE
+# documents of a rebuild, at most COMMON_MAX per language) also get their adjacent pairs
+# indexed: a phrase of two of them is one term instead of positions to check for a large
+# share of the index. Kept per index generation in COMMON.json.
+COMMON_SAMPLE = 2000
+COMMON_SHARE = 0.02
+COMMON_MAX = 400
+
 # Drains merge only the small segments they leave behind, tier by tier (_merge_tiers),
 # so that a commit stays cheap; a request's drain merges at most DRAIN_MERGE_DOCS
 # documents, `search sync` up to SMALL_SEGMENT_DOCS, and the big segment of a rebuild is
@@ -82,6 +91,7 @@ DRAIN_MERGE_DOCS = 400
 
 TEXT_FIELDS = ("text_nl", "text_fr")
 TITLE_FIELD = {"text_nl": "title_nl", "text_fr": "title_fr"}
+PAIRS_FIELD = {"text_nl": "pairs_nl", "text_fr": "pairs_fr"}
 
 
 def make_schema():
@@ -108,6 +118,9 @@ def make_schema():
         text_fr=TEXT(analyzer=fr),
         title_nl=TEXT(analyzer=nl),
         title_fr=TEXT(analyzer=fr),
+        # Adjacent pairs of frequent terms of text_<lang> (phrases, see _find_phrase).
+        pairs_nl=KEYWORD(commas=True, scorable=False),
+        pairs_fr=KEYWORD(commas=True, scorable=False),
         spell=TEXT(analyzer=analysis.analyzer("fold"), phrase=False),
     )
 
@@ -375,16 +388,15 @@ def _doc_postings(reader, fieldname, text, docs):
 
 
 class _PhraseDocs:
-    """The documents of one segment holding a phrase, with its words' weights in each."""
+    """The documents of one segment holding a phrase."""
 
-    __slots__ = ("docs", "weights")
+    __slots__ = ("docs",)
 
-    def __init__(self, docs, weights):
+    def __init__(self, docs):
         self.docs = docs
-        self.weights = weights  # docnum -> (weight of each word)
 
     def __len__(self):
-        return 2 * len(self.docs)
+        return len(self.docs)
 
 
 class _PostingCache:
@@ -505,9 +517,8 @@ def _phrase_key(q):
 
 
 class _CheckedPhrase(Q.Phrase):
-    """A phrase whose documents pass one found already, with its words' weights in each:
-    scored as whoosh scores a phrase (the sum of its words' scores), without reading
-    postings or positions again."""
+    """A phrase whose documents pass one found already: scored as whoosh scores a phrase
+    (the sum of its words' scores), without reading positions again."""
 
     def __init__(self, phrase, postings):
         super().__init__(phrase.fieldname, phrase.words, slop=phrase.slop, boost=phrase.boost)
@@ -526,9 +537,12 @@ class _CheckedPhrase(Q.Phrase):
         scorers = [weighting.scorer(searcher, self.fieldname, w) for w in self.words]
         if not all(hasattr(sc, "_score") and hasattr(sc, "dfl") for sc in scorers):
             return super().matcher(searcher, context)
-        weights = found.weights
-        scores = [sum(sc._score(w, sc.dfl(d)) for sc, w in zip(scorers, weights[d])) * self.boost for d in ids]
-        return ListMatcher(ids, weights=scores)
+        scores = [0.0] * len(ids)
+        for word, sc in zip(self.words, scorers):
+            postings = _doc_postings(reader, self.fieldname, word, ids)
+            for i, d in enumerate(ids):
+                scores[i] += sc._score(postings[d][0], sc.dfl(d))
+        return ListMatcher(ids, weights=[v * self.boost for v in scores])
 
 
 def _checked_phrases(q, postings):
@@ -559,15 +573,21 @@ def _or(subs):
 
 
 class _Batch:
-    """One writer transaction: deletions first, then additions, committed together."""
+    """One writer transaction: deletions first, then additions, committed together.
 
-    def __init__(self, writer, journal=None):
+    With `folder` and no common terms yet (a rebuild), the first COMMON_SAMPLE documents
+    are held back to choose the frequent terms whose pairs are indexed (COMMON.json)."""
+
+    def __init__(self, writer, journal=None, common=None, folder=None):
         self.writer = writer
         self.journal = journal
         self.recorded = []
         self.deletes = []
         self.docs = []
         self.touched = False
+        self.common = common  # language -> frozenset of terms, or None
+        self.folder = folder
+        self.pairs = all(f"pairs_{lang}" in writer.schema for lang in analysis.LANGUAGES)
 
     def delete(self, fieldname, value):
         self.deletes.append((fieldname, str(value)))
@@ -578,18 +598,63 @@ class _Batch:
     def record(self, object_type, object_id):
         self.recorded.append(f"{object_type}:{object_id}")
 
-    def flush(self):
+    def flush(self, final=False):
+        if self.common is None and self.folder is not None:
+            if len(self.docs) < COMMON_SAMPLE and not final:
+                return  # still sampling
+            self.common = choose_common(self.docs)
+            write_common(self.folder, self.common)
         writer = self.writer
         self.touched = self.touched or bool(self.deletes or self.docs)
         for fieldname, value in dict.fromkeys(self.deletes):
             writer.delete_by_term(fieldname, value)
+        common = self.common if self.pairs else None
         for doc in self.docs:
-            writer.add_document(**{k: v for k, v in doc.items() if v is not None and v != ""})
+            fields = {k: v for k, v in doc.items() if v is not None and v != ""}
+            if common:
+                for lang in analysis.LANGUAGES:
+                    text = fields.get(f"text_{lang}")
+                    if text and common.get(lang):
+                        found = analysis.common_pairs(lang, text, common[lang])
+                        if found:
+                            fields[f"pairs_{lang}"] = ",".join(dict.fromkeys(found))
+            writer.add_document(**fields)
         self.deletes, self.docs = [], []
         if self.journal is not None and self.recorded:
             with open(self.journal, "a", encoding="utf-8") as f:
                 f.write("".join(line + "\n" for line in self.recorded))
         self.recorded = []
+
+
+def choose_common(docs):
+    """{language: frequent terms} from sample documents (none for a small sample)."""
+    out = {}
+    for lang in analysis.LANGUAGES:
+        texts = [d.get(f"text_{lang}") for d in docs if d.get(f"text_{lang}")]
+        if len(texts) < 200:
+            out[lang] = frozenset()
+            continue
+        df = Counter()
+        for text in texts:
+            df.update(set(analysis.terms(lang, text)))
+        least = COMMON_SHARE * len(texts)
+        out[lang] = frozenset(t for t, n in df.most_common(COMMON_MAX) if n >= least)
+    return out
+
+
+def write_common(folder, common):
+    path = Path(folder) / "COMMON.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({lang: sorted(words) for lang, words in common.items()}))
+    os.replace(tmp, path)
+
+
+def read_common(folder):
+    try:
+        data = json.loads((Path(folder) / "COMMON.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {lang: frozenset(words) for lang, words in data.items()}
 
 
 class WhooshBackend(SearchBackend):
@@ -609,6 +674,7 @@ class WhooshBackend(SearchBackend):
         self._compounds = {}
         self._glossary_dictionary = None
         self._reader = None
+        self._common = {}  # generation name -> {language: frequent terms}
 
     # -- layout ------------------------------------------------------------------------
 
@@ -700,6 +766,13 @@ class WhooshBackend(SearchBackend):
             old.close()
             self._changed()
         return self._searcher
+
+    def common_terms(self, name):
+        """The frequent terms whose pairs generation `name` indexes."""
+        found = self._common.get(name)
+        if found is None:
+            found = self._common[name] = read_common(self.path / name)
+        return found
 
     def _changed(self):
         self._leaves = None
@@ -894,17 +967,34 @@ class WhooshBackend(SearchBackend):
     def _find_phrase(self, q, leaf, deadline):
         words = list(q.words)
         candidates = None
+        pairs_field = PAIRS_FIELD.get(q.fieldname)
+        title_of = TEXT_OF.get(q.fieldname)
+        common = self.common_terms(self._name).get(q.fieldname[-2:], ()) if pairs_field else ()
+        if q.slop == 1 and common and pairs_field in leaf.reader.schema:
+            # Documents holding an adjacent pair of frequent words: for a phrase of two
+            # such words exactly its documents; otherwise candidates to check below.
+            for a, b in zip(words, words[1:]):
+                if a in common and b in common:
+                    docs = self._term_docs(leaf, pairs_field, a + " " + b)
+                    candidates = docs if candidates is None else candidates & docs
+                    if not candidates:
+                        return _PhraseDocs(frozenset())
+            if len(words) == 2 and candidates is not None:
+                return _PhraseDocs(candidates)
+        elif q.slop == 1 and title_of is not None:
+            # A title phrase is also a phrase of the text (which holds the title).
+            candidates = self._phrase_docs(Q.Phrase(title_of, words), leaf, deadline)
         for word in words:
             docs = self._term_docs(leaf, q.fieldname, word)
             candidates = docs if candidates is None else candidates & docs
             if not candidates:
-                return _PhraseDocs(frozenset(), {})
+                return _PhraseDocs(frozenset())
         ordered = sorted(candidates)
         postings = [_doc_postings(leaf.reader, q.fieldname, word, ordered) for word in words]
         decode = self.schema[q.fieldname].format.decode_positions
         ints = leaf.seg.ints
         slop = q.slop
-        matched, weights = [], {}
+        matched = []
         for n, d in enumerate(ordered):
             if not n & 255 and time.monotonic() > deadline:
                 raise _Deadline
@@ -924,8 +1014,7 @@ class WhooshBackend(SearchBackend):
                     break
             if chains:
                 matched.append(ints[d])
-                weights[d] = tuple(e[0] for e in entries)
-        return _PhraseDocs(frozenset(matched), weights)
+        return _PhraseDocs(frozenset(matched))
 
     def _docs(self, q, leaf, deadline):
         """The documents of one segment matching `q` (deleted ones may be included)."""
@@ -1271,7 +1360,7 @@ class WhooshBackend(SearchBackend):
                 break
             writer.cancel()
         journal = self.journal if self.marker.exists() else None
-        batch = _Batch(writer, journal)
+        batch = _Batch(writer, journal, common=self.common_terms(name))
         try:
             yield batch
             batch.flush()
@@ -1299,10 +1388,10 @@ class WhooshBackend(SearchBackend):
                 # through BytesIO copies of its parts, made again by every reader that
                 # opens it (after each commit): ~100 ms per drain at 100,000 posts.
                 writer = ix.writer(limitmb=256, compound=False)
-                batch = _Batch(writer)
+                batch = _Batch(writer, folder=folder)
                 try:
                     fill(batch)
-                    batch.flush()
+                    batch.flush(final=True)
                 except BaseException:
                     writer.cancel()
                     raise
@@ -1320,7 +1409,7 @@ class WhooshBackend(SearchBackend):
                     keys = list(dict.fromkeys(self.journal.read_text().split()))
                     if keys:
                         writer = ix.writer()
-                        batch = _Batch(writer)
+                        batch = _Batch(writer, common=read_common(folder))
                         replay(batch, keys)
                         batch.flush()
                         writer.commit(mergetype=_merge_tiers(DRAIN_MERGE_DOCS))
