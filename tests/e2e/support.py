@@ -26,7 +26,7 @@ INIT_SCRIPT = """
 # Everything in the rendered DOM that could run script or leave the page: checked after
 # the browser has parsed the page, so parser differences (mutation XSS) are caught too.
 DOM_CHECK = r"""
-() => {
+(allowed) => {
   const bad = [];
   const urlAttrs = new Set(['href', 'src', 'action', 'formaction', 'data', 'srcdoc', 'background',
     'poster', 'ping', 'codebase', 'cite', 'longdesc', 'lowsrc', 'dynsrc', 'xlink:href', 'srcset']);
@@ -41,12 +41,12 @@ DOM_CHECK = r"""
       // Only the site's own files: a same-origin path, never inline code.
       if (!/^\/[a-z]/i.test(src) || el.textContent.trim()) bad.push('script: ' + describe(el));
     }
-    if (forbidden.has(tag)) bad.push(tag + ': ' + describe(el));
+    if (forbidden.has(tag) && !allowed.includes(tag)) bad.push(tag + ': ' + describe(el));
     if (tag === 'meta' && (el.getAttribute('http-equiv') || '').toLowerCase() === 'refresh') bad.push('meta refresh: ' + describe(el));
     for (const attr of el.attributes) {
       const name = attr.name.toLowerCase();
       if (name.startsWith('on')) bad.push('event attribute ' + name + ': ' + describe(el));
-      if (name === 'style') bad.push('style attribute: ' + describe(el));
+      if (name === 'style' && !allowed.includes('style')) bad.push('style attribute: ' + describe(el));
       if (urlAttrs.has(name) || name.endsWith(':href')) {
         const value = attr.value.replace(/[\u0000-\u0020\u007f-\u00a0\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/g, '').toLowerCase();
         if (/^(javascript|vbscript|data|livescript|mocha):/.test(value)) bad.push('scripted URL in ' + name + ': ' + describe(el));
@@ -107,8 +107,10 @@ def run_axe(page, axe_source):
             for v in violations]
 
 
-def dom_problems(page):
-    return page.evaluate(DOM_CHECK)
+def dom_problems(page, allowed=()):
+    """Executable or embedding markup in the rendered DOM; `allowed` names tags a document
+    may have anyway (a badge image is an <svg> with a <style>)."""
+    return page.evaluate(DOM_CHECK, list(allowed))
 
 
 def csp_violations(page):
