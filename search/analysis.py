@@ -207,7 +207,7 @@ def detect_language(text, default="nl"):
     Belgian threads often get answers in the other language, and analysing those with
     the wrong stemmer would make them unfindable.
     """
-    words = [fold(w) for w in _WORD.findall(text[:3000])]
+    words = _WORD.findall(fold(text[:3000]))  # folding the text folds each word
     if not words:
         return default
     nl = sum(1 for w in words if w in _STOP_SCORE["nl"] and w not in _STOP_SCORE["fr"])

@@ -26,6 +26,7 @@ class Matcher:
         self.prefixes = set()
         self._cache = {lang: {} for lang in analysis.LANGUAGES}
         self._terms = {lang: analysis.analyzer(lang).term for lang in analysis.LANGUAGES}
+        self._fold = analysis.analyzer("fold").term
         texts = []
         for group in parsed.groups:
             for clause in group:
@@ -67,8 +68,9 @@ class Matcher:
                 return True
         if not self.prefixes and not (lang == "nl" and self.heads):
             return False
-        folded = analysis.fold(token)
-        folded = analysis._ELISION.sub("", folded).replace("'", "").replace("’", "")
+        folded = self._fold(token)  # folded, elisions off; '' for a stop word
+        if not folded:
+            return False
         if any(folded.startswith(p) or own.startswith(p) for p in self.prefixes):
             return True
         if lang == "nl":
