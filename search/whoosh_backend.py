@@ -21,6 +21,7 @@ block-quality skipping, collapsed to the best post per thread as it goes and lim
 the documents of pass one, over just enough threads to fill the requested page.
 """
 import fcntl
+import heapq
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from collections import Counter, OrderedDict
 from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import accumulate, chain
+from operator import itemgetter
 from pathlib import Path
 from sys import byteorder
 
@@ -73,6 +75,7 @@ POSTING_CACHE_IDS = 2_000_000
 # skipping, but collapsing per thread) at every size up to the whole index; whoosh's
 # collector stays for anything bigger.
 OWN_SCORING_DOCS = 100_000
+OWN_TOP_CANDIDATES = 500
 # Frequent terms (in at least COMMON_SHARE of a sample of the first COMMON_SAMPLE
 # documents of a rebuild, at most COMMON_MAX per language) also get their adjacent pairs
 # indexed: a phrase of two of them is one term instead of positions to check for a large
@@ -215,6 +218,7 @@ class _SegmentData:
         self.pnum = _numeric_column(reader, "pnum").tolist()
         self._day = None
         self._lengths = {}
+        self._norms = {}
         self._values = {}
         self._since = {}
         self._dictionary = None
@@ -224,12 +228,17 @@ class _SegmentData:
             self._day = _numeric_column(reader, "day").tolist()
         return self._day
 
-    def lengths(self, fieldname, reader):
-        """The field's length per document, as BM25F reads it."""
-        found = self._lengths.get(fieldname)
-        if found is None:
-            found = self._lengths[fieldname] = _field_lengths(reader, fieldname, self.doc_count)
-        return found
+    def norms(self, fieldname, reader, B, K1, avgfl):
+        """K1 * ((1 - B) + B * length / avgfl) per document: BM25F's length normalisation
+        (the average length changes with every commit; the last one is kept)."""
+        key = (fieldname, B, K1, avgfl)
+        found = self._norms.get(fieldname)
+        if found is None or found[0] != key:
+            lengths = self._lengths.get(fieldname)
+            if lengths is None:
+                lengths = self._lengths[fieldname] = _field_lengths(reader, fieldname, self.doc_count)
+            found = self._norms[fieldname] = (key, [K1 * ((1 - B) + B * n / avgfl) for n in lengths])
+        return found[1]
 
     def values(self, facet, reader):
         """The facet's value per document (a tuple of tags for "tag")."""
@@ -1064,12 +1073,13 @@ class WhooshBackend(SearchBackend):
             hit = docs & postings.docs
             if not hit or postings.weights is None:
                 return {}
-            score = self._bm25(leaf, q.fieldname, q.text, weighting)
-            m = mult * q.boost
+            factor, norm = self._bm25_parts(leaf, q.fieldname, q.text, weighting)
+            factor *= mult * q.boost
+            # BM25F as whoosh.scoring.bm25 computes it: idf * tf * (K1 + 1) / (tf + norm).
             if len(hit) * 4 > len(postings.docs):
-                return {d: score(w, d) * m for d, w in zip(postings.ids, postings.weights) if d in hit}
+                return {d: factor * w / (w + norm[d]) for d, w in zip(postings.ids, postings.weights) if d in hit}
             weight = postings.weight
-            return {d: score(weight(d), d) * m for d in hit}
+            return {d: factor * w / (w + norm[d]) for d, w in ((d, weight(d)) for d in hit)}
         if isinstance(q, Q.Phrase):
             hit = docs & self._phrase_docs(q, leaf, float("inf"))
             if not hit:
@@ -1077,17 +1087,23 @@ class WhooshBackend(SearchBackend):
             out = dict.fromkeys(hit, 0.0)
             for word in q.words:
                 postings = self._term_postings(leaf, q.fieldname, word)
-                score = self._bm25(leaf, q.fieldname, word, weighting)
+                factor, norm = self._bm25_parts(leaf, q.fieldname, word, weighting)
                 weight = postings.weight
                 for d in hit:
-                    out[d] += score(weight(d), d)
+                    w = weight(d)
+                    out[d] += factor * w / (w + norm[d])
             m = mult * q.boost
             return {d: v * m for d, v in out.items()}
         if isinstance(q, Q.Or):
-            out = {}
-            for sub in q.subqueries:
-                for d, v in self._own_scores(sub, leaf, docs, weighting, mult * q.boost).items():
-                    out[d] = out.get(d, 0.0) + v
+            parts = [self._own_scores(sub, leaf, docs, weighting, mult * q.boost) for sub in q.subqueries]
+            parts = sorted((p for p in parts if p), key=len, reverse=True)
+            if not parts:
+                return {}
+            out = dict(parts[0])
+            get = out.get
+            for part in parts[1:]:
+                for d, v in part.items():
+                    out[d] = get(d, 0.0) + v
             return out
         if isinstance(q, Q.And):
             parts = [self._own_scores(sub, leaf, docs, weighting, mult * q.boost) for sub in q.subqueries]
@@ -1101,16 +1117,12 @@ class WhooshBackend(SearchBackend):
             return out
         return {}
 
-    def _bm25(self, leaf, fieldname, text, weighting):
-        """score(weight, docnum) for one term: whoosh's BM25F with the index's statistics."""
+    def _bm25_parts(self, leaf, fieldname, text, weighting):
+        """(idf * (K1 + 1), K1 * (1 - B + B * length / average length) per document): whoosh's
+        BM25F with the index's current statistics, split so a document costs one division."""
         scorer = weighting.scorer(leaf.searcher, fieldname, text)
-        lengths = leaf.seg.lengths(fieldname, leaf.reader)
-        if not hasattr(scorer, "_score") or not hasattr(scorer, "avgfl"):
-            return lambda w, d: scorer._score(w, lengths[d])
-        idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
-        k1p1 = K1 + 1
-        # whoosh.scoring.bm25, inlined.
-        return lambda tf, d: idf * ((tf * k1p1) / (tf + K1 * ((1 - B) + B * lengths[d] / avgfl)))
+        norm = leaf.seg.norms(fieldname, leaf.reader, scorer.B, scorer.K1, scorer.avgfl)
+        return scorer.idf * (scorer.K1 + 1), norm
 
     def _any_docs(self, leaf, fieldname, values):
         if len(values) == 1:
@@ -1238,7 +1250,15 @@ class WhooshBackend(SearchBackend):
         for leaf, docs in matched:
             tnum, pnum = leaf.seg.tnum, leaf.seg.pnum
             offset = leaf.offset
-            for d, score in self._own_scores(q, leaf, docs, weighting).items():
+            scores = self._own_scores(q, leaf, docs, weighting)
+            if len(scores) > 4 * OWN_TOP_CANDIDATES:
+                # Only the best documents can hold a page's threads: take the top few
+                # (heapq in C); widen to all when they cover too few threads.
+                top = heapq.nlargest(OWN_TOP_CANDIDATES, scores.items(), key=itemgetter(1))
+                if len({tnum[d] for d, _v in top}) >= needed:
+                    cutoff = top[-1][1]
+                    scores = {d: v for d, v in scores.items() if v >= cutoff}
+            for d, score in scores.items():
                 key = (score, -(offset + d))
                 t = tnum[d]
                 old = best.get(t)
