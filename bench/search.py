@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search.py               # 100,000 posts (several minutes)
     .venv/bin/python bench/search.py --posts 5000  # a quick run
+    .venv/bin/python bench/search.py --backend postgres  # Whoosh and PostgreSQL side by side
 
 Generates Dutch and French threads from word lists into a fresh instance folder (SQLite
 + index), rebuilds the index, then measures: bulk indexing throughput; incremental
@@ -227,7 +228,16 @@ def main():
                         help="with --keep: reuse the database (and index, with --no-rebuild) already there")
     parser.add_argument("--no-rebuild", action="store_true", help="with --reuse: skip bulk indexing")
     parser.add_argument("--profile", help="write a cProfile of the app's queries to this file")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh",
+                        help="postgres: both engines on one PostgreSQL database, side by side "
+                             "(bench/search_postgres.py)")
+    parser.add_argument("--database-url", default=os.environ.get("AGORA_BENCH_DATABASE_URL"),
+                        help="with --backend postgres: a database the benchmark may empty")
     args = parser.parse_args()
+    if args.backend == "postgres":
+        from search_postgres import compare
+
+        return compare(args, populate, pct, QUERY_RANKS)
 
     from werkzeug.datastructures import MultiDict
 

@@ -78,5 +78,21 @@ class SearchDocument(db.Model):
     )
 
 
+class SearchLexeme(db.Model):
+    """The Dutch term dictionary of search_document: each lexeme of tsv_nl with the number
+    of times a document containing it was indexed. Compound lookups scan it by prefix
+    (schuld -> schuldhulpverlen), as the Whoosh engine scans its own term dictionary."""
+
+    __tablename__ = "search_lexeme"
+
+    lexeme = db.Column(db.Text, primary_key=True)
+    ndoc = db.Column(db.Integer, nullable=False, default=0)
+
+    __table_args__ = (
+        # LIKE 'prefix%' needs a pattern index whatever the database's collation.
+        Index("ix_search_lexeme_prefix", "lexeme", postgresql_ops={"lexeme": "text_pattern_ops"}),
+    )
+
+
 for _statement in POSTGRES_SETUP:
     event.listen(SearchDocument.__table__, "before_create", DDL(_statement).execute_if(dialect="postgresql"))

@@ -13,21 +13,22 @@ one test suite runs against both (tests/test_search*.py):
   title_<lang> field), the body as weight B (text_<lang>). French elisions are
   stripped and apostrophe words joined in Python first (pg_text), as the Whoosh
   analyser does.
-- A word is looked for in both languages' columns; Dutch compounds it heads are found
-  with a GIN prefix query (schuld -> 'schuld':* matches schuldhulpverlen) kept to
-  lexemes three letters longer than the head, ranked well below the word itself;
+- A word is looked for in both languages' columns; the Dutch compounds it heads
+  (schuld -> schuldhulpverlen) are looked for too, ranked well below the word itself;
   glossary translations are alternatives for the span of words they translate,
   ranked below same-language matches. Stop words of either language are left out of
   the query, as with Whoosh.
 - Permission scope (theme visibility) and filters are part of the WHERE clause, so
   counts, facets and snippets only ever see documents the reader may read.
-- A reindex fills a side table, replays what drains changed meanwhile and swaps it in
-  by renaming, in one transaction (readers see the old or the new table, never half).
+- Dutch compounds are chosen from a term dictionary, search_lexeme (lexeme, document
+  count), kept by the same writes, as Whoosh chooses them from its own.
+- A reindex fills side tables, replays what drains changed meanwhile and swaps them in
+  by renaming, in one transaction (readers see the old or the new tables, never half).
 
 Where it behaves differently from Whoosh (documented in tests/test_search.py):
-ranking numbers (ts_rank_cd rather than BM25F, same order of boosts), a word finds
-every compound it heads rather than the four most frequent ones, and a word* wildcard
-is not capped at 50 terms (the statement timeout bounds it instead, so there is no
+ranking numbers (ts_rank_cd rather than BM25F, same order of boosts), compound
+frequencies are counted per indexing (not decremented when a post goes), and a word*
+wildcard is not capped at 50 terms (the statement timeout bounds it instead, so there is no
 "wildcard_capped" notice); snippets are ts_headline's choice of fragment.
 """
 import logging
@@ -45,13 +46,15 @@ from forum.extensions import db
 
 from . import analysis
 from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
-from .models import SearchDocument
+from .models import SearchDocument, SearchLexeme
 from .spelling import Dictionary, best_correction
 
 log = logging.getLogger(__name__)
 
 TABLE = SearchDocument.__tablename__
 BUILD_TABLE = "search_document_build"
+LEXICON_TABLE = SearchLexeme.__tablename__
+LEXICON_BUILD_TABLE = "search_lexeme_build"
 JOURNAL_TABLE = "search_rebuild_journal"
 CONFIG = {"nl": "agora_nl", "fr": "agora_fr", "spell": "agora_simple"}
 
@@ -60,6 +63,7 @@ TITLE_BOOST = 2.0
 COMPOUND_BOOST = 0.3
 EXPANSION_BOOST = 0.25
 MIN_COMPOUND_HEAD = 4
+COMPOUND_TERMS = 4
 FACET_LIMIT = 12
 PERIODS = {"week": 7, "month": 31, "year": 366}
 # ts_rank_cd weights for labels {D, C, B, A}: titles (with tags and places) A, bodies B.
@@ -93,6 +97,10 @@ def pg_text(value):
     if "'" not in value and "’" not in value:
         return value
     return _APOSTROPHE_WORD.sub(lambda m: _ELISION.sub("", m.group()).replace("'", "").replace("’", ""), value)
+
+
+def _like_prefix(word):
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _quote_lexeme(word):
@@ -134,8 +142,9 @@ class _Query:
 
     COLUMNS = analysis.LANGUAGES
 
-    def __init__(self, parsed, sql):
+    def __init__(self, parsed, sql, lexicon=LEXICON_TABLE):
         self.sql = sql
+        self.lexicon = lexicon
         self.rank = {"nl": [], "fr": [], "compound": [], "exp_nl": [], "exp_fr": [], "exp_compound": [],
                      "prefix": []}
         self.condition = self._build(parsed)
@@ -171,11 +180,12 @@ class _Query:
         return out or None
 
     def _compound(self, word):
-        """Dutch compounds the word heads (see WhooshBackend._compound_terms): a GIN
-        prefix query on the word and on its Dutch stem, keeping, as Whoosh does, only
-        lexemes at least three letters longer than the head (schuld finds
-        schuldhulpverlen, not schulden's neighbour schuldig, and a misspelling whose
-        stem happens to start a word does not find it). Returns (tsquery, condition)."""
+        """Dutch compounds the word heads, chosen as WhooshBackend._compound_terms chooses
+        them: from the term dictionary (search_lexeme), lexemes that start with the word
+        or its stem and are at least three letters longer, the COMPOUND_TERMS most
+        frequent. The choice is a sub-select evaluated once per statement (no round
+        trip, never stale); the documents are then found through the GIN index.
+        Returns (tsquery, condition)."""
         ftoks = analysis.terms("fold", word)
         if len(ftoks) != 1 or len(ftoks[0]) < MIN_COMPOUND_HEAD:
             return None
@@ -183,14 +193,17 @@ class _Query:
         stem = analysis.terms("nl", ftoks[0])
         if len(stem) == 1 and len(stem[0]) >= MIN_COMPOUND_HEAD:
             heads.add(stem[0])
-        heads = sorted(heads)
         sql = self.sql
-        q = f"to_tsquery('simple', {sql.bind(' | '.join(_quote_lexeme(h) + ':*' for h in heads))})"
-        longer = " OR ".join(
-            f"(left(u.lexeme, {len(h)}) = {sql.bind(h)} AND length(u.lexeme) >= {len(h) + 3})" for h in heads)
-        condition = (f"(d.tsv_nl @@ {q} AND EXISTS (SELECT 1 FROM unnest(d.tsv_nl) AS u "
-                     f"WHERE {longer}))")
-        return q, condition
+        lexicon = self.lexicon
+        choices = " UNION ".join(
+            f"SELECT lexeme, ndoc FROM {lexicon} WHERE lexeme LIKE {sql.bind(_like_prefix(h))} "
+            f"AND length(lexeme) >= {len(h) + 3} AND strpos(lexeme, '-') = 0"
+            for h in sorted(heads))
+        heads_sql = ", ".join(sql.bind(h) for h in sorted(heads))
+        q = (f"(SELECT coalesce(string_agg(quote_literal(c.lexeme), ' | '), '')::tsquery FROM "
+             f"(SELECT lexeme FROM ({choices}) AS x WHERE lexeme NOT IN ({heads_sql}) "
+             f"ORDER BY ndoc DESC, lexeme LIMIT {COMPOUND_TERMS}) AS c)")
+        return q, f"d.tsv_nl @@ {q}"
 
     def _group(self, group):
         conditions = []
@@ -367,9 +380,10 @@ SCOPE_COLUMNS = {"post_id", "thread_id", "theme_id", "author_id", "organisation_
 class _Batch:
     """Deletions, then additions (upserts), on one connection; see SearchBackend.batch."""
 
-    def __init__(self, conn, table=TABLE, journal=False, commit_each_flush=False):
+    def __init__(self, conn, table=TABLE, lexicon=LEXICON_TABLE, journal=False, commit_each_flush=False):
         self.conn = conn
         self.table = table
+        self.lexicon = lexicon  # None: the caller counts lexemes itself (a rebuild's fill)
         self.journal = journal
         self.commit_each_flush = commit_each_flush
         self.deletes = {}
@@ -394,6 +408,14 @@ class _Batch:
             conn.execute(text(f"DELETE FROM {self.table} WHERE {fieldname} = ANY(:ids)"), {"ids": sorted(values)})
         if self.rows:
             conn.execute(self.insert, self.rows)
+            if self.lexicon:
+                # Counted per indexing, not decremented on removal: the counts only rank
+                # compound candidates, and a reindex counts afresh.
+                conn.execute(text(
+                    f"INSERT INTO {self.lexicon} AS l (lexeme, ndoc) SELECT u.lexeme, count(*) "
+                    f"FROM {self.table} AS d, unnest(d.tsv_nl) AS u WHERE d.post_id = ANY(:ids) "
+                    "GROUP BY u.lexeme ON CONFLICT (lexeme) DO UPDATE SET ndoc = l.ndoc + EXCLUDED.ndoc"),
+                    {"ids": [r["post_id"] for r in self.rows]})
         if self.journal and self.recorded:
             conn.execute(text(f"INSERT INTO {JOURNAL_TABLE} (object_type, object_id) "
                               "VALUES (:object_type, :object_id)"), self.recorded)
@@ -458,49 +480,57 @@ class PostgresBackend(SearchBackend):
                 guard.commit()
 
     def _rebuild(self, engine, fill, replay, wait):
-        indexes = sorted(SearchDocument.__table__.indexes, key=lambda ix: ix.name)
+        pairs = ((SearchDocument.__table__, BUILD_TABLE), (SearchLexeme.__table__, LEXICON_BUILD_TABLE))
         swapped = False
         try:
             # Under the drain lock, so that every drain from now on journals its work.
             with engine.connect() as conn:
                 _lock(conn, DRAIN_LOCK, wait)
-                conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}, {JOURNAL_TABLE}"))
-                conn.execute(text(f"CREATE TABLE {BUILD_TABLE} (LIKE {TABLE} INCLUDING DEFAULTS)"))
-                conn.execute(text(f"ALTER TABLE {BUILD_TABLE} ADD CONSTRAINT pk_{BUILD_TABLE} PRIMARY KEY (post_id)"))
+                conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}, {LEXICON_BUILD_TABLE}, {JOURNAL_TABLE}"))
+                for table, build in pairs:
+                    conn.execute(text(f"CREATE TABLE {build} (LIKE {table.name} INCLUDING DEFAULTS)"))
+                    key = ", ".join(c.name for c in table.primary_key.columns)
+                    conn.execute(text(f"ALTER TABLE {build} ADD CONSTRAINT pk_{build} PRIMARY KEY ({key})"))
                 conn.execute(text(f"CREATE TABLE {JOURNAL_TABLE} (object_type varchar(20) NOT NULL, "
                                   "object_id integer NOT NULL)"))
                 conn.commit()
             with engine.connect() as conn:
-                batch = _Batch(conn, table=BUILD_TABLE, commit_each_flush=True)
+                batch = _Batch(conn, table=BUILD_TABLE, lexicon=None, commit_each_flush=True)
                 fill(batch)
                 batch.flush()
+                conn.execute(text(f"INSERT INTO {LEXICON_BUILD_TABLE} (lexeme, ndoc) SELECT word, ndoc "
+                                  f"FROM ts_stat('SELECT tsv_nl FROM {BUILD_TABLE}')"))
                 # Bulk-built indexes are faster and smaller than ones grown row by row.
-                for index in indexes:
-                    using = index.dialect_options["postgresql"].get("using") or "btree"
-                    columns = ", ".join(c.name for c in index.columns)
-                    conn.execute(text(f"CREATE INDEX {index.name}__build ON {BUILD_TABLE} USING {using} ({columns})"))
-                conn.execute(text(f"ANALYZE {BUILD_TABLE}"))
+                for table, build in pairs:
+                    for index in table.indexes:
+                        using = index.dialect_options["postgresql"].get("using") or "btree"
+                        ops = index.dialect_options["postgresql"].get("ops") or {}
+                        columns = ", ".join(f"{c.name} {ops.get(c.name, '')}".strip() for c in index.columns)
+                        conn.execute(text(f"CREATE INDEX {index.name}__build ON {build} USING {using} ({columns})"))
+                    conn.execute(text(f"ANALYZE {build}"))
                 conn.commit()
             with engine.connect() as conn:
                 _lock(conn, DRAIN_LOCK, wait)
                 keys = [f"{t}:{i}" for t, i in conn.execute(text(
                     f"SELECT DISTINCT object_type, object_id FROM {JOURNAL_TABLE} ORDER BY 1, 2"))]
                 if keys:
-                    batch = _Batch(conn, table=BUILD_TABLE)
+                    batch = _Batch(conn, table=BUILD_TABLE, lexicon=LEXICON_BUILD_TABLE)
                     replay(batch, keys)
                     batch.flush()
-                conn.execute(text(f"DROP TABLE {TABLE}"))
-                conn.execute(text(f"ALTER TABLE {BUILD_TABLE} RENAME TO {TABLE}"))
-                conn.execute(text(f"ALTER TABLE {TABLE} RENAME CONSTRAINT pk_{BUILD_TABLE} TO pk_{TABLE}"))
-                for index in indexes:
-                    conn.execute(text(f"ALTER INDEX {index.name}__build RENAME TO {index.name}"))
+                # The swap: readers block for a moment, then see the new tables.
+                for table, build in pairs:
+                    conn.execute(text(f"DROP TABLE {table.name}"))
+                    conn.execute(text(f"ALTER TABLE {build} RENAME TO {table.name}"))
+                    conn.execute(text(f"ALTER TABLE {table.name} RENAME CONSTRAINT pk_{build} TO pk_{table.name}"))
+                    for index in table.indexes:
+                        conn.execute(text(f"ALTER INDEX {index.name}__build RENAME TO {index.name}"))
                 conn.execute(text(f"DROP TABLE {JOURNAL_TABLE}"))
                 conn.commit()
                 swapped = True
         finally:
             if not swapped:
                 with engine.connect() as conn:
-                    conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}, {JOURNAL_TABLE}"))
+                    conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}, {LEXICON_BUILD_TABLE}, {JOURNAL_TABLE}"))
                     conn.commit()
         with self._lock:
             self._spell.clear()
@@ -602,6 +632,20 @@ class PostgresBackend(SearchBackend):
                 raise
             conn.rollback()
             return rows
+
+    def top_posts(self, parsed, limit=10):
+        """The bare engine (bench/search.py): the same condition and rank as query(), the
+        best `limit` posts, no permission scope, grouping, facets or snippets."""
+        sql = _Sql()
+        q = _Query(parsed, sql)
+        if q.condition is None:
+            return []
+        with self._engine().connect() as conn:
+            rows = conn.execute(text(
+                f"SELECT d.post_id, {q.score()} AS score FROM {TABLE} AS d WHERE {q.condition} "
+                f"ORDER BY score DESC LIMIT {int(limit)}"), sql.params).all()
+            conn.rollback()
+        return rows
 
     # -- snippets ------------------------------------------------------------------------
 

@@ -211,6 +211,9 @@ def test_runner_process_runs_a_round(app, app_config, make_thread, make_theme):
     env = dict(os.environ, AGORA_INSTANCE_PATH=app_config["INSTANCE_PATH"], AGORA_SECRET_KEY="test-secret-key",
                AGORA_MAIL_SERVER="127.0.0.1", AGORA_MAIL_PORT=str(app_config["MAIL_PORT"]))
     env.pop("AGORA_DATABASE_URL", None)
+    if "SQLALCHEMY_DATABASE_URI" in app_config:  # the PostgreSQL run: the job process uses it too
+        env.update(AGORA_DATABASE_URL=app_config["SQLALCHEMY_DATABASE_URI"],
+                   AGORA_SEARCH_BACKEND=app_config["SEARCH_BACKEND"])
     done = subprocess.run([sys.executable, "-m", "forum.jobs.runner", "--app", "wsgi", "--once"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from forum.extensions import db
-from tests.conftest import login
+from tests.conftest import ON_POSTGRES, login
 
 PAYLOAD_FILE = Path(__file__).with_name("xss_payloads.txt")
 ESCAPES = {"{NL}": "\n", "{CR}": "\r", "{TAB}": "\t", "{NUL}": "\x00"}
@@ -35,6 +35,12 @@ def load_payloads():
 
 
 PAYLOADS = load_payloads()
+
+
+def stored(payload):
+    """A payload as factories write it straight into the database: PostgreSQL text cannot
+    hold NUL (the app answers 400 to a NUL at the door, so none ever gets that far)."""
+    return payload.replace("\x00", "") if ON_POSTGRES else payload
 
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "background", "poster", "xlink:href",
                   "srcset", "ping", "lowsrc", "dynsrc", "cite", "longdesc", "codebase"}
@@ -284,14 +290,14 @@ def test_display_names_bios_and_organisation_names_never_execute(app, client, ma
     thread = make_thread(theme=theme, title="Een onderwerp met reacties van vreemde namen")
     members, orgs = [], []
     for i, payload in enumerate(PAYLOADS):
-        org = make_org(name=payload[:200] or "x", municipality=payload[:120])
+        org = make_org(name=stored(payload)[:200] or "x", municipality=stored(payload)[:120])
         orgs.append(org)
-        person = make_user(organisation=org, name=payload[:80] or "x", bio=payload, password=None)
+        person = make_user(organisation=org, name=stored(payload)[:80] or "x", bio=stored(payload), password=None)
         members.append(person)
         make_thread(author=person, theme=theme, title=f"Onderwerp van lid {i}")
         if i % 6 == 0:
-            make_post(thread, author=person, body=f"Reactie van @{payload[:20]}")
-    pending = [make_user(status="pending", name=p[:80] or "x", organisation=orgs[i], password=None)
+            make_post(thread, author=person, body=f"Reactie van @{stored(payload)[:20]}")
+    pending = [make_user(status="pending", name=stored(p)[:80] or "x", organisation=orgs[i], password=None)
                for i, p in enumerate(PAYLOADS[:40])]
     assert pending
 
@@ -390,7 +396,8 @@ def test_registration_and_new_council_names_never_execute(app, client, make_user
 def test_search_queries_and_snippets_never_execute(app, client, runner, make_user, make_theme, make_thread):
     theme = make_theme(visibility="public")
     for i, payload in enumerate(PAYLOADS):
-        make_thread(theme=theme, title=f"Zoektest {i} {payload}"[:200], body=f"zoekwoord {payload} zoekwoord")
+        make_thread(theme=theme, title=f"Zoektest {i} {stored(payload)}"[:200],
+                    body=f"zoekwoord {stored(payload)} zoekwoord")
     result = runner.invoke(args=["search", "sync"])
     assert result.exit_code == 0, result.output
     member = make_user()

@@ -1,13 +1,16 @@
-"""PostgreSQL full-text search: search_document table, unaccent, agora_* configurations
+"""PostgreSQL full-text search: search_document and search_lexeme, unaccent, agora_* configurations
 
-The table exists on every database so that one schema serves both (on SQLite it stays
+The tables exist on every database so that one schema serves both (on SQLite it stays
 empty: its tsvector columns are TEXT there). What only PostgreSQL has (the unaccent
 extension, the text search configurations agora_nl, agora_fr and agora_simple, GIN
 indexes) is created only when the dialect is postgresql; on SQLite those steps do
 nothing. Both parts are idempotent, so this revision also runs cleanly after a
 regenerated base revision that already created search_document from the models.
-It also widens search_outbox.object_type to 20 characters: "organisation" did not fit
-in 10, which SQLite never enforced and PostgreSQL does.
+It also widens search_outbox.object_type to 20 characters ("organisation" did not fit
+in 10, which SQLite never enforced and PostgreSQL does), and on PostgreSQL adds the
+thread -> accepted post foreign key: it is a use_alter constraint (thread and post
+refer to each other), which op.create_table leaves out on PostgreSQL while SQLite
+gets it inline.
 
 Revision ID: 5c1e0a7d2f3b
 Revises: 9501f540cb26
@@ -47,7 +50,20 @@ def upgrade():
     with op.batch_alter_table('search_outbox', schema=None) as batch_op:
         batch_op.alter_column('object_type', existing_type=sa.String(length=10), type_=sa.String(length=20),
                               existing_nullable=False)
-    if sa.inspect(bind).has_table("search_document"):
+    inspector = sa.inspect(bind)
+    if bind.dialect.name == "postgresql" and "fk_thread_accepted_post_id_post" not in {
+            fk["name"] for fk in inspector.get_foreign_keys("thread")}:
+        op.create_foreign_key(op.f('fk_thread_accepted_post_id_post'), 'thread', 'post', ['accepted_post_id'],
+                              ['id'], ondelete='SET NULL')
+    if not inspector.has_table("search_lexeme"):
+        op.create_table('search_lexeme',
+        sa.Column('lexeme', sa.Text(), nullable=False),
+        sa.Column('ndoc', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('lexeme', name=op.f('pk_search_lexeme'))
+        )
+        op.create_index('ix_search_lexeme_prefix', 'search_lexeme', ['lexeme'], unique=False,
+                        postgresql_ops={'lexeme': 'text_pattern_ops'})
+    if inspector.has_table("search_document"):
         return
     op.create_table('search_document',
     sa.Column('post_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -78,10 +94,9 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_table('search_document')
-    with op.batch_alter_table('search_outbox', schema=None) as batch_op:
-        batch_op.alter_column('object_type', existing_type=sa.String(length=20), type_=sa.String(length=10),
-                              existing_nullable=False)
+    # The tables and the wider column belong to the base revision now (it was regenerated
+    # from the models); only what is PostgreSQL's own goes.
     if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(op.f('fk_thread_accepted_post_id_post'), 'thread', type_='foreignkey')
         for name, _template, _stem in CONFIGURATIONS:
             op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS %s" % name)
