@@ -133,3 +133,47 @@ def screenshot(page, artifacts, name):
     path = artifacts / "screenshots" / f"{safe}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+MEMBERS_SCRIPT = """
+import sys
+from wsgi import app
+from forum.extensions import db
+from forum.models import Organisation, User, utcnow
+
+count, prefix, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+# A cheap hash: fifty sign-ins at production cost would measure scrypt, not the forum.
+app.config["PASSWORD_HASH_METHOD"] = "scrypt:4096:8:1"
+with app.app_context():
+    org = db.session.scalar(db.select(Organisation).where(Organisation.membership_status == "active")
+                            .order_by(Organisation.id))
+    for i in range(count):
+        user = User(email=f"{prefix}{i}@load.example", name=f"Lid {prefix} {i}", role="member",
+                    status="active", organisation_id=org.id, locale="nl", notify_mode="never",
+                    confirmed_at=utcnow(), approved_at=utcnow(), terms_accepted_at=utcnow())
+        user.set_password(password)
+        db.session.add(user)
+    db.session.commit()
+"""
+MEMBER_PASSWORD = "Last-test-wachtwoord-1"
+
+
+def create_members(server, count, prefix="lid"):
+    """`count` active members with MEMBER_PASSWORD, written straight into the site's database
+    (as an admin's import would); returns their e-mail addresses."""
+    import subprocess
+    import sys
+
+    from tests.live import ROOT
+
+    subprocess.run([sys.executable, "-c", MEMBERS_SCRIPT, str(count), prefix, MEMBER_PASSWORD],
+                   cwd=ROOT, env=server.env, check=True, capture_output=True, text=True)
+    return [f"{prefix}{i}@load.example" for i in range(count)]
+
+
+def writable_threads(server):
+    """Visible, open threads in themes where every member may post."""
+    return [row[0] for row in query(server, """
+        SELECT t.id FROM thread t JOIN theme th ON th.id = t.theme_id
+        WHERE t.status = 'visible' AND t.locked = 0 AND t.merged_into_id IS NULL
+          AND th.post_policy = 'everyone' ORDER BY t.id""")]
