@@ -650,32 +650,47 @@ class PostgresBackend(SearchBackend):
     # -- snippets ------------------------------------------------------------------------
 
     def highlight(self, parsed, pieces):
-        """ts_headline snippets, escaped, for [(text, language, length)] (see the interface)."""
+        """ts_headline snippets, escaped, for [(text, language, length)] (see the interface).
+
+        One statement: the query of each language is built once (a CTE), the texts come
+        in as arrays; texts in a language with nothing to mark are returned as they are."""
         if not pieces:
             return []
         sql = _Sql()
         q = _Query(parsed, sql)
         queries = {lang: q.highlight_query(lang) for lang in analysis.LANGUAGES}
-        selects = []
+        texts, configs, options, indexes = [], [], [], []
+        rows = {}
         for i, (value, lang, length) in enumerate(pieces):
             lang = lang if lang in queries else "nl"
             value = _PRIVATE.sub("", value or "")
-            shown = value.replace("<", LT).replace(">", GT)
             if not queries[lang]:
-                selects.append(f"SELECT {i}, {sql.bind(shown)}")
+                rows[i] = value
                 continue
-            whole = len(value) <= length
             words = max(5, length // 7)
-            options = (f"StartSel={START}, StopSel={STOP}, HighlightAll={'true' if whole else 'false'}, "
-                       f"MaxWords={words}, MinWords={max(3, words // 2)}, ShortWord=2, MaxFragments=0")
-            selects.append(f"SELECT {i}, ts_headline('{CONFIG[lang]}', {sql.bind(shown)}, "
-                           f"{queries[lang]}, {sql.bind(options)})")
-        with self._engine().connect() as conn:
-            rows = dict(conn.execute(text(" UNION ALL ".join(selects)), sql.params).all())
-            conn.rollback()
+            whole = "true" if len(value) <= length else "false"
+            texts.append(value.replace("<", LT).replace(">", GT))
+            configs.append(lang)
+            options.append(f"StartSel={START}, StopSel={STOP}, HighlightAll={whole}, MaxWords={words}, "
+                           f"MinWords={max(3, words // 2)}, ShortWord=2, MaxFragments=0")
+            indexes.append(i)
+        if texts:
+            langs = [lang for lang in analysis.LANGUAGES if queries[lang]]
+            statement = (
+                "WITH q AS MATERIALIZED (SELECT " + ", ".join(f"{queries[lang]} AS {lang}" for lang in langs)
+                + ") SELECT p.i, ts_headline(CASE p.lang " + " ".join(
+                    f"WHEN '{lang}' THEN '{CONFIG[lang]}'::regconfig" for lang in langs)
+                + " END, p.txt, CASE p.lang " + " ".join(f"WHEN '{lang}' THEN q.{lang}" for lang in langs)
+                + f" END, p.opts) FROM q, unnest(CAST({sql.bind(indexes)} AS int[]), "
+                f"CAST({sql.bind(texts)} AS text[]), CAST({sql.bind(configs)} AS text[]), "
+                f"CAST({sql.bind(options)} AS text[])) AS p(i, txt, lang, opts)")
+            with self._engine().connect() as conn:
+                rows.update(dict(conn.execute(text(statement), sql.params).all()))
+                conn.rollback()
         out = []
         for i, (value, _lang, _length) in enumerate(pieces):
-            out.append(_marked(_PRIVATE.sub("", value or ""), rows.get(i) or ""))
+            value = _PRIVATE.sub("", value or "")
+            out.append(_marked(value, rows.get(i) or "") if i in indexes else Markup(escape(value)))
         return out
 
     # -- spelling ------------------------------------------------------------------------
