@@ -76,6 +76,9 @@ POSTING_CACHE_IDS = 2_000_000
 # collector stays for anything bigger.
 OWN_SCORING_DOCS = 100_000
 OWN_TOP_CANDIDATES = 500
+# Phrase candidates up to this many have their positions read directly, without first
+# reading the sets of the phrase's (possibly frequent) words.
+PHRASE_CHECK_DIRECT = 2000
 # Frequent terms (in at least COMMON_SHARE of a sample of the first COMMON_SAMPLE
 # documents of a rebuild, at most COMMON_MAX per language) also get their adjacent pairs
 # indexed: a phrase of two of them is one term instead of positions to check for a large
@@ -363,14 +366,14 @@ def _leaf_matcher(reader, fieldname, text):
     return m if isinstance(m, whoosh3.W3LeafMatcher) else None
 
 
-def _doc_postings(reader, fieldname, text, docs):
-    """{docnum: (weight, encoded value)} of a term's postings for the given sorted
+def _doc_postings(reader, fieldname, text, docs, values=True):
+    """{docnum: (weight, encoded value or None)} of a term's postings for the given sorted
     docnums, decoding only the blocks that hold them."""
     m = _leaf_matcher(reader, fieldname, text)
     out = {}
     if m is None:
         return out
-    fixedsize = m._fixedsize
+    want_values = values and not (m._fixedsize is not None and m._fixedsize >= 0)
     it = iter(docs)
     target = next(it, None)
     while target is not None and not m._atend and m._i < m._blocklength:
@@ -380,17 +383,15 @@ def _doc_postings(reader, fieldname, text, docs):
             continue
         if m._data is None:
             m._read_data()
-        ids, weights, values = m._data[0], m._data[1], m._data[2]
+        ids, weights, block_values = m._data[0], m._data[1], m._data[2]
         if not m._byteids:
             ids = list(accumulate(ids))
-        if fixedsize is not None and fixedsize >= 0:
-            values = None  # no per-posting values (not a positions field)
         index = {d: i for i, d in enumerate(ids)}
         while target is not None and target <= maxid:
             i = index.get(target)
             if i is not None:
                 w = 1.0 if weights is None else (weights if isinstance(weights, float) else weights[i])
-                out[target] = (w, values[i] if values is not None else None)
+                out[target] = (w, block_values[i] if want_values else None)
             target = next(it, None)
         m._next_block()
     return out
@@ -991,13 +992,19 @@ class WhooshBackend(SearchBackend):
             if len(words) == 2 and candidates is not None:
                 return _PhraseDocs(candidates)
         elif q.slop == 1 and title_of is not None:
-            # A title phrase is also a phrase of the text (which holds the title).
+            # A title phrase is also a phrase of the text (which holds the title): check
+            # the text phrase's documents only.
             candidates = self._phrase_docs(Q.Phrase(title_of, words), leaf, deadline)
-        for word in words:
-            docs = self._term_docs(leaf, q.fieldname, word)
-            candidates = docs if candidates is None else candidates & docs
-            if not candidates:
-                return _PhraseDocs(frozenset())
+        if candidates is None or len(candidates) > PHRASE_CHECK_DIRECT:
+            # Narrow by the words' own documents (frequent words' sets are big to read,
+            # so the rarest first, and not at all once few candidates are left).
+            for word in sorted(words, key=lambda w: leaf.reader.doc_frequency(q.fieldname, w)):
+                if candidates is not None and len(candidates) <= PHRASE_CHECK_DIRECT:
+                    break
+                docs = self._term_docs(leaf, q.fieldname, word)
+                candidates = docs if candidates is None else candidates & docs
+        if not candidates:
+            return _PhraseDocs(frozenset())
         ordered = sorted(candidates)
         postings = [_doc_postings(leaf.reader, q.fieldname, word, ordered) for word in words]
         decode = self.schema[q.fieldname].format.decode_positions
@@ -1085,10 +1092,16 @@ class WhooshBackend(SearchBackend):
             if not hit:
                 return {}
             out = dict.fromkeys(hit, 0.0)
+            ordered = None
             for word in q.words:
-                postings = self._term_postings(leaf, q.fieldname, word)
                 factor, norm = self._bm25_parts(leaf, q.fieldname, word, weighting)
-                weight = postings.weight
+                postings = self._postings.get((leaf.seg.key, q.fieldname, word))
+                if postings is not None:
+                    weight = postings.weight
+                else:  # not read whole: just the blocks holding these documents
+                    ordered = ordered or sorted(hit)
+                    found = _doc_postings(leaf.reader, q.fieldname, word, ordered, values=False)
+                    weight = lambda d, found=found: found[d][0]  # noqa: E731
                 for d in hit:
                     w = weight(d)
                     out[d] += factor * w / (w + norm[d])
