@@ -329,6 +329,22 @@ def make_theme(app):
     return make
 
 
+def tr(app, msgid, lang="nl", **values):
+    """A message as the site says it in `lang`: tests keep passing as the catalogs change."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(f"/{lang}/"), force_locale(lang):
+        return gettext(msgid, **values)
+
+
+def shows(app, html, msgid, lang="nl", **values):
+    """Whether a page (HTML-escaped) or a mail (plain) contains the message in `lang`."""
+    from markupsafe import escape
+
+    text = tr(app, msgid, lang, **values)
+    return text in html or str(escape(text)) in html
+
+
 def login(client, user_or_email, password=PASSWORD, lang="nl"):
     email_address = getattr(user_or_email, "email", user_or_email)
     response = client.post_form(f"/{lang}/login", {"email": email_address, "password": password})

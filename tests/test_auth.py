@@ -3,12 +3,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from flask_babel import force_locale, gettext
-from markupsafe import escape
 
 from forum.extensions import db
 from forum.models import ModerationAction, Organisation, User
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, login, shows, tr  # noqa: F401  (re-exported for the other auth tests)
 
 NEW_PASSWORD = "Fietsen-langs-de-Vecht-7"
 
@@ -27,16 +25,6 @@ def mail_link(mailbox, address, fragment):
     return path_of(links[0])
 
 
-def tr(app, msgid, lang="nl", **values):
-    """A message as the site says it in `lang`: the tests keep passing once the catalogs are translated."""
-    with app.test_request_context(f"/{lang}/"), force_locale(lang):
-        return gettext(msgid, **values)
-
-
-def shows(app, html, msgid, lang="nl", **values):
-    """Whether a page (HTML-escaped) or a mail (plain) contains the message in `lang`."""
-    text = tr(app, msgid, lang, **values)
-    return text in html or str(escape(text)) in html
 
 
 def page_text(response, *hide):
