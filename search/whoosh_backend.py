@@ -97,7 +97,8 @@ DRAIN_MERGE_DOCS = 400
 
 TEXT_FIELDS = ("text_nl", "text_fr")
 TITLE_FIELD = {"text_nl": "title_nl", "text_fr": "title_fr"}
-PAIRS_FIELD = {"text_nl": "pairs_nl", "text_fr": "pairs_fr"}
+PAIRS_FIELD = {"text_nl": "pairs_nl", "text_fr": "pairs_fr", "title_nl": "pairs_nl", "title_fr": "pairs_fr"}
+TITLE_PAIR = "t:"  # pairs of the title field carry this mark in pairs_<lang>
 
 
 def make_schema():
@@ -623,11 +624,14 @@ class _Batch:
             fields = {k: v for k, v in doc.items() if v is not None and v != ""}
             if common:
                 for lang in analysis.LANGUAGES:
-                    text = fields.get(f"text_{lang}")
-                    if text and common.get(lang):
-                        found = analysis.common_pairs(lang, text, common[lang])
-                        if found:
-                            fields[f"pairs_{lang}"] = ",".join(dict.fromkeys(found))
+                    if not common.get(lang):
+                        continue
+                    found = []
+                    for fieldname, mark in ((f"text_{lang}", ""), (f"title_{lang}", TITLE_PAIR)):
+                        if fields.get(fieldname):
+                            found += [mark + p for p in analysis.common_pairs(lang, fields[fieldname], common[lang])]
+                    if found:
+                        fields[f"pairs_{lang}"] = ",".join(dict.fromkeys(found))
             writer.add_document(**fields)
         self.deletes, self.docs = [], []
         if self.journal is not None and self.recorded:
@@ -655,7 +659,9 @@ def choose_common(docs):
 def write_common(folder, common):
     path = Path(folder) / "COMMON.json"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({lang: sorted(words) for lang, words in common.items()}))
+    data = {lang: sorted(words) for lang, words in common.items()}
+    data["title_pairs"] = True  # titles' pairs are indexed too (marked TITLE_PAIR)
+    tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
 
 
@@ -664,7 +670,9 @@ def read_common(folder):
         data = json.loads((Path(folder) / "COMMON.json").read_text())
     except (FileNotFoundError, ValueError):
         return {}
-    return {lang: frozenset(words) for lang, words in data.items()}
+    out = {lang: frozenset(data.get(lang, ())) for lang in analysis.LANGUAGES}
+    out["title_pairs"] = bool(data.get("title_pairs"))
+    return out
 
 
 class WhooshBackend(SearchBackend):
@@ -979,22 +987,27 @@ class WhooshBackend(SearchBackend):
         candidates = None
         pairs_field = PAIRS_FIELD.get(q.fieldname)
         title_of = TEXT_OF.get(q.fieldname)
-        common = self.common_terms(self._name).get(q.fieldname[-2:], ()) if pairs_field else ()
+        known = self.common_terms(self._name)
+        common = known.get(q.fieldname[-2:], ()) if pairs_field else ()
+        if title_of is not None and not known.get("title_pairs"):
+            common = ()
         if q.slop == 1 and common and pairs_field in leaf.reader.schema:
             # Documents holding an adjacent pair of frequent words: for a phrase of two
             # such words exactly its documents; otherwise candidates to check below.
+            mark = TITLE_PAIR if title_of is not None else ""
             for a, b in zip(words, words[1:]):
                 if a in common and b in common:
-                    docs = self._term_docs(leaf, pairs_field, a + " " + b)
+                    docs = self._term_docs(leaf, pairs_field, mark + a + " " + b)
                     candidates = docs if candidates is None else candidates & docs
                     if not candidates:
                         return _PhraseDocs(frozenset())
             if len(words) == 2 and candidates is not None:
                 return _PhraseDocs(candidates)
-        elif q.slop == 1 and title_of is not None:
+        if q.slop == 1 and title_of is not None:
             # A title phrase is also a phrase of the text (which holds the title): check
             # the text phrase's documents only.
-            candidates = self._phrase_docs(Q.Phrase(title_of, words), leaf, deadline)
+            docs = self._phrase_docs(Q.Phrase(title_of, words), leaf, deadline)
+            candidates = docs if candidates is None else candidates & docs
         if candidates is None or len(candidates) > PHRASE_CHECK_DIRECT:
             # Narrow by the words' own documents (frequent words' sets are big to read,
             # so the rarest first, and not at all once few candidates are left).
@@ -1096,6 +1109,8 @@ class WhooshBackend(SearchBackend):
             for word in q.words:
                 factor, norm = self._bm25_parts(leaf, q.fieldname, word, weighting)
                 postings = self._postings.get((leaf.seg.key, q.fieldname, word))
+                if postings is None and len(hit) > PHRASE_CHECK_DIRECT // 10:
+                    postings = self._term_postings(leaf, q.fieldname, word)
                 if postings is not None:
                     weight = postings.weight
                 else:  # not read whole: just the blocks holding these documents
