@@ -10,15 +10,24 @@ A document is one visible post. Its text goes into one field per language (text_
 text_fr: title, body, kind-specific fields, tags, places and organisation names), and
 the title with tags, places and names once more into a small title_<lang> field that
 only gives those words their boost; so a query word costs four posting lists, not ten.
+Adjacent pairs of frequent terms go into pairs_<lang> (see COMMON_SAMPLE), so that a
+phrase of common words is one term rather than positions to check in half the index.
 
 Searching runs two passes over one long-lived searcher (reopened only when the index
 changed). The first works on sets of document numbers: each term's postings are read a
-block at a time into a set that is cached per immutable segment, the query tree becomes
-set unions, intersections and differences in C, and the permission scope and filters
-are cached sets too. Threads and facets are counted from that set with per-segment
-column arrays. The second pass is whoosh's own scored top-N search with its
-block-quality skipping, collapsed to the best post per thread as it goes and limited to
-the documents of pass one, over just enough threads to fill the requested page.
+block at a time into a set (with the term's weight per document) cached per immutable
+segment; the query tree becomes set unions, intersections and differences in C, and the
+permission scope and filters are cached sets too. Threads and facets are counted from
+that set with per-segment column arrays. The second pass scores those documents itself,
+with whoosh's BM25F arithmetic and the index's statistics (the same scores whoosh gives,
+checked in development against its collector), keeps the best post per thread and
+returns the requested page; whoosh's own top-N collector (_ThreadCollector) remains for
+result sets larger than OWN_SCORING_DOCS.
+
+Why not whoosh alone: it is pure Python per posting. Its phrase matcher reads positions
+for every document holding all the words, its Or/And matchers make several calls per
+posting, and grouping per thread defeats much of its block skipping; sets in C, cached
+weights and pairs do the same work in a fraction of the time (bench/search.py).
 """
 import fcntl
 import heapq
@@ -517,10 +526,6 @@ class _ThreadCollector(TopCollector):
 
 
 TEXT_OF = {title: text for text, title in TITLE_FIELD.items()}
-
-
-def _words(q):
-    return (q.text,) if isinstance(q, Q.Term) else tuple(q.words)
 
 
 def _phrase_key(q):
