@@ -1,13 +1,11 @@
 """Browser fixtures: gunicorn on 127.0.0.1 and Debian's headless Chromium via Playwright."""
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, LiveServer
+from tests.live import LiveServer
 
 from . import support
 
@@ -63,21 +61,37 @@ def axe_source():
     return AXE.read_text()
 
 
-CREATE_ALL = "from wsgi import app\nfrom forum.extensions import db\nwith app.app_context(): db.create_all()"
-
-
 def build_site(server, demo=True):
     """A migrated database (as in production: `db upgrade`), optionally with demo content."""
-    if os.environ.get("AGORA_E2E_CREATE_ALL"):
-        # Only for a working tree whose models are ahead of migrations/ (the lead
-        # regenerates them): builds the schema from the models instead.
-        subprocess.run([sys.executable, "-c", CREATE_ALL], cwd=ROOT, env=server.env, check=True)
-    else:
-        server.flask("db", "upgrade")
+    server.flask("db", "upgrade")
     if demo:
         server.flask("forum", "demo", "--if-empty")
         # What the job process does in `make run`: index the outbox rows the demo wrote.
         server.flask("search", "sync")
+
+
+GOLDEN_MEMBERS = 50
+
+
+@pytest.fixture(scope="session")
+def golden_site(tmp_path_factory):
+    """One site built per run (migrations, demo content, search index, GOLDEN_MEMBERS extra
+    members with support.MEMBER_PASSWORD); each live server starts on a copy of it."""
+    instance = tmp_path_factory.mktemp("golden-instance")
+    builder = LiveServer(instance)  # for its environment and CLI only; never started
+    build_site(builder)
+    support.create_members(builder, GOLDEN_MEMBERS, prefix="lid")
+    return instance
+
+
+def site_from(golden, target):
+    """A fresh copy of the golden site's instance folder (database, index, caches)."""
+    shutil.copytree(golden, target, dirs_exist_ok=True)
+    return target
+
+
+def golden_members(count):
+    return [f"lid{i}@load.example" for i in range(min(count, GOLDEN_MEMBERS))]
 
 
 def mail_env(smtp_server):
@@ -85,11 +99,10 @@ def mail_env(smtp_server):
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory, smtp_server):
+def live_server(tmp_path_factory, smtp_server, golden_site):
     """A fresh site: migrated database, demo content, real SMTP, 2 gunicorn workers."""
-    instance = tmp_path_factory.mktemp("live-instance")
+    instance = site_from(golden_site, tmp_path_factory.mktemp("live-instance"))
     server = LiveServer(instance, env=mail_env(smtp_server))
-    build_site(server)
     server.start()
     yield server
     server.stop()

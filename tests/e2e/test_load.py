@@ -23,7 +23,7 @@ import pytest
 from tests.live import LiveServer
 
 from . import support
-from .conftest import build_site, mail_env
+from .conftest import golden_members, mail_env, site_from
 from .webclient import WebClient
 
 SECONDS = float(os.environ.get("AGORA_LOAD_SECONDS", "60"))
@@ -46,12 +46,13 @@ def percentile(values, fraction):
 
 
 @pytest.fixture(scope="module")
-def load_server(tmp_path_factory, smtp_server):
-    instance = tmp_path_factory.mktemp("load-instance")
+def load_server(tmp_path_factory, smtp_server, golden_site):
+    instance = site_from(golden_site, tmp_path_factory.mktemp("load-instance"))
     server = LiveServer(instance, workers=2, app="tests.e2e.live_app:app", env={
         **mail_env(smtp_server), "AGORA_TEST_OVERRIDES": json.dumps(OVERRIDES)})
-    build_site(server)
-    server.members = support.create_members(server, CLIENTS, prefix="last")
+    server.members = golden_members(CLIENTS)
+    if CLIENTS > len(server.members):
+        server.members += support.create_members(server, CLIENTS - len(server.members), prefix="extra")
     server.start()
     yield server
     server.stop()
