@@ -4,11 +4,29 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import FileSystemBytecodeCache
 
 from .config import build_config, instance_path_from_env
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class _BytecodeCache(FileSystemBytecodeCache):
+    """Only a speed-up: a full or read-only disk must not break rendering (the 503 page
+    for a full disk is itself a template)."""
+
+    def load_bytecode(self, bucket):
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            pass
+
+    def dump_bytecode(self, bucket):
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
 
 
 def create_app(config=None):
@@ -36,11 +54,13 @@ def create_app(config=None):
 
     # Compiled templates are cached on disk (keyed on the source's checksum, so edits are
     # picked up): each gunicorn worker, and each test's fresh app, skips recompiling them.
-    from jinja2 import FileSystemBytecodeCache
-
     template_cache = app.config.get("TEMPLATE_CACHE_DIR") or os.path.join(instance_path, "cache", "templates")
-    os.makedirs(template_cache, exist_ok=True)
-    app.jinja_env.bytecode_cache = FileSystemBytecodeCache(template_cache)
+    try:
+        os.makedirs(template_cache, exist_ok=True)
+    except OSError:  # a read-only instance folder: render without the cache
+        pass
+    else:
+        app.jinja_env.bytecode_cache = _BytecodeCache(template_cache)
 
     from . import i18n, security, errors, templating
 

@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from .. import ratelimit
@@ -253,7 +254,13 @@ def thread(thread_id, slug=None):
         # SQLite write lock at once (see forum/database.py).
         db.session.commit()
         g.sqlite_write = True
-        services.mark_thread_read(user, thread)
+        try:
+            services.mark_thread_read(user, thread)
+        except OperationalError:
+            # A full or read-only disk: the page is already rendered; a read marker is
+            # not worth an error page (posting still gets the 503).
+            db.session.rollback()
+            current_app.logger.warning("could not save the read marker", exc_info=True)
     return html, status
 
 
