@@ -372,3 +372,21 @@ def test_backup_while_members_post_restores_into_a_working_forum(make_server, tm
     gone = after_backup[0]
     assert json.loads(member.get(f"/api/v1/search?q={gone}").body)["total"] == 0, "the index still has lost posts"
     assert_thread_stats_consistent(server)
+
+
+def test_an_oversized_form_shows_the_translated_413_page_in_the_browser(make_server, browser):
+    """Above AGORA_MAX_CONTENT_LENGTH gunicorn answers before reading the body; Chromium must
+    still show the page (not a reset connection)."""
+    server = make_server(members=0, AGORA_MAX_CONTENT_LENGTH=str(1024 * 1024)).start()
+    context = support.new_context(browser, server, locale="fr-BE")
+    try:
+        page = context.new_page()
+        page.goto("/fr/login")
+        page.evaluate("() => { const f = document.querySelector('#email'); f.type = 'text';"
+                      " f.value = 'a'.repeat(8 * 1024 * 1024); }")
+        with page.expect_navigation():
+            page.locator("main form[action$='/login'] [type=submit]").click()
+        assert page.title().startswith(translated("fr", "Too large"))
+        assert page.evaluate("() => document.documentElement.lang") == "fr"
+    finally:
+        context.close()
