@@ -781,6 +781,9 @@ class WhooshBackend(SearchBackend):
             self._ix = whoosh_index.open_dir(str(self.path / name))
             self._searcher = self._ix.searcher()
             self._name, self._pointer_sig = name, sig
+            if "text_nl" not in self._ix.schema:
+                log.error("the search index %s was built by an older version of Agora and finds "
+                          "nothing: run `flask --app wsgi search reindex` once", name)
             self._changed()
         elif not self._searcher.up_to_date():
             # A new searcher rather than refresh(): refresh() fails when the old
@@ -1412,6 +1415,10 @@ class WhooshBackend(SearchBackend):
             if self._read_pointer() == name:
                 break
             writer.cancel()
+        if "text_nl" not in writer.schema:
+            writer.cancel()
+            raise RuntimeError("the search index was built by an older version of Agora: "
+                               "run `flask --app wsgi search reindex` once")
         journal = self.journal if self.marker.exists() else None
         batch = _Batch(writer, journal, common=self.common_terms(name))
         try:
