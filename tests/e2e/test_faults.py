@@ -25,6 +25,7 @@ from . import support
 from .conftest import golden_members, mail_env, site_from
 from .webclient import WebClient
 
+pytestmark = pytest.mark.slow  # `-m "e2e and not slow"` leaves the load and fault tests out
 OVERRIDES = {"RATELIMIT_ENABLED": False, "PREMODERATE_FIRST_POSTS": 0, "NEW_MEMBER_POSTS": 0}
 
 

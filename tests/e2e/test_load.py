@@ -26,6 +26,7 @@ from . import support
 from .conftest import golden_members, mail_env, site_from
 from .webclient import WebClient
 
+pytestmark = pytest.mark.slow  # `-m "e2e and not slow"` leaves the load and fault tests out
 SECONDS = float(os.environ.get("AGORA_LOAD_SECONDS", "60"))
 CLIENTS = int(os.environ.get("AGORA_LOAD_CLIENTS", "50"))
 # What the members do, by weight.
