@@ -6,7 +6,8 @@ the application's metadata on every database, so that one schema and one set of
 migrations serve SQLite and PostgreSQL alike; on SQLite it simply stays empty (its
 tsvector columns fall back to TEXT there and nothing ever writes to them).
 
-What only PostgreSQL has lives in POSTGRES_SETUP: the unaccent extension and three
+What only PostgreSQL has lives in POSTGRES_SETUP: the unaccent and fuzzystrmatch
+extensions (both trusted: the database owner may create them) and three
 text search configurations that unaccent before stemming (agora_nl = dutch, agora_fr =
 french, agora_simple = no stemming, for the "did you mean" words). They are
 created by the migration 5c1e0a7d2f3b and, for create_all() (tests, benchmarks), just
@@ -27,7 +28,7 @@ CONFIGURATIONS = (("agora_nl", "dutch", "dutch_stem"), ("agora_fr", "french", "f
 
 def postgres_setup_statements():
     """Idempotent DDL: the unaccent extension and the agora_* text search configurations."""
-    statements = ["CREATE EXTENSION IF NOT EXISTS unaccent"]
+    statements = ["CREATE EXTENSION IF NOT EXISTS unaccent", "CREATE EXTENSION IF NOT EXISTS fuzzystrmatch"]
     for name, template, stem in CONFIGURATIONS:
         # No CREATE ... IF NOT EXISTS for configurations; look in the schema we create in.
         statements.append(
@@ -92,6 +93,16 @@ class SearchLexeme(db.Model):
         # LIKE 'prefix%' needs a pattern index whatever the database's collation.
         Index("ix_search_lexeme_prefix", "lexeme", postgresql_ops={"lexeme": "text_pattern_ops"}),
     )
+
+
+class SearchSpelling(db.Model):
+    """The words of titles and tags (folded, not stemmed) with the number of times a first
+    post containing them was indexed: the "did you mean" dictionary."""
+
+    __tablename__ = "search_spelling"
+
+    word = db.Column(db.Text, primary_key=True)
+    ndoc = db.Column(db.Integer, nullable=False, default=0)
 
 
 for _statement in POSTGRES_SETUP:

@@ -10,9 +10,10 @@ one test suite runs against both (tests/test_search*.py):
 - Each post's text is analysed in the language it was written in (agora_nl /
   agora_fr: unaccent, then the Dutch or French Snowball stemmer and stop words): the
   title with tags, places and organisation names as weight A (Whoosh's boosted
-  title_<lang> field), the body as weight B (text_<lang>). French elisions are
-  stripped and apostrophe words joined in Python first (pg_text), as the Whoosh
-  analyser does.
+  title_<lang> field), the body as weight B (text_<lang>). PostgreSQL is handed the
+  words the Whoosh analyser keeps, folded, in order (pg_text: elisions stripped,
+  apostrophe words joined, stop words dropped without a gap), so that both engines
+  stem the same words at the same positions and phrases match alike.
 - A word is looked for in both languages' columns; the Dutch compounds it heads
   (schuld -> schuldhulpverlen) are looked for too, ranked well below the word itself;
   glossary translations are alternatives for the span of words they translate,
@@ -21,7 +22,8 @@ one test suite runs against both (tests/test_search*.py):
 - Permission scope (theme visibility) and filters are part of the WHERE clause, so
   counts, facets and snippets only ever see documents the reader may read.
 - Dutch compounds are chosen from a term dictionary, search_lexeme (lexeme, document
-  count), kept by the same writes, as Whoosh chooses them from its own.
+  count), kept by the same writes, as Whoosh chooses them from its own; "did you mean"
+  looks in search_spelling (title and tag words) with fuzzystrmatch.
 - A reindex fills side tables, replays what drains changed meanwhile and swaps them in
   by renaming, in one transaction (readers see the old or the new tables, never half).
 
@@ -33,9 +35,9 @@ wildcard is not capped at 50 terms (the statement timeout bounds it instead, so 
 """
 import logging
 import re
-import threading
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import date, timedelta
 
 from markupsafe import Markup, escape
@@ -46,7 +48,7 @@ from forum.extensions import db
 
 from . import analysis
 from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
-from .models import SearchDocument, SearchLexeme
+from .models import SearchDocument, SearchLexeme, SearchSpelling
 from .spelling import Dictionary, best_correction
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ TABLE = SearchDocument.__tablename__
 BUILD_TABLE = "search_document_build"
 LEXICON_TABLE = SearchLexeme.__tablename__
 LEXICON_BUILD_TABLE = "search_lexeme_build"
+SPELLING_TABLE = SearchSpelling.__tablename__
+SPELLING_BUILD_TABLE = "search_spelling_build"
 JOURNAL_TABLE = "search_rebuild_journal"
 CONFIG = {"nl": "agora_nl", "fr": "agora_fr", "spell": "agora_simple"}
 
@@ -70,7 +74,6 @@ PERIODS = {"week": 7, "month": 31, "year": 366}
 RANK_WEIGHTS = "{0.1, 0.2, %.2f, %.2f}" % (1.0 / TITLE_BOOST, 1.0)
 # 1: divide by 1 + log(document length), the counterpart of BM25's length norm.
 RANK_NORMALIZATION = 1
-SPELL_CACHE_SECONDS = 60
 
 # pg_advisory locks: (class, id). The drain lock serialises index writers as Whoosh's
 # writer lock does; the rebuild lock allows one reindex at a time.
@@ -83,20 +86,38 @@ REBUILD_LOCK = 2
 START, STOP, LT, GT = "\ue000", "\ue001", "\ue002", "\ue003"
 _PRIVATE = re.compile("[\ue000-\ue003\x00]")
 
-_APOSTROPHE_WORD = re.compile(r"\w+(?:['’]\w+)+")
-_ELISION = re.compile(r"^(?:%s)['’]" % "|".join(analysis.ELISIONS), re.IGNORECASE)
+_TOKEN = re.compile(analysis.TOKEN_PATTERN)
+_ELISION = re.compile(r"^(?:%s)['’]" % "|".join(analysis.ELISIONS))
 
 
-def pg_text(value):
-    """Text as the PostgreSQL parser should see it: elisions stripped, apostrophe words
-    joined (l'initiative -> initiative, auto's -> autos), angle brackets blanked (the
-    parser would otherwise swallow "<b and c>" as an HTML tag) and NUL removed."""
+@lru_cache(maxsize=200_000)
+def _surface(word, name):
+    """What PostgreSQL should see of one token in analyser `name` ('' = nothing): the
+    token as the Whoosh analyser reads it before stemming (lower case, elision
+    stripped, apostrophes joined, accents folded), or nothing for a stop word or a
+    single letter. PostgreSQL's configurations then stem it (and unaccent whatever
+    folding left), so both engines stem the same words at the same positions."""
+    if not analysis.analyzer(name).term(word):
+        return ""
+    text = word.lower()
+    if "'" in text or "’" in text:
+        text = _ELISION.sub("", text).replace("'", "").replace("’", "")
+    return analysis.fold(text)
+
+
+def pg_text(value, name):
+    """Text for to_tsvector/phraseto_tsquery in analyser `name` (nl, fr or fold): the
+    words the Whoosh analyser keeps, in order, separated by spaces. Stop words leave no
+    gap, as with Whoosh (a phrase "a b" matches "a de b" in both engines), and nothing is
+    left for the PostgreSQL parser to read as an e-mail, a URL or an HTML tag."""
     if not value:
         return ""
-    value = _PRIVATE.sub("", value).replace("<", " ").replace(">", " ")
-    if "'" not in value and "’" not in value:
-        return value
-    return _APOSTROPHE_WORD.sub(lambda m: _ELISION.sub("", m.group()).replace("'", "").replace("’", ""), value)
+    out = []
+    for word in _TOKEN.findall(value):
+        kept = _surface(word, name)
+        if kept:
+            out.append(kept)
+    return " ".join(out)
 
 
 def _like_prefix(word):
@@ -118,8 +139,8 @@ class _Sql:
         self.params[name] = value
         return f":{name}"
 
-    def phrase(self, config, words):
-        return f"phraseto_tsquery('{CONFIG[config]}', {self.bind(pg_text(words))})"
+    def phrase(self, lang, words):
+        return f"phraseto_tsquery('{CONFIG[lang]}', {self.bind(pg_text(words, lang))})"
 
     def raw_prefix(self, folded):
         """A wildcard as typed (already folded): not stemmed, as Whoosh's expand_prefix."""
@@ -158,7 +179,7 @@ class _Query:
                 self.rank["prefix"].append(q)
             return [f"d.tsv_{lang} @@ {q}" for lang in analysis.LANGUAGES]
         phrase = clause.kind == "phrase"
-        word = pg_text(clause.text)
+        word = clause.text
         per_language = {lang: analysis.terms(lang, word) for lang in analysis.LANGUAGES}
         if not phrase and not all(per_language.values()):
             # A stop word in either language is left out (see WhooshBackend._word_query).
@@ -213,8 +234,7 @@ class _Query:
 
     def _expansion(self, expansion):
         parts = []
-        for lang, target in expansion.targets:
-            word = pg_text(target)
+        for lang, word in expansion.targets:
             if not analysis.terms(lang, word):
                 continue
             q = self.sql.phrase(lang, word)
@@ -335,8 +355,8 @@ def _row(doc):
         "visibility": doc["visibility"], "municipality": doc.get("municipality") or None,
         "province": doc.get("province") or None, "solved": doc.get("solved") or None,
         "tags": [t for t in (doc.get("tags") or "").split(",") if t],
-        **{key: pg_text(value) for key, value in _texts(doc).items()},
-        "spell": pg_text(doc["spell"]) if doc.get("spell") else None,
+        **{key: pg_text(value, key[-2:]) for key, value in _texts(doc).items()},
+        "spell": pg_text(doc["spell"], "fold") if doc.get("spell") else None,
     }
 
 
@@ -380,10 +400,13 @@ SCOPE_COLUMNS = {"post_id", "thread_id", "theme_id", "author_id", "organisation_
 class _Batch:
     """Deletions, then additions (upserts), on one connection; see SearchBackend.batch."""
 
-    def __init__(self, conn, table=TABLE, lexicon=LEXICON_TABLE, journal=False, commit_each_flush=False):
+    def __init__(self, conn, table=TABLE, lexicon=LEXICON_TABLE, spelling=SPELLING_TABLE, journal=False,
+                 commit_each_flush=False):
         self.conn = conn
         self.table = table
-        self.lexicon = lexicon  # None: the caller counts lexemes itself (a rebuild's fill)
+        # None: the caller counts lexemes and spelling words itself (a rebuild's fill).
+        self.lexicon = lexicon
+        self.spelling = spelling
         self.journal = journal
         self.commit_each_flush = commit_each_flush
         self.deletes = {}
@@ -408,14 +431,15 @@ class _Batch:
             conn.execute(text(f"DELETE FROM {self.table} WHERE {fieldname} = ANY(:ids)"), {"ids": sorted(values)})
         if self.rows:
             conn.execute(self.insert, self.rows)
-            if self.lexicon:
-                # Counted per indexing, not decremented on removal: the counts only rank
-                # compound candidates, and a reindex counts afresh.
-                conn.execute(text(
-                    f"INSERT INTO {self.lexicon} AS l (lexeme, ndoc) SELECT u.lexeme, count(*) "
-                    f"FROM {self.table} AS d, unnest(d.tsv_nl) AS u WHERE d.post_id = ANY(:ids) "
-                    "GROUP BY u.lexeme ON CONFLICT (lexeme) DO UPDATE SET ndoc = l.ndoc + EXCLUDED.ndoc"),
-                    {"ids": [r["post_id"] for r in self.rows]})
+            # Counted per indexing, not decremented on removal: the counts only rank
+            # compound and spelling candidates, and a reindex counts afresh.
+            ids = {"ids": [r["post_id"] for r in self.rows]}
+            for counts, key, column in ((self.lexicon, "lexeme", "tsv_nl"), (self.spelling, "word", "tsv_spell")):
+                if counts:
+                    conn.execute(text(
+                        f"INSERT INTO {counts} AS l ({key}, ndoc) SELECT u.lexeme, count(*) "
+                        f"FROM {self.table} AS d, unnest(d.{column}) AS u WHERE d.post_id = ANY(:ids) "
+                        f"GROUP BY u.lexeme ON CONFLICT ({key}) DO UPDATE SET ndoc = l.ndoc + EXCLUDED.ndoc"), ids)
         if self.journal and self.recorded:
             conn.execute(text(f"INSERT INTO {JOURNAL_TABLE} (object_type, object_id) "
                               "VALUES (:object_type, :object_id)"), self.recorded)
@@ -438,9 +462,7 @@ class PostgresBackend(SearchBackend):
     key = None
 
     def __init__(self):
-        self._spell = {}  # visibilities -> (expires, Dictionary)
         self._glossary = None
-        self._lock = threading.Lock()
 
     @staticmethod
     def _engine():
@@ -480,13 +502,15 @@ class PostgresBackend(SearchBackend):
                 guard.commit()
 
     def _rebuild(self, engine, fill, replay, wait):
-        pairs = ((SearchDocument.__table__, BUILD_TABLE), (SearchLexeme.__table__, LEXICON_BUILD_TABLE))
+        pairs = ((SearchDocument.__table__, BUILD_TABLE), (SearchLexeme.__table__, LEXICON_BUILD_TABLE),
+                 (SearchSpelling.__table__, SPELLING_BUILD_TABLE))
+        builds = ", ".join(build for _table, build in pairs)
         swapped = False
         try:
             # Under the drain lock, so that every drain from now on journals its work.
             with engine.connect() as conn:
                 _lock(conn, DRAIN_LOCK, wait)
-                conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}, {LEXICON_BUILD_TABLE}, {JOURNAL_TABLE}"))
+                conn.execute(text(f"DROP TABLE IF EXISTS {builds}, {JOURNAL_TABLE}"))
                 for table, build in pairs:
                     conn.execute(text(f"CREATE TABLE {build} (LIKE {table.name} INCLUDING DEFAULTS)"))
                     key = ", ".join(c.name for c in table.primary_key.columns)
@@ -495,11 +519,13 @@ class PostgresBackend(SearchBackend):
                                   "object_id integer NOT NULL)"))
                 conn.commit()
             with engine.connect() as conn:
-                batch = _Batch(conn, table=BUILD_TABLE, lexicon=None, commit_each_flush=True)
+                batch = _Batch(conn, table=BUILD_TABLE, lexicon=None, spelling=None, commit_each_flush=True)
                 fill(batch)
                 batch.flush()
                 conn.execute(text(f"INSERT INTO {LEXICON_BUILD_TABLE} (lexeme, ndoc) SELECT word, ndoc "
                                   f"FROM ts_stat('SELECT tsv_nl FROM {BUILD_TABLE}')"))
+                conn.execute(text(f"INSERT INTO {SPELLING_BUILD_TABLE} (word, ndoc) SELECT word, ndoc "
+                                  f"FROM ts_stat('SELECT tsv_spell FROM {BUILD_TABLE} WHERE tsv_spell IS NOT NULL')"))
                 # Bulk-built indexes are faster and smaller than ones grown row by row.
                 for table, build in pairs:
                     for index in table.indexes:
@@ -514,7 +540,8 @@ class PostgresBackend(SearchBackend):
                 keys = [f"{t}:{i}" for t, i in conn.execute(text(
                     f"SELECT DISTINCT object_type, object_id FROM {JOURNAL_TABLE} ORDER BY 1, 2"))]
                 if keys:
-                    batch = _Batch(conn, table=BUILD_TABLE, lexicon=LEXICON_BUILD_TABLE)
+                    batch = _Batch(conn, table=BUILD_TABLE, lexicon=LEXICON_BUILD_TABLE,
+                                   spelling=SPELLING_BUILD_TABLE)
                     replay(batch, keys)
                     batch.flush()
                 # The swap: readers block for a moment, then see the new tables.
@@ -530,10 +557,8 @@ class PostgresBackend(SearchBackend):
         finally:
             if not swapped:
                 with engine.connect() as conn:
-                    conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}, {LEXICON_BUILD_TABLE}, {JOURNAL_TABLE}"))
+                    conn.execute(text(f"DROP TABLE IF EXISTS {builds}, {JOURNAL_TABLE}"))
                     conn.commit()
-        with self._lock:
-            self._spell.clear()
         return TABLE
 
     # -- searching -----------------------------------------------------------------------
@@ -560,26 +585,32 @@ class PostgresBackend(SearchBackend):
         ]
         today = date.today()
         if request.facets:
+            grouped = ("kind", "theme_id", "language", "province", "municipality", "organisation_id", "solved")
+            names = {"theme_id": "theme", "organisation_id": "organisation"}
             parts += [
-                "SELECT 'facet', f.name, f.value, count(*), NULL, NULL FROM t, LATERAL (VALUES "
-                "('kind', t.kind), ('theme', t.theme_id::text), ('language', t.language), "
-                "('province', t.province), ('municipality', t.municipality), "
-                "('organisation', t.organisation_id::text), ('solved', t.solved)) AS f(name, value) "
-                "WHERE f.value IS NOT NULL GROUP BY f.name, f.value",
+                # One pass over the threads for every single-valued facet.
+                "SELECT 'facet', CASE " + " ".join(
+                    f"WHEN GROUPING({c}) = 0 THEN '{names.get(c, c)}'" for c in grouped)
+                + " END, coalesce(" + ", ".join(f"{c}::text" for c in grouped) + "), count(*), NULL, NULL "
+                "FROM t GROUP BY GROUPING SETS (" + ", ".join(f"({c})" for c in grouped) + ") "
+                "HAVING coalesce(" + ", ".join(f"{c}::text" for c in grouped) + ") IS NOT NULL",
                 "SELECT 'facet', 'tag', tag, count(*), NULL, NULL FROM t, unnest(t.tags) AS tag GROUP BY tag",
                 "SELECT 'facet', 'period', p.name, p.n, NULL, NULL FROM t_periods, LATERAL (VALUES "
                 + ", ".join(f"('{name}', t_periods.{name})" for name in PERIODS)
                 + ") AS p(name, n) WHERE p.n > 0",
             ]
+        # Threads in one hash aggregation, no sort of the matches: thread-level values are
+        # the same in each of a thread's documents; the best post is the highest score,
+        # the lowest post id among equals (max of [score, -post id]).
         statement = (
-            "WITH m AS MATERIALIZED ("
-            "SELECT d.post_id, d.thread_id, d.day, d.kind, d.theme_id, d.language, d.tags, d.province, "
-            f"d.municipality, d.organisation_id, d.solved, {score} AS score "
-            f"FROM {TABLE} AS d WHERE {where}), "
-            "t AS MATERIALIZED (SELECT DISTINCT ON (thread_id) thread_id, post_id, score, kind, theme_id, "
-            "language, tags, province, municipality, organisation_id, solved, "
-            "max(day) OVER w AS day, max(post_id) OVER w AS newest "
-            "FROM m WINDOW w AS (PARTITION BY thread_id) ORDER BY thread_id, score DESC, post_id)"
+            "WITH m AS MATERIALIZED (SELECT d.post_id, d.thread_id, d.day, d.kind, d.theme_id, d.language, "
+            "d.tags, d.province, d.municipality, d.organisation_id, d.solved, "
+            f"({score})::float8 AS score FROM {TABLE} AS d WHERE {where}), "
+            "t AS MATERIALIZED (SELECT thread_id, max(score) AS score, "
+            "-(max(ARRAY[score, -post_id::float8]))[2]::int AS post_id, max(post_id) AS newest, "
+            "max(day) AS day, min(kind) AS kind, min(theme_id) AS theme_id, min(language) AS language, "
+            "min(tags::text)::text[] AS tags, min(province) AS province, min(municipality) AS municipality, "
+            "min(organisation_id) AS organisation_id, min(solved) AS solved FROM m GROUP BY thread_id)"
         )
         if request.facets:
             statement += ", t_periods AS (SELECT " + ", ".join(
@@ -677,7 +708,11 @@ class PostgresBackend(SearchBackend):
         if texts:
             langs = [lang for lang in analysis.LANGUAGES if queries[lang]]
             statement = (
-                "WITH q AS MATERIALIZED (SELECT " + ", ".join(f"{queries[lang]} AS {lang}" for lang in langs)
+                # Every word of the query is marked wherever it stands, as search/highlight.py
+                # does: phrase and AND operators become OR for the snippet.
+                "WITH q AS MATERIALIZED (SELECT " + ", ".join(
+                    f"regexp_replace(({queries[lang]})::text, '<[0-9]*-?>|&', '|', 'g')::tsquery AS {lang}"
+                    for lang in langs)
                 + ") SELECT p.i, ts_headline(CASE p.lang " + " ".join(
                     f"WHEN '{lang}' THEN '{CONFIG[lang]}'::regconfig" for lang in langs)
                 + " END, p.txt, CASE p.lang " + " ".join(f"WHEN '{lang}' THEN q.{lang}" for lang in langs)
@@ -696,7 +731,13 @@ class PostgresBackend(SearchBackend):
     # -- spelling ------------------------------------------------------------------------
 
     def suggest(self, words, visibilities=("public",)):
-        """Corrections for words no document knows, from titles, tags and the glossary."""
+        """Corrections for words no document knows, from titles, tags and the glossary.
+
+        The same rule as the Whoosh engine (search/spelling.py: the closest, then most
+        frequent word within one or two edits), over search_spelling: fuzzystrmatch's
+        levenshtein_less_equal picks the few candidates in the database, Python ranks
+        them. Like Whoosh's dictionary it holds every title's words; the service only
+        shows a suggestion whose own search finds something the reader may read."""
         from .query import glossary_words
 
         candidates = []
@@ -706,43 +747,26 @@ class PostgresBackend(SearchBackend):
                 candidates.append((word, folded))
         if not candidates:
             return {}
+        if self._glossary is None:
+            self._glossary = Dictionary({w: 1 for w in glossary_words()})
+        out = {}
         with self._engine().connect() as conn:
-            dictionaries = [self._spelling(conn, tuple(sorted(visibilities)))]
-            if self._glossary is None:
-                self._glossary = Dictionary({w: 1 for w in glossary_words()})
-            dictionaries.append(self._glossary)
-            out = {}
             for word, folded in candidates:
                 if self._known(conn, word):
                     continue
-                better = best_correction(folded, dictionaries)
+                near = dict(conn.execute(text(
+                    f"SELECT word, ndoc FROM {SPELLING_TABLE} WHERE length(word) BETWEEN :low AND :high "
+                    "AND levenshtein_less_equal(word, :word, 3) <= 3"),
+                    {"word": folded, "low": len(folded) - 2, "high": len(folded) + 2}).all())
+                better = best_correction(folded, [Dictionary(near), self._glossary])
                 if better and better != folded:
                     out[word] = better
             conn.rollback()
         return out
 
-    def _spelling(self, conn, visibilities):
-        with self._lock:
-            cached = self._spell.get(visibilities)
-            if cached and cached[0] > time.monotonic():
-                return cached[1]
-        allowed = [v for v in visibilities if v in ("public", "members")]
-        inner = (f"SELECT tsv_spell FROM {TABLE} WHERE tsv_spell IS NOT NULL AND visibility IN (%s)"
-                 % ", ".join(f"''{v}''" for v in allowed)) if allowed else None
-        freqs = {}
-        if inner:
-            for word, ndoc in conn.execute(text(f"SELECT word, ndoc FROM ts_stat('{inner}')")):
-                if len(word) > 2 and not word.isdigit():
-                    freqs[word] = ndoc
-        dictionary = Dictionary(freqs)
-        with self._lock:
-            self._spell[visibilities] = (time.monotonic() + SPELL_CACHE_SECONDS, dictionary)
-        return dictionary
-
     @staticmethod
     def _known(conn, word):
         sql = _Sql()
-        word = pg_text(word)
         tests = []
         for lang in analysis.LANGUAGES:
             if analysis.terms(lang, word):

@@ -142,7 +142,8 @@ class PostgresDatabases:
     """The PostgreSQL test database (schema built once) and spare empty databases."""
 
     # Left behind only by a reindex that failed half-way (search/postgres_backend.py).
-    LEFTOVERS = "DROP TABLE IF EXISTS search_document_build, search_lexeme_build, search_rebuild_journal"
+    LEFTOVERS = ("DROP TABLE IF EXISTS search_document_build, search_lexeme_build, search_spelling_build, "
+                 "search_rebuild_journal")
 
     def __init__(self, url, instance_path):
         from sqlalchemy.engine import make_url

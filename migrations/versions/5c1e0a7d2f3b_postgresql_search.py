@@ -1,11 +1,12 @@
-"""PostgreSQL full-text search: search_document and search_lexeme, unaccent, agora_* configurations
+"""PostgreSQL full-text search: search tables, unaccent and fuzzystrmatch, agora_* configurations
 
-The tables exist on every database so that one schema serves both (on SQLite it stays
-empty: its tsvector columns are TEXT there). What only PostgreSQL has (the unaccent
-extension, the text search configurations agora_nl, agora_fr and agora_simple, GIN
-indexes) is created only when the dialect is postgresql; on SQLite those steps do
-nothing. Both parts are idempotent, so this revision also runs cleanly after a
-regenerated base revision that already created search_document from the models.
+The tables (search_document, search_lexeme, search_spelling) exist on every database
+so that one schema serves both (on SQLite they stay empty: the tsvector columns are
+TEXT there). What only PostgreSQL has (the unaccent and fuzzystrmatch extensions, the
+text search configurations agora_nl, agora_fr and agora_simple, GIN indexes) is
+created only when the dialect is postgresql; on SQLite those steps do nothing. Both
+parts are idempotent, so this revision also runs cleanly after a base revision
+regenerated from the models that already created the tables.
 It also widens search_outbox.object_type to 20 characters ("organisation" did not fit
 in 10, which SQLite never enforced and PostgreSQL does), and on PostgreSQL adds the
 thread -> accepted post foreign key: it is a use_alter constraint (thread and post
@@ -37,8 +38,9 @@ TAGS = sa.JSON().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 def upgrade():
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        # unaccent is a trusted extension: the database owner may create it.
+        # Trusted extensions: the database owner may create them.
         op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        op.execute("CREATE EXTENSION IF NOT EXISTS fuzzystrmatch")
         for name, template, stem in CONFIGURATIONS:
             op.execute(
                 "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '%(name)s' "
@@ -63,6 +65,12 @@ def upgrade():
         )
         op.create_index('ix_search_lexeme_prefix', 'search_lexeme', ['lexeme'], unique=False,
                         postgresql_ops={'lexeme': 'text_pattern_ops'})
+    if not inspector.has_table("search_spelling"):
+        op.create_table('search_spelling',
+        sa.Column('word', sa.Text(), nullable=False),
+        sa.Column('ndoc', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('word', name=op.f('pk_search_spelling'))
+        )
     if inspector.has_table("search_document"):
         return
     op.create_table('search_document',
