@@ -463,3 +463,44 @@ def test_preview_refuses_json_and_oversized_text(app, client, make_user):
     assert response.status_code == 400
     response = client.post_form("/nl/preview", {"body": "x" * 60_000})
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("name", ["🙂🙂🙂", "\u202e\u202e", "ـــ", "e\u0301\u0301\u0301", "Raad \u200d\u200d", "ⓐⓑⓒ raad"])
+def test_councils_named_without_ascii_get_unique_working_slugs(app, client, make_user, name):
+    """Slugs are ASCII: a name with none gets a fallback, and two such councils never clash."""
+    login(client, make_user(role="admin"))
+    slugs = []
+    for _ in range(2):
+        response = client.post_form("/nl/admin/organisations/new", {
+            "name": name, "kind": "adviesraad", "municipality": "", "province": "", "country": "NL",
+            "language": "nl", "website": "", "membership_status": "active", "member_since": "2024-01-01"})
+        assert response.status_code in (302, 400), response.status_code
+        if response.status_code == 302:
+            org_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+            from forum.extensions import db
+            from forum.models import Organisation
+            with app.app_context():
+                slugs.append(db.session.get(Organisation, org_id).slug)
+    assert len(set(slugs)) == len(slugs)
+    for slug in slugs:
+        assert re.fullmatch(r"[a-z0-9-]+", slug), slug
+        assert client.get(f"/nl/members/{slug}").status_code == 200
+        assert client.get(f"/badge/{slug}.svg").status_code == 200
+
+
+@pytest.mark.parametrize("slug", ["\u202eslug", "🙂", "a b", "../x", "x" * 200, "UPPER", "é"])
+def test_theme_slugs_with_odd_characters_are_cleaned_or_refused_next_to_the_field(app, client, make_user, slug):
+    from forum.extensions import db
+    from forum.models import Theme
+
+    login(client, make_user(role="admin"))
+    response = client.post_form("/nl/admin/themes/new", {"slug": slug, "name_nl": "Thema", "name_fr": "Thème",
+                                                          "visibility": "members", "post_policy": "everyone"})
+    assert response.status_code in (302, 400), response.status_code
+    if response.status_code == 400:
+        assert 'aria-invalid="true"' in response.get_data(as_text=True)
+        return
+    with app.app_context():
+        saved = db.session.scalar(db.select(Theme.slug).where(Theme.name_nl == "Thema"))
+    assert re.fullmatch(r"[a-z0-9-]+", saved), saved
+    assert client.get(f"/nl/themes/{saved}").status_code == 200
