@@ -76,6 +76,8 @@ MAX_PREFIX_TERMS = 50
 MIN_COMPOUND_HEAD = 4
 COMPOUND_TERMS = 4
 COMPOUND_SCAN = 200
+COMPOUND_SKIP_DOCS = 500  # no compounds for a word in at least this many documents
+COMPOUND_SKIP_SHARE = 0.02  # ... and this share of the index
 FACET_LIMIT = 12
 # Cached posting sets, counted in document numbers over all entries (~40 bytes each).
 POSTING_CACHE_IDS = 2_000_000
@@ -866,6 +868,13 @@ class WhooshBackend(SearchBackend):
         until the index changes.
         """
         if len(ftoks) != 1 or len(ftoks[0]) < MIN_COMPOUND_HEAD or self._reader is None:
+            return []
+        reader = self._reader
+        stem = analysis.terms("nl", ftoks[0])
+        if stem and reader.doc_frequency("text_nl", stem[0]) >= max(
+                COMPOUND_SKIP_DOCS, COMPOUND_SKIP_SHARE * reader.doc_count()):
+            # The word alone already finds a large share of the index: its compounds
+            # would rank below all of that and only cost reading their postings.
             return []
         best = self._compounds.get(ftoks[0])
         if best is None:
