@@ -45,6 +45,23 @@ _md.renderer.rules["heading_open"] = _shifted_heading
 _md.renderer.rules["heading_close"] = _shifted_heading
 
 
+def _image(tokens, idx, options, env):
+    """Images from this site only; another site's image becomes a link to it.
+
+    Agora loads nothing from other sites (privacy, and the CSP's img-src 'self' would show
+    a broken image anyway), so `![alt](https://elders/x.png)` renders as a plain link.
+    """
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    alt = escape(token.content or src)
+    if src.startswith("/") and not src.startswith("//"):
+        return f'<img src="{escape(src)}" alt="{alt}">'
+    return f'<a href="{escape(src)}">{alt}</a>'
+
+
+_md.renderer.rules["image"] = _image
+
+
 def _filter_attribute(tag, attr, value):
     if attr == "class":
         kept = [c for c in value.split() if _CLASS_PATTERN.match(c)]

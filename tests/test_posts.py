@@ -260,6 +260,16 @@ def test_only_questions_have_answers(app, client, make_user, make_thread, make_p
 
 # -- preview and mentions --------------------------------------------------------------
 
+def test_images_from_other_sites_become_links(client, make_user, login_as):
+    """Agora loads nothing from other sites: an outside image is shown as a link to it."""
+    login_as(make_user())
+    body = "![folder](https://elders.example/folder.png) en ![ons](/attachments/3/thumbnail)"
+    html = client.post_form("/nl/preview", {"body": body}).get_data(as_text=True)
+    assert '<img src="/attachments/3/thumbnail" alt="ons">' in html
+    assert "<img" not in html.replace('<img src="/attachments/3/thumbnail" alt="ons">', "")
+    assert 'href="https://elders.example/folder.png"' in html and ">folder</a>" in html
+
+
 def test_preview_returns_sanitised_fragment(client, make_user, login_as):
     login_as(make_user(name="Marieke de Vries"))
     body = "**vet** <script>alert(1)</script> [x](javascript:alert(1)) @MariekedeVries"
