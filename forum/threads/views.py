@@ -95,6 +95,31 @@ def _apply_error(form, exc, fallback_field):
     target.errors = list(target.errors) + [exc.message]
 
 
+def _write_post(form, write, fallback_field, rate_limit=None, post=None):
+    """Check a posting form's files, then run `write()` (a service call that commits).
+
+    Returns (result, files, status): on a refusal result is None, the reason is next to its
+    field, nothing is written and the text stays in the form (status 400, 403 or 429).
+    """
+    try:
+        files = attachment_posting.uploads_from(form, post=post)  # checked before anything is written
+        if rate_limit:
+            _rate_limit(rate_limit)
+        return write(), files, 200
+    except AttachmentRefused as exc:
+        db.session.rollback()
+        attachment_posting.show_refusal(form, exc)
+        return None, None, 400
+    except ratelimit.RateLimited:
+        db.session.rollback()
+        form.body.errors = list(form.body.errors) + [_rate_limited_message()]
+        return None, None, 429
+    except ForumError as exc:
+        db.session.rollback()
+        _apply_error(form, exc, fallback_field)
+        return None, None, 403 if exc.code == "forbidden" else 400
+
+
 # -- lists -----------------------------------------------------------------------------
 
 def _render_list(template, query, args, title, pinned=("site",), **context):
@@ -326,26 +351,11 @@ def new_thread():
     status = 200
     if form.validate_on_submit():
         theme = db.session.get(Theme, form.theme.data)
-        try:
-            files = attachment_posting.uploads_from(form)  # checked before anything is written
-            _rate_limit("thread")
-            thread = services.create_thread(
-                _user(), theme, form.kind.data, form.title.data, form.body.data,
-                language=form.language.data, tags=form.tags.data or "", fields=form.kind_fields(),
-            )
-        except AttachmentRefused as exc:
-            db.session.rollback()
-            attachment_posting.show_refusal(form, exc)
-            status = 400
-        except ratelimit.RateLimited:
-            db.session.rollback()
-            form.body.errors = list(form.body.errors) + [_rate_limited_message()]
-            status = 429
-        except ForumError as exc:
-            db.session.rollback()
-            _apply_error(form, exc, form.title)
-            status = 403 if exc.code == "forbidden" else 400
-        else:
+        thread, files, status = _write_post(form, lambda: services.create_thread(
+            _user(), theme, form.kind.data, form.title.data, form.body.data,
+            language=form.language.data, tags=form.tags.data or "", fields=form.kind_fields(),
+        ), form.title, rate_limit="thread")
+        if thread is not None:
             attachment_posting.attach_after(_user(), thread, files)
             if thread.status != "visible":  # held by pre-moderation (forum.moderation)
                 flash(_("Thank you. Your topic will appear once a moderator has looked at it."), "info")
@@ -401,23 +411,10 @@ def reply(thread_id):
             reply_to = db.session.get(Post, int(form.reply_to.data))
             if reply_to is not None and reply_to.thread_id != thread.id:
                 reply_to = None
-        try:
-            files = attachment_posting.uploads_from(form)
-            _rate_limit("post")
-            post = services.create_reply(_user(), thread, form.body.data, reply_to=reply_to)
-        except AttachmentRefused as exc:
-            db.session.rollback()
-            attachment_posting.show_refusal(form, exc)
-            status = 400
-        except ratelimit.RateLimited:
-            db.session.rollback()
-            form.body.errors = list(form.body.errors) + [_rate_limited_message()]
-            status = 429
-        except ForumError as exc:
-            db.session.rollback()
-            form.body.errors = list(form.body.errors) + [exc.message]
-            status = 403 if exc.code == "forbidden" else 400
-        else:
+        post, files, status = _write_post(
+            form, lambda: services.create_reply(_user(), thread, form.body.data, reply_to=reply_to),
+            form.body, rate_limit="post")
+        if post is not None:
             attachment_posting.attach_after(_user(), post, files)
             if post.status == "held":
                 flash(_("Thank you. Your reply will appear once a moderator has looked at it."), "info")
@@ -447,17 +444,11 @@ def edit_post(post_id):
             form.validate()
             form.title.errors = list(form.title.errors) + [_("Give your topic a title.")]
         elif form.validate_on_submit():
-            try:
-                files = attachment_posting.uploads_from(form, post=post)
-                services.edit_post(_user(), post, form.body.data,
-                                   title=form.title.data if post.number == 1 else None)
-            except AttachmentRefused as exc:
-                db.session.rollback()
-                attachment_posting.show_refusal(form, exc)
-            except ForumError as exc:
-                db.session.rollback()
-                _apply_error(form, exc, form.body)
-                status = 403 if exc.code == "forbidden" else 400
+            edited, files, write_status = _write_post(form, lambda: services.edit_post(
+                _user(), post, form.body.data, title=form.title.data if post.number == 1 else None,
+            ), form.body, post=post)
+            if edited is None:
+                status = write_status
             else:
                 attachment_posting.remove_checked(_user(), post)
                 attachment_posting.attach_after(_user(), post, files)
