@@ -161,8 +161,6 @@ def _tsq_or(parts):
 class _Query:
     """A ParsedQuery as SQL: a WHERE condition, a rank expression and highlight queries."""
 
-    COLUMNS = analysis.LANGUAGES
-
     def __init__(self, parsed, sql, lexicon=LEXICON_TABLE):
         self.sql = sql
         self.lexicon = lexicon

@@ -40,7 +40,8 @@ def _apply_error(form, exc):
 
 def _page():
     try:
-        return max(int(request.args.get("page", 1)), 1)
+        # Capped: OFFSET must stay inside PostgreSQL's bigint (?page=9999...).
+        return min(max(int(request.args.get("page", 1)), 1), 100_000)
     except ValueError:
         return 1
 

@@ -71,7 +71,8 @@ def queue():
 
     sort = "most" if request.args.get("sort") == "most" else "oldest"
     try:
-        page = max(int(request.args.get("page", 1)), 1)
+        # Capped: OFFSET must stay inside PostgreSQL's bigint (?page=9999...).
+        page = min(max(int(request.args.get("page", 1)), 1), 100_000)
     except ValueError:
         page = 1
     flagged_total = services.flagged_count()
@@ -437,7 +438,7 @@ def _log_filters():
 def log():
     filters, errors = _log_filters()
     try:
-        page = max(int(request.args.get("page", 1)), 1)
+        page = min(max(int(request.args.get("page", 1)), 1), 100_000)  # OFFSET fits a bigint
     except ValueError:
         page = 1
     pagination = db.paginate(services.audit_query(**filters), page=page, per_page=LOG_PAGE,

@@ -88,8 +88,12 @@ def ordered(query, args, pinned=("site",)):
     return query.options(*list_options()).order_by(*order)
 
 
+# Far beyond any real list; keeps OFFSET inside PostgreSQL's bigint for ?page=9999...
+MAX_PAGE = 100_000
+
+
 def paginate(query, page, per_page=PER_PAGE):
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    return db.paginate(query, page=min(page, MAX_PAGE), per_page=per_page, error_out=False, count=True)
 
 
 def top(query, n):
