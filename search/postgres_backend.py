@@ -68,6 +68,8 @@ COMPOUND_BOOST = 0.3
 EXPANSION_BOOST = 0.25
 MIN_COMPOUND_HEAD = 4
 COMPOUND_TERMS = 4
+COMPOUND_SKIP_DOCS = 500  # no compounds for a word in at least this many documents
+COMPOUND_SKIP_SHARE = 0.02  # ... and this share of them (the table's row estimate)
 FACET_LIMIT = 12
 PERIODS = {"week": 7, "month": 31, "year": 366}
 # ts_rank_cd weights for labels {D, C, B, A}: titles (with tags and places) A, bodies B.
@@ -202,7 +204,7 @@ class _Query:
         """Dutch compounds the word heads, chosen as WhooshBackend._compound_terms chooses
         them: from the term dictionary (search_lexeme), lexemes that start with the word
         or its stem and are at least three letters longer, the COMPOUND_TERMS most
-        frequent. The choice is a sub-select evaluated once per statement (no round
+        frequent, none for a word that is itself common. The choice is a sub-select evaluated once per statement (no round
         trip, never stale); the documents are then found through the GIN index.
         Returns (tsquery, condition)."""
         ftoks = analysis.terms("fold", word)
@@ -219,8 +221,15 @@ class _Query:
             f"AND length(lexeme) >= {len(h) + 3} AND strpos(lexeme, '-') = 0"
             for h in sorted(heads))
         heads_sql = ", ".join(sql.bind(h) for h in sorted(heads))
+        # As Whoosh: no compounds for a word already in a large share of the documents
+        # (they would rank below all of those and only cost postings to read).
+        common = ""
+        if stem:
+            common = (f" AND NOT EXISTS (SELECT 1 FROM {lexicon} WHERE lexeme = {sql.bind(stem[0])} AND ndoc >= "
+                      f"greatest({COMPOUND_SKIP_DOCS}, {COMPOUND_SKIP_SHARE} * (SELECT reltuples FROM pg_class "
+                      f"WHERE oid = to_regclass('{TABLE}'))))")
         q = (f"(SELECT coalesce(string_agg(quote_literal(c.lexeme), ' | '), '')::tsquery FROM "
-             f"(SELECT lexeme FROM ({choices}) AS x WHERE lexeme NOT IN ({heads_sql}) "
+             f"(SELECT lexeme FROM ({choices}) AS x WHERE lexeme NOT IN ({heads_sql}){common} "
              f"ORDER BY ndoc DESC, lexeme LIMIT {COMPOUND_TERMS}) AS c)")
         return q, f"d.tsv_nl @@ {q}"
 
