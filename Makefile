@@ -1,6 +1,8 @@
-# Agora — `make run` serves the demo site, `make test` runs the whole test suite
-# (SQLite + Whoosh); `make test-postgres` runs it again on PostgreSQL with PostgreSQL
-# full-text search (PG_TEST_URL names a database the suite may empty; .ci/run sets it up).
+# Agora. `make run` installs, migrates, loads the demo content and serves it on 127.0.0.1:8000.
+# `make test`: the main suite on SQLite with Whoosh (no browser, load or fault tests).
+# `make test-e2e`: browser (Chromium), accessibility, load and fault tests against gunicorn.
+# `make test-postgres`: the main suite again on PostgreSQL with PostgreSQL full-text search
+# (PG_TEST_URL names a database the suite may empty). `.ci/run` runs all three.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -40,7 +42,7 @@ run: demo
 	@echo "Agora on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
 	$(BIN)/python -m forum.jobs.runner --app wsgi & JOBS=$$!; \
 	trap "kill $$JOBS 2>/dev/null" EXIT INT TERM; \
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install
 	$(BIN)/python -m pytest -q -m "not e2e" tests
