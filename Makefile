@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pybabel skips folders starting with _ by default, which hid templates/_macros/.
+I18N_IGNORE_DIRS := .* __pycache__ build dist instance artifacts node_modules
 PG_TEST_URL ?= postgresql+psycopg://agora:agora@127.0.0.1:5432/agora_test
 
 .PHONY: run serve test test-postgres test-e2e test-all install i18n compile-translations migrate demo bench clean
@@ -28,7 +30,7 @@ compile-translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d translations -D messages 2>&1 | tail -n 2
 
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -w 100 -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs "$(I18N_IGNORE_DIRS)" -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -w 100 -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages -w 100 --no-fuzzy-matching --ignore-obsolete
 	$(MAKE) compile-translations
 
