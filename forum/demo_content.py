@@ -13,7 +13,7 @@ DEMO_PASSWORD = "Agora-demo-2026"
 DEFAULT_THEMES = (
     # slug, Dutch name, French name, Dutch description, French description, visibility, post policy
     ("werk-en-inkomen", "Werk en inkomen", "Travail et revenus",
-     "Bijstand, re-integratie, participatiewet en alles rond werk en een inkomen.",
+     "Bijstand, re-integratie, Participatiewet en alles rond werk en een inkomen.",
      "Aide sociale, réinsertion, emploi et tout ce qui touche au revenu.", "members", "everyone"),
     ("armoede-en-minimabeleid", "Armoede en minimabeleid", "Pauvreté et aide aux revenus modestes",
      "Minimaregelingen, armoedebeleid en de toegang tot voorzieningen.",
@@ -37,14 +37,14 @@ DEFAULT_THEMES = (
      "public", "everyone"),
     ("goede-praktijken", "Goede praktijken", "Bonnes pratiques",
      "Wat werkte elders? Aanpakken van raden en gemeenten om van te leren.",
-     "Ce qui a marché ailleurs : des démarches de conseils et de communes dont on peut s'inspirer.",
+     "Ce qui a marché ailleurs : des démarches de conseils et de communes dont on peut s’inspirer.",
      "public", "everyone"),
     ("werking-van-de-adviesraad", "Werking van de adviesraad", "Fonctionnement du conseil",
-     "Vergaderen, werven, ongevraagd advies, de relatie met wethouder en ambtenaren.",
-     "Réunions, recrutement, avis d'initiative, relations avec l'échevin et l'administration.",
+     "Vergaderen, werven, ongevraagd advies, de relatie met wethouder of schepen en ambtenaren.",
+     "Réunions, recrutement, avis d’initiative, relations avec l’échevin et l’administration.",
      "members", "everyone"),
     ("nieuws-van-de-koepel", "Nieuws van de koepel", "Nouvelles de la coupole",
-     "Aankondigingen van de koepelorganisatie.", "Annonces de l'organisation coupole.",
+     "Aankondigingen van de koepelorganisatie.", "Annonces de l’organisation coupole.",
      "members", "moderators"),
 )
 
@@ -157,8 +157,8 @@ def _threads(today):
                 "Beste leden,\n\nVanaf vandaag kunnen alle aangesloten adviesraden en cliëntenraden hier "
                 "vragen stellen, ervaringen delen en vacatures plaatsen. Schrijf gerust in het Nederlands "
                 "of in het Frans: de zoekfunctie vindt beide.\n\n"
-                "- Stel een **vraag** en markeer het antwoord dat je verder hielp.\n"
-                "- Deel een **goede praktijk** uit je gemeente.\n"
+                "- Stel een **vraag** en markeer het antwoord dat u verder hielp.\n"
+                "- Deel een **goede praktijk** uit uw gemeente.\n"
                 "- Zet een **burgerinitiatief** op de kaart.\n\n"
                 "Vragen over het forum? Reageer hieronder."
             ),
@@ -184,7 +184,7 @@ def _threads(today):
                     "Belangrijk: vraag hen vooraf wat ze *niet* willen delen, en koppel terug wat er met hun "
                     "inbreng gebeurd is.")),
                 dict(author="els", body="Bij ons in Lier werkt het OCMW met ervaringsdeskundigen in armoede; zij schuiven twee keer per jaar aan bij de adviesraad. Misschien heeft jullie gemeente ook zo'n functie?"),
-                dict(author="henk", reply_to=1, body="Dank je @MariekedeVries, die vergoeding en de locatie zijn goede tips. Mogen we jullie werving-tekst eens zien?"),
+                dict(author="henk", reply_to=1, body="Dank je @MariekedeVries, die vergoeding en de locatie zijn goede tips. Mogen we jullie wervingstekst eens zien?"),
                 dict(author="marieke", body="Zeker, ik stuur hem je via de mail. Hij staat ook in onze praktijk over begrijpelijke brieven."),
             ],
             accepted=[1], thanks={1: ["henk", "joost", "els"], 2: ["henk"]},
@@ -214,7 +214,7 @@ def _threads(today):
                     "au nombre de demandes. L'écart était énorme pour l'aide scolaire. Nous avons ensuite "
                     "organisé deux soirées avec des parents pour comprendre les obstacles : formulaires trop "
                     "longs, peur d'être jugé.")),
-                dict(author="koen", body="In Genk hebben we hetzelfde gedaan met de UiTPAS-kansentarief. Een automatische toekenning via het OCMW maakte het grootste verschil."),
+                dict(author="koen", body="In Genk hebben we hetzelfde gedaan met het UiTPAS-kansentarief. Een automatische toekenning via het OCMW maakte het grootste verschil."),
             ],
             accepted=[1], thanks={1: ["isabelle", "nadia"], 2: ["isabelle"]},
         ),
@@ -333,8 +333,8 @@ def _threads(today):
         ),
         dict(
             theme="werking-van-de-adviesraad", kind="vacancy", author="mathieu", language="fr", days_ago=3,
-            title="Le conseil de la solidarité de Seraing cherche un·e secrétaire",
-            body="Notre conseil cherche un·e bénévole pour rédiger les procès-verbaux et préparer les avis avec le président.",
+            title="Le conseil de la solidarité de Seraing cherche une ou un secrétaire",
+            body="Notre conseil cherche une ou un bénévole pour rédiger les procès-verbaux et préparer les avis avec le président.",
             fields=dict(asked="Une réunion par mois en soirée, aisance à l'écrit, intérêt pour les questions sociales.",
                         closes_on=(today + timedelta(days=45)).isoformat()),
         ),
