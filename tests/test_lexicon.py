@@ -148,3 +148,11 @@ def test_domains_are_counted_from_headings():
     assert sum(counts.values()) == len(DATA_LINES)
     assert "" not in counts  # every entry sits under a domain heading
     assert len(counts) >= 15
+
+
+def test_module_is_engine_neutral():
+    import ast
+    tree = ast.parse(open(lexicon.__file__, encoding="utf-8").read())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not imported & {"whoosh", "sqlalchemy", "psycopg", "flask", "flask_sqlalchemy"}
