@@ -176,3 +176,10 @@ def lookup(phrase, languages=LANGUAGES, index=None):
 def translate(phrase, languages=LANGUAGES):
     """The other-language variants of every concept in `phrase`, one tuple per concept."""
     return [m.translations for m in lookup(phrase, languages)]
+
+
+if __name__ == "__main__":  # python -m search.lexicon: entries per domain
+    counts = domains(LEXICON_PATH.read_text(encoding="utf-8"))
+    for name, count in counts.items():
+        print("%5d  %s" % (count, name))
+    print("%5d  entries" % sum(counts.values()))
