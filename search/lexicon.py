@@ -3,8 +3,10 @@
 The file holds one concept a line: Dutch variants, French variants, a region and a note.
 Lookup finds the concepts named in a phrase of either language, longest multiword match
 first, on folded words (case and accents ignored; hyphens and apostrophes separate words),
-so "woning aanpassing" or "sans abrisme" still meet their entry. No stemming here: the
-search engine's own analysis decides word forms; this module only names concepts.
+so "woning aanpassing" or "sans abrisme" still meet their entry. Articles and prepositions
+do not count, since members leave them out ("accueil petite enfance", "parcours integration").
+No stemming here: the search engine's own analysis decides word forms; this module only
+names concepts.
 """
 import re
 import unicodedata
@@ -18,6 +20,12 @@ REGIONS = ("", "NL", "BE", "FR")
 SAME_MARK = "same"  # a note starting with this allows a variant written alike in both languages
 
 _WORD = re.compile(r"[^\W_]+")
+# Articles, prepositions and conjunctions of both languages, folded and elided forms included:
+# skipped on both sides of a match. Only words no entry needs to tell two concepts apart.
+FUNCTION_WORDS = frozenset("""
+    de het een van voor met op in en te aan bij om of
+    le la les l un une des du d de a au aux en et ou pour par sur dans avec
+""".split())
 # Letters NFKD does not take apart (œuvre -> oeuvre, Straße -> strasse).
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d"})
 
@@ -68,12 +76,17 @@ def words(text):
     return tuple(_WORD.findall(fold(text)))
 
 
+def key(text):
+    """The words of a phrase that a match compares: folded, without function words."""
+    return tuple(w for w in words(text) if w not in FUNCTION_WORDS)
+
+
 def _variants(field, lang, lineno, variant_regions):
     out = []
     for raw in field.split("|"):
         variant, _at, region = raw.strip().partition("@")
         variant = variant.strip()
-        if not variant or not words(variant):
+        if not variant or not key(variant):
             raise LexiconError("line %d: empty %s variant in %r" % (lineno, lang, field))
         if _at:
             if region not in REGIONS[1:]:
@@ -126,15 +139,15 @@ def load():
 
 
 def build_index(entries):
-    """language -> {folded word tuple: [(variant, entry)]}, and the longest key in words."""
+    """language -> {key word tuple: [(variant, entry)]}, and the longest key in words."""
     index = {lang: {} for lang in LANGUAGES}
     longest = 1
     for entry in entries:
         for lang in LANGUAGES:
             for variant in entry.variants(lang):
-                key = words(variant)
-                longest = max(longest, len(key))
-                hits = index[lang].setdefault(key, [])
+                words_ = key(variant)
+                longest = max(longest, len(words_))
+                hits = index[lang].setdefault(words_, [])
                 if all(e is not entry for _v, e in hits):
                     hits.append((variant, entry))
     return index, longest
@@ -151,23 +164,25 @@ def lookup(phrase, languages=LANGUAGES, index=None):
     At each word the longest run of words that is a variant of some entry wins (in any of
     `languages`); its words are consumed, so "sociale huurwoning" yields one match and not
     also "huurwoning". Several entries sharing one variant all come back, in file order.
+    Positions count every word of words(phrase), function words included.
     """
     table, longest = index or _index()
-    toks = words(phrase)
+    content = [(i, w) for i, w in enumerate(words(phrase)) if w not in FUNCTION_WORDS]
     matches = []
     pos = 0
-    while pos < len(toks):
+    while pos < len(content):
         found = []
-        for size in range(min(longest, len(toks) - pos), 0, -1):
-            key = toks[pos:pos + size]
+        for size in range(min(longest, len(content) - pos), 0, -1):
+            run = tuple(w for _i, w in content[pos:pos + size])
+            start, end = content[pos][0], content[pos + size - 1][0] + 1
             for lang in languages:
-                for variant, entry in table[lang].get(key, ()):
-                    found.append(Match(pos, pos + size, lang, variant, entry))
+                for variant, entry in table[lang].get(run, ()):
+                    found.append(Match(start, end, lang, variant, entry))
             if found:
+                pos += size
                 break
         if found:
             matches.extend(found)
-            pos = found[0].end
         else:
             pos += 1
     return matches

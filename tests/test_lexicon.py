@@ -22,7 +22,7 @@ def test_header_explains_the_columns():
 def test_no_duplicate_lines_and_no_duplicate_concepts():
     lines = [line.strip() for _n, line in DATA_LINES]
     assert len(lines) == len(set(lines))
-    keys = [(frozenset(map(lexicon.words, e.nl)), frozenset(map(lexicon.words, e.fr))) for e in lexicon.load()]
+    keys = [(frozenset(map(lexicon.key, e.nl)), frozenset(map(lexicon.key, e.fr))) for e in lexicon.load()]
     assert len(keys) == len(set(keys))
 
 
@@ -30,7 +30,7 @@ def test_both_sides_non_empty_and_no_variant_repeated_in_its_entry():
     for entry in lexicon.load():
         assert entry.nl and entry.fr, entry.line
         for lang in lexicon.LANGUAGES:
-            folded = [lexicon.words(v) for v in entry.variants(lang)]
+            folded = [lexicon.key(v) for v in entry.variants(lang)]
             assert all(folded), entry.line
             assert len(folded) == len(set(folded)), (entry.line, entry.variants(lang))
 
@@ -41,14 +41,14 @@ def test_a_dutch_variant_names_one_concept():
     seen = {}
     for entry in lexicon.load():
         for variant in entry.nl:
-            key = lexicon.words(variant)
+            key = lexicon.key(variant)
             assert seen.setdefault(key, entry.line) == entry.line, (variant, seen[key], entry.line)
 
 
 def test_identical_sides_only_when_marked():
     for entry in lexicon.load():
-        nl = {lexicon.words(v) for v in entry.nl}
-        fr = {lexicon.words(v) for v in entry.fr}
+        nl = {lexicon.key(v) for v in entry.nl}
+        fr = {lexicon.key(v) for v in entry.fr}
         if nl == fr:
             assert entry.note.startswith(lexicon.SAME_MARK), (entry.line, entry.nl)
 
@@ -124,6 +124,15 @@ def test_translations_of_field_terms(phrase, lang, expected):
     assert expected in matches[0].translations
 
 
+def test_articles_and_prepositions_do_not_count():
+    matches = lexicon.lookup("accueil petite enfance")
+    assert matches and "kinderopvang" in matches[0].translations
+    matches = lexicon.lookup("wachtlijst voor de kinderopvang")
+    assert [(m.variant, m.start, m.end) for m in matches] == [("wachtlijst", 0, 1), ("kinderopvang", 3, 4)]
+    (match,) = lexicon.lookup("un parcours integration")
+    assert (match.variant, match.start, match.end) == ("parcours d'intégration", 1, 3)
+
+
 def test_lookup_in_one_language_only():
     assert _concepts("conseil communal", languages=("nl",)) == []
     assert ("fr", "conseil communal") in _concepts("conseil communal", languages=("fr",))
@@ -166,5 +175,5 @@ def test_lexicon_covers_the_glossary():
                                           .read_text(encoding="utf-8").splitlines())
              if line.strip() and not line.startswith("#")]
     for side, lang in ((0, "nl"), (1, "fr")):
-        missing = [p[side] for p in pairs if lexicon.words(p[side]) not in table[lang]]
+        missing = [p[side] for p in pairs if lexicon.key(p[side]) not in table[lang]]
         assert len(missing) <= len(pairs) // 20, missing
