@@ -177,3 +177,13 @@ def test_lexicon_covers_the_glossary():
     for side, lang in ((0, "nl"), (1, "fr")):
         missing = [p[side] for p in pairs if lexicon.key(p[side]) not in table[lang]]
         assert len(missing) <= len(pairs) // 20, missing
+
+
+def test_a_multiword_variant_keeps_two_words_after_prepositions_are_skipped():
+    # "sur mesure" would otherwise match every "mesure", "en ligne" every "ligne".
+    allowed = {"à l'unanimité"}
+    for entry in lexicon.load():
+        for lang in lexicon.LANGUAGES:
+            for variant in entry.variants(lang):
+                if len(lexicon.words(variant)) > 1 and variant not in allowed:
+                    assert len(lexicon.key(variant)) > 1, (entry.line, variant)
