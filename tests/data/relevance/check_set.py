@@ -16,7 +16,8 @@ def read_queries(path):
     return [dict(zip(header, line.split("\t"))) for line in lines[1:] if line.strip()]
 
 
-def main():
+def find_problems():
+    """(counts per (category, language), list of problems) for the set as it is on disk."""
     threads = {}
     for name in ("corpus_nl.json", "corpus_fr.json"):
         for thread in json.loads((HERE / name).read_text(encoding="utf-8"))["threads"]:
@@ -47,9 +48,14 @@ def main():
         total = sum(n for (c, _), n in counts.items() if c == category)
         if total < minimum:
             problems.append(f"{category}: {total} queries, at least {minimum} needed")
+    return counts, problems
+
+
+def main():
+    counts, problems = find_problems()
     for (category, language), n in sorted(counts.items()):
         print(f"{category:17} {language}  {n}")
-    print(f"threads: {len(threads)}, queries: {len(seen)}")
+    print(f"queries: {sum(counts.values())}")
     for problem in problems:
         print("PROBLEM", problem)
     return 1 if problems else 0
