@@ -98,8 +98,8 @@ def _threads(today):
                 "Beste leden,\n\nVanaf vandaag kunnen alle aangesloten adviesraden en cliëntenraden hier "
                 "vragen stellen, ervaringen delen en vacatures plaatsen. Schrijf gerust in het Nederlands "
                 "of in het Frans: de zoekfunctie vindt beide.\n\n"
-                "- Stel een **vraag** en markeer het antwoord dat je verder hielp.\n"
-                "- Deel een **goede praktijk** uit je gemeente.\n"
+                "- Stel een **vraag** en markeer het antwoord dat u verder hielp.\n"
+                "- Deel een **goede praktijk** uit uw gemeente.\n"
                 "- Zet een **burgerinitiatief** op de kaart.\n\n"
                 "Vragen over het forum? Reageer hieronder."
             ),
@@ -125,7 +125,7 @@ def _threads(today):
                     "Belangrijk: vraag hen vooraf wat ze *niet* willen delen, en koppel terug wat er met hun "
                     "inbreng gebeurd is.")),
                 dict(author="els", body="Bij ons in Lier werkt het OCMW met ervaringsdeskundigen in armoede; zij schuiven twee keer per jaar aan bij de adviesraad. Misschien heeft jullie gemeente ook zo'n functie?"),
-                dict(author="henk", reply_to=1, body="Dank je @MariekedeVries, die vergoeding en de locatie zijn goede tips. Mogen we jullie werving-tekst eens zien?"),
+                dict(author="henk", reply_to=1, body="Dank je @MariekedeVries, die vergoeding en de locatie zijn goede tips. Mogen we jullie wervingstekst eens zien?"),
                 dict(author="marieke", body="Zeker, ik stuur hem je via de mail. Hij staat ook in onze praktijk over begrijpelijke brieven."),
             ],
             accepted=[1], thanks={1: ["henk", "joost", "els"], 2: ["henk"]},
@@ -155,7 +155,7 @@ def _threads(today):
                     "au nombre de demandes. L'écart était énorme pour l'aide scolaire. Nous avons ensuite "
                     "organisé deux soirées avec des parents pour comprendre les obstacles : formulaires trop "
                     "longs, peur d'être jugé.")),
-                dict(author="koen", body="In Genk hebben we hetzelfde gedaan met de UiTPAS-kansentarief. Een automatische toekenning via het OCMW maakte het grootste verschil."),
+                dict(author="koen", body="In Genk hebben we hetzelfde gedaan met het UiTPAS-kansentarief. Een automatische toekenning via het OCMW maakte het grootste verschil."),
             ],
             accepted=[1], thanks={1: ["isabelle", "nadia"], 2: ["isabelle"]},
         ),
@@ -274,8 +274,8 @@ def _threads(today):
         ),
         dict(
             theme="werking-van-de-adviesraad", kind="vacancy", author="mathieu", language="fr", days_ago=3,
-            title="Le conseil de la solidarité de Seraing cherche un·e secrétaire",
-            body="Notre conseil cherche un·e bénévole pour rédiger les procès-verbaux et préparer les avis avec le président.",
+            title="Le conseil de la solidarité de Seraing cherche une ou un secrétaire",
+            body="Notre conseil cherche une ou un bénévole pour rédiger les procès-verbaux et préparer les avis avec le président.",
             fields=dict(asked="Une réunion par mois en soirée, aisance à l'écrit, intérêt pour les questions sociales.",
                         closes_on=(today + timedelta(days=45)).isoformat()),
         ),

@@ -41,7 +41,9 @@ def error_messages():
         404: (_("Page not found"), _("This page does not exist (any more). Check the address or use the search.")),
         405: (_("Not allowed"), _("This action is not possible on this page.")),
         413: (_("Too large"), _("What you sent is larger than allowed. Make it smaller and try again.")),
+        414: (_("Address too long"), _("The address of this page is longer than the forum accepts. Check the link or start again from the home page.")),
         429: (_("Too many attempts"), _("You tried this too often in a short time. Wait a moment and try again.")),
+        431: (_("Request too large"), _("Your browser sent more information than the forum accepts. Clearing this site's cookies usually helps.")),
         500: (_("Something went wrong"), _("An unexpected error occurred on our side. Your action may not have been saved; please try again in a moment.")),
         503: (_("Temporarily unavailable"), _("The forum cannot save anything right now. Nothing you saved earlier is lost; please try again later.")),
     }

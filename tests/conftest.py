@@ -30,6 +30,13 @@ ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 SEARCH_BACKENDS = ("whoosh", "postgres")
 
 
+def pytest_configure(config):
+    from tests import skips
+
+    if skips.strict():
+        config.pluginmanager.register(skips.StrictSkips(), "agora-strict-skips")
+
+
 def sqlite_only(reason):
     """Mark a test that exercises SQLite itself (WAL, the backup API, PRAGMAs)."""
     return pytest.mark.skipif(ON_POSTGRES, reason=f"SQLite-specific: {reason}")

@@ -242,6 +242,9 @@ def test_merge_moves_members_and_threads_and_hides_the_duplicate(app, client, ad
     response = client.post_form(f"/nl/admin/organisations/{duplicate.id}/merge",
                                 {"survivor": str(survivor.id), "reason": "dubbel ingevoerd"})
     assert response.status_code == 302
+    # One member, one topic: the singular forms (ngettext), not "1 leden".
+    flashed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 lid en 1 onderwerp overgezet" in flashed
     assert _get(app, User, person.id).organisation_id == survivor.id
     assert _get(app, Thread, thread.id).organisation_id == survivor.id
     assert _get(app, Organisation, duplicate.id).merged_into_id == survivor.id

@@ -6,7 +6,7 @@ from ..models import Theme
 DEFAULT_THEMES = (
     # slug, Dutch name, French name, Dutch description, French description, visibility, post policy
     ("werk-en-inkomen", "Werk en inkomen", "Travail et revenus",
-     "Bijstand, re-integratie, participatiewet en alles rond werk en een inkomen.",
+     "Bijstand, re-integratie, Participatiewet en alles rond werk en een inkomen.",
      "Aide sociale, réinsertion, emploi et tout ce qui touche au revenu.", "members", "everyone"),
     ("armoede-en-minimabeleid", "Armoede en minimabeleid", "Pauvreté et aide aux revenus modestes",
      "Minimaregelingen, armoedebeleid en de toegang tot voorzieningen.",
@@ -30,14 +30,14 @@ DEFAULT_THEMES = (
      "public", "everyone"),
     ("goede-praktijken", "Goede praktijken", "Bonnes pratiques",
      "Wat werkte elders? Aanpakken van raden en gemeenten om van te leren.",
-     "Ce qui a marché ailleurs : des démarches de conseils et de communes dont on peut s'inspirer.",
+     "Ce qui a marché ailleurs : des démarches de conseils et de communes dont on peut s’inspirer.",
      "public", "everyone"),
     ("werking-van-de-adviesraad", "Werking van de adviesraad", "Fonctionnement du conseil",
-     "Vergaderen, werven, ongevraagd advies, de relatie met wethouder en ambtenaren.",
-     "Réunions, recrutement, avis d'initiative, relations avec l'échevin et l'administration.",
+     "Vergaderen, werven, ongevraagd advies, de relatie met wethouder of schepen en ambtenaren.",
+     "Réunions, recrutement, avis d’initiative, relations avec l’échevin et l’administration.",
      "members", "everyone"),
     ("nieuws-van-de-koepel", "Nieuws van de koepel", "Nouvelles de la coupole",
-     "Aankondigingen van de koepelorganisatie.", "Annonces de l'organisation coupole.",
+     "Aankondigingen van de koepelorganisatie.", "Annonces de l’organisation coupole.",
      "members", "moderators"),
 )
 

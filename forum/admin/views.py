@@ -6,6 +6,7 @@ on organisation change requests. Views parse, call a service, and render or redi
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from auth.forms import option
@@ -324,8 +325,10 @@ def merge_organisation(org_id):
             _apply_error(form, exc)
             status = 400
         else:
-            flash(_("Merged: %(users)d members and %(threads)d topics moved to %(name)s.",
-                    users=moved["users"], threads=moved["threads"], name=survivor.name), "success")
+            flash(_("Merged: %(members)s and %(topics)s moved to %(name)s.",
+                    members=ngettext("%(num)d member", "%(num)d members", moved["users"]),
+                    topics=ngettext("%(num)d topic", "%(num)d topics", moved["threads"]),
+                    name=survivor.name), "success")
             return redirect(url_for("admin.edit_organisation", org_id=survivor.id))
     elif form.is_submitted():
         status = 400
