@@ -36,10 +36,8 @@ def _day(dt):
 
 
 def _province_names(code):
-    try:
-        from forum.threads.services import province_name
-    except ImportError:  # the forum area is optional for the search engine
-        return [code]
+    from forum.threads.services import province_name
+
     return sorted({province_name(code, "nl"), province_name(code, "fr")})
 
 
@@ -236,6 +234,19 @@ def drain(max_rows=500, wait=0.5, rounds=1):
 
 def backlog():
     return db.session.scalar(db.select(db.func.count(SearchOutbox.id))) or 0
+
+
+def sync_outbox(wait=10.0):
+    """Index everything waiting in the outbox, 500 rows at a time, until it is empty or the
+    index writer stays busy; returns (rows indexed, rows left). `search sync` and the job
+    runner call this."""
+    total = 0
+    while True:
+        handled = drain(max_rows=500, wait=wait, rounds=1)
+        total += handled
+        if not handled or not backlog():
+            break
+    return total, backlog()
 
 
 def fill_all(batch, progress=None):

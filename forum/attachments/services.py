@@ -338,6 +338,12 @@ def remove_post_attachments(post_ids):
     return len(rows)
 
 
+def remove_deleted_post_files(post, **_):
+    """Receiver of forum.signals.post_deleted: a deleted post's files go with it (the rows
+    in the deletion's transaction, the files after its commit)."""
+    remove_post_attachments([post.id])
+
+
 # -- cleaning up files -----------------------------------------------------------------
 
 def schedule_cleanup(hashes):

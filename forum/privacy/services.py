@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import outbox, ratelimit
+from ..attachments.services import export_entries, remove_post_attachments
 from ..extensions import db
 from ..models import (
     LANGUAGES, DigestSent, Flag, ModerationAction, Notification, OrganisationChangeRequest, Post,
@@ -231,7 +232,7 @@ def export_data(user):
         "audit.json": _audit(user),
         "organisation_requests.json": _organisation_requests(user),
     }
-    attached = _attachment_entries(user)
+    attached = export_entries(user)
     readme = _readme(user)
     if attached:
         readme += _("attachments.json and attachments/: the files you attached to your messages.") + "\n"
@@ -243,15 +244,6 @@ def export_data(user):
         for name, data in attached:
             archive.writestr(name, data)
     return buffer.getvalue()
-
-
-def _attachment_entries(user):
-    """The member's own files and their description (when the attachments area is installed)."""
-    try:
-        from ..attachments.services import export_entries
-    except ImportError:
-        return []
-    return export_entries(user)
 
 
 # -- deletion --------------------------------------------------------------------------
@@ -320,15 +312,6 @@ def _check_password(user, password):
         raise PrivacyError("wrong_password", field="password")
 
 
-def _remove_attachments(post_ids):
-    """Files on removed posts go with them (when the attachments area is installed)."""
-    try:
-        from ..attachments.services import remove_post_attachments
-    except ImportError:
-        return 0
-    return remove_post_attachments(post_ids)
-
-
 def _remove_posts(user, posts):
     """Posts removed at the member's choice: status deleted, text and history wiped.
 
@@ -348,7 +331,7 @@ def _remove_posts(user, posts):
     post_ids = [p.id for p in posts]
     if post_ids:
         db.session.execute(db.delete(PostRevision).where(PostRevision.post_id.in_(post_ids)))
-        _remove_attachments(post_ids)
+        remove_post_attachments(post_ids)
     for thread in threads.values():
         if thread.author_id == user.id:
             thread.fields = {}
