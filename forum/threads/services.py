@@ -28,6 +28,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..formtools import strip as strip_field
 from ..markup import render_markdown
+from ..transactions import unit_of_work
 from ..models import (
     LANGUAGES, THREAD_KINDS, Post, PostRevision, Reaction, Tag, Thread, ThreadRead, Watch, utcnow,
 )
@@ -318,6 +319,7 @@ def _commit_and_deliver(created):
 
 # -- threads and posts -----------------------------------------------------------------
 
+@unit_of_work()
 def create_thread(author, theme, kind, title, body, language=None, tags=(), fields=None):
     """Start a thread with its opening post (number 1); the author watches it. Commits."""
     if kind not in THREAD_KINDS:
@@ -357,6 +359,7 @@ def create_thread(author, theme, kind, title, body, language=None, tags=(), fiel
     return thread
 
 
+@unit_of_work()
 def create_reply(author, thread, body, reply_to=None):
     """Add a reply (next number) to a thread; the author starts watching it. Commits."""
     if not can_reply(author, thread):
@@ -385,6 +388,7 @@ def create_reply(author, thread, body, reply_to=None):
     return post
 
 
+@unit_of_work()
 def edit_post(editor, post, body, title=None):
     """Change a post's text (and the thread title for an opening post), keeping the old
     version as a PostRevision. Commits."""
@@ -415,6 +419,7 @@ def edit_post(editor, post, body, title=None):
     return post
 
 
+@unit_of_work()
 def delete_post(actor, post):
     """Soft-delete a post (status "deleted"); deleting an opening post deletes the thread."""
     if not can_delete_post(actor, post):
@@ -433,6 +438,7 @@ def delete_post(actor, post):
     db.session.commit()
 
 
+@unit_of_work()
 def accept_answer(actor, thread, post):
     """Mark a reply as the answer to a question (the asker or a moderator). Commits."""
     if thread.kind != "question":
@@ -455,6 +461,7 @@ def accept_answer(actor, thread, post):
     _commit_and_deliver(created)
 
 
+@unit_of_work()
 def unaccept_answer(actor, thread):
     """Remove the accepted answer of a question. Commits."""
     if not can_accept_answer(actor, thread):
@@ -464,6 +471,7 @@ def unaccept_answer(actor, thread):
     db.session.commit()
 
 
+@unit_of_work()
 def thank_post(user, post):
     """Say thanks for a post (once per member; thanking twice changes nothing). Commits."""
     if not can_post(user) or not can_see_post(user, post) or post.status != "visible":
@@ -487,6 +495,7 @@ def thank_post(user, post):
     db.session.commit()
 
 
+@unit_of_work()
 def unthank_post(user, post):
     """Take back a thanks. Commits."""
     reaction = db.session.scalar(
@@ -502,35 +511,41 @@ def unthank_post(user, post):
 
 # -- watching, reading, notifications --------------------------------------------------
 
+@unit_of_work()
 def watch_thread(user, thread):
     """Follow a thread: notifications for every reply. Commits."""
     _watch(user, thread=thread)
     db.session.commit()
 
 
+@unit_of_work()
 def unwatch_thread(user, thread):
     db.session.execute(db.delete(Watch).where(Watch.user_id == user.id, Watch.thread_id == thread.id))
     db.session.commit()
 
 
+@unit_of_work()
 def watch_theme(user, theme):
     """Follow a theme: a notification for every new thread in it. Commits."""
     _watch(user, theme=theme)
     db.session.commit()
 
 
+@unit_of_work()
 def unwatch_theme(user, theme):
     db.session.execute(db.delete(Watch).where(
         Watch.user_id == user.id, Watch.theme_id == theme.id, Watch.thread_id.is_(None)))
     db.session.commit()
 
 
+@unit_of_work()
 def mark_thread_read(user, thread):
     """Remember that the member has seen the thread up to now. Commits (its own transaction)."""
     _mark_read(user, thread, max(utcnow(), thread.last_post_at))
     db.session.commit()
 
 
+@unit_of_work()
 def mark_notification_read(user, notification_id):
     """Mark one of the member's notifications read; returns it (None when not theirs)."""
     from ..models import Notification
@@ -544,6 +559,7 @@ def mark_notification_read(user, notification_id):
     return n
 
 
+@unit_of_work()
 def mark_all_notifications_read(user):
     from ..models import Notification
 
@@ -552,6 +568,7 @@ def mark_all_notifications_read(user):
     db.session.commit()
 
 
+@unit_of_work()
 def unsubscribe(user):
     """One-click unsubscribe from notification mail (notify_mode "never"). Commits."""
     user.notify_mode = "never"
