@@ -27,7 +27,7 @@ from .. import outbox
 from ..extensions import db
 from ..models import Notification, Post, utcnow
 from ..permissions import can_attach, can_moderate, can_remove_attachment
-from ..transactions import unit_of_work
+from ..transactions import end_read, unit_of_work
 from . import detect, extract, images, storage
 from .models import Attachment
 
@@ -408,13 +408,13 @@ def extract_pending(limit=50):
     ids = db.session.scalars(
         db.select(Attachment.id).where(Attachment.text_status == "pending").order_by(Attachment.id).limit(limit)
     ).all()
-    db.session.rollback()
+    end_read()
     handled = 0
     for attachment_id in ids:
         row = db.session.execute(
             db.select(Attachment.sha256, Attachment.type_code, Attachment.filename, Attachment.post_id)
             .where(Attachment.id == attachment_id, Attachment.text_status == "pending")).first()
-        db.session.rollback()
+        end_read()
         if row is None:
             continue
         try:

@@ -214,7 +214,6 @@ def flag_post(user, post, reason, note=""):
     try:
         db.session.flush()
     except IntegrityError:  # the same report sent twice at once (a double click)
-        db.session.rollback()
         raise ModerationError("already_flagged") from None
     notices = []
     threshold = current_app.config.get("FLAGS_TO_HIDE", 3)
