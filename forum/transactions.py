@@ -17,8 +17,8 @@ class unit_of_work(ContextDecorator):
     database, and views never call ``db.session.rollback()`` or ``commit()``.
 
     A service may still commit earlier itself where something must follow the commit (a
-    mail, a notice, the post hooks); the unit then commits whatever came after, and skips
-    the commit when no transaction is open (a commit expires every loaded object).
+    mail, notifications delivered at once); the unit then commits whatever came after, and
+    skips the commit when no transaction is open (a commit expires every loaded object).
 
     Units do not nest into one transaction: an inner unit (a service calling another
     service) ends the outer one's transaction, as the inner service's own commit always
@@ -29,12 +29,15 @@ class unit_of_work(ContextDecorator):
         return db.session
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
+        if exc_type is None and db.session().in_transaction():
+            try:
+                db.session.commit()
+            except BaseException:  # a failed commit (constraint, lost connection) as well
+                db.session.rollback()
+                raise
+        elif exc_type is not None:
             db.session.rollback()
-            return False  # re-raise
-        if db.session().in_transaction():
-            db.session.commit()
-        return False
+        return False  # an exception goes on to the caller unchanged
 
 
 def end_read():

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from forum.extensions import db
 from forum.models import ModerationAction, Post, PostRevision, Thread, User
@@ -126,6 +127,13 @@ def test_unit_of_work_commits_on_success_and_rolls_back_and_reraises(app, make_u
         with unit_of_work():
             db.session.get(User, user_id).name = "Na"
         assert not db.session().in_transaction()
+        # A commit that fails (here a taken e-mail address) is rolled back too.
+        with pytest.raises(IntegrityError):
+            with unit_of_work():
+                db.session.get(User, user_id).name = "Weer half"
+                twin = db.session.get(User, user_id)
+                db.session.add(User(email=twin.email, name="Tweeling", organisation_id=twin.organisation_id))
+        assert db.session.get(User, user_id).name == "Na"  # the session is usable again
     with app.app_context():
         assert db.session.get(User, user_id).name == "Na"
 

@@ -95,9 +95,9 @@ def _write_post(form, write, fallback_field, rate_limit=None, post=None):
     """Check a posting form's files, then run `write()` (a service call: a unit of work).
 
     Returns (result, files, status): on a refusal result is None, the reason is next to its
-    field, nothing is written and the text stays in the form (status 400, 403 or 429). The
-    rate-limit count joins the service's transaction, so its rollback drops the count too;
-    the files are checked and the limit is checked before anything is written.
+    field, nothing is written and the text stays in the form (status 400, 403 or 429). Files
+    and the rate limit are checked before anything is written; the rate-limit count joins
+    the service's transaction, so a post the service refuses does not count.
     """
     try:
         files = attachment_posting.uploads_from(form, post=post)  # checked before anything is written
