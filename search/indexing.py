@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from forum.extensions import db
 from forum.markup import plain_text
 from forum.models import Post, SearchOutbox, Thread, User
+from forum.transactions import end_read
 
 from .analysis import detect_language
 from .backend import IndexBusy, get_backend
@@ -199,7 +200,7 @@ def drain(max_rows=500, wait=0.5, rounds=1):
             with backend.batch(wait=wait) as batch:
                 # Read under the index lock (see the module docstring); reads need no
                 # SQLite write lock, the delete below takes it briefly.
-                db.session.rollback()
+                end_read()
                 _set_write_lock(False)
                 rows = db.session.execute(
                     db.select(SearchOutbox.id, SearchOutbox.object_type, SearchOutbox.object_id)
@@ -208,10 +209,10 @@ def drain(max_rows=500, wait=0.5, rounds=1):
                 ids = [r.id for r in rows]
                 if rows:
                     apply_changes(batch, [(r.object_type, r.object_id) for r in rows])
-                db.session.rollback()
+                end_read()
         except IndexBusy:
             log.info("search index busy; %d outbox rows left for the next drain", len(ids))
-            db.session.rollback()
+            end_read()
             return handled
         finally:
             _set_write_lock(True)
@@ -263,7 +264,7 @@ def fill_all(batch, progress=None):
         count += len(posts)
         last = posts[-1].id
         batch.flush()
-        db.session.rollback()
+        end_read()
         db.session.expunge_all()
         if progress:
             progress(count)
@@ -279,7 +280,7 @@ def rebuild(progress=None):
 
     def replay(batch, lines):
         apply_changes(batch, _parse_keys(lines))
-        db.session.rollback()
+        end_read()
 
     get_backend().rebuild(fill, replay)
     return counted.get("n", 0)

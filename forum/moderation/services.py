@@ -20,6 +20,7 @@ from ..models import (
     User, Watch, count, utcnow,
 )
 from ..permissions import can_flag, can_moderate, can_read_thread, can_sanction, can_see_post
+from ..transactions import unit_of_work
 from .audit import record
 from .notices import add_notice, deliver_notices
 
@@ -116,6 +117,7 @@ def has_flagged(user, post):
         db.select(Flag.id).where(Flag.post_id == post.id, Flag.user_id == user.id)) is not None
 
 
+@unit_of_work()
 def flag_post(user, post, reason, note=""):
     """A member reports a post (once per post, never their own). Commits.
 
@@ -142,7 +144,6 @@ def flag_post(user, post, reason, note=""):
     try:
         db.session.flush()
     except IntegrityError:  # the same report sent twice at once (a double click)
-        db.session.rollback()
         raise ModerationError("already_flagged") from None
     notices = []
     threshold = current_app.config.get("FLAGS_TO_HIDE", 3)
@@ -162,6 +163,7 @@ def flag_post(user, post, reason, note=""):
     return flag
 
 
+@unit_of_work()
 def dismiss_flags(actor, post, reason=""):
     """Close a post's open reports as unfounded. A post hidden automatically by those
     reports becomes visible again (and its author is told). Commits."""
@@ -188,6 +190,7 @@ def dismiss_flags(actor, post, reason=""):
 
 # -- post actions ----------------------------------------------------------------------
 
+@unit_of_work()
 def hide_post(actor, post, reason):
     """Hide a post with a reason its author sees; others see "hidden by a moderator". Commits."""
     _require_moderator(actor)
@@ -211,6 +214,7 @@ def hide_post(actor, post, reason):
     _commit_and_deliver([add_notice(post.author, "post_hidden", reason, thread=thread, post=post)])
 
 
+@unit_of_work()
 def restore_post(actor, post, reason=""):
     """Make a hidden post visible again; its author is told. Commits."""
     _require_moderator(actor)
@@ -227,6 +231,7 @@ def restore_post(actor, post, reason=""):
     _commit_and_deliver([add_notice(post.author, "post_restored", reason, thread=post.thread, post=post)])
 
 
+@unit_of_work()
 def delete_post(actor, post, reason=""):
     """Delete a post as a moderator (an opening post deletes its thread); the author is
     told. Also how a held post is refused. Commits."""
@@ -248,6 +253,7 @@ def delete_post(actor, post, reason=""):
     deliver_notices([notice])
 
 
+@unit_of_work()
 def edit_post(actor, post, body, title=None, reason=""):
     """Edit someone's post as a moderator; the old text is kept in the edit history. Commits."""
     from ..threads import services as forum
@@ -265,6 +271,7 @@ def edit_post(actor, post, body, title=None, reason=""):
     forum.edit_post(actor, post, body, title=new_title, audited=True)  # validates, keeps a revision, commits
 
 
+@unit_of_work()
 def approve_post(actor, post):
     """Publish a held post: visible, counted, announced to watchers and mentioned members,
     indexed. A held opening post makes its thread visible. Commits, then mails."""
@@ -296,6 +303,7 @@ def _thread_changed(actor, thread, action, reason="", **details):
     db.session.commit()
 
 
+@unit_of_work()
 def set_locked(actor, thread, locked, reason=""):
     """Lock (no new replies) or unlock a thread. Commits."""
     _require_moderator(actor)
@@ -306,6 +314,7 @@ def set_locked(actor, thread, locked, reason=""):
     _thread_changed(actor, thread, "lock_thread" if locked else "unlock_thread", reason)
 
 
+@unit_of_work()
 def set_pinned(actor, thread, level, reason=""):
     """Pin a thread in its theme ("theme"), on every list ("site"), or unpin it (""). Commits."""
     _require_moderator(actor)
@@ -321,6 +330,7 @@ def set_pinned(actor, thread, level, reason=""):
                     level=level, previous=previous)
 
 
+@unit_of_work()
 def move_thread(actor, thread, theme_id, reason=""):
     """Move a thread to another theme. Commits."""
     _require_moderator(actor)
@@ -347,6 +357,7 @@ def find_thread(reference):
     return db.session.get(Thread, int(match.group(1)))
 
 
+@unit_of_work()
 def merge_thread(actor, source, target_reference, reason=""):
     """Merge `source` into the thread `target_reference` points at. Commits; returns the target.
 
@@ -399,6 +410,7 @@ def merge_thread(actor, source, target_reference, reason=""):
     return target
 
 
+@unit_of_work()
 def set_vacancy_closed(actor, thread, closed, reason=""):
     """Close (or reopen) a vacancy. Commits."""
     _require_moderator(actor)
@@ -411,6 +423,7 @@ def set_vacancy_closed(actor, thread, closed, reason=""):
     _thread_changed(actor, thread, "close_vacancy" if closed else "reopen_vacancy", reason)
 
 
+@unit_of_work()
 def change_kind(actor, thread, kind, reason=""):
     """Change what kind of thread this is; only questions keep an accepted answer. Commits."""
     _require_moderator(actor)
@@ -447,6 +460,7 @@ def _until_datetime(until, required):
     return until
 
 
+@unit_of_work()
 def warn_user(actor, member, reason):
     """Send a member a private warning from the moderators (notification and mail). Commits."""
     _check_sanction(actor, member)
@@ -455,6 +469,7 @@ def warn_user(actor, member, reason):
     _commit_and_deliver([add_notice(member, "warned", reason)])
 
 
+@unit_of_work()
 def silence_user(actor, member, until, reason):
     """The member can read but not post until `until`. Commits."""
     _check_sanction(actor, member)
@@ -466,6 +481,7 @@ def silence_user(actor, member, until, reason):
     _commit_and_deliver([add_notice(member, "silenced", reason, until=until)])
 
 
+@unit_of_work()
 def suspend_user(actor, member, until, reason):
     """The member cannot sign in until `until` (None: until lifted); every session ends. Commits."""
     _check_sanction(actor, member)
@@ -480,6 +496,7 @@ def suspend_user(actor, member, until, reason):
     _commit_and_deliver([add_notice(member, "suspended", reason, until=until)])
 
 
+@unit_of_work()
 def sanction(actor, member, action, reason, until=None):
     """Apply one of the measures by name (the sanctions form)."""
     if action == "warn_user":
@@ -491,6 +508,7 @@ def sanction(actor, member, action, reason, until=None):
     raise ModerationError("invalid_action", field="action")
 
 
+@unit_of_work()
 def lift_silence(actor, member, reason=""):
     """End a silence early. Commits."""
     _check_sanction(actor, member)
@@ -502,6 +520,7 @@ def lift_silence(actor, member, reason=""):
     _commit_and_deliver([add_notice(member, "silence_lifted", reason)])
 
 
+@unit_of_work()
 def lift_suspension(actor, member, reason=""):
     """End a suspension early: the member can sign in again. Commits."""
     _check_sanction(actor, member)

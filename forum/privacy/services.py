@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from .. import outbox, ratelimit
 from ..attachments.services import export_entries, remove_post_attachments
+from ..errors import DomainError
 from ..extensions import db
 from ..models import (
     LANGUAGES, DigestSent, Flag, ModerationAction, Notification, OrganisationChangeRequest, Post,
@@ -26,6 +27,7 @@ from ..moderation.audit import record
 from ..permissions import can_administer
 from ..threads.mentions import MENTION_RE, handle_of
 from ..threads.services import refresh_thread_stats, render_body
+from ..transactions import unit_of_work
 
 DELETE_MODES = ("anonymise", "remove")
 DEFAULT_EXPORT_LIMIT = (10, 3600)
@@ -33,23 +35,17 @@ DEFAULT_EXPORT_LIMIT = (10, 3600)
 PERSONAL_THREAD_FIELDS = ("contact",)
 
 
-class PrivacyError(Exception):
-    """A domain error; `field` names the form field the message belongs next to."""
+class PrivacyError(DomainError):
+    """A refused privacy action (see forum.errors.DomainError)."""
 
-    def __init__(self, code, field=None):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-
-    @property
-    def message(self):
+    def messages(self):
         return {
             "wrong_password": _("This is not your current password."),
             "invalid_mode": _("Choose what happens to your messages."),
             "last_admin": _("This is the last administrator account: make someone else administrator first."),
             "already_deleted": _("This account has already been deleted."),
             "forbidden": _("You are not allowed to do this."),
-        }.get(self.code, _("This could not be saved."))
+        }
 
 
 # -- export ----------------------------------------------------------------------------
@@ -213,6 +209,7 @@ def _readme(user):
     ])
 
 
+@unit_of_work()
 def export_data(user):
     """The member's data as ZIP bytes of JSON files (and a README in their language).
 
@@ -346,6 +343,7 @@ def _remove_posts(user, posts):
     return threads
 
 
+@unit_of_work()
 def delete_account(actor, user, mode, password=None, reason=""):
     """Delete an account: by its owner (password required) or by an administrator.
 

@@ -27,6 +27,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..formtools import strip as strip_field
 from ..markup import render_markdown
+from ..transactions import unit_of_work
 from ..models import (
     LANGUAGES, THREAD_KINDS, Post, PostRevision, Reaction, Tag, Thread, ThreadRead, Watch, utcnow,
 )
@@ -305,6 +306,7 @@ def _commit_and_deliver(created):
 
 # -- threads and posts -----------------------------------------------------------------
 
+@unit_of_work()
 def create_thread(author, theme, kind, title, body, language=None, tags=(), fields=None, check_abuse=True):
     """Start a thread with its opening post (number 1); the author watches it. Commits.
 
@@ -348,6 +350,7 @@ def create_thread(author, theme, kind, title, body, language=None, tags=(), fiel
     return thread
 
 
+@unit_of_work()
 def create_reply(author, thread, body, reply_to=None, check_abuse=True):
     """Add a reply (next number) to a thread; the author starts watching it. Commits.
     check_abuse as for create_thread."""
@@ -378,6 +381,7 @@ def create_reply(author, thread, body, reply_to=None, check_abuse=True):
     return post
 
 
+@unit_of_work()
 def edit_post(editor, post, body, title=None, check_abuse=True, audited=False):
     """Change a post's text (and the thread title for an opening post), keeping the old
     version as a PostRevision. Commits. check_abuse as for create_thread; audited=True when
@@ -411,6 +415,7 @@ def edit_post(editor, post, body, title=None, check_abuse=True, audited=False):
     return post
 
 
+@unit_of_work()
 def delete_post(actor, post, audited=False):
     """Soft-delete a post (status "deleted"); deleting an opening post deletes the thread.
     Commits. audited=True when the caller (the moderation area) has written the audit entry
@@ -430,6 +435,7 @@ def delete_post(actor, post, audited=False):
     db.session.commit()
 
 
+@unit_of_work()
 def accept_answer(actor, thread, post):
     """Mark a reply as the answer to a question (the asker or a moderator). Commits."""
     if thread.kind != "question":
@@ -452,6 +458,7 @@ def accept_answer(actor, thread, post):
     _commit_and_deliver(created)
 
 
+@unit_of_work()
 def unaccept_answer(actor, thread):
     """Remove the accepted answer of a question. Commits."""
     if not can_accept_answer(actor, thread):
@@ -461,6 +468,7 @@ def unaccept_answer(actor, thread):
     db.session.commit()
 
 
+@unit_of_work()
 def thank_post(user, post):
     """Say thanks for a post (once per member; thanking twice changes nothing). Commits."""
     if not can_post(user) or not can_see_post(user, post) or post.status != "visible":
@@ -484,6 +492,7 @@ def thank_post(user, post):
     db.session.commit()
 
 
+@unit_of_work()
 def unthank_post(user, post):
     """Take back a thanks. Commits."""
     reaction = db.session.scalar(
@@ -499,35 +508,41 @@ def unthank_post(user, post):
 
 # -- watching, reading, notifications --------------------------------------------------
 
+@unit_of_work()
 def watch_thread(user, thread):
     """Follow a thread: notifications for every reply. Commits."""
     _watch(user, thread=thread)
     db.session.commit()
 
 
+@unit_of_work()
 def unwatch_thread(user, thread):
     db.session.execute(db.delete(Watch).where(Watch.user_id == user.id, Watch.thread_id == thread.id))
     db.session.commit()
 
 
+@unit_of_work()
 def watch_theme(user, theme):
     """Follow a theme: a notification for every new thread in it. Commits."""
     _watch(user, theme=theme)
     db.session.commit()
 
 
+@unit_of_work()
 def unwatch_theme(user, theme):
     db.session.execute(db.delete(Watch).where(
         Watch.user_id == user.id, Watch.theme_id == theme.id, Watch.thread_id.is_(None)))
     db.session.commit()
 
 
+@unit_of_work()
 def mark_thread_read(user, thread):
     """Remember that the member has seen the thread up to now. Commits (its own transaction)."""
     _mark_read(user, thread, max(utcnow(), thread.last_post_at))
     db.session.commit()
 
 
+@unit_of_work()
 def mark_notification_read(user, notification_id):
     """Mark one of the member's notifications read; returns it (None when not theirs)."""
     from ..models import Notification
@@ -541,6 +556,7 @@ def mark_notification_read(user, notification_id):
     return n
 
 
+@unit_of_work()
 def mark_all_notifications_read(user):
     from ..models import Notification
 
@@ -549,6 +565,7 @@ def mark_all_notifications_read(user):
     db.session.commit()
 
 
+@unit_of_work()
 def unsubscribe(user):
     """One-click unsubscribe from notification mail (notify_mode "never"). Commits."""
     user.notify_mode = "never"
