@@ -12,10 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .analysis import LANGUAGES, fold, terms
+from .tuning import MAX_CLAUSES, MAX_QUERY_CHARS, MIN_PREFIX
 
-MAX_QUERY_CHARS = 200
-MAX_CLAUSES = 12
-MIN_PREFIX = 3
 GLOSSARY_PATH = Path(__file__).with_name("glossary.tsv")
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
