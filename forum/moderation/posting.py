@@ -188,9 +188,6 @@ DELETE_HOOKS = (record_moderator_delete,)
 def install(app):
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
-    app.config.setdefault("FLAGS_TO_HIDE", 3)
-    app.config.setdefault("PREMODERATE_FIRST_POSTS", 2)
-    app.config.setdefault("NEW_MEMBER_MAX_LINKS", 2)
     hooks = app.extensions.setdefault("agora_post_hooks", [])
     for hook in HOOKS:
         if hook not in hooks:
