@@ -245,16 +245,7 @@ class _Query:
 
     def _build(self, parsed):
         groups = [self._group(g) for g in parsed.groups]
-        # Non-overlapping expansions, longest first at each start (as the Whoosh engine).
-        spans = {}
-        for e in parsed.expansions:
-            spans.setdefault((e.start, e.end), []).append(e)
-        chosen, covered = {}, set()
-        for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
-            if any(i in covered for i in range(start, end + 1)):
-                continue
-            covered.update(range(start, end + 1))
-            chosen[start] = (end, spans[(start, end)])
+        chosen = parsed.chosen_expansions()
         nodes = []
         i = 0
         while i < len(groups):

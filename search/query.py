@@ -52,6 +52,20 @@ class ParsedQuery:
         """Plain positive words in order (for "did you mean")."""
         return [c.text for g in self.groups for c in g if c.kind == "word"]
 
+    def chosen_expansions(self):
+        """The glossary expansions both engines apply: non-overlapping, longest first at
+        each start, those of one span together. {start group: (end group, [expansions])}."""
+        spans = {}
+        for e in self.expansions:
+            spans.setdefault((e.start, e.end), []).append(e)
+        chosen, covered = {}, set()
+        for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
+            if any(i in covered for i in range(start, end + 1)):
+                continue
+            covered.update(range(start, end + 1))
+            chosen[start] = (end, spans[(start, end)])
+        return chosen
+
 
 def _split_words(raw):
     return [w for w in _NOT_WORD.sub(" ", raw).split() if w.strip("-'’*")]

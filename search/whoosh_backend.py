@@ -905,17 +905,7 @@ class WhooshBackend(SearchBackend):
         for group in parsed.groups:
             alts = [q for q in (self._clause_query(c, searcher, notices) for c in group) if q is not None]
             groups.append(_or(alts))
-        # Non-overlapping expansions, longest first at each start; same span merged.
-        spans = {}
-        for e in parsed.expansions:
-            spans.setdefault((e.start, e.end), []).append(e)
-        chosen = {}
-        covered = set()
-        for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
-            if any(i in covered for i in range(start, end + 1)):
-                continue
-            covered.update(range(start, end + 1))
-            chosen[start] = (end, spans[(start, end)])
+        chosen = parsed.chosen_expansions()
         nodes = []
         i = 0
         while i < len(groups):
