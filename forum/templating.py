@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from .models import utcnow
 from .permissions import TEMPLATE_POLICY, can_moderate, is_member
+from .places import province_name
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def init_app(app):
         moderation_counts=moderation_counts,
         author_name=author_name,
         post_language=post_language,
+        province_name=province_name,
     )
     app.jinja_env.filters["author_name"] = author_name
     app.jinja_env.filters["number"] = format_decimal
