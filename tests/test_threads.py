@@ -263,6 +263,9 @@ def test_initiatives_filter_by_province_and_municipality(client, make_thread, ma
                 fields={"municipality": "Seraing", "province": "BE-WLG", "initiator": "x"})
     assert len(thread_titles(client.get("/nl/initiatives"))) == 4
     assert sorted(thread_titles(client.get("/nl/initiatives?province=NL-NB"))) == ["Buurtmaaltijd in Uden", "Repaircafé in Oss"]
+    # A hand-written address may name the province (in either language) instead of its code.
+    assert sorted(thread_titles(client.get("/fr/initiatives?province=Brabant-Septentrional"))) == [
+        "Buurtmaaltijd in Uden", "Repaircafé in Oss"]
     assert thread_titles(client.get("/nl/initiatives?municipality=oss")) == ["Repaircafé in Oss"]
     assert thread_titles(client.get("/nl/initiatives?province=NL-GR&municipality=Oss")) == []
     page = html(client.get("/fr/initiatives?province=BE-WLG"))

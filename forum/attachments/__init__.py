@@ -12,7 +12,7 @@ def init_app(app):
     from . import services
     from .views import bp, lang_bp
 
-    # The limits members and operators set (AGORA_ATTACHMENT_*) come from forum/config.py.
+    # Limits an operator may set (AGORA_ATTACHMENT_*) come from forum/config.py; these are the rest.
     for name, default in services.DEFAULTS.items():
         app.config.setdefault(name, default)
     services.install_cleanup()
