@@ -1,4 +1,4 @@
-"""Dutch and French text analysis: folding, elisions, stop words and stemming.
+"""Dutch and French text analysis: folding, elisions, stop words, lemmas, stems and compound parts.
 
 Every post is analysed in its own language (text_nl or text_fr); a query is analysed
 with both chains so that one search box serves both languages. The index uses
@@ -6,8 +6,16 @@ FastAnalyzer: exactly the terms and positions of the whoosh filter chain
 (language_analyzer), but worked out once per distinct surface word and then looked up,
 since words repeat: most tokens cost one dict lookup instead of six generator hops and
 a snowball run. Analysers are pickled into the index schema, so the classes here must
-stay importable under these names. Dutch compounds are matched at query time (see
-WhooshBackend._compound_terms).
+stay importable under these names.
+
+Before stemming, a word is replaced by its lemma (simplemma's Dutch and French
+dictionaries): Snowball alone leaves subsidies/subsidie, leden/lid, steden/stad and
+travaux/travail apart. Dutch compounds in posts are split into their parts
+(search/compounds.py), which are indexed as extra, lighter terms at the compound's
+position (woningaanpassing also as woning and aanpassing), and hyphenated words also as
+written together (sans-abri as sansabri); a query word is never split here, so an exact
+match ranks above a part match. Compounds a query word heads are matched at query time
+(see WhooshBackend._compound_terms).
 """
 import re
 from functools import lru_cache
@@ -16,6 +24,9 @@ from whoosh.analysis import Analyzer, CharsetFilter, Filter, LowercaseFilter, Re
 from whoosh.analysis.acore import Token
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
+
+from . import compounds
+from .tuning import ANALYSIS_VERSION, COMPOUND_MIN_WORD, COMPOUND_PART_WEIGHT
 
 LANGUAGES = ("nl", "fr")
 SNOWBALL = {"nl": "dutch", "fr": "french"}
@@ -30,9 +41,47 @@ ELISIONS = ("l", "d", "qu", "j", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "pu
 _ELISION = re.compile(r"^(?:%s)['’]" % "|".join(ELISIONS))
 
 
+# accent_map keeps ligatures: œuvre must meet oeuvre, as members type it.
+_FOLD_MAP = {**accent_map, ord("œ"): "oe", ord("æ"): "ae"}
+
+
 def fold(text):
-    """Lower-case and strip accents: coöperatie -> cooperatie, pauvreté -> pauvrete."""
-    return text.lower().translate(accent_map)
+    """Lower-case and strip accents: coöperatie -> cooperatie, pauvreté -> pauvrete, œuvre -> oeuvre."""
+    return text.lower().translate(_FOLD_MAP)
+
+
+# Where simplemma's dictionary picks a reading members rarely mean: leden as a form of
+# lijden ("to suffer") rather than the plural of lid; gegeven as the participle of geven
+# rather than the singular of gegevens (data).
+LEMMA_FIXES = {"nl": {"leden": "lid", "gegeven": "gegeven"}, "fr": {}}
+_LEMMA_CACHE_LIMIT = 500_000
+_lemma_cache = {"nl": {}, "fr": {}}
+
+
+def lemma(lang, word):
+    """The dictionary form of a lower-case word (accents kept), or the word itself:
+    subsidies -> subsidie, steden -> stad, travaux -> travail, aînés -> aîné."""
+    cache = _lemma_cache[lang]
+    found = cache.get(word)
+    if found is None:
+        if len(cache) > _LEMMA_CACHE_LIMIT:
+            cache.clear()
+        found = LEMMA_FIXES[lang].get(word)
+        if found is None:
+            import simplemma  # its dictionaries load on first use (about a second per language)
+
+            found = simplemma.lemmatize(word, lang=lang).lower()
+        cache[word] = found
+    return found
+
+
+def base(lang, text):
+    """What the stemmer is given for one token (lower case, elision stripped): its
+    lemma, folded, unless the lemma would be a stop word or a single letter."""
+    folded = fold(lemma(lang, text)) if text.isalpha() else ""
+    if len(folded) < 2 or folded in _STOP_SCORE[lang]:
+        return fold(text)
+    return folded
 
 
 def _folded_stoplist(lang):
@@ -85,6 +134,67 @@ def folding_analyzer():
 
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _CACHE_LIMIT = 500_000
+HYPHEN_CHAIN = 3  # porte-à-porte is joined, longer hyphenated runs only up to three words
+
+
+def unelide(word):
+    """A token in lower case, its elision stripped and apostrophes joined (l'aide -> aide, auto's -> autos)."""
+    text = word.lower()
+    if "'" in text or "’" in text:
+        text = _ELISION.sub("", text).replace("'", "").replace("’", "")
+    return text
+
+
+def surface(name, word):
+    """What PostgreSQL is given of one token (it stems it itself): the base the Whoosh
+    analyser stems, the folded word for 'fold', '' for a stop word or a single letter."""
+    if not analyzer(name).term(word):
+        return ""
+    text = unelide(word)
+    return fold(text) if name == "fold" else base(name, text)
+
+
+def part_bases(lang, word):
+    """The bases (see base()) of a Dutch compound token's parts, or ()."""
+    if lang != "nl" or len(word) < COMPOUND_MIN_WORD:
+        return ()
+    folded = fold(unelide(word))
+    out = []
+    for part in compounds.split(folded):
+        b = base(lang, part)
+        if b not in _STOP_SCORE[lang]:
+            out.append(b)
+    return tuple(out)
+
+
+def extra_surfaces(name, value):
+    """The extra words of a text as PostgreSQL is given them (see pg_text): each Dutch
+    compound's part bases, next to each other, and each hyphenated run written
+    together; the Whoosh analyser indexes the same words' stems at the compound's
+    position."""
+    if not value or name == "fold":
+        return []
+    out = []
+    chain, chain_end = [], -2
+    for m in _TOKEN_RE.finditer(value):
+        word = m.group()
+        joined = None
+        if m.start() == chain_end + 1 and value[chain_end] == "-" and len(chain) < HYPHEN_CHAIN:
+            chain.append(word)
+            joined = "".join(chain)
+        else:
+            chain = [word]
+        chain_end = m.end()
+        own = surface(name, word)
+        if not own:
+            continue
+        if joined is not None and joined.isalpha():
+            joined_surface = surface(name, joined)
+            if joined_surface and joined_surface != own:
+                out.append(joined_surface)
+        if name == "nl":
+            out += part_bases(name, word)
+    return out
 
 
 class FastAnalyzer(Analyzer):
@@ -98,15 +208,20 @@ class FastAnalyzer(Analyzer):
         if name not in LANGUAGES and name != "fold":
             raise KeyError(name)
         self.name = name
+        self.version = ANALYSIS_VERSION
         self._cache = {}
+        self._parts = {}
 
     def __getstate__(self):
-        # Pickled into the index schema: the name is the whole configuration.
-        return {"name": self.name}
+        # Pickled into the index schema: the name is the whole configuration, the
+        # version tells an index written by other analysis code (see ANALYSIS_VERSION).
+        return {"name": self.name, "version": self.version}
 
     def __setstate__(self, state):
         self.name = state["name"]
+        self.version = state.get("version", 1)
         self._cache = {}
+        self._parts = {}
 
     def __eq__(self, other):
         return isinstance(other, FastAnalyzer) and other.name == self.name
@@ -127,24 +242,47 @@ class FastAnalyzer(Analyzer):
             term = cache[word] = self._analyse(word)
         return term
 
+    def parts(self, word):
+        """The extra terms of a Dutch compound token (its parts' terms), or ()."""
+        found = self._parts.get(word)
+        if found is None:
+            if len(self._parts) > _CACHE_LIMIT:
+                self._parts.clear()
+            own = self.term(word)
+            found = self._parts[word] = tuple(dict.fromkeys(
+                t for t in (stem(self.name, p) for p in part_bases(self.name, word)) if t != own))
+        return found
+
     def _analyse(self, word):
-        text = word.lower()
-        if "'" in text or "’" in text:
-            text = _ELISION.sub("", text).replace("'", "").replace("’", "")
-        text = text.translate(accent_map)
+        text = unelide(word)
+        folded = fold(text)
         stops = _FOLD_STOPS if self.name == "fold" else _STOP_SCORE[self.name]
-        if len(text) < 2 or text in stops:
+        if len(folded) < 2 or folded in stops:
             return ""
-        return text if self.name == "fold" else stem(self.name, text)
+        return folded if self.name == "fold" else stem(self.name, base(self.name, text))
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         matches = _TOKEN_RE.finditer(value) if tokenize else [_WholeValue(value)]
         term_for = self.term
+        # Compound parts and hyphen joins only where the index is written, not for
+        # whoosh's own query parsing or highlighting (mode "query").
+        extras = tokenize and mode != "query" and self.name != "fold"
+        parts_for = self.parts if self.name == "nl" else None
         pos = None
+        chain, chain_end = [], -2  # the words of a hyphenated run (sans-abri) so far
         for i, m in enumerate(matches):
             word = m.group()
+            joined = None
+            if extras:
+                start = m.start()
+                if start == chain_end + 1 and value[chain_end] == "-" and len(chain) < HYPHEN_CHAIN:
+                    chain.append(word)
+                    joined = "".join(chain)
+                else:
+                    chain = [word]
+                chain_end = m.end()
             term = term_for(word)
             if not term:
                 continue
@@ -160,6 +298,20 @@ class FastAnalyzer(Analyzer):
                 t.startchar = start_char + m.start()
                 t.endchar = start_char + m.end()
             yield t
+            if not extras:
+                continue
+            if joined is not None and joined.isalpha():
+                joined_term = term_for(joined)
+                if joined_term and joined_term != term:
+                    t.text = joined_term
+                    yield t
+            if parts_for is not None and len(word) >= COMPOUND_MIN_WORD:
+                # Same position as the compound, lighter: woning aanpassing finds
+                # woningaanpassing below a post that writes both words.
+                for part in parts_for(word):
+                    t.text = part
+                    t.boost = COMPOUND_PART_WEIGHT
+                    yield t
 
 
 def common_pairs(lang, text, common):

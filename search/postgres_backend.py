@@ -78,22 +78,16 @@ START, STOP, LT, GT = "\ue000", "\ue001", "\ue002", "\ue003"
 _PRIVATE = re.compile("[\ue000-\ue003\x00]")
 
 _TOKEN = re.compile(analysis.TOKEN_PATTERN)
-_ELISION = re.compile(r"^(?:%s)['’]" % "|".join(analysis.ELISIONS))
 
 
 @lru_cache(maxsize=200_000)
 def _surface(word, name):
     """What PostgreSQL should see of one token in analyser `name` ('' = nothing): the
     token as the Whoosh analyser reads it before stemming (lower case, elision
-    stripped, apostrophes joined, accents folded), or nothing for a stop word or a
-    single letter. PostgreSQL's configurations then stem it (and unaccent whatever
+    stripped, apostrophes joined, lemma, accents folded), or nothing for a stop word or
+    a single letter. PostgreSQL's configurations then stem it (and unaccent whatever
     folding left), so both engines stem the same words at the same positions."""
-    if not analysis.analyzer(name).term(word):
-        return ""
-    text = word.lower()
-    if "'" in text or "’" in text:
-        text = _ELISION.sub("", text).replace("'", "").replace("’", "")
-    return analysis.fold(text)
+    return analysis.surface(name, word)
 
 
 def pg_text(value, name):
@@ -343,6 +337,9 @@ def _row(doc):
         "province": doc.get("province") or None, "solved": doc.get("solved") or None,
         "tags": [t for t in (doc.get("tags") or "").split(",") if t],
         **{key: pg_text(value, key[-2:]) for key, value in _texts(doc).items()},
+        **{f"extra_{lang}": " ".join(analysis.extra_surfaces(
+            lang, " ".join(filter(None, (doc.get(f"title_{lang}"), doc.get(f"text_{lang}"))))))
+           for lang in analysis.LANGUAGES},
         "spell": pg_text(doc["spell"], "fold") if doc.get("spell") else None,
     }
 
@@ -369,8 +366,10 @@ _COLUMNS = ("post_id", "thread_id", "theme_id", "author_id", "organisation_id", 
 _VALUES = (
     ":post_id, :thread_id, :theme_id, :author_id, :organisation_id, :author_org_id, :day, :kind, "
     ":language, :visibility, :municipality, :province, :solved, :tags, "
-    "setweight(to_tsvector('agora_nl', :title_nl), 'A') || setweight(to_tsvector('agora_nl', :body_nl), 'B'), "
-    "setweight(to_tsvector('agora_fr', :title_fr), 'A') || setweight(to_tsvector('agora_fr', :body_fr), 'B'), "
+    "setweight(to_tsvector('agora_nl', :title_nl), 'A') || setweight(to_tsvector('agora_nl', :body_nl), 'B') "
+    "|| setweight(to_tsvector('agora_nl', :extra_nl), 'C'), "
+    "setweight(to_tsvector('agora_fr', :title_fr), 'A') || setweight(to_tsvector('agora_fr', :body_fr), 'B') "
+    "|| setweight(to_tsvector('agora_fr', :extra_fr), 'C'), "
     "to_tsvector('agora_simple', :spell)"
 )
 

@@ -15,6 +15,11 @@ SUGGEST_BELOW = 3  # "did you mean" only when a query finds fewer threads than t
 TITLE_BOOST = 2.0
 COMPOUND_BOOST = 0.3
 EXPANSION_BOOST = 0.25
+# Index time: Dutch compounds in posts are split into parts that are indexed as extra terms at the
+# compound's position (woningaanpassing -> woning, aanpassing; search/compounds.py), with this weight against
+# the compound's own term (1.0), so that an exact match ranks above a part match
+# (PostgreSQL: the parts are weight C, see RANK_WEIGHTS).
+COMPOUND_PART_WEIGHT = 0.3
 # Dutch compounds: a word of at least MIN_COMPOUND_HEAD letters also finds the
 # COMPOUND_TERMS most frequent longer words that start with it...
 MIN_COMPOUND_HEAD = 4
@@ -54,7 +59,20 @@ MERGE_TIER_SEGMENTS = 6
 DRAIN_MERGE_DOCS = 400
 
 # -- PostgreSQL engine only (search/postgres_backend.py) -----------------------------------
-# ts_rank_cd weights for labels {D, C, B, A}: titles (with tags and places) A, bodies B.
-RANK_WEIGHTS = "{0.1, 0.2, %.2f, %.2f}" % (1.0 / TITLE_BOOST, 1.0)
+# ts_rank_cd weights for labels {D, C, B, A}: titles (with tags and places) A, bodies B,
+# compound parts and hyphen joins C (COMPOUND_PART_WEIGHT of a body word).
+RANK_WEIGHTS = "{0.1, %.2f, %.2f, %.2f}" % (COMPOUND_PART_WEIGHT / TITLE_BOOST, 1.0 / TITLE_BOOST, 1.0)
 # 1: divide by 1 + log(document length), the counterpart of BM25's length norm.
 RANK_NORMALIZATION = 1
+
+# -- Index-time analysis (search/analysis.py, search/compounds.py) -------------------------
+# Bumped whenever the terms the analysers write change: an index (Whoosh) or a
+# search_document table (PostgreSQL) written with another version needs `search reindex`.
+ANALYSIS_VERSION = 2
+# A part must be a Dutch word at least this frequent on wordfreq's Zipf scale
+# (3 = once per million words; wordfreq's 50,000th Dutch word is at 2.6: verlening is 2.9) ...
+COMPOUND_PART_ZIPF = 2.8
+COMPOUND_MIN_PART = 3  # ... of at least this many letters (the head: 4, or 3 outside PREFIXES)
+COMPOUND_SHORT_PART_ZIPF = 4.3  # ... and a part of three letters this frequent (bus, wet, lid; not com)
+COMPOUND_MIN_WORD = 7  # words shorter than this are never split
+COMPOUND_SPLIT_PARTS_BELOW = 4.0  # a part as frequent as this is a word of its own: not split again
