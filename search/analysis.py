@@ -52,8 +52,9 @@ def fold(text):
 
 # Where simplemma's dictionary picks a reading members rarely mean: leden as a form of
 # lijden ("to suffer") rather than the plural of lid; gegeven as the participle of geven
-# rather than the singular of gegevens (data).
-LEMMA_FIXES = {"nl": {"leden": "lid", "gegeven": "gegeven"}, "fr": {}}
+# rather than the singular of gegevens (data); oudere as a form of oud, while its plural
+# ouderen (the elderly) is given as oudere.
+LEMMA_FIXES = {"nl": {"leden": "lid", "gegeven": "gegeven", "oudere": "oudere", "ouder": "ouder"}, "fr": {}}
 _LEMMA_CACHE_LIMIT = 500_000
 _lemma_cache = {"nl": {}, "fr": {}}
 
@@ -71,14 +72,23 @@ def lemma(lang, word):
             import simplemma  # its dictionaries load on first use (about a second per language)
 
             found = simplemma.lemmatize(word, lang=lang).lower()
+            # Once more: the dictionary's entries chain (maatjes -> maatje -> maat).
+            found = LEMMA_FIXES[lang].get(found) or simplemma.lemmatize(found, lang=lang).lower()
         cache[word] = found
     return found
 
 
 def base(lang, text):
     """What the stemmer is given for one token (lower case, elision stripped): its
-    lemma, folded, unless the lemma would be a stop word or a single letter."""
-    folded = fold(lemma(lang, text)) if text.isalpha() else ""
+    lemma, folded, unless the lemma would be a stop word or a single letter. A Dutch
+    compound the dictionary does not know takes the lemma of its last part
+    (buurtinitiatieven -> buurtinitiatief, taalmaatjes -> taalmaatje)."""
+    if not text.isalpha():
+        return fold(text)
+    found = lemma(lang, text)
+    if found == text and lang == "nl" and len(text) >= COMPOUND_MIN_WORD:
+        found = compounds.lemmatise_last(fold(text), lambda word: lemma(lang, word))
+    folded = fold(found)
     if len(folded) < 2 or folded in _STOP_SCORE[lang]:
         return fold(text)
     return folded

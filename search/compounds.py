@@ -18,7 +18,8 @@ PREFIXES = frozenset(("aan", "bij", "her", "ont", "uit", "ver", "toe", "mee", "w
                       "pro", "ter", "per", "con", "com", "non", "oud"))
 # Endings that happen to be words (ING the bank, "tie", "ist"): never a part.
 NOT_PARTS = frozenset(("ing", "ist", "tie", "ers", "ens", "eer", "end", "ten", "den", "nen", "sen", "heid", "lijk",
-                       "isch", "baar", "loos", "tjes", "ling", "ren", "schap", "nis", "dom"))
+                       "isch", "baar", "loos", "tjes", "ling", "ren", "schap", "nis", "dom",
+                       "ere", "ste", "tje", "tjes"))
 
 
 @lru_cache(maxsize=1)
@@ -49,6 +50,16 @@ def split(word):
     parts ('schuldhulpverlening' -> ('schuld', 'hulpverlening', 'hulp', 'verlening')),
     or () when it is not a compound of known words."""
     return _parts(word, False)
+
+
+def lemmatise_last(word, lemma):
+    """A folded compound with its last part replaced by that part's lemma
+    (buurtinitiatieven -> buurtinitiatief), or the word itself."""
+    best = _best(word)
+    if best is None:
+        return word
+    right = best[1]
+    return word[:len(word) - len(right)] + lemma(right)
 
 
 def _parts(word, nested):
