@@ -41,6 +41,7 @@ demo: migrate
 	$(FLASK) forum demo --if-empty
 
 run: demo
+	$(FLASK) search reindex --if-stale
 	@echo "Agora on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
 	$(BIN)/python -m forum.jobs.runner --app wsgi & JOBS=$$!; \
 	trap "kill $$JOBS 2>/dev/null" EXIT INT TERM; \

@@ -8,11 +8,19 @@ search_cli = AppGroup("search", help="Full-text search index: reindex, sync, sta
 
 
 @search_cli.command("reindex")
-def reindex():
+@click.option("--if-stale", is_flag=True,
+              help="Only when the index was written by an older analysis (as `make run` does).")
+def reindex(if_stale):
     """Rebuild the index from the database into a new folder and swap it in atomically."""
-    from .backend import IndexBusy, RebuildRunning
+    from .backend import IndexBusy, RebuildRunning, get_backend
     from .indexing import rebuild
 
+    if if_stale:
+        info = get_backend().status()
+        if not info["stale"]:
+            click.echo(f"The index is up to date (analysis version {info['analysis']}); nothing to do.")
+            return
+        click.echo(f"The index was written by analysis version {info['analysis']}; reindexing.")
     started = time.monotonic()
 
     def progress(n):
@@ -55,3 +63,6 @@ def status():
     click.echo(f"Backlog:   {backlog()} outbox rows")
     if info["rebuilding"]:
         click.echo("A reindex is running.")
+    if info["stale"]:
+        click.echo(f"Stale:     written by analysis version {info['analysis']}; "
+                   "run `flask --app wsgi search reindex`.")

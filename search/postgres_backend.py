@@ -54,6 +54,7 @@ from .tuning import (
     COMPOUND_BOOST, COMPOUND_SKIP_DOCS, COMPOUND_SKIP_SHARE, COMPOUND_TERMS, EXPANSION_BOOST, FACET_LIMIT,
     MIN_COMPOUND_HEAD, PERIODS, RANK_NORMALIZATION, RANK_WEIGHTS,
 )
+from .tuning import ANALYSIS_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ SPELLING_TABLE = SearchSpelling.__tablename__
 SPELLING_BUILD_TABLE = "search_spelling_build"
 JOURNAL_TABLE = "search_rebuild_journal"
 CONFIG = {"nl": "agora_nl", "fr": "agora_fr", "spell": "agora_simple"}
+ANALYSIS_MARK = "agora search analysis "  # the table comment a reindex leaves, then the version
 
 # pg_advisory locks: (class, id). The drain lock serialises index writers as Whoosh's
 # writer lock does; the rebuild lock allows one reindex at a time.
@@ -530,6 +532,8 @@ class PostgresBackend(SearchBackend):
                                    spelling=SPELLING_BUILD_TABLE)
                     replay(batch, keys)
                     batch.flush()
+                # Marks the analysis that wrote the rows (status()["stale"]); kept by the rename.
+                conn.execute(text(f"COMMENT ON TABLE {BUILD_TABLE} IS '{ANALYSIS_MARK}{ANALYSIS_VERSION}'"))
                 # The swap: readers block for a moment, then see the new tables.
                 for table, build in pairs:
                     conn.execute(text(f"DROP TABLE {table.name}"))
@@ -770,11 +774,16 @@ class PostgresBackend(SearchBackend):
         with self._engine().connect() as conn:
             row = conn.execute(text(
                 f"SELECT (SELECT count(*) FROM {TABLE}), pg_total_relation_size('{TABLE}'), "
-                f"'{TABLE}'::regclass::oid, to_regclass('{JOURNAL_TABLE}') IS NOT NULL")).one()
+                f"'{TABLE}'::regclass::oid, to_regclass('{JOURNAL_TABLE}') IS NOT NULL, "
+                f"obj_description('{TABLE}'::regclass, 'pg_class')")).one()
             conn.rollback()
+        mark = row[4] or ""
+        # Rows written before the mark existed are version 1; an empty table has nothing stale.
+        version = int(mark[len(ANALYSIS_MARK):]) if mark.startswith(ANALYSIS_MARK) else 1
         return {
             "documents": row[0], "size_bytes": row[1], "path": f"PostgreSQL table {TABLE}",
             "generation": f"{TABLE} (oid {row[2]})", "segments": 1, "rebuilding": row[3],
+            "analysis": version, "stale": bool(row[0]) and version != ANALYSIS_VERSION,
         }
 
 

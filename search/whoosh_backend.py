@@ -69,6 +69,7 @@ from .tuning import (
     MERGE_TIER_SEGMENTS, MIN_COMPOUND_HEAD, OWN_SCORING_DOCS, OWN_TOP_CANDIDATES, PERIODS,
     PHRASE_CHECK_DIRECT, POSTING_CACHE_IDS, SMALL_SEGMENT_DOCS, TITLE_BOOST,
 )
+from .tuning import ANALYSIS_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -752,6 +753,9 @@ class WhooshBackend(SearchBackend):
             if "text_nl" not in self._ix.schema:
                 log.error("the search index %s was built by an older version of Agora and finds "
                           "nothing: run `flask --app wsgi search reindex` once", name)
+            elif self._analysis_version() != ANALYSIS_VERSION:
+                log.error("the search index %s was written by an older analysis (no lemmas, no compound "
+                          "parts) and misses words: run `flask --app wsgi search reindex` once", name)
             self._changed()
         elif not self._searcher.up_to_date():
             # A new searcher rather than refresh(): refresh() fails when the old
@@ -760,6 +764,11 @@ class WhooshBackend(SearchBackend):
             old.close()
             self._changed()
         return self._searcher
+
+    def _analysis_version(self):
+        """ANALYSIS_VERSION of the live index's analysers (pickled in its schema); 0: no text fields."""
+        schema = self._ix.schema
+        return getattr(schema["text_nl"].analyzer, "version", 1) if "text_nl" in schema else 0
 
     def common_terms(self, name):
         """The frequent terms whose pairs generation `name` indexes."""
@@ -1465,6 +1474,8 @@ class WhooshBackend(SearchBackend):
                 "generation": self._name,
                 "segments": len(list(searcher.reader().leaf_readers())),
                 "rebuilding": self.marker.exists(),
+                "analysis": self._analysis_version(),
+                "stale": self._analysis_version() != ANALYSIS_VERSION,
             }
 
     def close(self):

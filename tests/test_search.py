@@ -107,6 +107,65 @@ def test_dutch_compounds_rank_below_exact(client, make_thread, public_theme, syn
     assert "<mark>armoedebeleid</mark>" in html
 
 
+def test_compound_in_a_post_is_found_by_its_parts_below_the_words_apart(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Traplift duurt lang", body="Onze woningaanpassing bij de gemeente loopt al maanden.")
+    make_thread(theme=public_theme, title="Trap in huis", body="De woning vraagt een aanpassing van de trap.")
+    make_thread(theme=public_theme, title="Zorg thuis", body="Over de gezondheidszorg in de wijk.")
+    sync()
+    assert titles(search(client, "woning aanpassing", only="nl")) == ["Trap in huis", "Traplift duurt lang"]
+    assert titles(search(client, "aanpassing", only="nl")) == ["Trap in huis", "Traplift duurt lang"]
+    assert titles(search(client, "woningaanpassing", only="nl")) == ["Traplift duurt lang"]
+    # The linking -s- is no part: gezondheid-s-zorg is found by gezondheid and by zorg.
+    assert titles(search(client, "gezondheid", only="nl")) == ["Zorg thuis"]
+    assert titles(search(client, "zorg", only="nl")) == ["Zorg thuis"]
+    # A phrase across the compound's position still matches as written.
+    assert titles(search(client, '"onze woningaanpassing"', only="nl")) == ["Traplift duurt lang"]
+
+
+def test_lemmas_meet_plurals_and_irregular_forms_both_ways(client, make_thread, public_theme, sync):
+    """Snowball alone leaves these apart; the lemmatiser joins them in both engines."""
+    make_thread(theme=public_theme, title="Subsidies voor buurthuizen", body="Welke subsidies zijn er nog?")
+    make_thread(theme=public_theme, title="Een subsidie per wijk", body="De subsidie is per wijk verdeeld.")
+    make_thread(theme=public_theme, title="Nieuwe leden gezocht", body="We zoeken nieuwe leden voor de raad.")
+    make_thread(theme=public_theme, title="Elk lid telt", body="Ieder lid van de raad stemt mee.")
+    make_thread(theme=public_theme, title="Les travaux du local", language="fr", body="Les travaux commencent en mai.")
+    make_thread(theme=public_theme, title="Le travail des bénévoles", language="fr", body="Un travail remarquable.")
+    make_thread(theme=public_theme, title="Mise en œuvre du plan", language="fr", body="La mise en œuvre prend un an.")
+    make_thread(theme=public_theme, title="Accueil des sans-abri", language="fr", body="Un abri de nuit pour les sans-abri.")
+    sync()
+    subsidy = {"Subsidies voor buurthuizen", "Een subsidie per wijk"}
+    members = {"Nieuwe leden gezocht", "Elk lid telt"}
+    works = {"Les travaux du local", "Le travail des bénévoles"}
+    for asked, expected in (("subsidie", subsidy), ("subsidies", subsidy), ("lid", members), ("leden", members),
+                            ("travail", works), ("travaux", works)):
+        assert set(titles(search(client, asked))) == expected, asked
+    assert titles(search(client, "oeuvre")) == ["Mise en œuvre du plan"]
+    # A hyphenated word is also found written together.
+    assert titles(search(client, "sansabri")) == ["Accueil des sans-abri"]
+
+
+def test_index_from_an_older_analysis_says_so_and_reindex_if_stale(app, client, make_thread, public_theme, runner,
+                                                                     sync, monkeypatch, search_backend):
+    from search import postgres_backend, whoosh_backend
+    from search.backend import get_backend
+
+    make_thread(theme=public_theme, title="Jaarverslag van de adviesraad", body="Het jaarverslag is klaar.")
+    sync()
+    assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    result = runner.invoke(args=["search", "reindex", "--if-stale"])
+    assert result.exit_code == 0 and "nothing to do" in result.output
+    # The next version of the analysis: the index on disk (or in the table) is now old.
+    module = whoosh_backend if search_backend == "whoosh" else postgres_backend
+    monkeypatch.setattr(module, "ANALYSIS_VERSION", 99)
+    with app.app_context():
+        assert get_backend().status()["stale"]
+    assert "Stale:" in runner.invoke(args=["search", "status"]).output
+    result = runner.invoke(args=["search", "reindex", "--if-stale"])
+    assert result.exit_code == 0, result.output
+    assert "reindexing" in result.output and "Reindexed 1 posts" in result.output
+    assert search(client, "jaarverslag")["total"] == 1
+
+
 def test_cross_language_glossary_and_switch_off(client, make_thread, public_theme, sync):
     make_thread(theme=public_theme, title="Médiation de dettes au CPAS", language="fr",
                 body="Le CPAS organise la médiation de dettes pour les familles.")
