@@ -277,3 +277,17 @@ def test_a_failing_mail_server_keeps_the_mail_for_a_retry(app, client, mail, mak
         db.session.commit()
         assert deliver_queued() == 1
     assert len(mail.to(user.email)) == 1
+
+
+def test_through_gunicorn_the_reset_mail_goes_out_after_the_response(app, app_config, mail, make_user):
+    """The test client closes responses as a WSGI server does; here a real one does it."""
+    from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
+    from tests.live import LiveServer
+    from tests.test_postgres import Browser
+
+    user = make_user()
+    env = {"AGORA_MAIL_SERVER": "127.0.0.1", "AGORA_MAIL_PORT": str(app_config["MAIL_PORT"]),
+           "AGORA_DATABASE_URL": TEST_DATABASE_URL if ON_POSTGRES else app.config["SQLALCHEMY_DATABASE_URI"]}
+    with LiveServer(app_config["INSTANCE_PATH"], workers=1, env=env) as server:
+        assert Browser(server.url).post_form("/nl/reset", {"email": user.email}) == 200
+        assert "/reset/" in Mailbox.body(mail.last(user.email, timeout=15))
