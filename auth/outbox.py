@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from flask import g, has_request_context
 
+from forum.database import read_phase
 from forum.extensions import db
 from forum.models import AccountMail, utcnow
 
@@ -54,8 +55,8 @@ def deliver_queued(limit=100):
     """
     from .services import compose_account_mail
 
-    ids = db.session.scalars(db.select(AccountMail.id).where(_due()).order_by(AccountMail.id).limit(limit)).all()
-    db.session.commit()
+    with read_phase():  # an empty look (most of them) takes no write lock
+        ids = db.session.scalars(db.select(AccountMail.id).where(_due()).order_by(AccountMail.id).limit(limit)).all()
     sent = 0
     for row_id in ids:
         if not _claim(row_id):

@@ -200,7 +200,6 @@ def register_user(email, name, password, locale, organisation_id=None, new_organ
         db.session.rollback()
         if find_user_by_email(email) is not None:
             _notify_existing_owner(email)
-            db.session.commit()
             return "exists"
         raise
     return "created"
