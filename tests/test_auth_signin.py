@@ -338,3 +338,14 @@ def test_cli_create_admin_refuses_weak_passwords_and_duplicates(app, runner, mak
                                  "--password", "Lang-en-sterk-beheer-1"])
     assert result.exit_code != 0 and "already exists" in result.output
     assert get_user(app, "a@koepel.nl") is None
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_ip_limit(app, client, make_user):
+    """The limit counts the connection's address (no ProxyFix unless a site configures one)."""
+    user = make_user()
+    for n in range(6):
+        client.post_form("/nl/login", {"email": user.email, "password": "fout-wachtwoord"},
+                         headers={"X-Forwarded-For": f"198.51.100.{n}"})
+    response = client.post_form("/nl/login", {"email": user.email, "password": PASSWORD},
+                                headers={"X-Forwarded-For": "203.0.113.50"})
+    assert response.status_code == 429
