@@ -27,6 +27,7 @@ class Matcher:
         self._cache = {lang: {} for lang in analysis.LANGUAGES}
         self._terms = {lang: analysis.analyzer(lang).term for lang in analysis.LANGUAGES}
         self._fold = analysis.analyzer("fold").term
+        self._parts = analysis.analyzer("nl").parts
         texts = []
         for group in parsed.groups:
             for clause in group:
@@ -66,6 +67,8 @@ class Matcher:
         for code in self._others[lang]:
             if self._terms[code](token) in self.stems[code]:
                 return True
+        if lang == "nl" and not self.stems["nl"].isdisjoint(self._parts(token)):
+            return True  # found through a compound part the index holds (woning in woningaanpassing)
         if not self.prefixes and not (lang == "nl" and self.heads):
             return False
         folded = self._fold(token)  # folded, elisions off; '' for a stop word

@@ -107,7 +107,8 @@ def test_dutch_compounds_rank_below_exact(client, make_thread, public_theme, syn
     assert "<mark>armoedebeleid</mark>" in html
 
 
-def test_compound_in_a_post_is_found_by_its_parts_below_the_words_apart(client, make_thread, public_theme, sync):
+def test_compound_in_a_post_is_found_by_its_parts_below_the_words_apart(client, make_thread, public_theme, sync,
+                                                                         search_backend):
     make_thread(theme=public_theme, title="Traplift duurt lang", body="Onze woningaanpassing bij de gemeente loopt al maanden.")
     make_thread(theme=public_theme, title="Trap in huis", body="De woning vraagt een aanpassing van de trap.")
     make_thread(theme=public_theme, title="Zorg thuis", body="Over de gezondheidszorg in de wijk.")
@@ -115,6 +116,11 @@ def test_compound_in_a_post_is_found_by_its_parts_below_the_words_apart(client, 
     assert titles(search(client, "woning aanpassing", only="nl")) == ["Trap in huis", "Traplift duurt lang"]
     assert titles(search(client, "aanpassing", only="nl")) == ["Trap in huis", "Traplift duurt lang"]
     assert titles(search(client, "woningaanpassing", only="nl")) == ["Traplift duurt lang"]
+    if search_backend == "whoosh":
+        # Engine-specific: PostgreSQL's snippets are ts_headline's, which parses the text
+        # again without compound parts (README, "Search").
+        html = client.get("/nl/search", query_string={"q": "aanpassing", "only": "nl"}).get_data(as_text=True)
+        assert "<mark>woningaanpassing</mark>" in html
     # The linking -s- is no part: gezondheid-s-zorg is found by gezondheid and by zorg.
     assert titles(search(client, "gezondheid", only="nl")) == ["Zorg thuis"]
     assert titles(search(client, "zorg", only="nl")) == ["Zorg thuis"]
@@ -414,7 +420,9 @@ def test_phrases_exclusion_or_and_bounded_wildcards(client, make_thread, public_
     assert titles(search(client, '"sociale huurwoning"', only="nl")) == ["Sociale huurwoning gezocht"]
     # Stop words leave no gap in either engine: the phrase skips "in de".
     assert titles(search(client, '"huurwoning vrije sector"', only="nl")) == ["Huurwoning in de vrije sector"]
-    assert titles(search(client, "huurwoning -sociale", only="nl")) == ["Huurwoning in de vrije sector"]
+    # An exclusion reaches the word's other forms (schaarse and schaars share a lemma; so do
+    # sociale and sociaal, which the test organisations' names contain).
+    assert titles(search(client, "huurwoning -schaarse", only="nl")) == ["Huurwoning in de vrije sector"]
     assert sorted(titles(search(client, "voedselbank OR vrije", only="nl"))) == [
         "Huurwoning in de vrije sector", "Voedselbank in de wijk"]
     assert len(search(client, "huurwon*", only="nl")["results"]) == 2
