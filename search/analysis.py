@@ -2,8 +2,9 @@
 
 Every post is analysed in its own language (text_nl or text_fr); a query is analysed
 with both chains so that one search box serves both languages. The index uses
-FastAnalyzer: exactly the terms and positions of the whoosh filter chain
-(language_analyzer), but worked out once per distinct surface word and then looked up,
+FastAnalyzer: the terms and positions of the whoosh filter chain (language_analyzer)
+with a lemma before the stem and extra terms (below), worked out once per distinct
+surface word and then looked up,
 since words repeat: most tokens cost one dict lookup instead of six generator hops and
 a snowball run. Analysers are pickled into the index schema, so the classes here must
 stay importable under these names.
@@ -210,8 +211,10 @@ def extra_surfaces(name, value):
 class FastAnalyzer(Analyzer):
     """language_analyzer(lang) or folding_analyzer() in one pass, cached per surface word.
 
-    Same terms, same positions (stop words are dropped and the rest renumbered, as
-    whoosh's StopFilter(renumber=True) does), so phrases and highlights agree with it.
+    Same positions (stop words are dropped and the rest renumbered, as whoosh's
+    StopFilter(renumber=True) does), so phrases and highlights agree with it; the terms
+    are stems of lemmas, and the index also gets compound parts and hyphen joins at the
+    same positions (not at query time, mode "query").
     """
 
     def __init__(self, name):
