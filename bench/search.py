@@ -366,7 +366,7 @@ def main():
                 # The bare engine: the very query object the app runs, top 10 only.
                 parsed = parse(params.q)
                 searcher = backend.bare_searcher()
-                q = backend.build_query(parsed, searcher, [])
+                q, _covering = backend.build_query(parsed, searcher, [])
                 t, c = time.perf_counter(), time.process_time()
                 if q is not None:
                     searcher.search(q, limit=10)

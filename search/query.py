@@ -11,12 +11,21 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from . import lexicon
 from .analysis import LANGUAGES, fold, terms
 
 MAX_QUERY_CHARS = 200
 MAX_CLAUSES = 12
 MIN_PREFIX = 3
 GLOSSARY_PATH = Path(__file__).with_name("glossary.tsv")
+
+# Tuning of the query plan (engine-neutral; the backends' own weights multiply these).
+MOST_BELOW = 3  # fewer threads than this with all words: rank by most concepts instead
+CORRECT_BELOW = 3  # fewer threads than this and a word the index does not know: correct it
+JOIN_BOOST = 0.5  # two query words found as one Dutch compound, relative to the words apart
+JOIN_LINKS = ("", "s", "en")  # linking morphemes tried between the parts (vervoer+s+kosten)
+MIN_JOIN_PART = 3  # shorter words are not joined into compounds
+MAX_JOIN_PAIRS = 4  # adjacent word pairs tried as compounds per query
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _NOT_WORD = re.compile(r"[^\w'’*-]+")
@@ -30,12 +39,25 @@ class Clause:
 
 @dataclass
 class Expansion:
-    """Groups start..end (inclusive) also match these texts in the other language."""
+    """Groups start..end (inclusive) also match these texts (a translation of the span, or
+    its words written as one compound: kind "join"). All targets are one concept."""
 
     start: int
     end: int
     source_language: str
     targets: list  # [(language, text)]
+    kind: str = "translation"  # or "join"
+
+
+@dataclass
+class Concept:
+    """One unit of meaning of a query: groups start..end, the sub-concepts the span is made
+    of (when it joins several), and the expansions that stand for the whole span."""
+
+    start: int
+    end: int
+    parts: list = field(default_factory=list)
+    expansions: list = field(default_factory=list)
 
 
 @dataclass
@@ -45,6 +67,7 @@ class ParsedQuery:
     negatives: list = field(default_factory=list)
     expansions: list = field(default_factory=list)
     notices: list = field(default_factory=list)
+    mode: str = "all"  # "all": every concept must match; "most": ranked by concepts matched
 
     @property
     def is_empty(self):
@@ -119,10 +142,12 @@ def parse(text, cross_language=True, languages=LANGUAGES):
             pending_or = False
     if cross_language:
         parsed.expansions = expand(parsed.groups, languages)
+    if "nl" in languages:
+        parsed.expansions += joins(parsed.groups)
     return parsed
 
 
-# -- glossary ----------------------------------------------------------------------------
+# -- the bilingual lexicon (and the older glossary) ----------------------------------------
 
 @lru_cache(maxsize=1)
 def glossary_pairs():
@@ -137,34 +162,50 @@ def glossary_pairs():
     return tuple(pairs)
 
 
+def _concepts_of_files():
+    """{language: variants} per concept: every lexicon line, then the glossary pairs."""
+    for entry in lexicon.load():
+        yield {"nl": entry.nl, "fr": entry.fr}
+    for nl, fr in glossary_pairs():
+        yield {"nl": (nl,), "fr": (fr,)}
+
+
 @lru_cache(maxsize=1)
 def _glossary_index():
-    """language -> {stemmed term tuple: [(other language, text)]}; and the longest key."""
+    """language -> {analysed term tuple: [(language, text)]}; and the longest key.
+
+    A key's targets are every other variant of every concept it names: the other
+    language's variants and the same language's synonyms (OCMW also finds "sociaal huis").
+    They become one alternative of the span in the query (one concept, Pirkola-style)."""
     index = {lang: {} for lang in LANGUAGES}
     longest = 1
-    for nl, fr in glossary_pairs():
-        for lang, source, other, target in (("nl", nl, "fr", fr), ("fr", fr, "nl", nl)):
-            key = tuple(terms(lang, source))
-            if not key:
-                continue
-            longest = max(longest, len(key))
-            targets = index[lang].setdefault(key, [])
-            if (other, target) not in targets:
-                targets.append((other, target))
+    for concept in _concepts_of_files():
+        keyed = {lang: [(v, tuple(terms(lang, v))) for v in concept[lang]] for lang in LANGUAGES}
+        for lang in LANGUAGES:
+            for _variant, key in keyed[lang]:
+                if not key:
+                    continue
+                longest = max(longest, len(key))
+                targets = index[lang].setdefault(key, [])
+                for other in LANGUAGES:
+                    for text, other_key in keyed[other]:
+                        if other_key and (other != lang or other_key != key) and (other, text) not in targets:
+                            targets.append((other, text))
     return index, longest
 
 
 def glossary_words():
-    """Every word of the glossary, folded: part of the spelling dictionary."""
+    """Every word of the lexicon and glossary, folded: part of the spelling dictionary."""
     words = set()
-    for nl, fr in glossary_pairs():
-        for text in (nl, fr):
-            words.update(w for w in re.findall(r"\w+", fold(text)) if len(w) > 2)
+    for concept in _concepts_of_files():
+        for variants in concept.values():
+            for text in variants:
+                words.update(w for w in re.findall(r"\w+", fold(text)) if len(w) > 2)
     return words
 
 
 def expand(groups, languages=LANGUAGES):
-    """Glossary matches over runs of single-clause groups, longest first, per language."""
+    """Lexicon matches over runs of single-clause groups, longest first, per language."""
     index, longest = _glossary_index()
     expansions = []
     for lang in languages:
@@ -196,3 +237,94 @@ def expand(groups, languages=LANGUAGES):
             else:
                 pos += 1
     return [e for e in expansions if e.targets]
+
+
+def joins(groups):
+    """Adjacent plain words as one Dutch compound, both orders, with linking -s-/-en-:
+    "woning aanpassing" -> woningaanpassing, "kosten vervoer" -> vervoerskosten."""
+    out = []
+    for i in range(len(groups) - 1):
+        pair = groups[i:i + 2]
+        if any(len(g) != 1 or g[0].kind != "word" for g in pair):
+            continue
+        a, b = (fold(g[0].text) for g in pair)
+        if not (a.isalpha() and b.isalpha()) or min(len(a), len(b)) < MIN_JOIN_PART:
+            continue
+        if not terms("nl", a) or not terms("nl", b):
+            continue  # a stop word is never a compound part
+        targets = []
+        for first, second in ((a, b), (b, a)):
+            for link in JOIN_LINKS:
+                if link and first.endswith(link):
+                    continue
+                targets.append(("nl", first + link + second))
+        out.append(Expansion(i, i + 1, "nl", targets, kind="join"))
+        if len(out) >= MAX_JOIN_PAIRS:
+            break
+    return out
+
+
+# -- the plan: concepts, and what covers each word ----------------------------------------
+
+def concepts(parsed):
+    """The query's concepts in order. Translations take the longest span first (without
+    overlaps); then two adjacent one-word concepts that may be one compound become one
+    concept whose parts are those two (so each keeps its own translations)."""
+    spans = {}
+    for e in parsed.expansions:
+        if e.kind != "join":
+            spans.setdefault((e.start, e.end), []).append(e)
+    chosen, covered = {}, set()
+    for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
+        if any(i in covered for i in range(start, end + 1)):
+            continue
+        covered.update(range(start, end + 1))
+        chosen[start] = (end, spans[(start, end)])
+    out = []
+    i = 0
+    while i < len(parsed.groups):
+        if i in chosen:
+            end, expansions = chosen[i]
+            parts = [Concept(j, j) for j in range(i, end + 1)] if end > i else []
+            out.append(Concept(i, end, parts, list(expansions)))
+            i = end + 1
+        else:
+            out.append(Concept(i, i))
+            i += 1
+    by_start = {c.start: n for n, c in enumerate(out) if c.start == c.end}
+    for e in parsed.expansions:
+        if e.kind != "join":
+            continue
+        a, b = by_start.get(e.start), by_start.get(e.end)
+        if a is None or b is None or out[a] is None or out[b] is None or b != a + 1:
+            continue
+        out[a] = Concept(e.start, e.end, [out[a], out[b]], [e])
+        out[b] = None
+    return [c for c in out if c is not None]
+
+
+def covers(parsed, plan=None):
+    """Per group: the expansions that also stand for it (those of every concept holding it).
+    In "most" mode a group counts as matched when the group or one of these matches."""
+    found = [[] for _g in parsed.groups]
+
+    def walk(concept):
+        for i in range(concept.start, concept.end + 1):
+            found[i].extend(concept.expansions)
+        for part in concept.parts:
+            walk(part)
+
+    for concept in plan if plan is not None else concepts(parsed):
+        walk(concept)
+    return found
+
+
+def required(parsed):
+    """Groups that hold even in "most" mode: quoted phrases."""
+    return [i for i, g in enumerate(parsed.groups) if any(c.kind == "phrase" for c in g)]
+
+
+def most_score(covered, score):
+    """The rank of a thread in "most" mode: the number of words it covers first, then its
+    score (squeezed below 1, so it only orders threads covering as many words)."""
+    return covered + score / (1.0 + score) if score > 0 else float(covered)

@@ -22,7 +22,7 @@ from forum.permissions import can_read_thread, is_member
 from . import highlight
 from .analysis import detect_language
 from .backend import SearchRequest, get_backend
-from .query import parse
+from .query import CORRECT_BELOW, MOST_BELOW, concepts, parse
 
 PER_PAGE = 10
 MAX_PAGE = 100
@@ -53,6 +53,8 @@ def notice_text(code):
         "timed_out": _("This search took too long. Use more specific words or fewer wildcards."),
         "only_stopwords": _("Your search only contained very common words. Try more specific words."),
         "bad_date": _("A date was not understood and was ignored; use the form 2025-03-31."),
+        "most_words": _("No topic contains all the words; these are the topics with the most of them."),
+        "few_all_words": _("Only a few topics contain all the words; topics with most of them follow."),
     }.get(code, code)
 
 
@@ -65,6 +67,7 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     only: str = ""  # "", "nl" or "fr": results in that language, no translation
+    exact: bool = False  # search the words as typed: no automatic spelling correction
     notices: list = field(default_factory=list)
 
     def args(self, **changes):
@@ -74,6 +77,8 @@ class SearchParams:
             out["sort"] = self.sort
         if self.only:
             out["only"] = self.only
+        if self.exact:
+            out["exact"] = 1
         if self.page > 1:
             out["page"] = self.page
         out.update(changes)
@@ -99,6 +104,7 @@ def params_from(args, language_param="language", only_default=None):
     if only in ("1", "on", "true"):
         only = only_default or ""
     p.only = only if only in LANGUAGES else ""
+    p.exact = args.get("exact") in ("1", "on", "true")
     return p
 
 
@@ -160,6 +166,8 @@ class SearchOutcome:
     notice_codes: list = field(default_factory=list)
     took_ms: float = 0.0
     searched: bool = False
+    matched: str = "all"  # "all": every word matched; "most": ranked by the words matched
+    corrected: str = ""  # the corrected query whose results are shown instead of the typed one
 
 
 def visibilities_for(user):
@@ -186,13 +194,32 @@ def search_threads(user, params, ui_language="nl"):
     )
     backend = get_backend()
     result = backend.query(request)
+    # A word the index does not know, and (almost) nothing found: search the correction.
+    if result.total < CORRECT_BELOW and not result.timed_out and not params.exact:
+        corrected = _corrected_text(backend, parsed, request)
+        if corrected:
+            better = parse(corrected, cross_language=not params.only,
+                           languages=(params.only,) if params.only else LANGUAGES)
+            retry = SearchRequest(parsed=better, visibilities=request.visibilities, filters=request.filters,
+                                  sort=request.sort, page=request.page, per_page=PER_PAGE)
+            found = backend.query(retry)
+            if found.total > result.total:
+                parsed, request, result, outcome.corrected = better, retry, found, corrected
+    # Fewer than a handful of threads hold every word: rank those with the most of them.
+    if result.total < MOST_BELOW and not result.timed_out and len(concepts(parsed)) > 1:
+        parsed.mode = "most"
+        found = backend.query(request)
+        parsed.mode = "all" if found.total <= result.total else "most"
+        if parsed.mode == "most":
+            notices.append("most_words" if not result.total else "few_all_words")
+            result, outcome.matched = found, "most"
     notices += [n for n in result.notices if n not in notices]
     if not result.total and not result.timed_out and "only_stopwords" not in notices and _only_stopwords(parsed):
         notices.append("only_stopwords")
     outcome.total, outcome.pages = result.total, result.pages
     outcome.items = _load_items(user, result.hits, parsed)
     outcome.facets = _facets(result.facets, params, ui_language)
-    if result.total < SUGGEST_BELOW and not result.timed_out:
+    if result.total < SUGGEST_BELOW and not result.timed_out and not outcome.corrected:
         outcome.suggestion = _suggestion(backend, parsed, request, result.total)
     outcome.notice_codes = notices
     outcome.notices = [notice_text(c) for c in notices]
@@ -327,7 +354,8 @@ def _facets(raw, params, ui_language):
     return out
 
 
-def _suggestion(backend, parsed, request, total):
+def _corrected_text(backend, parsed, request):
+    """The query text with the engine's corrections of words the index does not know, or ""."""
     words = parsed.words()
     if not words:
         return ""
@@ -337,7 +365,12 @@ def _suggestion(backend, parsed, request, total):
     text = parsed.text
     for wrong, right in corrections.items():
         text = re.sub(r"(?<!\w)%s(?!\w)" % re.escape(wrong), right, text, count=1)
-    if text == parsed.text:
+    return "" if text == parsed.text else text
+
+
+def _suggestion(backend, parsed, request, total):
+    text = _corrected_text(backend, parsed, request)
+    if not text:
         return ""
     check = parse(text)
     probe = SearchRequest(parsed=check, visibilities=request.visibilities, filters=request.filters,

@@ -418,11 +418,19 @@ def test_facets_filters_sort_and_pagination(client, make_thread, make_org, make_
 def test_did_you_mean_only_when_little_is_found(client, make_thread, public_theme, sync):
     make_thread(theme=public_theme, title="Schuldhulpverlening voor jongeren", body="Jongeren met schulden.")
     sync()
+    # A word the index does not know and nothing found: the correction is searched at once.
     data = search(client, "schuldhulpverleing")
-    assert data["suggestion"] == "schuldhulpverlening"
+    assert data["corrected"] == "schuldhulpverlening" and data["total"] == 1 and data["suggestion"] is None
     html = client.get("/nl/search?q=schuldhulpverleing").get_data(as_text=True)
+    assert "Resultaten voor schuldhulpverlening." in html
+    assert "/nl/search?q=schuldhulpverleing&amp;exact=1" in html
+    # Searching the word exactly as typed: nothing, and "did you mean" offers the correction.
+    data = client.get("/api/v1/search", query_string={"q": "schuldhulpverleing", "exact": "1"}).get_json()
+    assert data["total"] == 0 and data["corrected"] is None and data["suggestion"] == "schuldhulpverlening"
+    html = client.get("/nl/search?q=schuldhulpverleing&exact=1").get_data(as_text=True)
     assert 'class="suggestion"' in html and "schuldhulpverlening</a>" in html
     assert search(client, "jongeren")["suggestion"] is None
+    assert search(client, "jongeren")["corrected"] is None
 
 
 def test_search_page_and_header_box_render_in_both_languages(client, make_thread, public_theme, sync):
