@@ -145,6 +145,9 @@ class _Sql:
     def phrase(self, lang, words):
         return f"phraseto_tsquery('{CONFIG[lang]}', {self.bind(pg_text(words, lang))})"
 
+    def all_words(self, lang, words):
+        return f"plainto_tsquery('{CONFIG[lang]}', {self.bind(pg_text(words, lang))})"
+
     def raw_prefix(self, folded):
         """A wildcard as typed (already folded): not stemmed, as Whoosh's expand_prefix."""
         return f"to_tsquery('simple', {self.bind(_quote_lexeme(folded) + ':*')})"
@@ -168,7 +171,7 @@ class _Query:
         self.sql = sql
         self.lexicon = lexicon
         self.rank = {"nl": [], "fr": [], "compound": [], "exp_nl": [], "exp_fr": [], "exp_compound": [],
-                     "prefix": [], "join": []}
+                     "prefix": [], "join": [], "split": []}
         self.covering = None
         self.condition = self._build(parsed)
 
@@ -246,6 +249,12 @@ class _Query:
         for lang, word in expansion.targets:
             if not analysis.terms(lang, word):
                 continue
+            if expansion.kind == "split":
+                # A compound's parts anywhere in the text, ranked below the compound itself.
+                q = self.sql.all_words(lang, word)
+                parts.append(f"d.tsv_{lang} @@ {q}")
+                self.rank["split"].append(q)
+                continue
             q = self.sql.phrase(lang, word)
             parts.append(f"d.tsv_{lang} @@ {q}")
             if expansion.kind == "join":
@@ -316,12 +325,13 @@ class _Query:
         rank("fr", r["exp_fr"], EXPANSION_BOOST)
         rank("nl", r["exp_compound"], EXPANSION_BOOST * COMPOUND_BOOST)
         rank("nl", r["join"], query_plan.JOIN_BOOST)
+        rank("nl", r["split"], query_plan.SPLIT_BOOST)
         return " + ".join(terms) if terms else "0"
 
     def highlight_query(self, lang):
         """One tsquery with everything that should be marked in a text of `lang`."""
         r = self.rank
-        compounds = r["compound"] + r["exp_compound"] + r["join"] if lang == "nl" else []
+        compounds = r["compound"] + r["exp_compound"] + r["join"] + r["split"] if lang == "nl" else []
         return _tsq_or(r[lang] + r["prefix"] + r[f"exp_{lang}"] + compounds)
 
 

@@ -26,6 +26,10 @@ JOIN_BOOST = 0.5  # two query words found as one Dutch compound, relative to the
 JOIN_LINKS = ("", "s", "en")  # linking morphemes tried between the parts (vervoer+s+kosten)
 MIN_JOIN_PART = 3  # shorter words are not joined into compounds
 MAX_JOIN_PAIRS = 4  # adjacent word pairs tried as compounds per query
+SPLIT_BOOST = 0.4  # a Dutch compound found as its parts written apart, relative to the compound
+MIN_SPLIT_WORD = 9  # shorter words are not split at query time
+MIN_SPLIT_PART = 4  # nor into parts shorter than this (kinder|armoede, week|endopvang)
+MAX_SPLIT_WORDS = 3  # words of one query tried as split compounds
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _NOT_WORD = re.compile(r"[^\w'’*-]+")
@@ -46,7 +50,7 @@ class Expansion:
     end: int
     source_language: str
     targets: list  # [(language, text)]
-    kind: str = "translation"  # or "join"
+    kind: str = "translation"  # or "join" (words as one compound), "split" (a compound apart)
 
 
 @dataclass
@@ -143,7 +147,7 @@ def parse(text, cross_language=True, languages=LANGUAGES):
     if cross_language:
         parsed.expansions = expand(parsed.groups, languages)
     if "nl" in languages:
-        parsed.expansions += joins(parsed.groups)
+        parsed.expansions += joins(parsed.groups) + splits(parsed.groups)
     return parsed
 
 
@@ -264,6 +268,31 @@ def joins(groups):
     return out
 
 
+def splits(groups):
+    """A long word as the parts of a Dutch compound written apart, at every split point
+    (with or without a linking -s-/-en-): kinderarmoede -> "kinder armoede", found in
+    "kinderen in armoede". Parts need not be adjacent; a split of nonsense finds nothing."""
+    out = []
+    for i, group in enumerate(groups):
+        if len(group) != 1 or group[0].kind != "word":
+            continue
+        word = fold(group[0].text)
+        if len(word) < MIN_SPLIT_WORD or not word.isalpha():
+            continue
+        targets = []
+        for cut in range(MIN_SPLIT_PART, len(word) - MIN_SPLIT_PART + 1):
+            head, tail = word[:cut], word[cut:]
+            targets.append(("nl", f"{head} {tail}"))
+            for link in JOIN_LINKS[1:]:
+                if head.endswith(link) and len(head) - len(link) >= MIN_SPLIT_PART:
+                    targets.append(("nl", f"{head[:-len(link)]} {tail}"))
+        if targets:
+            out.append(Expansion(i, i, "nl", targets, kind="split"))
+        if len(out) >= MAX_SPLIT_WORDS:
+            break
+    return out
+
+
 # -- the plan: concepts, and what covers each word ----------------------------------------
 
 def concepts(parsed):
@@ -272,7 +301,7 @@ def concepts(parsed):
     concept whose parts are those two (so each keeps its own translations)."""
     spans = {}
     for e in parsed.expansions:
-        if e.kind != "join":
+        if e.kind == "translation":
             spans.setdefault((e.start, e.end), []).append(e)
     chosen, covered = {}, set()
     for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
@@ -291,6 +320,14 @@ def concepts(parsed):
         else:
             out.append(Concept(i, i))
             i += 1
+    leaves = {}
+    for concept in out:
+        for leaf in concept.parts or [concept]:
+            if leaf.start == leaf.end:
+                leaves[leaf.start] = leaf
+    for e in parsed.expansions:
+        if e.kind == "split" and e.start in leaves:
+            leaves[e.start].expansions.append(e)
     by_start = {c.start: n for n, c in enumerate(out) if c.start == c.end}
     for e in parsed.expansions:
         if e.kind != "join":

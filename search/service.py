@@ -22,7 +22,7 @@ from forum.permissions import can_read_thread, is_member
 from . import highlight
 from .analysis import detect_language
 from .backend import SearchRequest, get_backend
-from .query import CORRECT_BELOW, MOST_BELOW, concepts, parse
+from .query import CORRECT_BELOW, MOST_BELOW, parse
 
 PER_PAGE = 10
 MAX_PAGE = 100
@@ -206,7 +206,7 @@ def search_threads(user, params, ui_language="nl"):
             if found.total > result.total:
                 parsed, request, result, outcome.corrected = better, retry, found, corrected
     # Fewer than a handful of threads hold every word: rank those with the most of them.
-    if result.total < MOST_BELOW and not result.timed_out and len(concepts(parsed)) > 1:
+    if result.total < MOST_BELOW and not result.timed_out and len(parsed.groups) > 1:
         parsed.mode = "most"
         found = backend.query(request)
         parsed.mode = "all" if found.total <= result.total else "most"

@@ -925,6 +925,11 @@ class WhooshBackend(SearchBackend):
         subs = []
         for lang, text in expansion.targets:
             toks = analysis.terms(lang, text)
+            if expansion.kind == "split":
+                # A compound's parts anywhere in the text, ranked below the compound itself.
+                parts = [Q.Term(f"text_{lang}", t, boost=query_plan.SPLIT_BOOST) for t in toks]
+                subs.append(Q.And(parts) if len(parts) > 1 else (parts[0] if parts else None))
+                continue
             if expansion.kind == "join":
                 # Two query words written as one compound: ranked below the words apart.
                 subs.append(self._seq(f"text_{lang}", toks, query_plan.JOIN_BOOST))
