@@ -171,7 +171,8 @@ class _Query:
         self.sql = sql
         self.lexicon = lexicon
         self.rank = {"nl": [], "fr": [], "compound": [], "exp_nl": [], "exp_fr": [], "exp_compound": [],
-                     "prefix": [], "join": [], "split": []}
+                     "prefix": [], "join": [], "split": [], "exp_nl_weak": [], "exp_fr_weak": [],
+                     "exp_compound_weak": []}
         self.covering = None
         self.condition = self._build(parsed)
 
@@ -261,11 +262,12 @@ class _Query:
                 # Two query words written as one compound: ranked below the words apart.
                 self.rank["join"].append(q)
                 continue
-            self.rank[f"exp_{lang}"].append(q)
+            weak = "_weak" if expansion.weight < 1 else ""
+            self.rank[f"exp_{lang}{weak}"].append(q)
             if lang == "nl":
                 compound = self._compound(word)
                 if compound:
-                    self.rank["exp_compound"].append(compound[0])
+                    self.rank[f"exp_compound{weak}"].append(compound[0])
                     parts.append(compound[1])
         return _or(parts)
 
@@ -325,14 +327,18 @@ class _Query:
         rank("fr", r["exp_fr"], EXPANSION_BOOST)
         rank("nl", r["exp_compound"], EXPANSION_BOOST * COMPOUND_BOOST)
         rank("nl", r["join"], query_plan.JOIN_BOOST)
+        rank("nl", r["exp_nl_weak"], EXPANSION_BOOST * query_plan.PART_WEIGHT)
+        rank("fr", r["exp_fr_weak"], EXPANSION_BOOST * query_plan.PART_WEIGHT)
+        rank("nl", r["exp_compound_weak"], EXPANSION_BOOST * query_plan.PART_WEIGHT * COMPOUND_BOOST)
         rank("nl", r["split"], query_plan.SPLIT_BOOST)
         return " + ".join(terms) if terms else "0"
 
     def highlight_query(self, lang):
         """One tsquery with everything that should be marked in a text of `lang`."""
         r = self.rank
-        compounds = r["compound"] + r["exp_compound"] + r["join"] + r["split"] if lang == "nl" else []
-        return _tsq_or(r[lang] + r["prefix"] + r[f"exp_{lang}"] + compounds)
+        compounds = r["compound"] + r["exp_compound"] + r["exp_compound_weak"] + r["join"] + r["split"] \
+            if lang == "nl" else []
+        return _tsq_or(r[lang] + r["prefix"] + r[f"exp_{lang}"] + r[f"exp_{lang}_weak"] + compounds)
 
 
 def _day(d):

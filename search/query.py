@@ -30,6 +30,7 @@ SPLIT_BOOST = 0.4  # a Dutch compound found as its parts written apart, relative
 MIN_SPLIT_WORD = 9  # shorter words are not split at query time
 MIN_SPLIT_PART = 4  # nor into parts shorter than this (kinder|armoede, week|endopvang)
 MAX_SPLIT_WORDS = 3  # words of one query tried as split compounds
+PART_WEIGHT = 0.5  # translations of a compound's parts, relative to those of the whole word
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _NOT_WORD = re.compile(r"[^\w'’*-]+")
@@ -51,6 +52,7 @@ class Expansion:
     source_language: str
     targets: list  # [(language, text)]
     kind: str = "translation"  # or "join" (words as one compound), "split" (a compound apart)
+    weight: float = 1.0  # below 1: a weaker translation (of a compound's parts only)
 
 
 @dataclass
@@ -146,6 +148,7 @@ def parse(text, cross_language=True, languages=LANGUAGES):
             pending_or = False
     if cross_language:
         parsed.expansions = expand(parsed.groups, languages)
+        parsed.expansions += compound_translations(parsed.groups, parsed.expansions, languages)
     if "nl" in languages:
         parsed.expansions += joins(parsed.groups) + splits(parsed.groups)
     return parsed
@@ -198,6 +201,7 @@ def _glossary_index():
     return index, longest
 
 
+@lru_cache(maxsize=1)
 def glossary_words():
     """Every word of the lexicon and glossary, folded: part of the spelling dictionary."""
     words = set()
@@ -241,6 +245,49 @@ def expand(groups, languages=LANGUAGES):
             else:
                 pos += 1
     return [e for e in expansions if e.targets]
+
+
+def compound_translations(groups, expansions, languages=LANGUAGES):
+    """Translations the lexicon has for a compound the query writes differently: two words
+    that are one compound in the lexicon ("parkeerkaart gehandicapten" ->
+    gehandicaptenparkeerkaart), or the known parts of a long word it has no entry for
+    (samenwonersstatuut -> samenwoner, statuut). Only for words no other entry covers."""
+    if "nl" not in languages:
+        return []
+    index, _longest = _glossary_index()
+    table = index["nl"]
+    covered = {i for e in expansions if e.source_language == "nl" for i in range(e.start, e.end + 1)}
+
+    def targets_of(text):
+        key = tuple(terms("nl", text))
+        return [t for t in table.get(key, ()) if t[0] in languages] if key else []
+
+    out = []
+    for join in joins(groups):
+        if join.start in covered or join.end in covered:
+            continue
+        found = []
+        for _lang, text in join.targets:
+            found += [t for t in targets_of(text) if t not in found]
+        if found:
+            out.append(Expansion(join.start, join.end, "nl", found))
+            covered.update((join.start, join.end))
+    for split in splits(groups):
+        if split.start in covered:
+            continue
+        best = []
+        for _lang, text in split.targets:
+            parts = text.split()
+            found = [targets_of(part) for part in parts]
+            known = sum(len(part) for part, f in zip(parts, found) if f)
+            if found and known > sum(len(p) for p, _f in best):
+                best = [(part, f) for part, f in zip(parts, found) if f]
+        if best:
+            merged = []
+            for _part, found in best:
+                merged += [t for t in found if t not in merged]
+            out.append(Expansion(split.start, split.end, "nl", merged, weight=PART_WEIGHT))
+    return out
 
 
 def joins(groups):

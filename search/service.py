@@ -20,9 +20,9 @@ from forum.models import LANGUAGES, Organisation, Post, Theme, Thread
 from forum.permissions import can_read_thread, is_member
 
 from . import highlight
-from .analysis import detect_language
+from .analysis import detect_language, fold
 from .backend import SearchRequest, get_backend
-from .query import CORRECT_BELOW, MOST_BELOW, parse
+from .query import CORRECT_BELOW, MOST_BELOW, glossary_words, parse
 
 PER_PAGE = 10
 MAX_PAGE = 100
@@ -203,7 +203,9 @@ def search_threads(user, params, ui_language="nl"):
             retry = SearchRequest(parsed=better, visibilities=request.visibilities, filters=request.filters,
                                   sort=request.sort, page=request.page, per_page=PER_PAGE)
             found = backend.query(retry)
-            if found.total > result.total:
+            # The typed word is unknown to the index: what it finds comes from translations
+            # or compound parts of a misspelling, so the correction wins a tie.
+            if found.total and found.total >= result.total:
                 parsed, request, result, outcome.corrected = better, retry, found, corrected
     # Fewer than a handful of threads hold every word: rank those with the most of them.
     if result.total < MOST_BELOW and not result.timed_out and len(parsed.groups) > 1:
@@ -363,7 +365,10 @@ def _corrected_text(backend, parsed, request):
     if not corrections:
         return ""
     text = parsed.text
+    known = glossary_words()
     for wrong, right in corrections.items():
+        if fold(wrong) in known:
+            continue  # a word of the lexicon is meant as typed (kinderopvang in a French forum)
         text = re.sub(r"(?<!\w)%s(?!\w)" % re.escape(wrong), right, text, count=1)
     return "" if text == parsed.text else text
 

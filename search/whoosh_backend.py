@@ -936,11 +936,12 @@ class WhooshBackend(SearchBackend):
                 subs.append(self._seq(f"title_{lang}", toks, query_plan.JOIN_BOOST))
                 continue
             # A phrase scores the sum of its words: a translation counts as one word.
-            boost = EXPANSION_BOOST / max(1, len(toks))
+            boost = EXPANSION_BOOST * expansion.weight / max(1, len(toks))
             subs.append(self._seq(f"text_{lang}", toks, boost))
             subs.append(self._seq(f"title_{lang}", toks, boost))
             if lang == "nl":
-                subs.extend(self._compound_terms(analysis.terms("fold", text), EXPANSION_BOOST * COMPOUND_BOOST))
+                subs.extend(self._compound_terms(analysis.terms("fold", text),
+                                                 EXPANSION_BOOST * expansion.weight * COMPOUND_BOOST))
         return _or(subs)
 
     def _concept_query(self, concept, groups):
