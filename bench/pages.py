@@ -52,7 +52,7 @@ FR_BODIES = [
 def populate(folder, members, threads, posts, seed=7):
     """Bulk-insert a forum; returns (theme slug, id of the 100-post thread)."""
     from forum import create_app
-    from forum.demo_content import ensure_default_themes
+    from forum.admin.themes import ensure_default_themes
     from forum.extensions import db
     from forum.markup import render_markdown
     from forum.models import Organisation, Post, Theme, Thread, User, utcnow

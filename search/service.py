@@ -283,10 +283,8 @@ def _load_items(user, hits, parsed):
 def _attachment_matches(parsed, shown):
     """{post_id: (file name, text)} for posts found through an attached document: their own
     text does not match, a document's does (its text is indexed with the post)."""
-    try:
-        from forum.attachments.services import attachment_texts
-    except ImportError:  # the attachments area is optional for the search engine
-        return {}
+    from forum.attachments.services import attachment_texts
+
     texts = attachment_texts([post.id for _hit, post, _text, _lang in shown])
     if not texts:
         return {}
@@ -316,11 +314,8 @@ def _facets(raw, params, ui_language):
     if org_ids:
         orgs = {str(r.id): r for r in db.session.execute(
             db.select(Organisation.id, Organisation.slug, Organisation.name).where(Organisation.id.in_(org_ids)))}
-    try:
-        from forum.threads.services import province_name
-    except ImportError:
-        def province_name(code, lang):
-            return code
+    from forum.threads.services import province_name
+
     out = []
     for name in ("kind", "theme", "language", "solved", "period", "tag", "province", "municipality",
                  "organisation"):

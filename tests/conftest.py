@@ -369,7 +369,7 @@ def login_as(client):
 
 @pytest.fixture
 def make_thread(app, make_user, make_theme):
-    """Start a thread through forum.threads.services.create_thread (pre-moderation hooks off:
+    """Start a thread through forum.threads.services.create_thread (anti-abuse checks off:
     factory content counts as already moderated); extra keywords
     (pinned, locked, closed, closes_on, status, created_at, last_post_at, ...) are set on
     the thread afterwards. Returns the detached Thread."""
@@ -385,10 +385,10 @@ def make_thread(app, make_user, make_theme):
         theme = theme or make_theme()
         title = title or f"Testonderwerp {n} over de participatiewet"
         body = body or f"Hoe gaan jullie om met onderwerp {n}? Wij zijn benieuwd naar ervaringen."
-        with app.app_context(), services.without_post_hooks():
+        with app.app_context():
             thread = services.create_thread(
                 db.session.get(User, author.id), db.session.get(Theme, theme.id), kind, title, body,
-                language=language, tags=tags, fields=fields,
+                language=language, tags=tags, fields=fields, check_abuse=False,
             )
             if kw:
                 for key, value in kw.items():
@@ -404,7 +404,7 @@ def make_thread(app, make_user, make_theme):
 
 @pytest.fixture
 def make_post(app, make_user):
-    """Add a reply through forum.threads.services.create_reply (hooks off); extra keywords
+    """Add a reply through forum.threads.services.create_reply (anti-abuse checks off); extra keywords
     (status, created_at, ...) are set afterwards. Returns the detached Post."""
     counter = iter(range(1, 100000))
 
@@ -415,10 +415,11 @@ def make_post(app, make_user):
         n = next(counter)
         author = author or make_user(password=None)
         body = body or f"Bij ons werkt het zo (reactie {n}): we vragen het eerst aan de cliëntenraad."
-        with app.app_context(), services.without_post_hooks():
+        with app.app_context():
             post = services.create_reply(
                 db.session.get(User, author.id), db.session.get(Thread, thread.id), body,
                 reply_to=db.session.get(Post, reply_to.id) if reply_to is not None else None,
+                check_abuse=False,
             )
             if kw:
                 for key, value in kw.items():

@@ -234,19 +234,16 @@ def test_remove_deletes_the_members_posts_but_keeps_replies_by_others(app, clien
         kept = db.session.get(Thread, discussed.id)
         assert kept.status == "visible" and "contact" not in kept.fields
         assert db.session.get(Thread, bobs_thread.id).post_count == 1
-    if attachment_id is not None:  # files on removed posts go too
-        from forum.attachments.models import Attachment
+    from forum.attachments.models import Attachment
 
-        assert _get(app, Attachment, attachment_id) is None
+    assert _get(app, Attachment, attachment_id) is None  # files on removed posts go too
 
 
 def _attach_image(app, post_id, uploader_id):
-    """An image on the post when the attachments area is installed; its id (or None)."""
-    try:
-        from forum.attachments import services as attachments
-    except ImportError:
-        return None
+    """An image on the post; its id."""
     from PIL import Image
+
+    from forum.attachments import services as attachments
 
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (30, 120, 200)).save(buffer, "PNG")
@@ -303,16 +300,6 @@ def test_admin_deletes_an_account_on_request(app, client, make_user, make_thread
 
 # -- search ----------------------------------------------------------------------------
 
-def _search_area():
-    try:
-        from search import indexing  # noqa: F401
-        from search.views import bp  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.xfail(not _search_area(), reason="the search area (search/ with indexing.drain) is not installed")
 def test_search_forgets_a_deleted_member(app, client, runner, make_user, make_theme, make_thread, make_post):
     theme = make_theme(visibility="public")
     alice = make_user(name="Zebedeus Klaproos")

@@ -17,6 +17,7 @@ ENV = {
 def init_app(app):
     from flask import request
 
+    from .. import signals
     from . import models  # noqa: F401  (the table must exist for create_all and migrations)
     from . import services
     from .views import bp, lang_bp
@@ -27,10 +28,7 @@ def init_app(app):
     app.config.setdefault("ATTACHMENT_PATH", os.environ.get("AGORA_ATTACHMENT_PATH")
                           or os.path.join(app.instance_path, "attachments"))
     services.install_cleanup()
-    # A deleted post's files go with it (forum.threads.services.delete_post runs these hooks
-    # in its transaction; the files leave the disk after its commit).
-    app.extensions.setdefault("agora_delete_hooks", []).append(
-        lambda actor, post: services.remove_post_attachments([post.id]))
+    signals.post_deleted.connect(services.remove_deleted_post_files)
     app.register_blueprint(bp)
     app.register_blueprint(lang_bp)
 

@@ -361,11 +361,8 @@ def _attachment_paths(item, base_dir):
     paths = item.list_("attachments")
     if not paths:
         return []
-    try:
-        from ..attachments.imports import check_import_files
-    except ImportError:
-        item.error("attachments", "this site does not accept attachments")
-        return []
+    from ..attachments.imports import check_import_files
+
     files, found = check_import_files(paths, base_dir)
     for index, message in found:
         item.error("attachments" if index is None else f"attachments[{index}]", message)

@@ -65,23 +65,23 @@ def add_moderation_demo():
     parttime = _thread("Ervaringen met parttime werken vanuit de bijstand?")
     meetings = _thread("Hoe maken we vergaderingen aantrekkelijker voor nieuwe leden?")
     waiting = _thread("Wachttijden voor huishoudelijke hulp")
-    with services.without_post_hooks():
-        spam = services.create_reply(
-            spammer, parttime,
-            "Schulden? Snel geld zonder gedoe! Kijk op https://snelgeld.example en https://lening.example "
-            "voor de beste deals van 2026.")
-        privacy = services.create_reply(
-            henk, waiting,
-            "Bij ons wacht mevrouw J. de Boer van de Dorpsstraat 12 al vier maanden; ze is 84 en "
-            "haar telefoonnummer is 06-12345678, bel haar gerust.")
-        held_reply = services.create_reply(
-            newcomer, meetings,
-            "Wij zijn net begonnen met een welkomstmap voor nieuwe leden, met de vergaderdata en "
-            "een maatje uit de raad. Ik deel hem graag!")
-        held_thread = services.create_thread(
-            newcomer, waiting.theme, "question", "Wie heeft ervaring met een cliëntenpanel voor de Wmo?",
-            "Onze gemeente wil een cliëntenpanel opzetten naast de adviesraad. Hoe verdelen jullie "
-            "de taken, en wie zit erin?", language="nl", tags=("wmo", "participatie"))
+    # Written without the anti-abuse checks; what they would do is staged below, by hand.
+    spam = services.create_reply(
+        spammer, parttime,
+        "Schulden? Snel geld zonder gedoe! Kijk op https://snelgeld.example en https://lening.example "
+        "voor de beste deals van 2026.", check_abuse=False)
+    privacy = services.create_reply(
+        henk, waiting,
+        "Bij ons wacht mevrouw J. de Boer van de Dorpsstraat 12 al vier maanden; ze is 84 en "
+        "haar telefoonnummer is 06-12345678, bel haar gerust.", check_abuse=False)
+    held_reply = services.create_reply(
+        newcomer, meetings,
+        "Wij zijn net begonnen met een welkomstmap voor nieuwe leden, met de vergaderdata en "
+        "een maatje uit de raad. Ik deel hem graag!", check_abuse=False)
+    held_thread = services.create_thread(
+        newcomer, waiting.theme, "question", "Wie heeft ervaring met een cliëntenpanel voor de Wmo?",
+        "Onze gemeente wil een cliëntenpanel opzetten naast de adviesraad. Hoe verdelen jullie "
+        "de taken, en wie zit erin?", language="nl", tags=("wmo", "participatie"), check_abuse=False)
 
     _flag(spam, "marieke@agora.example", "spam", hours_ago=6)
     _flag(spam, "joost@agora.example", "spam", hours_ago=4)
