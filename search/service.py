@@ -232,8 +232,13 @@ def search_threads(user, params, ui_language="nl"):
 def _only_stopwords(parsed):
     from .analysis import terms
 
-    return all(not terms("nl", c.text) and not terms("fr", c.text)
-               for g in parsed.groups for c in g if c.kind != "prefix")
+    # As the engines read it: a word that is a stop word in either language is left out.
+    def dropped(c):
+        if c.kind == "word":
+            return not terms("nl", c.text) or not terms("fr", c.text)
+        return c.kind == "phrase" and not terms("nl", c.text) and not terms("fr", c.text)
+
+    return all(dropped(c) for g in parsed.groups for c in g)
 
 
 def _load_items(user, hits, parsed):
