@@ -74,6 +74,7 @@ class ParsedQuery:
     expansions: list = field(default_factory=list)
     notices: list = field(default_factory=list)
     mode: str = "all"  # "all": every concept must match; "most": ranked by concepts matched
+    wide: bool = False  # compound parts and their translations included (parse(wide=True))
 
     @property
     def is_empty(self):
@@ -100,15 +101,17 @@ def _clause_for(word, notices):
     return Clause("word", word) if word else None
 
 
-def parse(text, cross_language=True, languages=LANGUAGES):
-    """Parse a search box text into a ParsedQuery (never raises on user input)."""
+def parse(text, cross_language=True, languages=LANGUAGES, wide=False):
+    """Parse a search box text into a ParsedQuery (never raises on user input). `wide` also
+    splits long words into compound parts and translates those parts: the second try,
+    when the words themselves find too little (reading common parts' postings costs)."""
     notices = []
     text = (text or "").strip()
     if len(text) > MAX_QUERY_CHARS:
         cut = text[:MAX_QUERY_CHARS]
         text = cut.rsplit(" ", 1)[0] if " " in cut else cut
         notices.append("shortened")
-    parsed = ParsedQuery(text=text, notices=notices)
+    parsed = ParsedQuery(text=text, notices=notices, wide=wide)
     pending_or = False
     clauses = 0
     for match in _TOKEN.finditer(text):
@@ -148,9 +151,10 @@ def parse(text, cross_language=True, languages=LANGUAGES):
             pending_or = False
     if cross_language:
         parsed.expansions = expand(parsed.groups, languages)
-        parsed.expansions += compound_translations(parsed.groups, parsed.expansions, languages)
+        if wide:
+            parsed.expansions += compound_translations(parsed.groups, parsed.expansions, languages)
     if "nl" in languages:
-        parsed.expansions += joins(parsed.groups) + splits(parsed.groups)
+        parsed.expansions += joins(parsed.groups) + (splits(parsed.groups) if wide else [])
     return parsed
 
 

@@ -194,19 +194,29 @@ def search_threads(user, params, ui_language="nl"):
     )
     backend = get_backend()
     result = backend.query(request)
+
+    def retry(text, wide):
+        again = parse(text, cross_language=not params.only,
+                      languages=(params.only,) if params.only else LANGUAGES, wide=wide)
+        again_request = SearchRequest(parsed=again, visibilities=request.visibilities, filters=request.filters,
+                                      sort=request.sort, page=request.page, per_page=PER_PAGE)
+        return again, again_request, backend.query(again_request)
+
     # A word the index does not know, and (almost) nothing found: search the correction.
     if result.total < CORRECT_BELOW and not result.timed_out and not params.exact:
         corrected = _corrected_text(backend, parsed, request)
         if corrected:
-            better = parse(corrected, cross_language=not params.only,
-                           languages=(params.only,) if params.only else LANGUAGES)
-            retry = SearchRequest(parsed=better, visibilities=request.visibilities, filters=request.filters,
-                                  sort=request.sort, page=request.page, per_page=PER_PAGE)
-            found = backend.query(retry)
-            # The typed word is unknown to the index: what it finds comes from translations
-            # or compound parts of a misspelling, so the correction wins a tie.
+            better, better_request, found = retry(corrected, False)
             if found.total and found.total >= result.total:
-                parsed, request, result, outcome.corrected = better, retry, found, corrected
+                parsed, request, result, outcome.corrected = better, better_request, found, corrected
+    # Too little: also long words as compound parts written apart, and their translations.
+    if result.total < MOST_BELOW and not result.timed_out:
+        wider, wider_request, found = retry(parsed.text, True)
+        if len(wider.expansions) > len(parsed.expansions):
+            if found.total >= result.total:
+                parsed, request, result = wider, wider_request, found
+            else:  # "most" mode below still gets the wider plan
+                parsed, request = wider, wider_request
     # Fewer than a handful of threads hold every word: rank those with the most of them.
     if result.total < MOST_BELOW and not result.timed_out and len(parsed.groups) > 1:
         parsed.mode = "most"
