@@ -1,27 +1,27 @@
 """Realistic demo content for `make run` (invented councils, people and texts)."""
-import os
 from datetime import date, timedelta
 
 import click
+from flask import current_app
 
 from . import outbox
 from .admin.themes import ensure_default_themes
+from .config import DEMO_PASSWORD  # noqa: F401  (the default; tests sign in with it)
 from .extensions import db
 from .models import Notification, Organisation, Post, PostRevision, Theme, Thread, User, utcnow
 
-DEMO_PASSWORD = "Agora-demo-2026"
 
 ORGANISATIONS = (
-    # slug, name, kind, municipality, province, country, language, years a member
-    ("koepel-bureau", "Koepel Adviesraden — bureau", "other", "Utrecht", "Utrecht", "NL", "nl", 8),
-    ("asd-zwolle", "Adviesraad Sociaal Domein Zwolle", "adviesraad", "Zwolle", "Overijssel", "NL", "nl", 6),
-    ("clientenraad-veendam", "Cliëntenraad Werk en Inkomen Veendam", "clientenraad", "Veendam", "Groningen", "NL", "nl", 4),
-    ("participatieraad-nieuwegein", "Participatieraad Nieuwegein", "adviesraad", "Nieuwegein", "Utrecht", "NL", "nl", 3),
-    ("asd-oss", "Adviesraad Sociaal Domein Oss", "adviesraad", "Oss", "Noord-Brabant", "NL", "nl", 5),
-    ("adviesraad-welzijn-lier", "Adviesraad Welzijn Lier", "adviesraad", "Lier", "Antwerpen", "BE", "nl", 2),
-    ("adviesraad-sociaal-beleid-genk", "Adviesraad Sociaal Beleid Genk", "adviesraad", "Genk", "Limburg", "BE", "nl", 3),
-    ("ccas-gembloux", "Conseil consultatif de l'action sociale de Gembloux", "adviesraad", "Gembloux", "Namur", "BE", "fr", 2),
-    ("conseil-solidarite-seraing", "Conseil consultatif de la solidarité de Seraing", "adviesraad", "Seraing", "Liège", "BE", "fr", 1),
+    # slug, name, kind, municipality, province (ISO code), country, language, years a member
+    ("koepel-bureau", "Koepel Adviesraden — bureau", "other", "Utrecht", "NL-UT", "NL", "nl", 8),
+    ("asd-zwolle", "Adviesraad Sociaal Domein Zwolle", "adviesraad", "Zwolle", "NL-OV", "NL", "nl", 6),
+    ("clientenraad-veendam", "Cliëntenraad Werk en Inkomen Veendam", "clientenraad", "Veendam", "NL-GR", "NL", "nl", 4),
+    ("participatieraad-nieuwegein", "Participatieraad Nieuwegein", "adviesraad", "Nieuwegein", "NL-UT", "NL", "nl", 3),
+    ("asd-oss", "Adviesraad Sociaal Domein Oss", "adviesraad", "Oss", "NL-NB", "NL", "nl", 5),
+    ("adviesraad-welzijn-lier", "Adviesraad Welzijn Lier", "adviesraad", "Lier", "BE-VAN", "BE", "nl", 2),
+    ("adviesraad-sociaal-beleid-genk", "Adviesraad Sociaal Beleid Genk", "adviesraad", "Genk", "BE-VLI", "BE", "nl", 3),
+    ("ccas-gembloux", "Conseil consultatif de l'action sociale de Gembloux", "adviesraad", "Gembloux", "BE-WNA", "BE", "fr", 2),
+    ("conseil-solidarite-seraing", "Conseil consultatif de la solidarité de Seraing", "adviesraad", "Seraing", "BE-WLG", "BE", "fr", 1),
 )
 
 PEOPLE = (
@@ -323,7 +323,7 @@ def load_demo(if_empty=True):
     if if_empty and db.session.scalar(db.select(db.func.count(Organisation.id))):
         click.echo("Demo content skipped: the database already has organisations.")
         return False
-    password = os.environ.get("AGORA_DEMO_PASSWORD", DEMO_PASSWORD)
+    password = current_app.config["DEMO_PASSWORD"]
     today = date.today()
     ensure_default_themes()
     themes = {t.slug: t for t in db.session.scalars(db.select(Theme))}

@@ -11,6 +11,7 @@ from .markup import plain_text
 from .models import utcnow
 from .moderation.services import review_count
 from .permissions import TEMPLATE_POLICY, can_moderate, is_member
+from .places import province_name
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def init_app(app):
         moderation_counts=moderation_counts,
         author_name=author_name,
         post_language=post_language,
+        province_name=province_name,
     )
     app.jinja_env.filters["author_name"] = author_name
     app.jinja_env.filters["number"] = format_decimal

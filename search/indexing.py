@@ -19,6 +19,7 @@ from forum.extensions import db
 from forum.markup import plain_text
 from forum.models import Post, SearchOutbox, Thread, User
 from forum.transactions import end_read
+from forum.places import province_names
 
 from .analysis import detect_language
 from .backend import IndexBusy, get_backend
@@ -34,12 +35,6 @@ CHUNK = 500
 
 def _day(dt):
     return dt.year * 10000 + dt.month * 100 + dt.day
-
-
-def _province_names(code):
-    from forum.threads.services import province_name
-
-    return sorted({province_name(code, "nl"), province_name(code, "fr")})
 
 
 def indexable_posts():
@@ -92,7 +87,7 @@ def post_document(post):
     municipality = thread.municipality or (org.municipality if org is not None else "")
     meta = tags + [municipality]
     if thread.province:
-        meta += _province_names(thread.province)
+        meta += province_names(thread.province)
     meta += [o.name for o in {org, author_org} if o is not None]
     meta += [str(fields[name]) for name in META_FIELDS if fields.get(name)]
     # The title with tags, places and names: boosted on its own, and part of the text.

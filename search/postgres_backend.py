@@ -51,6 +51,10 @@ from . import query as query_plan
 from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
 from .models import SearchDocument, SearchLexeme, SearchSpelling
 from .spelling import Dictionary, best_correction
+from .tuning import (
+    COMPOUND_BOOST, COMPOUND_SKIP_DOCS, COMPOUND_SKIP_SHARE, COMPOUND_TERMS, EXPANSION_BOOST, FACET_LIMIT,
+    JOIN_BOOST, MIN_COMPOUND_HEAD, PART_WEIGHT, PERIODS, RANK_NORMALIZATION, RANK_WEIGHTS, SPLIT_BOOST,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +66,6 @@ SPELLING_TABLE = SearchSpelling.__tablename__
 SPELLING_BUILD_TABLE = "search_spelling_build"
 JOURNAL_TABLE = "search_rebuild_journal"
 CONFIG = {"nl": "agora_nl", "fr": "agora_fr", "spell": "agora_simple"}
-
-# Boosts in the same proportions as the Whoosh engine's (search/whoosh_backend.py).
-TITLE_BOOST = 2.0
-COMPOUND_BOOST = 0.3
-EXPANSION_BOOST = 0.25
-MIN_COMPOUND_HEAD = 4
-COMPOUND_TERMS = 4
-COMPOUND_SKIP_DOCS = 500  # no compounds for a word in at least this many documents
-COMPOUND_SKIP_SHARE = 0.02  # ... and this share of them (the table's row estimate)
-FACET_LIMIT = 12
-PERIODS = {"week": 7, "month": 31, "year": 366}
-# ts_rank_cd weights for labels {D, C, B, A}: titles (with tags and places) A, bodies B.
-RANK_WEIGHTS = "{0.1, 0.2, %.2f, %.2f}" % (1.0 / TITLE_BOOST, 1.0)
-# 1: divide by 1 + log(document length), the counterpart of BM25's length norm.
-RANK_NORMALIZATION = 1
 
 # pg_advisory locks: (class, id). The drain lock serialises index writers as Whoosh's
 # writer lock does; the rebuild lock allows one reindex at a time.
@@ -326,11 +315,11 @@ class _Query:
         rank("nl", r["exp_nl"], EXPANSION_BOOST)
         rank("fr", r["exp_fr"], EXPANSION_BOOST)
         rank("nl", r["exp_compound"], EXPANSION_BOOST * COMPOUND_BOOST)
-        rank("nl", r["join"], query_plan.JOIN_BOOST)
-        rank("nl", r["exp_nl_weak"], EXPANSION_BOOST * query_plan.PART_WEIGHT)
-        rank("fr", r["exp_fr_weak"], EXPANSION_BOOST * query_plan.PART_WEIGHT)
-        rank("nl", r["exp_compound_weak"], EXPANSION_BOOST * query_plan.PART_WEIGHT * COMPOUND_BOOST)
-        rank("nl", r["split"], query_plan.SPLIT_BOOST)
+        rank("nl", r["join"], JOIN_BOOST)
+        rank("nl", r["exp_nl_weak"], EXPANSION_BOOST * PART_WEIGHT)
+        rank("fr", r["exp_fr_weak"], EXPANSION_BOOST * PART_WEIGHT)
+        rank("nl", r["exp_compound_weak"], EXPANSION_BOOST * PART_WEIGHT * COMPOUND_BOOST)
+        rank("nl", r["split"], SPLIT_BOOST)
         return " + ".join(terms) if terms else "0"
 
     def highlight_query(self, lang):

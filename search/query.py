@@ -13,24 +13,13 @@ from pathlib import Path
 
 from . import lexicon
 from .analysis import LANGUAGES, fold, terms
+from .tuning import (
+    CORRECT_BELOW, JOIN_BOOST, JOIN_LINKS, MAX_CLAUSES, MAX_JOIN_PAIRS, MAX_QUERY_CHARS, MAX_SPLIT_WORDS,
+    MIN_JOIN_PART, MIN_PREFIX, MIN_SPLIT_PART, MIN_SPLIT_WORD, MOST_BELOW, PART_WEIGHT, SPLIT_BOOST,
+)
 
-MAX_QUERY_CHARS = 200
-MAX_CLAUSES = 12
-MIN_PREFIX = 3
 GLOSSARY_PATH = Path(__file__).with_name("glossary.tsv")
 
-# Tuning of the query plan (engine-neutral; the backends' own weights multiply these).
-MOST_BELOW = 3  # fewer threads than this with all words: rank by most concepts instead
-CORRECT_BELOW = 3  # fewer threads than this and a word the index does not know: correct it
-JOIN_BOOST = 0.5  # two query words found as one Dutch compound, relative to the words apart
-JOIN_LINKS = ("", "s", "en")  # linking morphemes tried between the parts (vervoer+s+kosten)
-MIN_JOIN_PART = 3  # shorter words are not joined into compounds
-MAX_JOIN_PAIRS = 4  # adjacent word pairs tried as compounds per query
-SPLIT_BOOST = 0.4  # a Dutch compound found as its parts written apart, relative to the compound
-MIN_SPLIT_WORD = 9  # shorter words are not split at query time
-MIN_SPLIT_PART = 4  # nor into parts shorter than this (kinder|armoede, week|endopvang)
-MAX_SPLIT_WORDS = 3  # words of one query tried as split compounds
-PART_WEIGHT = 0.5  # translations of a compound's parts, relative to those of the whole word
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _NOT_WORD = re.compile(r"[^\w'’*-]+")
@@ -83,6 +72,21 @@ class ParsedQuery:
     def words(self):
         """Plain positive words in order (for "did you mean")."""
         return [c.text for g in self.groups for c in g if c.kind == "word"]
+
+    def chosen_expansions(self):
+        """The glossary expansions both engines apply: non-overlapping, longest first at
+        each start, those of one span together. {start group: (end group, [expansions])}."""
+        spans = {}
+        for e in self.expansions:
+            if e.kind == "translation":
+                spans.setdefault((e.start, e.end), []).append(e)
+        chosen, covered = {}, set()
+        for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
+            if any(i in covered for i in range(start, end + 1)):
+                continue
+            covered.update(range(start, end + 1))
+            chosen[start] = (end, spans[(start, end)])
+        return chosen
 
 
 def _split_words(raw):
@@ -350,16 +354,7 @@ def concepts(parsed):
     """The query's concepts in order. Translations take the longest span first (without
     overlaps); then two adjacent one-word concepts that may be one compound become one
     concept whose parts are those two (so each keeps its own translations)."""
-    spans = {}
-    for e in parsed.expansions:
-        if e.kind == "translation":
-            spans.setdefault((e.start, e.end), []).append(e)
-    chosen, covered = {}, set()
-    for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
-        if any(i in covered for i in range(start, end + 1)):
-            continue
-        covered.update(range(start, end + 1))
-        chosen[start] = (end, spans[(start, end)])
+    chosen = parsed.chosen_expansions()
     out = []
     i = 0
     while i < len(parsed.groups):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from forum.extensions import db
 from forum.models import ModerationAction, Notification, Post, Thread
-from tests.conftest import PASSWORD, login, shows
+from tests.conftest import PASSWORD, html, login, shows
 from tests.test_attachments_samples import (
     EXE, HTML, SVG, make_docx, make_image, make_jpeg_with_gps, make_ods, make_odt, make_pdf, make_pptx,
     make_xlsx, make_zip,
@@ -34,10 +34,6 @@ def refusal(app, code, lang="nl", **params):
 
     with app.test_request_context(f"/{lang}/"), force_locale(lang):
         return str(escape(problem_message(code, **params)))
-
-
-def html(response):
-    return response.get_data(as_text=True)
 
 
 def files(*items):

@@ -21,6 +21,7 @@ from ..models import (
 )
 from ..moderation.audit import record
 from ..transactions import unit_of_work
+from ..places import country_of, find_province
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 NAME_MAX = 120
@@ -41,6 +42,7 @@ class AdminError(DomainError):
             "name_too_long": _("The name can be at most %(max)d characters.", max=self.params.get("max", NAME_MAX)),
             "description_too_long": _("The description can be at most %(max)d characters.", max=DESCRIPTION_MAX),
             "invalid_choice": _("Choose one of the listed options."),
+            "province_country": _("This province is not in the chosen country."),
             "last_admin": _("You are the last administrator: make someone else administrator first."),
             "deleted_user": _("This account has been deleted."),
             "invalid_website": _("Enter a web address starting with http:// or https://."),
@@ -231,7 +233,23 @@ def member_counts(org_ids):
     return dict(rows)
 
 
-def _org_values(name, kind, municipality, province, country, language, website):
+def _check_province(value, country, keep=""):
+    """The province's code (a name in either language is accepted). A value that is no
+    province, stored by an older version (`keep`), may stay until an admin picks one."""
+    value = _text(value)
+    if not value:
+        return ""
+    code = find_province(value)
+    if code is None:
+        if value == keep:
+            return value
+        raise AdminError("invalid_choice", field="province")
+    if country_of(code) != country:
+        raise AdminError("province_country", field="province")
+    return code
+
+
+def _org_values(name, kind, municipality, province, country, language, website, keep_province=""):
     website = _text(website)
     if website and (not re.match(r"^https?://[^\s/]+\.[^\s]+$", website) or len(website) > 300):
         raise AdminError("invalid_website", field="website")
@@ -239,8 +257,8 @@ def _org_values(name, kind, municipality, province, country, language, website):
         "name": _check_name(name, "name", ORG_NAME_MAX),
         "kind": _check_choice(kind, ORGANISATION_KINDS, "kind"),
         "municipality": _text(municipality)[:120],
-        "province": _text(province)[:120],
         "country": _check_choice(country, COUNTRIES, "country"),
+        "province": _check_province(province, country, keep_province),
         "language": _check_choice(language, LANGUAGES, "language"),
         "website": website,
     }
@@ -277,7 +295,7 @@ def create_organisation(actor, name, kind="adviesraad", municipality="", provinc
 @unit_of_work()
 def update_organisation(actor, org, name, kind, municipality, province, country, language, website):
     """Change an organisation's details (the slug stays: badges embedded elsewhere use it). Commits."""
-    values = _org_values(name, kind, municipality, province, country, language, website)
+    values = _org_values(name, kind, municipality, province, country, language, website, org.province)
     changed = _changes(org, values)
     if not changed:
         return changed

@@ -1,6 +1,8 @@
 """Demo moderation work: reported and held messages, so a moderator sees the queue at work."""
 from datetime import timedelta
 
+from flask import current_app
+
 from ..extensions import db
 from ..models import Flag, Organisation, Post, Thread, User, utcnow
 
@@ -49,14 +51,11 @@ def _hold(post):
 def add_moderation_demo():
     """Add two reported replies and two held messages of a new member. Skipped when the
     demo spam account exists already (the loader may run more than once). Commits."""
-    from ..demo_content import DEMO_PASSWORD
     from ..threads import services
 
     if _user(SPAMMER_EMAIL) is not None or _user("marieke@agora.example") is None:
         return False
-    import os
-
-    password = os.environ.get("AGORA_DEMO_PASSWORD", DEMO_PASSWORD)
+    password = current_app.config["DEMO_PASSWORD"]
     spammer = _person(SPAMMER_EMAIL, "Budget Deals", "asd-oss", "nl", password)
     newcomer = _person(NEWCOMER_EMAIL, "Bram Hoekstra", "participatieraad-nieuwegein", "nl", password)
     henk = _user("henk@agora.example")

@@ -146,7 +146,7 @@ def flag_post(user, post, reason, note=""):
     except IntegrityError:  # the same report sent twice at once (a double click)
         raise ModerationError("already_flagged") from None
     notices = []
-    threshold = current_app.config.get("FLAGS_TO_HIDE", 3)
+    threshold = current_app.config["FLAGS_TO_HIDE"]
     open_count = db.session.scalar(
         db.select(db.func.count(db.distinct(Flag.user_id))).where(
             Flag.post_id == post.id, Flag.resolved_at.is_(None)))

@@ -35,6 +35,7 @@ from ..permissions import (
     can_accept_answer, can_delete_post, can_edit_post, can_post, can_reply, can_start_thread,
     can_see_post,
 )
+from ..places import find_province
 from . import mentions, notifications
 
 TITLE_MAX = 200
@@ -55,42 +56,6 @@ KIND_FIELDS = {
 }
 COLUMN_FIELDS = ("municipality", "province", "closes_on")
 FIELD_MAX = 4000
-
-# ISO 3166-2 codes with names in both languages: initiatives are filtered by province.
-PROVINCES = (
-    ("NL-DR", "Drenthe", "Drenthe"),
-    ("NL-FL", "Flevoland", "Flevoland"),
-    ("NL-FR", "Fryslân", "Frise"),
-    ("NL-GE", "Gelderland", "Gueldre"),
-    ("NL-GR", "Groningen", "Groningue"),
-    ("NL-LI", "Limburg (NL)", "Limbourg (NL)"),
-    ("NL-NB", "Noord-Brabant", "Brabant-Septentrional"),
-    ("NL-NH", "Noord-Holland", "Hollande-Septentrionale"),
-    ("NL-OV", "Overijssel", "Overijssel"),
-    ("NL-UT", "Utrecht", "Utrecht"),
-    ("NL-ZE", "Zeeland", "Zélande"),
-    ("NL-ZH", "Zuid-Holland", "Hollande-Méridionale"),
-    ("BE-VAN", "Antwerpen", "Anvers"),
-    ("BE-VLI", "Limburg (BE)", "Limbourg (BE)"),
-    ("BE-VOV", "Oost-Vlaanderen", "Flandre-Orientale"),
-    ("BE-VWV", "West-Vlaanderen", "Flandre-Occidentale"),
-    ("BE-VBR", "Vlaams-Brabant", "Brabant flamand"),
-    ("BE-BRU", "Brussel", "Bruxelles"),
-    ("BE-WBR", "Waals-Brabant", "Brabant wallon"),
-    ("BE-WHT", "Henegouwen", "Hainaut"),
-    ("BE-WLG", "Luik", "Liège"),
-    ("BE-WLX", "Luxemburg", "Luxembourg"),
-    ("BE-WNA", "Namen", "Namur"),
-)
-PROVINCE_CODES = {code for code, _nl, _fr in PROVINCES}
-
-
-def province_name(code, lang):
-    for c, nl, fr in PROVINCES:
-        if c == code:
-            return fr if lang == "fr" else nl
-    return code or ""
-
 
 class ForumError(DomainError):
     """A refused forum action (see forum.errors.DomainError)."""
@@ -204,8 +169,11 @@ def clean_fields(kind, fields):
         value = re.sub(r"[ \t]+", " ", str(value or "")).strip()
         if len(value) > FIELD_MAX or (name in ("municipality", "province") and len(value) > 120):
             raise ForumError("field_too_long", field=name)
-        if name == "province" and value and value not in PROVINCE_CODES:
-            raise ForumError("invalid_province", field=name)
+        if name == "province" and value:
+            # Stored as its ISO code; a name in either language (an import) is accepted too.
+            value = find_province(value)
+            if value is None:
+                raise ForumError("invalid_province", field=name)
         if name == "website" and value:
             if not re.match(r"^https?://", value, re.I):
                 value = "https://" + value

@@ -24,10 +24,11 @@ from ..permissions import (
     member_required,
 )
 from ..transactions import begin_writing
+from ..places import find_province, province_choices
 from . import bp, queries, root_bp, services
 from .forms import KIND_HINTS, KIND_LABELS, EditPostForm, NewThreadForm, ReplyForm, choice
 from .mentions import handle_of
-from .services import PROVINCES, ForumError, province_name
+from .services import ForumError
 
 DEFAULT_POST_LIMIT = (10, 60)
 DEFAULT_THREAD_LIMIT = (5, 600)
@@ -158,7 +159,8 @@ def practices():
 @bp.get("/initiatives")
 def initiatives():
     args = queries.ListArgs.from_request(request.args)
-    province = request.args.get("province", "")
+    province = request.args.get("province", "").strip()
+    province = find_province(province) or province  # a name in a hand-written address works too
     municipality = request.args.get("municipality", "").strip()
     query = queries.visible_threads(current_user).where(Thread.kind == "initiative")
     provinces, places = queries.initiative_places(current_user)
@@ -167,12 +169,11 @@ def initiatives():
     if municipality:
         query = query.where(db.func.lower(Thread.municipality) == municipality.lower())
     municipalities = sorted({m for p, m in places if m and (not province or p == province)}, key=str.lower)
-    lang = current_language()
-    province_choices = [(code, province_name(code, lang)) for code, _nl, _fr in PROVINCES if code in provinces]
     filters = {"province": province, "municipality": municipality}
     return _render_list(
         "forum/list.html", query, args, _("Citizen initiatives"), new_kind="initiative",
-        place_filter=True, province_choices=province_choices, municipalities=municipalities,
+        place_filter=True, province_choices=province_choices(current_language(), codes=provinces),
+        municipalities=municipalities,
         filters={k: v for k, v in filters.items() if v},
     )
 
@@ -319,7 +320,7 @@ def _new_thread_form():
     kinds = [k for k in THREAD_KINDS if k != "announcement" or can_moderate(user)]
     form.kind.choices = [choice(k, KIND_LABELS[k]) for k in kinds]
     form.initiative_province.choices = [choice("", _("Choose a province"))] + [
-        choice(code, fr if lang == "fr" else nl) for code, nl, fr in PROVINCES]
+        choice(code, label) for code, label in province_choices(lang)]
     if request.method == "GET":
         theme_slug = request.args.get("theme")
         preset = next((t for t in startable if t.slug == theme_slug), None)
@@ -683,6 +684,5 @@ def init_app(app):
     def forum_helpers():
         return {
             "kind_labels": KIND_LABELS,
-            "province_name": province_name,
             "thread_url": _thread_url,
         }
