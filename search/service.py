@@ -7,7 +7,7 @@ builds escaped, highlighted snippets.
 """
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flask_babel import gettext as _
@@ -196,36 +196,30 @@ def search_threads(user, params, ui_language="nl"):
     backend = get_backend()
     result = backend.query(request)
 
-    def retry(text, wide):
-        again = parse(text, cross_language=not params.only,
-                      languages=(params.only,) if params.only else LANGUAGES, wide=wide)
-        again_request = SearchRequest(parsed=again, visibilities=request.visibilities, filters=request.filters,
-                                      sort=request.sort, page=request.page, per_page=PER_PAGE)
-        return again, again_request, backend.query(again_request)
-
     # A word the index does not know, and (almost) nothing found: search the correction.
     if result.total < CORRECT_BELOW and not result.timed_out and not params.exact:
         corrected = _corrected_text(backend, parsed, request)
         if corrected:
-            better, better_request, found = retry(corrected, False)
+            better = parse(corrected, cross_language=not params.only,
+                           languages=(params.only,) if params.only else LANGUAGES)
+            better_request = replace(request, parsed=better)
+            found = backend.query(better_request)
             if found.total and found.total >= result.total:
                 parsed, request, result, outcome.corrected = better, better_request, found, corrected
-    # Too little: also long words as compound parts written apart, and their translations.
+    # Too little: also long words as compound parts written apart (and their translations),
+    # and with several words, rank the threads holding the most of them (one more query).
     if result.total < MOST_BELOW and not result.timed_out:
-        wider, wider_request, found = retry(parsed.text, True)
-        if len(wider.expansions) > len(parsed.expansions):
-            if found.total >= result.total:
+        wider = parse(parsed.text, cross_language=not params.only,
+                      languages=(params.only,) if params.only else LANGUAGES, wide=True)
+        wider.mode = "most" if len(wider.groups) > 1 else "all"
+        if wider.mode == "most" or len(wider.expansions) > len(parsed.expansions):
+            wider_request = replace(request, parsed=wider)
+            found = backend.query(wider_request)
+            if found.total > result.total:
+                if wider.mode == "most":
+                    notices.append("most_words" if not result.total else "few_all_words")
+                    outcome.matched = "most"
                 parsed, request, result = wider, wider_request, found
-            else:  # "most" mode below still gets the wider plan
-                parsed, request = wider, wider_request
-    # Fewer than a handful of threads hold every word: rank those with the most of them.
-    if result.total < MOST_BELOW and not result.timed_out and len(parsed.groups) > 1:
-        parsed.mode = "most"
-        found = backend.query(request)
-        parsed.mode = "all" if found.total <= result.total else "most"
-        if parsed.mode == "most":
-            notices.append("most_words" if not result.total else "few_all_words")
-            result, outcome.matched = found, "most"
     notices += [n for n in result.notices if n not in notices]
     if not result.total and not result.timed_out and "only_stopwords" not in notices and _only_stopwords(parsed):
         notices.append("only_stopwords")
