@@ -1,7 +1,8 @@
-"""The query language for people: words, "phrases", -word, OR, word*; plus glossary expansion.
+"""The query language for people (words, "phrases", -word, OR, word*) and the query plan.
 
-Parsing is engine-neutral: it yields a ParsedQuery that a backend turns into its own
-query objects. Everything that could make a query expensive is bounded here: the length
+Parsing is engine-neutral: it yields a ParsedQuery, and concepts() / covers() / required()
+make it a plan (translations from the lexicon, compounds joined and split, "most words")
+that a backend only turns into its own query objects. Everything that could make a query expensive is bounded here: the length
 of the text, the number of clauses, and the shortest prefix a wildcard may have (the
 backend also caps how many words a prefix expands to). Anything that is not one of the
 supported operators is read as plain words, so no input is a syntax error.
@@ -14,12 +15,11 @@ from pathlib import Path
 from . import lexicon
 from .analysis import LANGUAGES, fold, terms
 from .tuning import (
-    CORRECT_BELOW, JOIN_BOOST, JOIN_LINKS, MAX_CLAUSES, MAX_JOIN_PAIRS, MAX_QUERY_CHARS, MAX_SPLIT_WORDS,
-    MIN_JOIN_PART, MIN_PREFIX, MIN_SPLIT_PART, MIN_SPLIT_WORD, MOST_BELOW, PART_WEIGHT, SPLIT_BOOST,
+    JOIN_LINKS, MAX_CLAUSES, MAX_JOIN_PAIRS, MAX_QUERY_CHARS, MAX_SPLIT_WORDS, MIN_JOIN_PART, MIN_PREFIX,
+    MIN_SPLIT_PART, MIN_SPLIT_WORD, PART_WEIGHT,
 )
 
 GLOSSARY_PATH = Path(__file__).with_name("glossary.tsv")
-
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _NOT_WORD = re.compile(r"[^\w'’*-]+")
@@ -33,8 +33,9 @@ class Clause:
 
 @dataclass
 class Expansion:
-    """Groups start..end (inclusive) also match these texts (a translation of the span, or
-    its words written as one compound: kind "join"). All targets are one concept."""
+    """Groups start..end (inclusive) also match these texts: a translation of the span, its
+    words written as one compound (kind "join"), or a long word's compound parts written apart
+    (kind "split"). All targets together are one alternative: one concept."""
 
     start: int
     end: int
