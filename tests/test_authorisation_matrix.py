@@ -37,6 +37,8 @@ def expect(anonymous, nonmember=None, member=None, silenced=None, moderator=None
 
 
 PUBLIC = expect(200)
+# Members-only content: anyone who may not read it gets the 404 an unknown id gets.
+HIDDEN = expect(404, 404, 200)
 SIGNED_IN = expect(LOGIN, 200)
 MEMBERS = expect(LOGIN, 403, 200)
 MODERATORS = expect(LOGIN, 403, 403, moderator=200)
@@ -58,9 +60,9 @@ GET_EXPECTED = {
     # forum
     "threads.latest": PUBLIC, "threads.questions": PUBLIC, "threads.practices": PUBLIC,
     "threads.initiatives": PUBLIC, "threads.vacancies": PUBLIC, "threads.themes": PUBLIC,
-    "threads.theme": MEMBERS,  # a members-only theme
-    "threads.thread": MEMBERS,  # a thread in it (both rules: with and without slug)
-    "threads.post": expect(LOGIN, 403, REDIRECT),
+    "threads.theme": HIDDEN,  # a members-only theme
+    "threads.thread": HIDDEN,  # a thread in it (both rules: with and without slug)
+    "threads.post": expect(404, 404, REDIRECT),
     "threads.edit_post": MODERATOR_ONLY_EDIT,
     "threads.post_history": MODERATOR_ONLY_EDIT,
     "threads.reply": WRITERS, "threads.new_thread": WRITERS,
@@ -85,12 +87,12 @@ GET_EXPECTED = {
     "badges.directory": PUBLIC, "badges.verify": PUBLIC, "badges.svg": PUBLIC, "badges.png": PUBLIC,
     "badges.static": PUBLIC, "badges.member_badge": MEMBERS,
     # attachments (an image on the other member's reply in the members-only theme)
-    "attachments.download": MEMBERS, "attachments.thumbnail": MEMBERS, "attachments.static": PUBLIC,
+    "attachments.download": HIDDEN, "attachments.thumbnail": HIDDEN, "attachments.static": PUBLIC,
     "attachments_pages.remove": MODERATOR_ONLY_EDIT,
     # feeds, API, search
     "feeds.latest": PUBLIC, "feeds.kind": PUBLIC, "feeds.theme": PUBLIC,  # a public theme
     "api.index": PUBLIC, "api.themes": PUBLIC, "api.threads": PUBLIC, "api.organisations": PUBLIC,
-    "api.thread": expect(404, 404, 200),  # members-only thread: not revealed to others
+    "api.thread": HIDDEN,  # members-only thread: not revealed to others
     "search.search": PUBLIC, "search_api.api_search": PUBLIC,
 }
 
