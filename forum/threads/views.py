@@ -253,7 +253,9 @@ def thread(thread_id, slug=None):
     thread = _get_thread_or_404(thread_id)
     if thread.merged_into_id is not None:
         # Merged by a moderator (forum.moderation): the old address leads to the target,
-        # for those who may read it.
+        # for those who may read both themes (otherwise it is unknown, as above).
+        if not can_read_theme(current_user, thread.theme):
+            abort(404)
         _check_thread_access(_get_thread_or_404(thread.merged_into_id))
         return redirect(url_for("threads.thread", thread_id=thread.merged_into_id), 301)
     _check_thread_access(thread)
