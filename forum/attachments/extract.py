@@ -106,7 +106,7 @@ def _part_text(archive, name, collector, paragraphs, runs=None):
         else:
             parser.Parse(b"", True)
     except archives.ArchiveLimit as exc:
-        cut = f"{name}: {exc}"
+        cut = str(exc)  # names the part
     except (expat.ExpatError, _Doctype, zipfile.BadZipFile, zlib.error) as exc:
         if not collector.lines and not collector.line:
             raise ExtractionFailed(f"{name}: {exc}") from exc

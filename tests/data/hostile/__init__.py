@@ -104,19 +104,19 @@ def _repeated_crc(fill, megabytes, crc):
     return crc
 
 
-def deflated(*segments):
+def deflated(*segments, crc=True):
     """(raw deflate stream, crc32, size) of the segments in order: bytes as they are, or
-    (fill byte, megabytes) for a run of that byte."""
-    out, crc, size = [], 0, 0
+    (fill byte, megabytes) for a run of that byte. crc=False skips the CRC (None)."""
+    out, size, want_crc, crc = [], 0, crc, 0
     for segment in segments:
         if isinstance(segment, bytes):
             compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
             out.append(compressor.compress(segment) + compressor.flush(zlib.Z_FULL_FLUSH))
-            crc, size = zlib.crc32(segment, crc), size + len(segment)
+            crc, size = zlib.crc32(segment, crc) if want_crc else None, size + len(segment)
         else:
             fill, megabytes = segment
             out.append(_block(fill) * megabytes)
-            crc, size = _repeated_crc(fill, megabytes, crc), size + megabytes * MB
+            crc, size = _repeated_crc(fill, megabytes, crc) if want_crc else None, size + megabytes * MB
     out.append(zlib.compressobj(9, zlib.DEFLATED, -15).flush())  # the empty final block
     return b"".join(out), crc, size
 
@@ -158,14 +158,14 @@ def document(kind, *extra, replace=()):
     return write_zip(entries + list(replaced.values()) + list(extra))
 
 
-def png_bomb(side=30_000):
-    """A valid greyscale PNG of side x side pixels (900 megapixels by default), all black,
-    about 1 MB: its zlib stream is repeated deflate blocks of zeros."""
+def png_bomb(side=20_000):
+    """A valid greyscale PNG of side x side pixels (400 megapixels by default), all black,
+    about 400 kB: its zlib stream is repeated deflate blocks of zeros."""
     rows = side * (side + 1)  # a filter byte before each row
     megabytes = rows // MB
     tail = bytes(rows - megabytes * MB)
-    raw, _crc, _size = deflated((b"\0", megabytes), tail)
-    adler = zlib.adler32(tail, _repeated_adler(megabytes))
+    raw, _crc, _size = deflated((b"\0", megabytes), tail, crc=False)
+    adler = zlib.adler32(tail, _adler((b"\0", megabytes)))
     idat = b"\x78\xda" + raw + struct.pack(">I", adler)
 
     def chunk(kind, data):
@@ -173,14 +173,6 @@ def png_bomb(side=30_000):
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-
-
-@functools.lru_cache(maxsize=None)
-def _repeated_adler(megabytes):
-    value, chunk = 1, bytes(MB)
-    for _ in range(megabytes):
-        value = zlib.adler32(chunk, value)
-    return value
 
 
 def pdf(pages):
@@ -193,7 +185,7 @@ def pdf(pages):
 
     def stream(segment):
         nonlocal number
-        raw, _crc, _size = deflated(*([segment] if isinstance(segment, tuple) else [segment]))
+        raw, _crc, _size = deflated(segment, crc=False)
         data = b"\x78\xda" + raw + struct.pack(">I", _adler(segment))
         objects[number] = (b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data)) + data + b"\nendstream"
         number += 1
@@ -204,8 +196,8 @@ def pdf(pages):
         forms = []
         for _ in range(page.get("forms", 0)):
             n = stream(page["form"])
-            objects[n] = objects[n].replace(b"<< /Length", b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /Font << /F1 3 0 R >> >> "
-                                            b"/Length", 1)
+            objects[n] = objects[n].replace(b"<< /Length", b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] "
+                                            b"/Resources << /Font << /F1 3 0 R >> >> /Length", 1)
             forms.append(n)
         draw = b"".join(b"/X%d Do " % i for i in range(len(forms)))
         if draw:
@@ -229,6 +221,7 @@ def pdf(pages):
     return bytes(out)
 
 
+@functools.lru_cache(maxsize=None)
 def _adler(segment):
     if isinstance(segment, bytes):
         return zlib.adler32(segment)
@@ -237,3 +230,67 @@ def _adler(segment):
     for _ in range(megabytes):
         value = zlib.adler32(chunk, value)
     return value
+
+
+def _docx_with_text_then(fill, megabytes=1024):
+    """word/document.xml: a paragraph of real text, then a gigabyte of `fill`."""
+    return bomb("word/document.xml", megabytes, fill=fill,
+                prefix=docx_body("Advies over de mantelzorgwaardering.").encode()[:-len("</w:body></w:document>")],
+                suffix=b"</w:body></w:document>")
+
+
+def _zip_of(name, data):
+    return write_zip([part(name, data)])
+
+
+# (key, file name, maker, what the upload check says: a refusal code, or None when accepted)
+CASES = [
+    ("docx-content-types", "bom.docx", lambda: document("docx", replace=[bomb("[Content_Types].xml")]),
+     "unpacked_too_large"),
+    ("docx-document", "bom.docx", lambda: document("docx", replace=[_docx_with_text_then(b" ")]),
+     "unpacked_too_large"),
+    ("docx-document-zeros", "bom.docx", lambda: document("docx", replace=[bomb("word/document.xml")]),
+     "unpacked_too_large"),
+    ("docx-under-size-over-ratio", "dicht.docx", lambda: document("docx", replace=[bomb("word/document.xml", 50)]),
+     "unpacked_too_large"),
+    ("docx-size-lies", "leugen.docx",
+     lambda: document("docx", replace=[bomb("[Content_Types].xml", declared=2_000)]), "damaged"),
+    ("docx-rels", "bom.docx", lambda: document("docx", replace=[bomb("_rels/.rels")]), "unpacked_too_large"),
+    ("xlsx-shared-strings", "bom.xlsx", lambda: document("xlsx", replace=[bomb("xl/sharedStrings.xml")]),
+     "unpacked_too_large"),
+    ("xlsx-sheet", "bom.xlsx", lambda: document("xlsx", replace=[bomb("xl/worksheets/sheet1.xml")]),
+     "unpacked_too_large"),
+    ("pptx-slide", "bom.pptx", lambda: document("pptx", replace=[bomb("ppt/slides/slide1.xml")]),
+     "unpacked_too_large"),
+    ("odt-content", "bom.odt", lambda: document("odt", replace=[bomb("content.xml")]), "unpacked_too_large"),
+    ("odt-mimetype", "bom.odt", lambda: document("odt", replace=[bomb("mimetype")]), "unpacked_too_large"),
+    ("odt-manifest", "bom.odt", lambda: document("odt", replace=[bomb("META-INF/manifest.xml")]),
+     "unpacked_too_large"),
+    ("many-parts", "veel.docx",
+     lambda: document("docx", *[part(f"word/deel{i}.xml", b"<a/>") for i in range(10_000)]), "too_many_parts"),
+    ("nested-zip", "bom.docx", lambda: _zip_of("bom.docx", document("docx", replace=[bomb("word/document.xml")])),
+     "archive"),
+    ("image-in-docx", "plaatje.docx", lambda: document("docx", part("word/media/image1.png", png_bomb(), stored=True)),
+     "embedded_image_too_big"),
+    ("image-in-odt", "plaatje.odt", lambda: document("odt", part("Pictures/foto.png", png_bomb(), stored=True)),
+     "embedded_image_too_big"),
+    # Not followed: an embedded workbook (as Word embeds a chart's data) that is itself a bomb.
+    ("embedded-workbook", "grafiek.docx",
+     lambda: document("docx", part("word/embeddings/Microsoft_Excel_Sheet1.xlsx",
+                                   document("xlsx", replace=[bomb("xl/sharedStrings.xml")]), stored=True)), None),
+    # PDFs are not inflated by the upload check; their text extraction is bounded.
+    ("pdf-one-stream", "bom.pdf", lambda: pdf([{"streams": [(b" ", 512)]}]), None),
+    ("pdf-many-pages", "bom.pdf", lambda: pdf([{"streams": [(b" ", 70)]} for _ in range(30)]), None),
+    ("pdf-forms", "bom.pdf", lambda: pdf([{"form": (b" ", 70), "forms": 30}]), None),
+    ("pdf-tokens", "bom.pdf", lambda: pdf([{"streams": [b"0 " * (2 * MB)]}]), None),
+]
+
+
+def write_cases(folder):
+    """Write every case into `folder`; returns [(key, path, file name, expected refusal)]."""
+    written = []
+    for key, filename, make, expected in CASES:
+        path = folder / f"{key}--{filename}"
+        path.write_bytes(make())
+        written.append((key, path, filename, expected))
+    return written
