@@ -28,7 +28,7 @@ EMBEDDED_IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", 
 # PDF (pypdf's own limits, lowered; see extract._pdf_configuration).
 PDF_MAX_PAGES = 300
 PDF_MAX_STREAM_BYTES = 5 * MB  # one decoded stream (a page's content, a form); a larger one skips the page
-PDF_MAX_FORMS_PER_PAGE = 10  # form XObjects followed while extracting one page's text
+PDF_MAX_FORMS_PER_PAGE = 5  # form XObjects followed while extracting one page's text (held until the page ends)
 PDF_MAX_PARSE_OPERATIONS = 300_000  # operators and operands parsed from one content stream
 
 # Extracted text: the caller's max_chars (ATTACHMENT_TEXT_MAX_CHARS) cuts it.

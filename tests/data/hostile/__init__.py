@@ -239,6 +239,11 @@ def _docx_with_text_then(fill, megabytes=1024):
                 suffix=b"</w:body></w:document>")
 
 
+@functools.lru_cache(maxsize=None)
+def _near_limit():
+    return b" " * (5 * MB - 4096)  # just under extract's 5 MB per decoded PDF stream
+
+
 def _zip_of(name, data):
     return write_zip([part(name, data)])
 
@@ -283,6 +288,11 @@ CASES = [
     ("pdf-many-pages", "bom.pdf", lambda: pdf([{"streams": [(b" ", 70)]} for _ in range(30)]), None),
     ("pdf-forms", "bom.pdf", lambda: pdf([{"form": (b" ", 70), "forms": 30}]), None),
     ("pdf-tokens", "bom.pdf", lambda: pdf([{"streams": [b"0 " * (2 * MB)]}]), None),
+    # Streams at pypdf's lowered limits (5 MB, 5 forms a page) on every page: the worst a
+    # page can hold; each page's streams are released after it.
+    ("pdf-pages-at-limit", "veel.pdf", lambda: pdf([{"streams": [_near_limit()]} for _ in range(40)]), None),
+    ("pdf-forms-at-limit", "veel.pdf",
+     lambda: pdf([{"streams": [_near_limit()], "form": _near_limit(), "forms": 6} for _ in range(3)]), None),
 ]
 
 
