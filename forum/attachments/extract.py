@@ -208,8 +208,8 @@ def _forget_decoded(page):
                         stream.decoded_self = None
             elif hasattr(value, "get"):
                 forms = value.get("/XObject")
-                forms = forms.get_object() if forms is not None else {}
-                for form in forms.values():
+                forms = forms.get_object() if forms is not None else None
+                for form in forms.values() if hasattr(forms, "values") else ():
                     form = form.get_object()
                     if id(form) in seen or not hasattr(form, "get"):
                         continue
@@ -277,8 +277,3 @@ def extract(data, type_code, max_chars=200_000):
     except Exception as exc:  # pypdf, zipfile and expat raise many kinds
         raise ExtractionFailed(f"{type(exc).__name__}: {exc}") from exc
     return Extraction(_normalise(result.text, max_chars), result.cut)
-
-
-def extract_text(data, type_code, max_chars=200_000):
-    """The searchable text of a document; raises ExtractionFailed."""
-    return extract(data, type_code, max_chars).text
