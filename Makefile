@@ -1,6 +1,8 @@
-# Agora — `make run` serves the demo site, `make test` runs the whole test suite
-# (SQLite + Whoosh); `make test-postgres` runs it again on PostgreSQL with PostgreSQL
-# full-text search (PG_TEST_URL names a database the suite may empty; .ci/run sets it up).
+# Agora. `make run` installs, migrates, loads the demo content and serves it on 127.0.0.1:8000.
+# `make test`: the main suite on SQLite with Whoosh (no browser, load or fault tests).
+# `make test-e2e`: browser (Chromium), accessibility, load and fault tests against gunicorn.
+# `make test-postgres`: the main suite again on PostgreSQL with PostgreSQL full-text search
+# (PG_TEST_URL names a database the suite may empty). `.ci/run` runs all three.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,6 +10,8 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pybabel skips folders starting with _ by default, which hid templates/_macros/.
+I18N_IGNORE_DIRS := .* __pycache__ build dist instance artifacts node_modules
 PG_TEST_URL ?= postgresql+psycopg://agora:agora@127.0.0.1:5432/agora_test
 
 .PHONY: run serve test test-postgres test-e2e test-all install i18n compile-translations migrate demo bench clean
@@ -26,7 +30,7 @@ compile-translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d translations -D messages 2>&1 | tail -n 2
 
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -w 100 -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs "$(I18N_IGNORE_DIRS)" -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -w 100 -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages -w 100 --no-fuzzy-matching --ignore-obsolete
 	$(MAKE) compile-translations
 
@@ -40,7 +44,7 @@ run: demo
 	@echo "Agora on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
 	$(BIN)/python -m forum.jobs.runner --app wsgi & JOBS=$$!; \
 	trap "kill $$JOBS 2>/dev/null" EXIT INT TERM; \
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install
 	$(BIN)/python -m pytest -q -m "not e2e" tests

@@ -52,7 +52,7 @@ FR_BODIES = [
 def populate(folder, members, threads, posts, seed=7):
     """Bulk-insert a forum; returns (theme slug, id of the 100-post thread)."""
     from forum import create_app
-    from forum.demo_content import ensure_default_themes
+    from forum.admin.themes import ensure_default_themes
     from forum.extensions import db
     from forum.markup import render_markdown
     from forum.models import Organisation, Post, Theme, Thread, User, utcnow
@@ -66,7 +66,7 @@ def populate(folder, members, threads, posts, seed=7):
         themes = db.session.scalars(db.select(Theme).order_by(Theme.position)).all()
         now = utcnow()
         orgs = [dict(name=f"Adviesraad Sociaal Domein Gemeente {i}", slug=f"adviesraad-{i}",
-                     municipality=f"Gemeente {i}", province="Utrecht", country="NL" if i % 4 else "BE",
+                     municipality=f"Gemeente {i}", province="NL-UT" if i % 4 else "BE-VAN", country="NL" if i % 4 else "BE",
                      language="nl" if i % 5 else "fr", membership_status="active",
                      created_at=now, updated_at=now) for i in range(max(1, members // 10))]
         db.session.execute(db.insert(Organisation), orgs)

@@ -41,7 +41,9 @@ def error_messages():
         404: (_("Page not found"), _("This page does not exist (any more). Check the address or use the search.")),
         405: (_("Not allowed"), _("This action is not possible on this page.")),
         413: (_("Too large"), _("What you sent is larger than allowed. Make it smaller and try again.")),
+        414: (_("Address too long"), _("The address of this page is longer than the forum accepts. Check the link or start again from the home page.")),
         429: (_("Too many attempts"), _("You tried this too often in a short time. Wait a moment and try again.")),
+        431: (_("Request too large"), _("Your browser sent more information than the forum accepts. Clearing this site's cookies usually helps.")),
         500: (_("Something went wrong"), _("An unexpected error occurred on our side. Your action may not have been saved; please try again in a moment.")),
         503: (_("Temporarily unavailable"), _("The forum cannot save anything right now. Nothing you saved earlier is lost; please try again later.")),
     }
@@ -89,6 +91,11 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def unexpected(exc):
+        # A framework-level rollback, on purpose (like the user loader's in auth/__init__.py):
+        # an error no service caught (a bug, a lost connection, an autoflush in a view) can
+        # leave the session in a failed transaction, and the error page itself reads (the
+        # current user, menus). Services roll their own work back (forum/transactions.py);
+        # this only makes the page renderable.
         if isinstance(exc, OverflowError):
             # A number too large for the database (?page=99999999999999999999): bad input.
             log.info("Number out of range on %s %s: %s", request.method, request.path, exc)

@@ -37,6 +37,24 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+# Agora's own limits on the request head, below gunicorn's (gunicorn.conf.py), so that the app,
+# not gunicorn, answers with its translated page and security headers.
+REQUEST_LINE_LIMIT = 8190
+HEADER_FIELD_LIMIT = 8190
+HEADER_COUNT_LIMIT = 100
+
+
+def refuse_oversized_request_head():
+    environ = request.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or (
+        environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", ""))
+    if len(target) > REQUEST_LINE_LIMIT:
+        abort(414)
+    headers = [value for key, value in environ.items() if key.startswith("HTTP_")]
+    if len(headers) > HEADER_COUNT_LIMIT or any(len(str(v)) > HEADER_FIELD_LIMIT for v in headers):
+        abort(431)
+
+
 def init_app(app):
     # Before the areas register their blueprints: rules take the converter when added.
     app.url_map.converters["int"] = IdConverter
@@ -45,6 +63,9 @@ def init_app(app):
     def refuse_nul_bytes():
         if has_nul_byte():
             abort(400)
+
+    # First of all before_request functions: nothing else should work on such a request.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_request_head)
 
     @app.after_request
     def add_security_headers(response):

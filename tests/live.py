@@ -57,7 +57,7 @@ class LiveServer:
         os.makedirs(self.instance_path, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind",
+                [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "--workers", str(self.workers), "--bind",
                  f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--timeout", "60", self.app],
                 cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log,
                 start_new_session=True,

@@ -15,7 +15,8 @@ import pytest
 from forum.attachments import archives, extract, limits
 from forum.extensions import db
 from tests.data import hostile as H
-from tests.test_attachments import attachments_of, html, refusal, reply, stored_files
+from tests.conftest import html
+from tests.test_attachments import attachments_of, refusal, reply, stored_files
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMORY_BUDGET = 100 * 1024 * 1024
@@ -23,7 +24,7 @@ MEMORY_BUDGET = 100 * 1024 * 1024
 
 @pytest.fixture
 def app_config(app_config):
-    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1", SEARCH_SYNC_AFTER_REQUEST=False)
+    return dict(app_config, SEARCH_SYNC_AFTER_REQUEST=False)
 
 
 @pytest.fixture(scope="module")

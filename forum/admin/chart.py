@@ -5,6 +5,7 @@ are SVG presentation attributes. The page puts a data table next to it for scree
 """
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 
 # Okabe-Ito, then four of Paul Tol's: distinguishable with the common forms of colour
@@ -49,9 +50,10 @@ def posts_chart(weekly, lang, chart_id="posts-chart"):
     plot_h = HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(weeks), 1)
     bar_w = max(slot * 0.8, 1)
-    title = _("Posts per week per theme, last %(weeks)d weeks", weeks=len(weeks))
-    desc = _("%(total)d posts in total; the busiest week had %(max)d. The table below gives every number.",
-             total=weekly.total, max=max(totals or [0]))
+    title = ngettext("Posts per week per theme, last %(num)d week",
+                     "Posts per week per theme, last %(num)d weeks", len(weeks))
+    desc = _("%(posts)s in total; the busiest week had %(max)d. The table below gives every number.",
+             posts=ngettext("%(num)d post", "%(num)d posts", weekly.total), max=max(totals or [0]))
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" '
         f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" font-family="sans-serif" font-size="11">',

@@ -50,7 +50,7 @@ WORDING = {
         "former_prefix": "Plus membre de",
         "none": "Pas membre de {umbrella}",
         "none_prefix": "Pas membre de",
-        "alt": "Membre de {umbrella} : {name}. Vérifier l’adhésion.",
+        "alt": "Membre de {umbrella}\u00a0: {name}. Vérifier l’adhésion.",
         "alt_former": "Plus membre de {umbrella}",
         "alt_none": "Pas membre de {umbrella}",
         "not_active": "Adhésion non active",

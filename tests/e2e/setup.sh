@@ -1,28 +1,37 @@
 #!/usr/bin/env bash
-# Installs what the browser tests need: Debian's Chromium and axe-core (vendored from npm).
-# Never downloads a browser build of its own. Where something cannot be installed, the
-# browser tests report themselves as skipped with the reason (tests/e2e/conftest.py).
-set -u
+# Installs what the browser tests need: Debian's Chromium (apt) and axe-core (vendored from the
+# npm registry into tests/e2e/vendor/). Never downloads a browser build of its own.
+# Outside CI a part that cannot be installed is a warning and those tests report themselves
+# as skipped; under CI=true it is a failure (exit 1), so a CI run cannot pass without them.
+set -uo pipefail
 cd "$(dirname "$0")"
+failed=0
+problem() {
+  if [ "${CI:-}" = "true" ]; then echo "ERROR: $*" >&2; failed=1
+  else echo "WARNING: $* (those tests will be skipped)" >&2; fi
+}
+
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing Debian's chromium (apt-get)…"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null) \
-      || echo "WARNING: could not install chromium; browser tests will be skipped."
-  else
-    echo "WARNING: chromium missing and not root; run: sudo apt-get install chromium"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
   fi
+  command -v chromium >/dev/null 2>&1 || problem "Chromium is missing and could not be installed (as root: apt-get install chromium)"
 fi
-if [ ! -f vendor/axe.min.js ]; then
+
+AXE=vendor/axe.min.js
+axe_ok() { [ -s "$AXE" ] && grep -q "axe.version" "$AXE"; }
+if ! axe_ok; then
   if command -v npm >/dev/null 2>&1; then
     echo "Vendoring axe-core from the npm registry…"
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm install --silent --no-audit --no-fund axe-core@4 >/dev/null 2>&1) \
-      && mkdir -p vendor && cp "$tmp/node_modules/axe-core/axe.min.js" vendor/axe.min.js \
-      || echo "WARNING: could not fetch axe-core; accessibility tests will be skipped."
+    # --prefix: without it npm resolves to a parent folder's node_modules when there is one.
+    if npm install --prefix "$tmp" --no-save --no-package-lock --silent --no-audit --no-fund axe-core@4 >/dev/null \
+        && [ -s "$tmp/node_modules/axe-core/axe.min.js" ]; then
+      mkdir -p vendor && cp "$tmp/node_modules/axe-core/axe.min.js" "$AXE"
+    fi
     rm -rf "$tmp"
-  else
-    echo "WARNING: npm missing; accessibility tests will be skipped."
   fi
+  axe_ok || { rm -f "$AXE"; problem "axe-core could not be vendored from the npm registry (npm install axe-core@4)"; }
 fi
-exit 0
+exit $failed

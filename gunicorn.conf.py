@@ -1,0 +1,12 @@
+"""gunicorn settings for Agora, read from the working folder by `make run` and the tests' servers.
+
+gunicorn answers a request over its own limits itself, with a bare page and none of Agora's
+security headers. Its limits are therefore set well above Agora's (forum/security.py,
+REQUEST_LINE_LIMIT and HEADER_*_LIMIT): an over-long address or header reaches the app, which
+answers 414 or 431 with its translated page and headers. Past gunicorn's hard ceilings (a 1 MB
+request line, 64 KB in one header) gunicorn still answers alone; README's security section says
+how a proxy in front caps requests below that.
+"""
+limit_request_line = 0  # 0: gunicorn's own ceiling (1 MB) instead of 4094 bytes
+limit_request_field_size = 65536
+limit_request_fields = 1000
