@@ -115,7 +115,8 @@ def test_compound_in_a_post_is_found_by_its_parts_below_the_words_apart(client, 
     sync()
     assert titles(search(client, "woning aanpassing", only="nl")) == ["Trap in huis", "Traplift duurt lang"]
     assert titles(search(client, "aanpassing", only="nl")) == ["Trap in huis", "Traplift duurt lang"]
-    assert titles(search(client, "woningaanpassing", only="nl")) == ["Traplift duurt lang"]
+    # The compound itself first (the words apart may follow, as the query's second try).
+    assert titles(search(client, "woningaanpassing", only="nl"))[0] == "Traplift duurt lang"
     if search_backend == "whoosh":
         # Engine-specific: PostgreSQL's snippets are ts_headline's, which parses the text
         # again without compound parts (README, "Search").
