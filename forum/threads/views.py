@@ -123,10 +123,10 @@ def _write_post(form, write, fallback_field, rate_limit=None, post=None):
 # -- lists -----------------------------------------------------------------------------
 
 def _render_list(template, query, args, title, pinned=("site",), **context):
-    pagination = queries.paginate(queries.ordered(query, args, pinned=pinned), args.page)
-    threads = list(pagination.items)
+    listing = queries.list_page(query, args, pinned=pinned)
+    threads = listing.threads
     return render_template(
-        template, threads=threads, pagination=pagination, args=args, title=title,
+        template, threads=threads, listing=listing, args=args, title=title,
         unread_ids=queries.unread_ids(current_user, threads), **context,
     )
 
@@ -598,10 +598,10 @@ def profile(user_id):
     args = queries.ListArgs.from_request(request.args)
     args.sort = "newest"
     query = queries.visible_threads(current_user).where(Thread.author_id == member.id)
-    pagination = queries.paginate(queries.ordered(query, args, pinned=()), args.page)
+    listing = queries.list_page(query, args, pinned=())
     return render_template(
-        "forum/profile.html", member=member, pagination=pagination, threads=list(pagination.items),
-        stats=queries.profile_stats(member.id), args=args, unread_ids=set(), handle=handle_of(member.name),
+        "forum/profile.html", member=member, listing=listing, threads=listing.threads,
+        stats=queries.profile_stats(member.id, current_user), args=args, unread_ids=set(), handle=handle_of(member.name),
     )
 
 
