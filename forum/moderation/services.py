@@ -20,6 +20,7 @@ from ..models import (
     User, Watch, count, utcnow,
 )
 from ..permissions import can_flag, can_moderate, can_read_thread, can_sanction, can_see_post
+from ..threads import fragments
 from .audit import record
 from .posting import already_recorded
 
@@ -229,6 +230,8 @@ def flag_post(user, post, reason, note=""):
         record(None, "auto_hide_post", "post", post.id, "", flags=open_count, thread_id=post.thread_id)
         notices.append(_notice(post.author, "post_auto_hidden", thread=post.thread, post=post))
     _commit_and_deliver(notices)
+    if post.status == "hidden":
+        fragments.forget_posts([post.id])
     return flag
 
 
@@ -279,6 +282,7 @@ def hide_post(actor, post, reason):
     outbox.enqueue("thread", thread.id)
     record(actor, "hide_post", "post", post.id, reason, flags=flags, previous=previous, thread_id=thread.id)
     _commit_and_deliver([_notice(post.author, "post_hidden", reason, thread=thread, post=post)])
+    fragments.forget_posts([post.id])  # the cached text of a hidden post leaves the disk
 
 
 def restore_post(actor, post, reason=""):

@@ -35,7 +35,7 @@ from ..permissions import (
     can_accept_answer, can_delete_post, can_edit_post, can_post, can_reply, can_start_thread,
     can_see_post,
 )
-from . import mentions, notifications
+from . import fragments, mentions, notifications
 
 TITLE_MAX = 200
 TITLE_MIN = 5
@@ -431,6 +431,7 @@ def delete_post(actor, post):
     for hook in current_app.extensions.get("agora_delete_hooks", ()):
         hook(actor, post)
     db.session.commit()
+    fragments.forget_posts([post.id])
 
 
 def accept_answer(actor, thread, post):

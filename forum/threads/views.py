@@ -22,7 +22,7 @@ from ..permissions import (
     can_read_thread, can_reply, can_see_history, can_see_post, can_start_thread, is_member,
     member_required,
 )
-from . import bp, queries, root_bp, services
+from . import bp, fragments, queries, root_bp, services
 from .forms import KIND_HINTS, KIND_LABELS, EditPostForm, NewThreadForm, ReplyForm, choice
 from .mentions import handle_of
 from .services import PROVINCES, ForumError, province_name
@@ -688,6 +688,8 @@ def unsubscribe_one_click(token):
 
 
 def init_app(app):
+    app.jinja_env.globals["post_fragment"] = fragments.post_fragment
+
     @app.context_processor
     def forum_helpers():
         return {
