@@ -110,3 +110,57 @@ def forget_posts(post_ids):
         folder = _folder() / str(post_id // 1000)
         for path in folder.glob(f"{post_id}-*.html"):
             path.unlink(missing_ok=True)
+
+
+# -- what depends on the reader, prepared once per page ------------------------------------
+
+SENTINEL = 987654321  # an id no post has: url_for once, then the id is put in its place
+
+
+class ReaderLinks:
+    """The reader's rights on one thread and the post action addresses, prepared once per
+    page: one url_for per endpoint instead of one per post, and the policy checks that do
+    not depend on the post done once."""
+
+    def __init__(self, user, thread):
+        from flask import url_for
+
+        from ..permissions import can_moderate, can_post, can_reply
+
+        self.member = is_member(user)
+        self.moderator = can_moderate(user)
+        self.can_post = can_post(user)
+        self.can_reply = can_reply(user, thread)
+        self.user_id = user.id if self.member else None
+        self._patterns = {}
+        self._url_for = url_for
+        self._thread_id = thread.id
+
+    def _pattern(self, endpoint, **values):
+        key = (endpoint, tuple(sorted(values)))
+        if key not in self._patterns:
+            prefix, _sep, suffix = self._url_for(endpoint, **values).partition(str(SENTINEL))
+            self._patterns[key] = (prefix, suffix)
+        return self._patterns[key]
+
+    def thank(self, post_id):
+        prefix, suffix = self._pattern("threads.thank", post_id=SENTINEL)
+        return f"{prefix}{post_id}{suffix}"
+
+    def quote(self, post_id):
+        prefix, suffix = self._pattern("threads.reply", thread_id=self._thread_id, quote=SENTINEL)
+        return f"{prefix}{post_id}{suffix}"
+
+    def may_thank(self, post):
+        return post.status == "visible" and self.can_post and self.user_id != post.author_id
+
+
+def reader_links(thread):
+    """The ReaderLinks of this request's reader for a thread (made once per request)."""
+    from flask import g
+
+    cache = g.setdefault("agora_reader_links", {})
+    if thread.id not in cache:
+        user = current_user._get_current_object()
+        cache[thread.id] = ReaderLinks(user, thread)
+    return cache[thread.id]
