@@ -5,15 +5,17 @@ import secrets
 import unicodedata
 from datetime import date
 
-from flask import current_app, g, has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from forum import ratelimit
+from forum.errors import DomainError
 from forum.extensions import db
 from forum.models import ModerationAction, Organisation, User, count, utcnow
 from forum.outbox import enqueue
+from forum.transactions import begin_writing
 
 from .mail import send_mail
 from .tokens import TokenInvalid, fingerprint, make_token, read_token
@@ -24,12 +26,12 @@ log = logging.getLogger(__name__)
 REGISTRABLE_STATUSES = ("active", "pending")
 
 
-class AuthError(Exception):
-    """A domain error the view shows next to the form; `details` add context (a user, a date)."""
+class AuthError(DomainError):
+    """A refused account action (see forum.errors.DomainError); the view words it, with
+    `details` for context (a user, a date)."""
 
     def __init__(self, code, **details):
-        super().__init__(code)
-        self.code = code
+        super().__init__(code, **details)
         self.details = details
 
 
@@ -58,18 +60,6 @@ def external_url(endpoint, **values):
         return base + url_for(endpoint, **values)
     with current_app.test_request_context():
         return base + url_for(endpoint, **values)
-
-
-def begin_writing():
-    """Let a GET request write: end its read transaction so the next one takes the write lock.
-
-    SQLite starts GET transactions deferred (forum/database.py); a link followed from a
-    mail (confirm, change e-mail) must write, so it asks for the lock up front.
-    """
-    if has_request_context():
-        g.sqlite_write = True
-    if db.session().in_transaction():
-        db.session.commit()
 
 
 def fold(text):

@@ -2,7 +2,7 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -335,10 +335,8 @@ def confirm_email_change(token):
 # --- approvals (moderators) -----------------------------------------------------------------
 
 def _approvals_page(status=200, errors=None, reasons=None):
-    # Inside the moderation area's tab bar when that area is installed.
-    layout = "moderation/_layout.html" if "moderation.queue" in current_app.view_functions else "auth/_mod_layout.html"
     return render_template(
-        "auth/approvals.html", layout=layout,
+        "auth/approvals.html",
         people=services.pending_registrations(),
         unconfirmed=services.unconfirmed_registrations_count(),
         approve_form=ApproveForm(), reject_form=RejectForm(),

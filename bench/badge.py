@@ -58,7 +58,7 @@ def prepare(folder):
         db.create_all()
         db.session.add(Organisation(
             name="Adviesraad Sociaal Domein Súdwest-Fryslân & Waadhoeke", slug=SLUG,
-            municipality="Sneek", province="Friesland", country="NL", language="nl",
+            municipality="Sneek", province="NL-FR", country="NL", language="nl",
             membership_status="active", member_since=date(2019, 1, 1),
         ))
         db.session.commit()

@@ -60,7 +60,7 @@ FR_BODIES = [
 def populate(folder, members, threads, posts, seed=7, database_url=None):
     """Bulk-insert a forum; returns (public theme slug, id of the 100-post thread in it)."""
     from forum import create_app
-    from forum.demo_content import ensure_default_themes
+    from forum.admin.themes import ensure_default_themes
     from forum.extensions import db
     from forum.markup import render_markdown
     from forum.models import Organisation, Post, Theme, Thread, User, utcnow
@@ -81,7 +81,7 @@ def populate(folder, members, threads, posts, seed=7, database_url=None):
         public = next(t for t in themes if t.visibility == "public")
         now = utcnow()
         orgs = [dict(name=f"Adviesraad Sociaal Domein Gemeente {i}", slug=f"adviesraad-{i}",
-                     municipality=f"Gemeente {i}", province="Utrecht", country="NL" if i % 4 else "BE",
+                     municipality=f"Gemeente {i}", province="NL-UT" if i % 4 else "BE-VAN", country="NL" if i % 4 else "BE",
                      language="nl" if i % 5 else "fr", membership_status="active",
                      created_at=now, updated_at=now) for i in range(max(1, members // 10))]
         db.session.execute(db.insert(Organisation), orgs)

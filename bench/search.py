@@ -163,7 +163,7 @@ def populate(app, posts, seed=7):
     with app.app_context():
         db.create_all()
         orgs = [Organisation(name=f"Adviesraad Sociaal Domein Plaats{i}", slug=f"ar-{i}",
-                             municipality=f"Plaats{i}", province="Utrecht", membership_status="active")
+                             municipality=f"Plaats{i}", province="NL-UT", membership_status="active")
                 for i in range(200)]
         db.session.add_all(orgs)
         db.session.flush()

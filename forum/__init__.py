@@ -1,4 +1,5 @@
 """Agora: the application factory."""
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -31,6 +32,7 @@ class _BytecodeCache(FileSystemBytecodeCache):
 
 def create_app(config=None):
     """Build an Agora app; `config` overrides the environment (tests pass their own)."""
+    areas = _import_areas()  # first: shared modules (templating) import from the areas too
     config = dict(config or {})
     instance_path = str(Path(config.pop("INSTANCE_PATH", None) or instance_path_from_env()).resolve())
     os.makedirs(instance_path, exist_ok=True)
@@ -76,35 +78,36 @@ def create_app(config=None):
     from .views import bp as main_bp
     app.register_blueprint(main_bp)
 
-    _register_optional_areas(app)
+    for area in areas:
+        area.init_app(app)  # its blueprints, CLI commands and signal receivers
     return app
 
 
-def _register_optional_areas(app):
-    """Each area registers its blueprint(s) and CLI commands through its own init_app."""
-    import importlib
+# Every area, by name, in registration order. None is optional: a site without, say,
+# attachments would keep a deleted member's files, so a broken area stops start-up.
+AREAS = (
+    "forum.threads",
+    "forum.moderation",
+    "forum.admin",
+    "forum.privacy",
+    "forum.badges",
+    "forum.attachments",
+    "forum.api",
+    "forum.feeds",
+    "forum.io",
+    "forum.jobs",
+    "forum.cli",
+    "forum.backup",
+    "search",
+)
 
-    for name in (
-        "forum.threads",
-        "forum.moderation",
-        "forum.admin",
-        "forum.privacy",
-        "forum.badges",
-        "forum.attachments",
-        "forum.api",
-        "forum.feeds",
-        "forum.io",
-        "forum.jobs",
-        "forum.demo",
-        "forum.backup",
-        "search",
-    ):
+
+def _import_areas():
+    """Every area's package; a missing or broken one stops start-up with its name."""
+    modules = []
+    for name in AREAS:
         try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        init = getattr(module, "init_app", None)
-        if init is not None:  # a package without init_app is not (yet) an area
-            init(app)
+            modules.append(importlib.import_module(name))
+        except Exception as exc:
+            raise RuntimeError(f"Agora could not load the area '{name}': {exc}") from exc
+    return modules

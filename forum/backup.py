@@ -97,10 +97,8 @@ def restore_command(source, yes):
         click.confirm("This replaces everything in the database with the backup. Continue?", abort=True)
     live = restore_backup(source)
     click.echo(f"Restored {source} into {live}; integrity check ok.")
-    try:
-        from search.indexing import rebuild_index
-    except ImportError:
-        return
+    from search.indexing import rebuild_index
+
     rebuild_index()
     click.echo("Search index rebuilt.")
 

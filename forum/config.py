@@ -3,6 +3,10 @@ import os
 import secrets
 from pathlib import Path
 
+MB = 1024 * 1024
+# The demo accounts' password unless AGORA_DEMO_PASSWORD says otherwise (tests sign in with it).
+DEMO_PASSWORD = "Agora-demo-2026"
+
 
 def _bool(value):
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
@@ -56,7 +60,7 @@ def build_config(instance_path):
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
-        "MAX_CONTENT_LENGTH": int(env("AGORA_MAX_CONTENT_LENGTH", 25 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": int(env("AGORA_MAX_CONTENT_LENGTH", 25 * MB)),
         "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
         # Mail: SMTP when AGORA_MAIL_SERVER is set, otherwise files in instance/mail/.
         "MAIL_SERVER": env("AGORA_MAIL_SERVER", ""),
@@ -88,4 +92,13 @@ def build_config(instance_path):
         "PREMODERATE_FIRST_POSTS": int(env("AGORA_PREMODERATE_FIRST_POSTS", 2)),
         "NEW_MEMBER_MAX_LINKS": int(env("AGORA_NEW_MEMBER_MAX_LINKS", 2)),
         "SEARCH_SYNC_AFTER_REQUEST": True,
+        # Attachments: per file, per member in a rolling 24 hours (0: no quota), per post;
+        # images are scaled down to MAX_SIDE and refused above MAX_IMAGE_PIXELS (bombs).
+        "ATTACHMENT_MAX_BYTES": int(env("AGORA_ATTACHMENT_MAX_BYTES", 10 * MB)),
+        "ATTACHMENT_DAILY_QUOTA": int(env("AGORA_ATTACHMENT_DAILY_QUOTA", 50 * MB)),
+        "ATTACHMENT_MAX_FILES": int(env("AGORA_ATTACHMENT_MAX_FILES", 10)),
+        "ATTACHMENT_IMAGE_MAX_SIDE": int(env("AGORA_ATTACHMENT_IMAGE_MAX_SIDE", 2560)),
+        "ATTACHMENT_MAX_IMAGE_PIXELS": int(env("AGORA_ATTACHMENT_MAX_IMAGE_PIXELS", 40_000_000)),
+        "ATTACHMENT_PATH": env("AGORA_ATTACHMENT_PATH") or str(Path(instance_path) / "attachments"),
+        "DEMO_PASSWORD": env("AGORA_DEMO_PASSWORD", DEMO_PASSWORD),
     }

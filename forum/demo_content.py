@@ -1,87 +1,27 @@
-"""Default themes and realistic demo content (invented councils, people and texts)."""
-import os
+"""Realistic demo content for `make run` (invented councils, people and texts)."""
 from datetime import date, timedelta
 
 import click
+from flask import current_app
 
 from . import outbox
+from .admin.themes import ensure_default_themes
+from .config import DEMO_PASSWORD  # noqa: F401  (the default; tests sign in with it)
 from .extensions import db
 from .models import Notification, Organisation, Post, PostRevision, Theme, Thread, User, utcnow
 
-DEMO_PASSWORD = "Agora-demo-2026"
-
-DEFAULT_THEMES = (
-    # slug, Dutch name, French name, Dutch description, French description, visibility, post policy
-    ("werk-en-inkomen", "Werk en inkomen", "Travail et revenus",
-     "Bijstand, re-integratie, Participatiewet en alles rond werk en een inkomen.",
-     "Aide sociale, réinsertion, emploi et tout ce qui touche au revenu.", "members", "everyone"),
-    ("armoede-en-minimabeleid", "Armoede en minimabeleid", "Pauvreté et aide aux revenus modestes",
-     "Minimaregelingen, armoedebeleid en de toegang tot voorzieningen.",
-     "Aides aux revenus modestes, lutte contre la pauvreté et accès aux droits.", "members", "everyone"),
-    ("schulden", "Schulden", "Endettement",
-     "Schuldhulpverlening, vroegsignalering en budgetbeheer.",
-     "Médiation de dettes, détection précoce et gestion budgétaire.", "members", "everyone"),
-    ("zorg-en-welzijn", "Zorg en welzijn", "Soins et bien-être",
-     "Wmo, mantelzorg, ouderen en toegankelijke zorg dichtbij huis.",
-     "Aide à domicile, aidants proches, aînés et soins de proximité.", "members", "everyone"),
-    ("jeugd", "Jeugd", "Jeunesse",
-     "Jeugdhulp, jongerenparticipatie en opgroeien in armoede.",
-     "Aide à la jeunesse, participation des jeunes et grandir dans la précarité.", "members", "everyone"),
-    ("wonen", "Wonen", "Logement",
-     "Betaalbaar wonen, huisvesting van kwetsbare groepen en woonbegeleiding.",
-     "Logement abordable, logement des publics fragiles et accompagnement.", "members", "everyone"),
-    ("participatie-en-burgerinitiatieven", "Participatie en burgerinitiatieven",
-     "Participation et initiatives citoyennes",
-     "Inwoners die zelf iets opzetten, en hoe de gemeente en de adviesraad dat steunen.",
-     "Des habitants qui lancent un projet, et comment la commune et le conseil les soutiennent.",
-     "public", "everyone"),
-    ("goede-praktijken", "Goede praktijken", "Bonnes pratiques",
-     "Wat werkte elders? Aanpakken van raden en gemeenten om van te leren.",
-     "Ce qui a marché ailleurs : des démarches de conseils et de communes dont on peut s’inspirer.",
-     "public", "everyone"),
-    ("werking-van-de-adviesraad", "Werking van de adviesraad", "Fonctionnement du conseil",
-     "Vergaderen, werven, ongevraagd advies, de relatie met wethouder of schepen en ambtenaren.",
-     "Réunions, recrutement, avis d’initiative, relations avec l’échevin et l’administration.",
-     "members", "everyone"),
-    ("nieuws-van-de-koepel", "Nieuws van de koepel", "Nouvelles de la coupole",
-     "Aankondigingen van de koepelorganisatie.", "Annonces de l’organisation coupole.",
-     "members", "moderators"),
-)
-
-
-def ensure_default_themes():
-    """Create the default themes that do not exist yet (by slug); returns how many were added.
-
-    Existing themes are left as they are: an admin may have renamed or reordered them.
-    """
-    existing = set(db.session.scalars(db.select(Theme.slug)))
-    added = []
-    for position, (slug, name_nl, name_fr, desc_nl, desc_fr, visibility, policy) in enumerate(DEFAULT_THEMES, 1):
-        if slug in existing:
-            continue
-        theme = Theme(slug=slug, name_nl=name_nl, name_fr=name_fr, description_nl=desc_nl,
-                      description_fr=desc_fr, visibility=visibility, post_policy=policy,
-                      position=position * 10)
-        db.session.add(theme)
-        added.append(theme)
-    db.session.flush()
-    for theme in added:
-        outbox.enqueue("theme", theme.id)
-    db.session.commit()
-    return len(added)
-
 
 ORGANISATIONS = (
-    # slug, name, kind, municipality, province, country, language, years a member
-    ("koepel-bureau", "Koepel Adviesraden — bureau", "other", "Utrecht", "Utrecht", "NL", "nl", 8),
-    ("asd-zwolle", "Adviesraad Sociaal Domein Zwolle", "adviesraad", "Zwolle", "Overijssel", "NL", "nl", 6),
-    ("clientenraad-veendam", "Cliëntenraad Werk en Inkomen Veendam", "clientenraad", "Veendam", "Groningen", "NL", "nl", 4),
-    ("participatieraad-nieuwegein", "Participatieraad Nieuwegein", "adviesraad", "Nieuwegein", "Utrecht", "NL", "nl", 3),
-    ("asd-oss", "Adviesraad Sociaal Domein Oss", "adviesraad", "Oss", "Noord-Brabant", "NL", "nl", 5),
-    ("adviesraad-welzijn-lier", "Adviesraad Welzijn Lier", "adviesraad", "Lier", "Antwerpen", "BE", "nl", 2),
-    ("adviesraad-sociaal-beleid-genk", "Adviesraad Sociaal Beleid Genk", "adviesraad", "Genk", "Limburg", "BE", "nl", 3),
-    ("ccas-gembloux", "Conseil consultatif de l'action sociale de Gembloux", "adviesraad", "Gembloux", "Namur", "BE", "fr", 2),
-    ("conseil-solidarite-seraing", "Conseil consultatif de la solidarité de Seraing", "adviesraad", "Seraing", "Liège", "BE", "fr", 1),
+    # slug, name, kind, municipality, province (ISO code), country, language, years a member
+    ("koepel-bureau", "Koepel Adviesraden — bureau", "other", "Utrecht", "NL-UT", "NL", "nl", 8),
+    ("asd-zwolle", "Adviesraad Sociaal Domein Zwolle", "adviesraad", "Zwolle", "NL-OV", "NL", "nl", 6),
+    ("clientenraad-veendam", "Cliëntenraad Werk en Inkomen Veendam", "clientenraad", "Veendam", "NL-GR", "NL", "nl", 4),
+    ("participatieraad-nieuwegein", "Participatieraad Nieuwegein", "adviesraad", "Nieuwegein", "NL-UT", "NL", "nl", 3),
+    ("asd-oss", "Adviesraad Sociaal Domein Oss", "adviesraad", "Oss", "NL-NB", "NL", "nl", 5),
+    ("adviesraad-welzijn-lier", "Adviesraad Welzijn Lier", "adviesraad", "Lier", "BE-VAN", "BE", "nl", 2),
+    ("adviesraad-sociaal-beleid-genk", "Adviesraad Sociaal Beleid Genk", "adviesraad", "Genk", "BE-VLI", "BE", "nl", 3),
+    ("ccas-gembloux", "Conseil consultatif de l'action sociale de Gembloux", "adviesraad", "Gembloux", "BE-WNA", "BE", "fr", 2),
+    ("conseil-solidarite-seraing", "Conseil consultatif de la solidarité de Seraing", "adviesraad", "Seraing", "BE-WLG", "BE", "fr", 1),
 )
 
 PEOPLE = (
@@ -108,16 +48,17 @@ def _thread(spec, people, themes):
     thread = services.create_thread(
         author, themes[spec["theme"]], spec["kind"], spec["title"], spec["body"],
         language=spec.get("language", author.locale), tags=spec.get("tags", ()),
-        fields=spec.get("fields"),
+        fields=spec.get("fields"), check_abuse=False,
     )
     posts = {}
     for i, reply in enumerate(spec.get("replies", ()), 1):
         reply_to = posts.get(reply.get("reply_to"))
-        posts[i] = services.create_reply(people[reply["author"]], thread, reply["body"], reply_to=reply_to)
+        posts[i] = services.create_reply(people[reply["author"]], thread, reply["body"], reply_to=reply_to,
+                                         check_abuse=False)
     if spec.get("edit"):
         # An edited post, so the "edited" marker and its history can be seen.
         opening = db.session.scalar(db.select(Post).where(Post.thread_id == thread.id, Post.number == 1))
-        services.edit_post(author, opening, opening.body_source + spec["edit"])
+        services.edit_post(author, opening, opening.body_source + spec["edit"], check_abuse=False)
     # Spread the conversation over the past weeks so lists and "ago" look lived-in.
     start = utcnow() - timedelta(days=spec["days_ago"], hours=spec.get("hour", 3))
     for post in db.session.scalars(db.select(Post).where(Post.thread_id == thread.id)):
@@ -382,7 +323,7 @@ def load_demo(if_empty=True):
     if if_empty and db.session.scalar(db.select(db.func.count(Organisation.id))):
         click.echo("Demo content skipped: the database already has organisations.")
         return False
-    password = os.environ.get("AGORA_DEMO_PASSWORD", DEMO_PASSWORD)
+    password = current_app.config["DEMO_PASSWORD"]
     today = date.today()
     ensure_default_themes()
     themes = {t.slug: t for t in db.session.scalars(db.select(Theme))}
@@ -425,11 +366,11 @@ def load_demo(if_empty=True):
         outbox.enqueue("user", user.id)
     db.session.commit()
 
-    with services.without_post_hooks():
-        services.watch_theme(people["marieke"], themes["schulden"])
-        services.watch_theme(people["isabelle"], themes["goede-praktijken"])
-        for spec in _threads(today):
-            _thread(spec, people, themes)
+    # The demo's posts count as already moderated (_thread passes check_abuse=False).
+    services.watch_theme(people["marieke"], themes["schulden"])
+    services.watch_theme(people["isabelle"], themes["goede-praktijken"])
+    for spec in _threads(today):
+        _thread(spec, people, themes)
 
     from .moderation.demo import add_moderation_demo  # reported and held messages for the review queue
     add_moderation_demo()

@@ -91,6 +91,11 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def unexpected(exc):
+        # A framework-level rollback, on purpose (like the user loader's in auth/__init__.py):
+        # an error no service caught (a bug, a lost connection, an autoflush in a view) can
+        # leave the session in a failed transaction, and the error page itself reads (the
+        # current user, menus). Services roll their own work back (forum/transactions.py);
+        # this only makes the page renderable.
         if isinstance(exc, OverflowError):
             # A number too large for the database (?page=99999999999999999999): bad input.
             log.info("Number out of range on %s %s: %s", request.method, request.path, exc)

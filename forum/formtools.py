@@ -18,3 +18,19 @@ def strip(value):
     """A WTForms filter: surrounding white space and invisible direction overrides are
     never part of what someone meant."""
     return value.translate(_BIDI_CONTROLS).strip() if isinstance(value, str) else value
+
+
+def show_error(form, exc, fallback=None):
+    """Put a service's DomainError next to the field it names (`form_field_for` maps service
+    names where the form has its own), else next to `fallback`, else above the form.
+
+    This is all a view does with a refused action: the service has already rolled back.
+    """
+    field = None
+    if exc.field:
+        field = form.form_field_for(exc.field) if hasattr(form, "form_field_for") else getattr(form, exc.field, None)
+    target = field if field is not None and hasattr(field, "errors") else fallback
+    if target is None:
+        form.form_errors.append(exc.message)
+    else:
+        target.errors = list(target.errors) + [exc.message]

@@ -8,9 +8,9 @@ from sqlalchemy import func
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
+from .places import COUNTRIES  # noqa: F401  (re-exported: forms and validation import it from here)
 
 LANGUAGES = ("nl", "fr")
-COUNTRIES = ("NL", "BE")
 MEMBERSHIP_STATUSES = ("pending", "active", "lapsed", "ended")
 ORGANISATION_KINDS = ("adviesraad", "clientenraad", "regional", "other")
 ROLES = ("member", "moderator", "admin")

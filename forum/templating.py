@@ -1,24 +1,24 @@
 """Template globals and filters shared by every area."""
 import logging
 
-from flask import current_app
 from flask_babel import format_decimal, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from search.analysis import detect_language
+
+from .markup import plain_text
 from .models import utcnow
+from .moderation.services import review_count
 from .permissions import TEMPLATE_POLICY, can_moderate, is_member
+from .places import province_name
 
 log = logging.getLogger(__name__)
 
 
-def has_endpoint(name):
-    return name in current_app.view_functions
-
-
 def main_menu():
-    """The header menu: only areas that are installed in this app."""
-    items = [
+    """The header menu."""
+    return [
         ("threads.latest", _("Latest")),
         ("threads.themes", _("Themes")),
         ("threads.questions", _("Questions")),
@@ -27,17 +27,15 @@ def main_menu():
         ("threads.vacancies", _("Vacancies")),
         ("badges.directory", _("Member councils")),
     ]
-    return [(e, label) for e, label in items if has_endpoint(e)]
 
 
 def footer_menu():
-    items = [
+    return [
         ("main.about", _("About Agora")),
         ("main.privacy", _("Privacy statement")),
         ("main.terms", _("Terms of use")),
         ("feeds.latest", _("Atom feed")),
     ]
-    return [(e, label) for e, label in items if has_endpoint(e)]
 
 
 def _safe_count(fn):
@@ -63,11 +61,10 @@ def unread_notifications():
 
 
 def moderation_counts():
-    """Total waiting in the review queue; the moderation area registers the real counter."""
+    """Total waiting in the review queue."""
     if not can_moderate(current_user):
         return 0
-    counter = current_app.extensions.get("agora_review_counter")
-    return _safe_count(counter) if counter else 0
+    return _safe_count(review_count)
 
 
 def author_name(user):
@@ -83,12 +80,6 @@ def post_language(post, thread=None):
     thread = thread or post.thread
     if post.number == 1:
         return thread.language
-    try:
-        from search.analysis import detect_language
-    except ImportError:
-        return thread.language
-    from .markup import plain_text
-
     return detect_language(plain_text(post.body_html), default=thread.language)
 
 
@@ -96,13 +87,13 @@ def init_app(app):
     app.jinja_env.globals.update(TEMPLATE_POLICY)
     app.jinja_env.globals.update(
         utcnow=utcnow,
-        has_endpoint=has_endpoint,
         main_menu=main_menu,
         footer_menu=footer_menu,
         unread_notifications=unread_notifications,
         moderation_counts=moderation_counts,
         author_name=author_name,
         post_language=post_language,
+        province_name=province_name,
     )
     app.jinja_env.filters["author_name"] = author_name
     app.jinja_env.filters["number"] = format_decimal

@@ -16,7 +16,6 @@ def init_app(app):
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     app.cli.add_command(search_cli)
-    app.config.setdefault("SEARCH_SYNC_AFTER_REQUEST", True)
 
     @app.after_request
     def drain_search_outbox(response):

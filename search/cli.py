@@ -33,15 +33,9 @@ def reindex():
 @click.option("--wait", default=10.0, show_default=True, help="Seconds to wait for the index writer lock.")
 def sync(wait):
     """Index everything waiting in the outbox (safe to run at any time, from cron too)."""
-    from .indexing import backlog, drain
+    from .indexing import sync_outbox
 
-    total = 0
-    while True:
-        handled = drain(max_rows=500, wait=wait, rounds=1)
-        total += handled
-        if not handled or not backlog():
-            break
-    left = backlog()
+    total, left = sync_outbox(wait=wait)
     click.echo(f"Indexed {total} outbox rows; {left} left.")
     if left and not total:
         raise click.ClickException("the index writer stayed busy; the rows stay for the next sync")

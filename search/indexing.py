@@ -18,6 +18,8 @@ from sqlalchemy.orm import selectinload
 from forum.extensions import db
 from forum.markup import plain_text
 from forum.models import Post, SearchOutbox, Thread, User
+from forum.transactions import end_read
+from forum.places import province_names
 
 from .analysis import detect_language
 from .backend import IndexBusy, get_backend
@@ -33,14 +35,6 @@ CHUNK = 500
 
 def _day(dt):
     return dt.year * 10000 + dt.month * 100 + dt.day
-
-
-def _province_names(code):
-    try:
-        from forum.threads.services import province_name
-    except ImportError:  # the forum area is optional for the search engine
-        return [code]
-    return sorted({province_name(code, "nl"), province_name(code, "fr")})
 
 
 def indexable_posts():
@@ -93,7 +87,7 @@ def post_document(post):
     municipality = thread.municipality or (org.municipality if org is not None else "")
     meta = tags + [municipality]
     if thread.province:
-        meta += _province_names(thread.province)
+        meta += province_names(thread.province)
     meta += [o.name for o in {org, author_org} if o is not None]
     meta += [str(fields[name]) for name in META_FIELDS if fields.get(name)]
     # The title with tags, places and names: boosted on its own, and part of the text.
@@ -201,7 +195,7 @@ def drain(max_rows=500, wait=0.5, rounds=1):
             with backend.batch(wait=wait) as batch:
                 # Read under the index lock (see the module docstring); reads need no
                 # SQLite write lock, the delete below takes it briefly.
-                db.session.rollback()
+                end_read()
                 _set_write_lock(False)
                 rows = db.session.execute(
                     db.select(SearchOutbox.id, SearchOutbox.object_type, SearchOutbox.object_id)
@@ -210,10 +204,10 @@ def drain(max_rows=500, wait=0.5, rounds=1):
                 ids = [r.id for r in rows]
                 if rows:
                     apply_changes(batch, [(r.object_type, r.object_id) for r in rows])
-                db.session.rollback()
+                end_read()
         except IndexBusy:
             log.info("search index busy; %d outbox rows left for the next drain", len(ids))
-            db.session.rollback()
+            end_read()
             return handled
         finally:
             _set_write_lock(True)
@@ -238,6 +232,19 @@ def backlog():
     return db.session.scalar(db.select(db.func.count(SearchOutbox.id))) or 0
 
 
+def sync_outbox(wait=10.0):
+    """Index everything waiting in the outbox, 500 rows at a time, until it is empty or the
+    index writer stays busy; returns (rows indexed, rows left). `search sync` and the job
+    runner call this."""
+    total = 0
+    while True:
+        handled = drain(max_rows=500, wait=wait, rounds=1)
+        total += handled
+        if not handled or not backlog():
+            break
+    return total, backlog()
+
+
 def fill_all(batch, progress=None):
     """Add every indexable post (a full rebuild), in id order, a chunk at a time."""
     last = 0
@@ -252,7 +259,7 @@ def fill_all(batch, progress=None):
         count += len(posts)
         last = posts[-1].id
         batch.flush()
-        db.session.rollback()
+        end_read()
         db.session.expunge_all()
         if progress:
             progress(count)
@@ -268,7 +275,7 @@ def rebuild(progress=None):
 
     def replay(batch, lines):
         apply_changes(batch, _parse_keys(lines))
-        db.session.rollback()
+        end_read()
 
     get_backend().rebuild(fill, replay)
     return counted.get("n", 0)

@@ -50,6 +50,10 @@ from . import analysis
 from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
 from .models import SearchDocument, SearchLexeme, SearchSpelling
 from .spelling import Dictionary, best_correction
+from .tuning import (
+    COMPOUND_BOOST, COMPOUND_SKIP_DOCS, COMPOUND_SKIP_SHARE, COMPOUND_TERMS, EXPANSION_BOOST, FACET_LIMIT,
+    MIN_COMPOUND_HEAD, PERIODS, RANK_NORMALIZATION, RANK_WEIGHTS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +65,6 @@ SPELLING_TABLE = SearchSpelling.__tablename__
 SPELLING_BUILD_TABLE = "search_spelling_build"
 JOURNAL_TABLE = "search_rebuild_journal"
 CONFIG = {"nl": "agora_nl", "fr": "agora_fr", "spell": "agora_simple"}
-
-# Boosts in the same proportions as the Whoosh engine's (search/whoosh_backend.py).
-TITLE_BOOST = 2.0
-COMPOUND_BOOST = 0.3
-EXPANSION_BOOST = 0.25
-MIN_COMPOUND_HEAD = 4
-COMPOUND_TERMS = 4
-COMPOUND_SKIP_DOCS = 500  # no compounds for a word in at least this many documents
-COMPOUND_SKIP_SHARE = 0.02  # ... and this share of them (the table's row estimate)
-FACET_LIMIT = 12
-PERIODS = {"week": 7, "month": 31, "year": 366}
-# ts_rank_cd weights for labels {D, C, B, A}: titles (with tags and places) A, bodies B.
-RANK_WEIGHTS = "{0.1, 0.2, %.2f, %.2f}" % (1.0 / TITLE_BOOST, 1.0)
-# 1: divide by 1 + log(document length), the counterpart of BM25's length norm.
-RANK_NORMALIZATION = 1
 
 # pg_advisory locks: (class, id). The drain lock serialises index writers as Whoosh's
 # writer lock does; the rebuild lock allows one reindex at a time.
@@ -256,16 +245,7 @@ class _Query:
 
     def _build(self, parsed):
         groups = [self._group(g) for g in parsed.groups]
-        # Non-overlapping expansions, longest first at each start (as the Whoosh engine).
-        spans = {}
-        for e in parsed.expansions:
-            spans.setdefault((e.start, e.end), []).append(e)
-        chosen, covered = {}, set()
-        for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
-            if any(i in covered for i in range(start, end + 1)):
-                continue
-            covered.update(range(start, end + 1))
-            chosen[start] = (end, spans[(start, end)])
+        chosen = parsed.chosen_expansions()
         nodes = []
         i = 0
         while i < len(groups):

@@ -12,10 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .analysis import LANGUAGES, fold, terms
+from .tuning import MAX_CLAUSES, MAX_QUERY_CHARS, MIN_PREFIX
 
-MAX_QUERY_CHARS = 200
-MAX_CLAUSES = 12
-MIN_PREFIX = 3
 GLOSSARY_PATH = Path(__file__).with_name("glossary.tsv")
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -53,6 +51,20 @@ class ParsedQuery:
     def words(self):
         """Plain positive words in order (for "did you mean")."""
         return [c.text for g in self.groups for c in g if c.kind == "word"]
+
+    def chosen_expansions(self):
+        """The glossary expansions both engines apply: non-overlapping, longest first at
+        each start, those of one span together. {start group: (end group, [expansions])}."""
+        spans = {}
+        for e in self.expansions:
+            spans.setdefault((e.start, e.end), []).append(e)
+        chosen, covered = {}, set()
+        for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
+            if any(i in covered for i in range(start, end + 1)):
+                continue
+            covered.update(range(start, end + 1))
+            chosen[start] = (end, spans[(start, end)])
+        return chosen
 
 
 def _split_words(raw):

@@ -18,15 +18,16 @@ from forum.extensions import db
 from forum.markup import plain_text
 from forum.models import LANGUAGES, Organisation, Post, Theme, Thread
 from forum.permissions import can_read_thread, is_member
+from forum.places import province_label
 
 from . import highlight
 from .analysis import detect_language
 from .backend import SearchRequest, get_backend
 from .query import parse
+from .tuning import SUGGEST_BELOW
 
 PER_PAGE = 10
 MAX_PAGE = 100
-SUGGEST_BELOW = 3  # "did you mean" only when a query finds fewer threads than this
 
 KIND_LABELS = {
     "question": _l("Question"), "practice": _l("Practice"), "initiative": _l("Initiative"),
@@ -254,10 +255,8 @@ def _load_items(user, hits, parsed):
 def _attachment_matches(parsed, shown):
     """{post_id: (file name, text)} for posts found through an attached document: their own
     text does not match, a document's does (its text is indexed with the post)."""
-    try:
-        from forum.attachments.services import attachment_texts
-    except ImportError:  # the attachments area is optional for the search engine
-        return {}
+    from forum.attachments.services import attachment_texts
+
     texts = attachment_texts([post.id for _hit, post, _text, _lang in shown])
     if not texts:
         return {}
@@ -287,11 +286,6 @@ def _facets(raw, params, ui_language):
     if org_ids:
         orgs = {str(r.id): r for r in db.session.execute(
             db.select(Organisation.id, Organisation.slug, Organisation.name).where(Organisation.id.in_(org_ids)))}
-    try:
-        from forum.threads.services import province_name
-    except ImportError:
-        def province_name(code, lang):
-            return code
     out = []
     for name in ("kind", "theme", "language", "solved", "period", "tag", "province", "municipality",
                  "organisation"):
@@ -320,7 +314,7 @@ def _facets(raw, params, ui_language):
             elif name == "period":
                 label = str(PERIOD_LABELS.get(value, value))
             elif name == "province":
-                label = province_name(value, ui_language)
+                label = province_label(value, ui_language)
             values.append((url_value, label, count, selected_value in (url_value, value)))
         if values:
             out.append((name, str(FACET_TITLES[name]), values))

@@ -42,8 +42,7 @@ def api_search():
             "post_id": item.post.id,
             "title": thread.title,
             "snippet": str(item.snippet),
-            "url": url_for("threads.post", lang=thread.language, _external=True, **item.url_args)
-            if "threads.post" in _endpoints() else None,
+            "url": url_for("threads.post", lang=thread.language, _external=True, **item.url_args),
             "kind": thread.kind,
             "theme": thread.theme.slug,
             "language": thread.language,
@@ -65,9 +64,3 @@ def api_search():
     })
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def _endpoints():
-    from flask import current_app
-
-    return current_app.view_functions

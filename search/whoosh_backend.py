@@ -63,48 +63,14 @@ from whoosh.util.numeric import byte_to_length
 from . import analysis
 from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
 from .spelling import Dictionary, best_correction
+from .tuning import (
+    COMMON_MAX, COMMON_SAMPLE, COMMON_SHARE, COMPOUND_BOOST, COMPOUND_SCAN, COMPOUND_SKIP_DOCS,
+    COMPOUND_SKIP_SHARE, COMPOUND_TERMS, DRAIN_MERGE_DOCS, EXPANSION_BOOST, FACET_LIMIT, MAX_PREFIX_TERMS,
+    MERGE_TIER_SEGMENTS, MIN_COMPOUND_HEAD, OWN_SCORING_DOCS, OWN_TOP_CANDIDATES, PERIODS,
+    PHRASE_CHECK_DIRECT, POSTING_CACHE_IDS, SMALL_SEGMENT_DOCS, TITLE_BOOST,
+)
 
 log = logging.getLogger(__name__)
-
-# Query-time weights. Titles (with tags, places and organisation names) count more than
-# bodies; compound parts and glossary translations rank below exact, same-language
-# matches by construction.
-TITLE_BOOST = 2.0
-COMPOUND_BOOST = 0.3
-EXPANSION_BOOST = 0.25
-MAX_PREFIX_TERMS = 50
-MIN_COMPOUND_HEAD = 4
-COMPOUND_TERMS = 4
-COMPOUND_SCAN = 200
-COMPOUND_SKIP_DOCS = 500  # no compounds for a word in at least this many documents
-COMPOUND_SKIP_SHARE = 0.02  # ... and this share of the index
-FACET_LIMIT = 12
-# Cached posting sets, counted in document numbers over all entries (~40 bytes each).
-POSTING_CACHE_IDS = 2_000_000
-# Pass two scores the documents of pass one itself, from the cached weights, when they
-# are at most this many. Measured at 100,000 posts it beats whoosh's top-N (with block
-# skipping, but collapsing per thread) at every size up to the whole index; whoosh's
-# collector stays for anything bigger.
-OWN_SCORING_DOCS = 100_000
-OWN_TOP_CANDIDATES = 500
-# Phrase candidates up to this many have their positions read directly, without first
-# reading the sets of the phrase's (possibly frequent) words.
-PHRASE_CHECK_DIRECT = 2000
-# Frequent terms (in at least COMMON_SHARE of a sample of the first COMMON_SAMPLE
-# documents of a rebuild, at most COMMON_MAX per language) also get their adjacent pairs
-# indexed: a phrase of two of them is one term instead of positions to check for a large
-# share of the index. Kept per index generation in COMMON.json.
-COMMON_SAMPLE = 2000
-COMMON_SHARE = 0.02
-COMMON_MAX = 400
-
-# Drains merge only the small segments they leave behind, tier by tier (_merge_tiers),
-# so that a commit stays cheap; a request's drain merges at most DRAIN_MERGE_DOCS
-# documents, `search sync` up to SMALL_SEGMENT_DOCS, and the big segment of a rebuild is
-# merged again by the next `search reindex`.
-SMALL_SEGMENT_DOCS = 20000
-MERGE_TIER_SEGMENTS = 6
-DRAIN_MERGE_DOCS = 400
 
 TEXT_FIELDS = ("text_nl", "text_fr")
 TITLE_FIELD = {"text_nl": "title_nl", "text_fr": "title_fr"}
@@ -939,17 +905,7 @@ class WhooshBackend(SearchBackend):
         for group in parsed.groups:
             alts = [q for q in (self._clause_query(c, searcher, notices) for c in group) if q is not None]
             groups.append(_or(alts))
-        # Non-overlapping expansions, longest first at each start; same span merged.
-        spans = {}
-        for e in parsed.expansions:
-            spans.setdefault((e.start, e.end), []).append(e)
-        chosen = {}
-        covered = set()
-        for (start, end) in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
-            if any(i in covered for i in range(start, end + 1)):
-                continue
-            covered.update(range(start, end + 1))
-            chosen[start] = (end, spans[(start, end)])
+        chosen = parsed.chosen_expansions()
         nodes = []
         i = 0
         while i < len(groups):
@@ -1527,9 +1483,6 @@ class WhooshBackend(SearchBackend):
         """The underlying whoosh searcher (bench/search.py compares against it)."""
         with self._lock:
             return self._current_searcher()
-
-
-PERIODS = {"week": 7, "month": 31, "year": 366}
 
 
 def _day(d):

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from forum import create_app
 from forum.extensions import db
-from forum.models import Organisation, Theme, User, utcnow
+from forum.models import ModerationAction, Organisation, Theme, User, utcnow
 
 PASSWORD = "Sterk-wachtwoord-42"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -276,7 +276,7 @@ def make_org(app):
         n = next(counter)
         values = dict(
             name=f"Adviesraad Sociaal Domein Testdorp {n}", slug=f"adviesraad-testdorp-{n}",
-            municipality=f"Testdorp {n}", province="Utrecht", country="NL", language="nl",
+            municipality=f"Testdorp {n}", province="NL-UT", country="NL", language="nl",
             membership_status="active", member_since=utcnow().date().replace(year=2020),
         )
         values.update(kw)
@@ -345,12 +345,22 @@ def tr(app, msgid, lang="nl", **values):
         return gettext(msgid, **values)
 
 
-def shows(app, html, msgid, lang="nl", **values):
-    """Whether a page (HTML-escaped) or a mail (plain) contains the message in `lang`."""
+def tr_html(app, msgid, lang="nl", **values):
+    """tr(), HTML-escaped as a page shows it (except lazy form labels and errors, which
+    flask-babel marks safe: compare those with tr())."""
     from markupsafe import escape
 
-    text = tr(app, msgid, lang, **values)
-    return text in html or str(escape(text)) in html
+    return str(escape(tr(app, msgid, lang, **values)))
+
+
+def shows(app, html, msgid, lang="nl", **values):
+    """Whether a page (HTML-escaped) or a mail (plain) contains the message in `lang`."""
+    return tr(app, msgid, lang, **values) in html or tr_html(app, msgid, lang, **values) in html
+
+
+def html(response):
+    """A response's body as text."""
+    return response.get_data(as_text=True)
 
 
 def login(client, user_or_email, password=PASSWORD, lang="nl"):
@@ -358,6 +368,52 @@ def login(client, user_or_email, password=PASSWORD, lang="nl"):
     response = client.post_form(f"/{lang}/login", {"email": email_address, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return response
+
+
+def as_member(app, user, lang="nl"):
+    """A separate browser signed in as `user` (tests with several people at once)."""
+    c = app.test_client()
+    login(c, user, lang=lang)
+    return c
+
+
+def run_processes(target, arguments, timeout=120):
+    """Run target(*args, errors) in one spawned process per tuple in `arguments`, at once.
+    Returns (what the processes put on `errors`, their exit codes)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    errors = ctx.Queue()
+    workers = [ctx.Process(target=target, args=(*args, errors)) for args in arguments]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=timeout)
+    problems = []
+    while not errors.empty():
+        problems.append(errors.get())
+    return problems, [w.exitcode for w in workers]
+
+
+def audit(app, action=None):
+    """The audit log's entries (of one action), oldest first, detached."""
+    with app.app_context():
+        query = db.select(ModerationAction).order_by(ModerationAction.id)
+        if action:
+            query = query.where(ModerationAction.action == action)
+        rows = db.session.scalars(query).all()
+        for r in rows:
+            db.session.expunge(r)
+        return rows
+
+
+def load(app, model, id_):
+    """A row by id, detached so the test can read it outside the app context (None if gone)."""
+    with app.app_context():
+        obj = db.session.get(model, id_)
+        if obj is not None:
+            db.session.expunge(obj)
+        return obj
 
 
 @pytest.fixture
@@ -369,7 +425,7 @@ def login_as(client):
 
 @pytest.fixture
 def make_thread(app, make_user, make_theme):
-    """Start a thread through forum.threads.services.create_thread (pre-moderation hooks off:
+    """Start a thread through forum.threads.services.create_thread (anti-abuse checks off:
     factory content counts as already moderated); extra keywords
     (pinned, locked, closed, closes_on, status, created_at, last_post_at, ...) are set on
     the thread afterwards. Returns the detached Thread."""
@@ -385,10 +441,10 @@ def make_thread(app, make_user, make_theme):
         theme = theme or make_theme()
         title = title or f"Testonderwerp {n} over de participatiewet"
         body = body or f"Hoe gaan jullie om met onderwerp {n}? Wij zijn benieuwd naar ervaringen."
-        with app.app_context(), services.without_post_hooks():
+        with app.app_context():
             thread = services.create_thread(
                 db.session.get(User, author.id), db.session.get(Theme, theme.id), kind, title, body,
-                language=language, tags=tags, fields=fields,
+                language=language, tags=tags, fields=fields, check_abuse=False,
             )
             if kw:
                 for key, value in kw.items():
@@ -404,7 +460,7 @@ def make_thread(app, make_user, make_theme):
 
 @pytest.fixture
 def make_post(app, make_user):
-    """Add a reply through forum.threads.services.create_reply (hooks off); extra keywords
+    """Add a reply through forum.threads.services.create_reply (anti-abuse checks off); extra keywords
     (status, created_at, ...) are set afterwards. Returns the detached Post."""
     counter = iter(range(1, 100000))
 
@@ -415,10 +471,11 @@ def make_post(app, make_user):
         n = next(counter)
         author = author or make_user(password=None)
         body = body or f"Bij ons werkt het zo (reactie {n}): we vragen het eerst aan de cliëntenraad."
-        with app.app_context(), services.without_post_hooks():
+        with app.app_context():
             post = services.create_reply(
                 db.session.get(User, author.id), db.session.get(Thread, thread.id), body,
                 reply_to=db.session.get(Post, reply_to.id) if reply_to is not None else None,
+                check_abuse=False,
             )
             if kw:
                 for key, value in kw.items():

@@ -17,7 +17,7 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 def load_queries():
     with open(DATA / "queries.tsv", encoding="utf-8", newline="") as f:
-        rows = [row for row in csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t")]
+        rows = [row for row in csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t", quoting=csv.QUOTE_NONE)]
     for row in rows:
         row["relevant"] = [ref.strip() for ref in row["relevant"].split(",") if ref.strip()]
     return rows

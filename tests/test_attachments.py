@@ -9,7 +9,7 @@ from PIL import Image
 
 from forum.extensions import db
 from forum.models import ModerationAction, Notification, Post, Thread
-from tests.conftest import login, shows
+from tests.conftest import PASSWORD, html, login, shows
 from tests.test_attachments_samples import (
     EXE, HTML, SVG, make_docx, make_image, make_jpeg_with_gps, make_ods, make_odt, make_pdf, make_pptx,
     make_xlsx, make_zip,
@@ -34,10 +34,6 @@ def refusal(app, code, lang="nl", **params):
 
     with app.test_request_context(f"/{lang}/"), force_locale(lang):
         return str(escape(problem_message(code, **params)))
-
-
-def html(response):
-    return response.get_data(as_text=True)
 
 
 def files(*items):
@@ -323,8 +319,8 @@ def posted(app, make_user, make_theme, make_thread):
         from forum.threads import services
 
         user = db.session.get(User, author.id)
-        with services.without_post_hooks():
-            post = services.create_reply(user, db.session.get(Thread, thread.id), "Ons advies in de bijlage.")
+        post = services.create_reply(user, db.session.get(Thread, thread.id), "Ons advies in de bijlage.",
+                                     check_abuse=False)
         [attachment] = attach_files(user, post, [check_file(make_pdf(["Advies"]), "advies.pdf")])
         ids = {"post": post.id, "attachment": attachment.id, "thread": thread.id}
     return dict(ids, author=author)
@@ -474,6 +470,27 @@ def test_author_edits_post_to_add_and_remove_files(app, client, make_user, make_
     assert response.status_code == 302
     assert [a.filename for a in attachments_of(app)] == ["nieuw.txt", "bijlage2.csv"]
     assert len(stored_files(app)) == 2  # the removed file's bytes are gone
+
+
+def test_deleting_an_account_removes_its_files_from_disk(app, client, make_user, make_theme, make_thread,
+                                                         login_as):
+    """GDPR: a member who deletes their account with their messages takes their files along;
+    another member's file in the same topic stays."""
+    thread = make_thread(theme=make_theme())
+    other = app.test_client()
+    login(other, make_user())
+    assert reply(other, thread, "Onze cijfers.", [("cijfers.csv", b"gemeente;aanvragen\nZwolle;312\n")]).status_code == 302
+    [kept] = stored_files(app)
+    member = make_user()
+    login_as(member)
+    pdf = make_pdf(["Het advies van onze raad."])
+    assert reply(client, thread, "Ons advies.", [("advies.pdf", pdf), ("flyer.png", make_image("PNG"))]).status_code == 302
+    own = [p for p in stored_files(app) if p != kept]
+    assert len(own) == 2 and len(attachments_of(app)) == 3
+    response = client.post_form("/nl/settings/delete", {"mode": "remove", "password": PASSWORD, "confirm": "y"})
+    assert response.status_code == 302
+    assert not any(path.exists() for path in own)
+    assert stored_files(app) == [kept] and len(attachments_of(app)) == 1
 
 
 def test_extract_command_fills_text_and_queues_search(app, runner, client, make_user, make_theme, make_thread, login_as):

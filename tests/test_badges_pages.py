@@ -4,17 +4,11 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from flask_babel import force_locale, gettext
-from markupsafe import escape
+from flask_babel import force_locale
 
 from forum.extensions import db
 from forum.models import Organisation
-
-
-def t(app, lang, msgid, **values):
-    """A message as the page shows it in `lang` (HTML-escaped): tests stay valid as translations change."""
-    with app.test_request_context(f"/{lang}/"), force_locale(lang):
-        return str(escape(gettext(msgid, **values)))
+from tests.conftest import tr_html
 
 
 def text_of(response):
@@ -32,12 +26,12 @@ def listed(html):
 def councils(make_org):
     today = date.today()
     return {
-        "utrecht": make_org(name="Adviesraad Sociaal Domein Utrecht", municipality="Utrecht", province="Utrecht"),
-        "zeist": make_org(name="Wmo-raad Zeist", municipality="Zeist", province="Utrecht"),
-        "leeuwarden": make_org(name="Cliëntenraad Leeuwarden", municipality="Leeuwarden", province="Friesland"),
-        "liege": make_org(name="Conseil consultatif des aînés de Liège", municipality="Liège", province="Liège",
+        "utrecht": make_org(name="Adviesraad Sociaal Domein Utrecht", municipality="Utrecht", province="NL-UT"),
+        "zeist": make_org(name="Wmo-raad Zeist", municipality="Zeist", province="NL-UT"),
+        "leeuwarden": make_org(name="Cliëntenraad Leeuwarden", municipality="Leeuwarden", province="NL-FR"),
+        "liege": make_org(name="Conseil consultatif des aînés de Liège", municipality="Liège", province="BE-WLG",
                           country="BE", language="fr"),
-        "gent": make_org(name="Adviesraad Welzijn Gent", municipality="Gent", province="Oost-Vlaanderen", country="BE"),
+        "gent": make_org(name="Adviesraad Welzijn Gent", municipality="Gent", province="BE-VOV", country="BE"),
         "lapsed": make_org(name="Adviesraad Vervallen", membership_status="lapsed"),
         "ended": make_org(name="Adviesraad Opgeheven", membership_status="ended"),
         "pending": make_org(name="Adviesraad Aangemeld", membership_status="pending"),
@@ -60,7 +54,9 @@ def test_directory_search_and_filters(app, client, councils):
     assert listed(text_of(client.get("/fr/members?q=AINES liege"))) == ["Conseil consultatif des aînés de Liège"]
     assert set(listed(text_of(client.get("/nl/members?country=BE")))) == {
         "Conseil consultatif des aînés de Liège", "Adviesraad Welzijn Gent"}
-    # A province matches in either language: Luik (nl) is Liège (fr).
+    # Provinces are codes; a name in either language (Luik is Liège) works in a typed address.
+    assert listed(text_of(client.get("/nl/members?province=BE-WLG"))) == ["Conseil consultatif des aînés de Liège"]
+    assert listed(text_of(client.get("/nl/members?province=Friesland"))) == ["Cliëntenraad Leeuwarden"]
     assert listed(text_of(client.get("/nl/members?province=Luik"))) == ["Conseil consultatif des aînés de Liège"]
     assert listed(text_of(client.get("/fr/members?province=Liège"))) == ["Conseil consultatif des aînés de Liège"]
     assert set(listed(text_of(client.get("/nl/members?country=NL&province=Utrecht")))) == {
@@ -68,15 +64,18 @@ def test_directory_search_and_filters(app, client, councils):
     assert listed(text_of(client.get("/nl/members?municipality=zeist"))) == ["Wmo-raad Zeist"]
     html = text_of(client.get("/nl/members?q=nothing-like-this"))
     assert listed(html) == []
-    assert t(app, "nl", "No member council matches your search. Try fewer words or clear the filters.") in html
+    assert tr_html(app, "No member council matches your search. Try fewer words or clear the filters.", "nl") in html
 
 
 def test_directory_filter_choices_in_both_languages(client, councils):
     nl = text_of(client.get("/nl/members?country=BE"))
     fr = text_of(client.get("/fr/members?country=BE"))
-    assert "<option>Luik</option>" in nl and "<option>Oost-Vlaanderen</option>" in nl
-    assert "<option>Liège</option>" in fr and "<option>Flandre-Orientale</option>" in fr
-    assert "<option>Utrecht</option>" not in nl, "provinces narrow to the chosen country"
+    assert '<option value="BE-WLG">Luik</option>' in nl and '<option value="BE-VOV">Oost-Vlaanderen</option>' in nl
+    assert '<option value="BE-WLG">Liège</option>' in fr and '<option value="BE-VOV">Flandre-Orientale</option>' in fr
+    assert 'value="NL-UT"' not in nl, "provinces narrow to the chosen country"
+    chosen = text_of(client.get("/fr/members?province=NL-FR"))
+    assert '<option value="NL-FR" selected>Frise</option>' in chosen
+    assert "Leeuwarden, Frise" in chosen
     assert '<html lang="fr">' in fr
     # The French council's name is marked as French on the Dutch page.
     assert 'lang="fr">Conseil consultatif' in nl
@@ -92,9 +91,9 @@ def test_directory_in_menu(client, councils):
 def test_verification_page_of_a_member(app, client, councils, lang):
     org = councils["utrecht"]
     html = text_of(client.get(f"/{lang}/members/{org.slug}"))
-    sentence = t(app, lang, "%(name)s is a member of %(umbrella)s.", name=org.name, umbrella="Koepel Adviesraden")
+    sentence = tr_html(app, "%(name)s is a member of %(umbrella)s.", lang, name=org.name, umbrella="Koepel Adviesraden")
     assert f'<p class="verify-status member">{sentence}</p>' in html
-    assert "<dd>Utrecht</dd>" in html and t(app, lang, "Active member") in html
+    assert "<dd>Utrecht</dd>" in html and tr_html(app, "Active member", lang) in html
     assert "2020" in html  # member since
     assert f'src="/badge/{org.slug}.svg?lang={lang}&amp;style=compact&amp;theme=light"' in html
     assert f'src="/badge/{org.slug}.svg?lang={lang}&amp;style=seal&amp;theme=light"' in html
@@ -121,7 +120,7 @@ def test_verification_page_says_plainly_when_not_a_member(app, client, councils,
         html = text_of(client.get(f"/{lang}/members/{org.slug}"))
         with app.test_request_context(f"/{lang}/"), force_locale(lang):
             date_text = format_date(org.member_until, "long") if org.member_until else ""
-        sentence = t(app, lang, msgid, name=org.name, umbrella="Koepel Adviesraden", date=date_text)
+        sentence = tr_html(app, msgid, lang, name=org.name, umbrella="Koepel Adviesraden", date=date_text)
         assert f'<p class="verify-status {state}">{sentence}</p>' in html
         assert "/badge/" not in html and "<textarea" not in html
 
@@ -133,7 +132,7 @@ def test_verification_page_follows_status_at_once(app, client, councils):
         db.session.get(Organisation, org.id).membership_status = "ended"
         db.session.commit()
     html = text_of(client.get(f"/nl/members/{org.slug}"))
-    assert 'class="verify-status former"' in html and t(app, "nl", "Membership ended") in html
+    assert 'class="verify-status former"' in html and tr_html(app, "Membership ended", "nl") in html
 
 
 # -- the members' Badge page --------------------------------------------------------------------
@@ -161,7 +160,7 @@ def test_badge_page_shows_every_variant_and_the_snippets(app, client, make_user,
     # The signature preview is live HTML (the same as the snippet).
     assert f'<div class="signature-preview"><a href="http://agora.test/nl/members/{slug}"><img' in html
     assert f"/badge/{slug}.png?lang=nl&amp;style=compact&amp;theme=light&amp;scale=print&amp;download=1" in html
-    assert t(app, "nl", "%(width)d × %(height)d pixels, %(dpi)d dpi: %(mm_w)s × %(mm_h)s mm",
+    assert tr_html(app, "%(width)d × %(height)d pixels, %(dpi)d dpi: %(mm_w)s × %(mm_h)s mm", "nl",
              width=945, height=236, dpi=300, mm_w=80, mm_h=20) in html
     for client_name in ("Outlook", "Gmail", "Apple Mail", "Thunderbird"):
         assert f"<h3>{client_name}</h3>" in html
@@ -191,7 +190,7 @@ def test_badge_page_explains_why_there_is_none(app, client, make_org, make_user,
     user = make_user(organisation=org)
     login_as(user)
     html = text_of(client.get("/nl/badge"))
-    assert t(app, "nl", msgid, name=org.name, umbrella="Koepel Adviesraden") in html
+    assert tr_html(app, msgid, "nl", name=org.name, umbrella="Koepel Adviesraden") in html
     assert "<textarea" not in html and "/badge/" not in html.replace('href="/nl/badge"', "")
 
 

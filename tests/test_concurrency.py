@@ -1,9 +1,8 @@
 """Two processes writing to one SQLite file at once lose nothing and see no lock errors."""
-import multiprocessing
-
 from forum import create_app
 from forum.extensions import db
 from forum.models import RateLimitEvent
+from tests.conftest import run_processes
 
 WRITES = 150
 
@@ -24,17 +23,8 @@ def _writer(config, tag, errors):
 
 
 def test_two_processes_writing_at_once_lose_nothing(app, app_config):
-    ctx = multiprocessing.get_context("spawn")
-    errors = ctx.Queue()
-    workers = [ctx.Process(target=_writer, args=(app_config, tag, errors)) for tag in ("a", "b")]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-    problems = []
-    while not errors.empty():
-        problems.append(errors.get())
+    problems, exit_codes = run_processes(_writer, [(app_config, tag) for tag in ("a", "b")])
     assert problems == []
-    assert all(w.exitcode == 0 for w in workers)
+    assert exit_codes == [0, 0]
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(RateLimitEvent.id))) == 2 * WRITES

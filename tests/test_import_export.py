@@ -121,16 +121,43 @@ def test_invalid_file_reports_every_problem_and_writes_nothing(app, runner, tmp_
 
 def test_field_and_tag_problems_have_paths(app, runner, tmp_path):
     data = example()
-    data["threads"][2]["fields"]["province"] = "Namen"
+    data["threads"][2]["fields"]["province"] = "Narnia"
     data["threads"][2]["fields"]["website"] = "geen website"
     data["threads"][1]["fields"]["budget"] = "100"
     data["threads"][0]["tags"] = ["a", "b", "c", "d", "e", "f"]
     data["threads"][3]["fields"]["closes_on"] = "31-08-2024"
     result = runner.invoke(args=["forum", "import", write(tmp_path, data)])
     assert result.exit_code == 1
-    for expected in ["threads[2].fields.province:", "threads[1].fields.budget: is not a field of kind 'practice'",
+    for expected in ["threads[2].fields.province: is not a province", "threads[1].fields.budget: is not a field of kind 'practice'",
                      "threads[0].tags: has more tags than allowed", "threads[3].fields.closes_on: must be a date"]:
         assert expected in result.output, result.output
+    assert set(counts(app).values()) == {0}
+
+
+def test_provinces_import_by_name_or_code_and_are_stored_as_codes(app, runner, tmp_path):
+    # Files written before provinces were codes name them, in either language.
+    data = example()
+    data["organisations"][0]["province"] = "utrecht"
+    data["organisations"][1].update(province="Namen")
+    data["threads"][2]["fields"]["province"] = "Liège"
+    data["threads"][0]["province"] = "Friesland"
+    result = runner.invoke(args=["forum", "import", write(tmp_path, data)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        provinces = {o.import_ref: o.province for o in db.session.scalars(db.select(Organisation))}
+        assert provinces == {"org-zeist": "NL-UT", "org-namur": "BE-WNA"}
+        threads = {t.import_ref: t.province for t in db.session.scalars(db.select(Thread))}
+        assert threads["t-3"] == "BE-WLG" and threads["t-1"] == "NL-FR"
+
+
+def test_unknown_or_foreign_provinces_are_refused(app, runner, tmp_path):
+    data = example()
+    data["organisations"][0]["province"] = "Luik"  # a Belgian province for a Dutch council
+    data["threads"][0]["province"] = "Limburg"  # in both countries: a code is needed
+    result = runner.invoke(args=["forum", "import", write(tmp_path, data)])
+    assert result.exit_code == 1
+    assert "organisations[0].province: 'Luik' is not a province of NL" in result.output, result.output
+    assert "threads[0].province: 'Limburg' is not a province" in result.output, result.output
     assert set(counts(app).values()) == {0}
 
 

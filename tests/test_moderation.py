@@ -5,59 +5,17 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale, ngettext
 from markupsafe import escape
 
 from forum.extensions import db
-from forum.models import Flag, ModerationAction, Notification, Post, PostRevision, Thread, User, utcnow
-from tests.conftest import Mailbox, login
-
-
-@pytest.fixture
-def app_config(app_config):
-    """Cheaper password hashing: these tests sign in often (full cost is tested in test_auth)."""
-    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
-
-
-def as_member(app, user, lang="nl"):
-    c = app.test_client()
-    login(c, user, lang=lang)
-    return c
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-def tr(app, msgid, lang="nl", raw=False, **values):
-    """A message as the page shows it in `lang` (translated or not yet), HTML-escaped unless
-    it comes from a lazy form label or error (flask-babel marks those safe)."""
-    with app.test_request_context(f"/{lang}/"), force_locale(lang):
-        text = gettext(msgid, **values)
-        return text if raw else str(escape(text))
+from forum.models import Flag, Notification, Post, PostRevision, Thread, User, utcnow
+from tests.conftest import Mailbox, as_member, audit, html, load, login, tr, tr_html
 
 
 def ntr(app, singular, plural, num, lang="nl"):
     with app.test_request_context(f"/{lang}/"), force_locale(lang):
         return str(escape(ngettext(singular, plural, num)))
-
-
-def get(app, model, id_):
-    with app.app_context():
-        obj = db.session.get(model, id_)
-        db.session.expunge(obj)
-        return obj
-
-
-def audit(app, action=None):
-    with app.app_context():
-        query = db.select(ModerationAction).order_by(ModerationAction.id)
-        if action:
-            query = query.where(ModerationAction.action == action)
-        rows = db.session.scalars(query).all()
-        for r in rows:
-            db.session.expunge(r)
-        return rows
 
 
 def moderation_notices(app, user_id):
@@ -93,11 +51,11 @@ def test_three_flags_hide_at_once_then_review_restores(app, scene, mail):
     assert form.status_code == 200 and 'name="reason"' in html(form)
     assert flag(clients[0], post, "spam").status_code == 302
     assert flag(clients[1], post, "other", "Persoonlijke aanval op een wethouder").status_code == 302
-    assert get(app, Post, post.id).status == "visible"  # two reports: still visible
+    assert load(app, Post, post.id).status == "visible"  # two reports: still visible
 
     response = flag(clients[2], post, "offensive")
     assert response.status_code == 302
-    assert get(app, Post, post.id).status == "hidden"
+    assert load(app, Post, post.id).status == "hidden"
     # The author is told, in French, without learning who reported.
     notices = moderation_notices(app, author.id)
     assert [n["action"] for n in notices] == ["post_auto_hidden"]
@@ -108,27 +66,27 @@ def test_three_flags_hide_at_once_then_review_restores(app, scene, mail):
         assert m.name not in body and m.email not in body
     # Others see "hidden by a moderator" instead of the text.
     page = html(clients[0].get(f"/nl/t/{scene['thread'].id}"))
-    assert tr(app, "This message has been hidden by a moderator.") in page and "Un avis tranché" not in page
-    assert get(app, Thread, scene["thread"].id).post_count == 1
+    assert tr_html(app, "This message has been hidden by a moderator.") in page and "Un avis tranché" not in page
+    assert load(app, Thread, scene["thread"].id).post_count == 1
     entry = audit(app, "auto_hide_post")[0]
     assert entry.actor_id is None and entry.target_id == post.id
 
     moderator = as_member(app, mod)
     queue = html(moderator.get("/nl/mod/"))
     assert ntr(app, "%(num)d report", "%(num)d reports", 3) in queue and "Persoonlijke aanval op een wethouder" in queue
-    assert tr(app, "Hidden automatically, waiting for your review") in queue
+    assert tr_html(app, "Hidden automatically, waiting for your review") in queue
     assert "Claire Dubois" in queue and ntr(app, "%(num)d hidden message", "%(num)d hidden messages", 1) in queue  # the author's record
-    assert tr(app, "Review") + ' <span class="count">1</span>' in queue  # header counter
+    assert tr_html(app, "Review") + ' <span class="count">1</span>' in queue  # header counter
 
     response = moderator.post_form(f"/nl/mod/p/{post.id}/restore", {"reason": "Scherp maar binnen de regels."})
     assert response.status_code == 302
-    assert get(app, Post, post.id).status == "visible"
+    assert load(app, Post, post.id).status == "visible"
     with app.app_context():
         assert {f.resolution for f in db.session.scalars(db.select(Flag).where(Flag.post_id == post.id))} == {"restored"}
     assert "Un avis tranché" in html(clients[0].get(f"/nl/t/{scene['thread'].id}"))
     assert moderation_notices(app, author.id)[-1]["action"] == "post_restored"
     assert "Scherp maar binnen de regels." in Mailbox.body(mail.last(author.email))
-    assert tr(app, "No reported messages. Well done!") in html(moderator.get("/nl/mod/"))
+    assert tr_html(app, "No reported messages. Well done!") in html(moderator.get("/nl/mod/"))
     restore = audit(app, "restore_post")[0]
     assert (restore.actor_id, restore.target_type, restore.target_id) == (mod.id, "post", post.id)
 
@@ -144,7 +102,7 @@ def test_flag_rules(app, client, scene):
     # "Something else" needs a note; the choice is kept and nothing is saved.
     response = flag(member, post, "other", "")
     assert response.status_code == 400
-    assert tr(app, "Describe briefly what is wrong when you choose 'something else'.", raw=True) in html(response)
+    assert tr(app, "Describe briefly what is wrong when you choose 'something else'.") in html(response)
     assert re.search(r'<input checked[^>]*value="other"', html(response))
     response = flag(member, post, "nonsense")
     assert response.status_code == 400
@@ -153,7 +111,7 @@ def test_flag_rules(app, client, scene):
     # Once per member.
     assert flag(member, post, "privacy").status_code == 302
     again = flag(member, post, "spam")
-    assert tr(app, "You have already reported this message. The moderators will look at it.") in html(again)
+    assert tr_html(app, "You have already reported this message. The moderators will look at it.") in html(again)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Flag.id))) == 1
     # A missing post is 404.
@@ -170,12 +128,12 @@ def test_dismissing_flags_closes_them(app, scene):
     with app.app_context():
         flags = db.session.scalars(db.select(Flag).where(Flag.post_id == post.id)).all()
         assert [(f.resolution, f.resolved_by_id) for f in flags] == [("dismissed", mod.id)]
-    assert get(app, Post, post.id).status == "visible"
-    assert tr(app, "No reported messages. Well done!") in html(moderator.get("/nl/mod/"))
+    assert load(app, Post, post.id).status == "visible"
+    assert tr_html(app, "No reported messages. Well done!") in html(moderator.get("/nl/mod/"))
     assert audit(app, "dismiss_flags")[0].target_id == post.id
     # Nothing left to dismiss: a message, not a crash.
     again = moderator.post_form(f"/nl/mod/p/{post.id}/dismiss", {})
-    assert again.status_code == 400 and tr(app, "There are no open reports on this message.") in html(again)
+    assert again.status_code == 400 and tr_html(app, "There are no open reports on this message.") in html(again)
 
 
 def test_queue_sorts_oldest_or_most_flagged_first(app, make_post, scene):
@@ -201,19 +159,19 @@ def test_hide_needs_a_reason_the_author_sees(app, scene, mail):
     post, author = scene["post"], scene["author"]
     moderator = as_member(app, scene["moderator"])
     response = moderator.post_form(f"/nl/mod/p/{post.id}/hide", {"reason": "  "})
-    assert response.status_code == 400 and tr(app, "Give a reason: the member will see it.") in html(response)
-    assert get(app, Post, post.id).status == "visible"
+    assert response.status_code == 400 and tr_html(app, "Give a reason: the member will see it.") in html(response)
+    assert load(app, Post, post.id).status == "visible"
 
     response = moderator.post_form(f"/nl/mod/p/{post.id}/hide", {"reason": "Persoonsgegevens van een inwoner."})
     assert response.status_code == 302
-    hidden = get(app, Post, post.id)
+    hidden = load(app, Post, post.id)
     assert (hidden.status, hidden.hidden_reason) == ("hidden", "Persoonsgegevens van een inwoner.")
     assert "Persoonsgegevens van een inwoner." in Mailbox.body(mail.last(author.email))
     mine = as_member(app, author, lang="fr")
     own_page = html(mine.get(f"/fr/t/{scene['thread'].id}"))
     assert "Un avis tranché" in own_page and "Persoonsgegevens van een inwoner." in own_page  # text and reason
     notes = html(mine.get("/fr/notifications"))
-    assert tr(app, "A moderator hid your message", "fr") in notes and "Persoonsgegevens van een inwoner." in notes
+    assert tr_html(app, "A moderator hid your message", "fr") in notes and "Persoonsgegevens van een inwoner." in notes
     other = as_member(app, scene["members"][0])
     other_page = html(other.get(f"/nl/t/{scene['thread'].id}"))
     assert "Un avis tranché" not in other_page and "Persoonsgegevens van een inwoner." not in other_page
@@ -227,7 +185,7 @@ def test_moderator_edit_goes_into_the_history(app, scene):
     assert form.status_code == 200 and "Un avis tranché" in html(form)
     response = moderator.post_form(f"/nl/mod/p/{post.id}/edit", {"body": "Un avis (adresse retirée).", "reason": "Adres verwijderd"})
     assert response.status_code == 302
-    edited = get(app, Post, post.id)
+    edited = load(app, Post, post.id)
     assert edited.body_source == "Un avis (adresse retirée)." and edited.edit_count == 1
     with app.app_context():
         revision = db.session.scalar(db.select(PostRevision).where(PostRevision.post_id == post.id))
@@ -236,7 +194,7 @@ def test_moderator_edit_goes_into_the_history(app, scene):
     assert (entry.actor_id, entry.reason) == (mod.id, "Adres verwijderd")
     # An empty text is refused with the text field marked.
     response = moderator.post_form(f"/nl/mod/p/{post.id}/edit", {"body": ""})
-    assert response.status_code == 400 and tr(app, "Write a text.") in html(response)
+    assert response.status_code == 400 and tr_html(app, "Write a text.") in html(response)
 
 
 def test_moderator_delete_tells_the_author(app, scene, mail):
@@ -246,7 +204,7 @@ def test_moderator_delete_tells_the_author(app, scene, mail):
     assert f'href="/nl/mod/p/{post.id}"' in page  # the moderate link on each post
     response = moderator.post_form(f"/nl/mod/p/{post.id}/delete", {"reason": "Reclame"})
     assert response.status_code == 302
-    assert get(app, Post, post.id).status == "deleted"
+    assert load(app, Post, post.id).status == "deleted"
     assert "Reclame" in Mailbox.body(mail.last(author.email))
     assert moderation_notices(app, author.id)[-1]["action"] == "post_deleted"
     assert audit(app, "delete_post")[0].reason == "Reclame"
@@ -258,7 +216,7 @@ def test_review_counter_adds_flags_held_posts_and_registrations(app, make_user, 
     flag(as_member(app, scene["members"][0]), scene["post"])
     moderator = as_member(app, scene["moderator"])
     page = html(moderator.get("/nl/mod/"))
-    assert tr(app, "Review") + ' <span class="count">3</span>' in page
+    assert tr_html(app, "Review") + ' <span class="count">3</span>' in page
     with app.test_request_context("/nl/"):
         from flask import url_for
         approvals = url_for("auth.approvals", lang="nl")
@@ -292,7 +250,7 @@ def test_members_get_403_and_visitors_are_sent_to_sign_in(app, client, scene, la
         assert member.post_form(url, {"reason": "x", "level": "site", "action": "warn_user"}).status_code == 403, url
         response = client.post_form(url, {"reason": "x"})
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
-    assert get(app, Post, scene["post"].id).status == "visible"
+    assert load(app, Post, scene["post"].id).status == "visible"
     assert audit(app) == []
 
 
@@ -318,10 +276,10 @@ def test_audit_log_filters_and_csv_export(app, make_user, scene):
     moderator.post_form(f"/nl/mod/t/{scene['thread'].id}/lock", {"reason": "@iedereen: afgerond"})
 
     page = html(moderator.get("/nl/mod/log"))
-    assert ntr(app, "%(num)d entry", "%(num)d entries", 3) in page and tr(app, "message hidden") in page and tr(app, "topic locked") in page
-    assert tr(app, "Download as CSV (spreadsheet)") not in page  # admins only
+    assert ntr(app, "%(num)d entry", "%(num)d entries", 3) in page and tr_html(app, "message hidden") in page and tr_html(app, "topic locked") in page
+    assert tr_html(app, "Download as CSV (spreadsheet)") not in page  # admins only
     filtered = html(moderator.get("/nl/mod/log?action=hide_post"))
-    assert ntr(app, "%(num)d entry", "%(num)d entries", 1) in filtered and tr(app, "topic locked") not in filtered.split("<table>")[1]
+    assert ntr(app, "%(num)d entry", "%(num)d entries", 1) in filtered and tr_html(app, "topic locked") not in filtered.split("<table>")[1]
     by_admin = html(moderator.get(f"/nl/mod/log?actor={admin.id}"))
     assert ntr(app, "%(num)d entry", "%(num)d entries", 1) in by_admin and "Onterecht verborgen" in by_admin
     threads_only = html(moderator.get("/nl/mod/log?target_type=thread"))
@@ -330,7 +288,7 @@ def test_audit_log_filters_and_csv_export(app, make_user, scene):
     assert ntr(app, "%(num)d entry", "%(num)d entries", 3) in html(moderator.get(f"/nl/mod/log?from={today}&to={today}"))
     assert ntr(app, "%(num)d entry", "%(num)d entries", 0) in html(moderator.get(f"/nl/mod/log?from={today + timedelta(days=1)}"))
     bad = moderator.get("/nl/mod/log?from=gisteren")
-    assert bad.status_code == 400 and tr(app, "Enter a date like 2025-03-31.") in html(bad)
+    assert bad.status_code == 400 and tr_html(app, "Enter a date like 2025-03-31.") in html(bad)
 
     assert moderator.get("/nl/mod/log.csv").status_code == 403
     response = administrator.get("/nl/mod/log.csv?target_type=post")
@@ -340,7 +298,7 @@ def test_audit_log_filters_and_csv_export(app, make_user, scene):
     assert rows[0][:5] == ["id", "created_at_utc", "actor_id", "actor", "action"]
     reasons = {row[4]: row[7] for row in rows[1:]}
     assert reasons == {"hide_post": "'=HYPERLINK(\"http://evil.example\")", "restore_post": "'+Onterecht verborgen"}
-    assert tr(app, "Download as CSV (spreadsheet)") in html(administrator.get("/nl/mod/log"))
+    assert tr_html(app, "Download as CSV (spreadsheet)") in html(administrator.get("/nl/mod/log"))
 
 
 def test_the_audit_log_cannot_be_changed_from_the_app(app):
@@ -381,7 +339,7 @@ def test_an_expired_form_keeps_the_moderators_text(app, scene):
     response = moderator.post(f"/nl/mod/p/{scene['post'].id}/edit",
                               data={"body": "Een lange herschreven tekst.", "csrf_token": "verlopen"})
     assert response.status_code == 400 and "Een lange herschreven tekst." in html(response)
-    assert get(app, Post, scene["post"].id).body_source.startswith("Un avis tranché")
+    assert load(app, Post, scene["post"].id).body_source.startswith("Un avis tranché")
     member = as_member(app, scene["members"][0])
     response = member.post(f"/nl/mod/flag/{scene['post'].id}",
                            data={"reason": "other", "note": "Mijn uitleg", "csrf_token": "verlopen"})
@@ -395,8 +353,8 @@ def test_a_held_post_is_published_or_deleted_not_hidden(app, make_post, scene):
     moderator = as_member(app, scene["moderator"])
     response = moderator.post_form(f"/nl/mod/p/{held.id}/hide", {"reason": "Niet nodig"})
     assert response.status_code == 400
-    assert tr(app, "This message is waiting for review: publish it or delete it.") in html(response)
-    assert get(app, Post, held.id).status == "held" and audit(app) == []
+    assert tr_html(app, "This message is waiting for review: publish it or delete it.") in html(response)
+    assert load(app, Post, held.id).status == "held" and audit(app) == []
 
 
 def test_moderators_using_the_forum_buttons_are_audited_too(app, scene, mail):
@@ -417,4 +375,4 @@ def test_moderators_using_the_forum_buttons_are_audited_too(app, scene, mail):
         mine = db.session.scalar(db.select(Post).where(Post.author_id == scene["members"][0].id))
     assert own.post_form(f"/nl/p/{mine.id}/edit", {"body": "Mijn eigen bericht, verbeterd."}).status_code == 302
     assert own.post_form(f"/nl/p/{mine.id}/delete", {}).status_code == 302
-    assert get(app, Post, mine.id).status == "deleted" and len(audit(app)) == 2
+    assert load(app, Post, mine.id).status == "deleted" and len(audit(app)) == 2

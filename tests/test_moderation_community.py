@@ -2,12 +2,10 @@
 from datetime import timedelta
 
 import pytest
-from flask_babel import force_locale, gettext
-from markupsafe import escape
 
 from forum.extensions import db
 from forum.models import ModerationAction, Notification, Post, SearchOutbox, Thread, User, Watch, utcnow
-from tests.conftest import PASSWORD, Mailbox, login
+from tests.conftest import Mailbox, PASSWORD, as_member, html, load, login, tr_html
 
 
 @pytest.fixture
@@ -15,28 +13,6 @@ def app_config(app_config):
     """Pre-moderation and new-member limits on, as in production; cheaper password hashing."""
     return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1", PREMODERATE_FIRST_POSTS=2,
                 NEW_MEMBER_POSTS=5, NEW_MEMBER_MAX_LINKS=2, SEARCH_SYNC_AFTER_REQUEST=False)
-
-
-def as_member(app, user, lang="nl"):
-    c = app.test_client()
-    login(c, user, lang=lang)
-    return c
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-def tr(app, msgid, lang="nl", **values):
-    with app.test_request_context(f"/{lang}/"), force_locale(lang):
-        return str(escape(gettext(msgid, **values)))
-
-
-def get(app, model, id_):
-    with app.app_context():
-        obj = db.session.get(model, id_)
-        db.session.expunge(obj)
-        return obj
 
 
 def posts_by(app, user_id):
@@ -82,7 +58,7 @@ def test_first_replies_of_a_new_member_wait_for_a_moderator(app, make_user, make
     assert response.status_code == 302
     held = posts_by(app, newcomer.id)[0]
     assert held.status == "held"
-    assert get(app, Thread, thread.id).post_count == 1
+    assert load(app, Thread, thread.id).post_count == 1
     # The author sees it marked; others (and visitors) do not see it at all.
     own = html(client.get(f"/nl/t/{thread.id}"))
     assert "Mijn eerste bericht" in own and "status-held" in own
@@ -98,9 +74,9 @@ def test_first_replies_of_a_new_member_wait_for_a_moderator(app, make_user, make
     mail.clear()
     response = moderator.post_form(f"/nl/mod/p/{held.id}/approve", {"next": "/nl/mod/"})
     assert response.status_code == 302
-    published = get(app, Post, held.id)
+    published = load(app, Post, held.id)
     assert published.status == "visible"
-    assert get(app, Thread, thread.id).post_count == 2
+    assert load(app, Thread, thread.id).post_count == 2
     assert "Mijn eerste bericht" in html(other.get(f"/nl/t/{thread.id}"))
     with app.app_context():
         kinds = db.session.scalars(db.select(Notification.kind).where(Notification.user_id == watcher.id)).all()
@@ -121,7 +97,7 @@ def test_a_held_new_topic_is_hidden_from_lists_until_approved(app, make_user, ma
         "body": "Wij zoeken tips om jongeren bij de raad te betrekken.", "language": "nl", "tags": ""})
     assert response.status_code == 302
     thread_id = int(response.headers["Location"].split("/t/")[1].split("/")[0])
-    assert get(app, Thread, thread_id).status == "hidden"
+    assert load(app, Thread, thread_id).status == "hidden"
     assert client.get(f"/nl/t/{thread_id}").status_code == 200  # the author still sees it
     other = as_member(app, make_user())
     assert other.get(f"/nl/t/{thread_id}").status_code == 404
@@ -130,7 +106,7 @@ def test_a_held_new_topic_is_hidden_from_lists_until_approved(app, make_user, ma
     moderator = as_member(app, make_user(role="moderator"))
     opening = posts_by(app, newcomer.id)[0]
     assert moderator.post_form(f"/nl/mod/p/{opening.id}/approve", {}).status_code == 302
-    assert get(app, Thread, thread_id).status == "visible"
+    assert load(app, Thread, thread_id).status == "visible"
     assert "Hoe werven jullie jonge leden?" in html(other.get("/nl/latest"))
 
 
@@ -166,7 +142,7 @@ def test_new_members_are_limited_per_minute_and_keep_their_text(app, make_user, 
     response = reply(client, thread, "Derde reactie, te snel na elkaar.")
     assert response.status_code == 400
     page = html(response)
-    assert tr(app, "You are posting very quickly. Wait a minute and send your text again; it is still here.") in page
+    assert tr_html(app, "You are posting very quickly. Wait a minute and send your text again; it is still here.") in page
     assert "Derde reactie, te snel na elkaar." in page  # still in the editor
     assert len(posts_by(app, member.id)) == 2
 
@@ -180,7 +156,7 @@ def test_daily_limit_has_its_own_message(app, established, make_thread):
     assert reply(client, thread, "Vandaag mijn enige bericht.").status_code == 302
     response = reply(client, thread, "Nog eentje vandaag.")
     assert response.status_code == 400
-    assert tr(app, "You have reached the maximum of %(count)d messages per day. Try again tomorrow; your text is still here.", count=1) in html(response)
+    assert tr_html(app, "You have reached the maximum of %(count)d messages per day. Try again tomorrow; your text is still here.", count=1) in html(response)
     assert len(posts_by(app, member.id)) == before + 1
 
 
@@ -191,7 +167,7 @@ def test_the_same_text_twice_within_ten_minutes_is_refused(app, established, mak
     assert reply(client, thread, "Wij doen dit  al jaren zo.").status_code == 302
     response = reply(client, thread, "wij doen dit al jaren zo.")
     assert response.status_code == 400
-    assert tr(app, "You posted this same text a few minutes ago. Change it or wait a while; your text is still here.") in html(response)
+    assert tr_html(app, "You posted this same text a few minutes ago. Change it or wait a while; your text is still here.") in html(response)
     assert "wij doen dit al jaren zo." in html(response)
     with app.app_context():  # eleven minutes later it is fine
         post = db.session.scalar(db.select(Post).where(Post.author_id == member.id).order_by(Post.id.desc()))
@@ -215,7 +191,7 @@ def test_warning_is_a_notification_and_a_mail_in_the_members_language(app, make_
     msg = mail.last(member.email)
     assert msg["Content-Language"] == "fr" and "Restez courtois" in Mailbox.body(msg)
     notes = html(as_member(app, member, lang="fr").get("/fr/notifications"))
-    assert tr(app, "The moderators sent you a warning", "fr") in notes
+    assert tr_html(app, "The moderators sent you a warning", "fr") in notes
     with app.app_context():
         entry = db.session.scalar(db.select(ModerationAction).where(ModerationAction.action == "warn_user"))
         assert entry.target_id == member.id and entry.reason.startswith("Restez courtois")
@@ -268,7 +244,7 @@ def test_suspension_ends_sessions_and_blocks_sign_in_until_lifted(app, make_user
     assert refused.status_code == 200 and "Spam verspreid." in html(refused)
     assert "Spam verspreid." in Mailbox.body(mail.last(member.email))
     assert moderator.post_form(f"/nl/mod/users/{member.id}/lift", {"which": "suspension"}).status_code == 302
-    assert get(app, User, member.id).status == "active"
+    assert load(app, User, member.id).status == "active"
     login(client, member)
     assert client.get("/nl/notifications").status_code == 200
     assert audit_actions(app) == ["suspend_user", "lift_suspension"]
@@ -285,7 +261,7 @@ def test_a_suspension_runs_out_at_its_date(app, make_user):
         db.session.get(User, member.id).suspended_until = utcnow() - timedelta(minutes=1)
         db.session.commit()
     login(client, member)
-    assert get(app, User, member.id).status == "active"
+    assert load(app, User, member.id).status == "active"
 
 
 def test_sanction_form_errors_keep_the_input(app, make_user):
@@ -295,13 +271,13 @@ def test_sanction_form_errors_keep_the_input(app, make_user):
     moderator = as_member(app, moderator_user)
     response = sanction(moderator, member, "silence_user", reason="Te fel.", until="")
     assert response.status_code == 400
-    assert tr(app, "Choose the date until which the measure applies.") in html(response) and "Te fel." in html(response)
+    assert tr_html(app, "Choose the date until which the measure applies.") in html(response) and "Te fel." in html(response)
     yesterday = (utcnow() - timedelta(days=1)).date().isoformat()
     response = sanction(moderator, member, "silence_user", until=yesterday)
-    assert response.status_code == 400 and tr(app, "The date must be in the future.") in html(response)
+    assert response.status_code == 400 and tr_html(app, "The date must be in the future.") in html(response)
     response = sanction(moderator, member, "warn_user", reason="")
     assert response.status_code == 400
-    assert get(app, User, member.id).silenced_until is None
+    assert load(app, User, member.id).silenced_until is None
     # Not against oneself, another moderator or an admin.
     assert sanction(moderator, admin, "warn_user").status_code == 403
     assert sanction(moderator, moderator_user, "warn_user").status_code == 403
@@ -322,7 +298,7 @@ def test_a_refused_new_topic_keeps_title_and_text(app, make_user, make_theme):
     response = client.post_form("/nl/new", dict(data, title="Een derde vraag, te snel", body="Deze tekst blijft staan."))
     assert response.status_code == 400
     page = html(response)
-    assert tr(app, "You are posting very quickly. Wait a minute and send your text again; it is still here.") in page
+    assert tr_html(app, "You are posting very quickly. Wait a minute and send your text again; it is still here.") in page
     assert "Een derde vraag, te snel" in page and "Deze tekst blijft staan." in page
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Thread.id))) == 2

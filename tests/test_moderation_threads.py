@@ -2,39 +2,10 @@
 from datetime import timedelta
 
 import pytest
-from flask_babel import force_locale, gettext
-from markupsafe import escape
 
 from forum.extensions import db
 from forum.models import ModerationAction, Post, Thread, Watch, utcnow
-from tests.conftest import login
-
-
-@pytest.fixture
-def app_config(app_config):
-    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
-
-
-def as_member(app, user, lang="nl"):
-    c = app.test_client()
-    login(c, user, lang=lang)
-    return c
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-def tr(app, msgid, lang="nl", **values):
-    with app.test_request_context(f"/{lang}/"), force_locale(lang):
-        return str(escape(gettext(msgid, **values)))
-
-
-def get(app, model, id_):
-    with app.app_context():
-        obj = db.session.get(model, id_)
-        db.session.expunge(obj)
-        return obj
+from tests.conftest import as_member, html, load, tr_html
 
 
 def actions(app):
@@ -57,7 +28,7 @@ def test_lock_prevents_replies_until_unlocked(app, make_user, make_thread, mod, 
     assert f'action="/{lang}/mod/t/{thread.id}/lock' in page  # the sidebar tools
     response = moderator.post_form(f"/{lang}/mod/t/{thread.id}/lock", {"reason": "Afgerond"})
     assert response.status_code == 302
-    assert get(app, Thread, thread.id).locked is True
+    assert load(app, Thread, thread.id).locked is True
     member = as_member(app, make_user(), lang=lang)
     assert member.post_form(f"/{lang}/t/{thread.id}/reply", {"body": "Toch nog iets."}).status_code == 403
     assert moderator.post_form(f"/{lang}/mod/t/{thread.id}/lock", {"action": "unlock"}).status_code == 302
@@ -84,7 +55,7 @@ def test_pinning_in_a_theme_or_site_wide(app, make_user, make_thread, make_theme
     assert moderator.post_form(f"/nl/mod/t/{old.id}/pin", {"level": "site"}).status_code == 302
     assert first_title(f"/nl/themes/{theme.slug}") and first_title("/nl/latest")
     assert moderator.post_form(f"/nl/mod/t/{old.id}/pin", {"level": ""}).status_code == 302
-    assert get(app, Thread, old.id).pinned == ""
+    assert load(app, Thread, old.id).pinned == ""
     bad = moderator.post_form(f"/nl/mod/t/{old.id}/pin", {"level": "everywhere"})
     assert bad.status_code == 400
     assert [a[0] for a in actions(app)] == ["pin_thread", "pin_thread", "unpin_thread"]
@@ -97,12 +68,12 @@ def test_move_to_another_theme(app, make_user, make_thread, make_theme, mod):
     form = html(moderator.get(f"/nl/mod/t/{thread.id}"))
     assert "Wonen en zorg" in form
     assert moderator.post_form(f"/nl/mod/t/{thread.id}/move", {"theme": target.id}).status_code == 302
-    assert get(app, Thread, thread.id).theme_id == target.id
+    assert load(app, Thread, thread.id).theme_id == target.id
     reader = as_member(app, make_user())
     assert "Een onderwerp op de verkeerde plek" in html(reader.get(f"/nl/themes/{target.slug}"))
     assert "Een onderwerp op de verkeerde plek" not in html(reader.get(f"/nl/themes/{source.slug}"))
     response = moderator.post_form(f"/nl/mod/t/{thread.id}/move", {"theme": 99999})
-    assert response.status_code == 400 and get(app, Thread, thread.id).theme_id == target.id
+    assert response.status_code == 400 and load(app, Thread, thread.id).theme_id == target.id
     assert actions(app) == [("move_thread", "thread", thread.id)]
 
 
@@ -122,9 +93,9 @@ def test_merge_moves_posts_after_the_targets_and_redirects(app, make_user, make_
     _, moderator = mod
     bad = moderator.post_form(f"/nl/mod/t/{source.id}/merge", {"target": "geen onderwerp"})
     assert bad.status_code == 400
-    assert tr(app, "Enter the number or the address of an existing topic.") in html(bad)
+    assert tr_html(app, "Enter the number or the address of an existing topic.") in html(bad)
     itself = moderator.post_form(f"/nl/mod/t/{source.id}/merge", {"target": str(source.id)})
-    assert itself.status_code == 400 and tr(app, "A topic cannot be merged into itself.") in html(itself)
+    assert itself.status_code == 400 and tr_html(app, "A topic cannot be merged into itself.") in html(itself)
 
     response = moderator.post_form(f"/nl/mod/t/{source.id}/merge", {"target": f"http://agora.test/nl/t/{target.id}/het-hoofdonderwerp"})
     assert response.status_code == 302
@@ -150,16 +121,16 @@ def test_close_a_vacancy_and_change_kind(app, make_user, make_thread, make_post,
     vacancy = make_thread(kind="vacancy", fields={"asked": "Een secretaris", "closes_on": ""})
     _, moderator = mod
     assert moderator.post_form(f"/nl/mod/t/{vacancy.id}/vacancy", {}).status_code == 302
-    assert get(app, Thread, vacancy.id).closed is True
+    assert load(app, Thread, vacancy.id).closed is True
     question = make_thread(kind="question")
     answer = make_post(question)
     with app.app_context():
         db.session.get(Thread, question.id).accepted_post_id = answer.id
         db.session.commit()
     not_vacancy = moderator.post_form(f"/nl/mod/t/{question.id}/vacancy", {})
-    assert not_vacancy.status_code == 400 and tr(app, "Only vacancies can be closed.") in html(not_vacancy)
+    assert not_vacancy.status_code == 400 and tr_html(app, "Only vacancies can be closed.") in html(not_vacancy)
     assert moderator.post_form(f"/nl/mod/t/{question.id}/kind", {"kind": "discussion"}).status_code == 302
-    changed = get(app, Thread, question.id)
+    changed = load(app, Thread, question.id)
     assert (changed.kind, changed.accepted_post_id) == ("discussion", None)
     assert moderator.post_form(f"/nl/mod/t/{question.id}/kind", {"kind": "poem"}).status_code == 400
     assert [a[0] for a in actions(app)] == ["close_vacancy", "change_kind"]

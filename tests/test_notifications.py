@@ -5,23 +5,7 @@ import pytest
 
 from forum.extensions import db
 from forum.models import Notification, User, Watch
-from tests.conftest import Mailbox, login
-
-
-@pytest.fixture
-def app_config(app_config):
-    """Cheaper password hashing: these tests sign in often (full cost is tested in test_auth)."""
-    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
-
-
-def as_member(app, user):
-    c = app.test_client()
-    login(c, user)
-    return c
-
-
-def html(response):
-    return response.get_data(as_text=True)
+from tests.conftest import Mailbox, as_member, html
 
 
 def notifications_of(app, user):

@@ -2,35 +2,11 @@
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import event
 
 from forum.extensions import db
 from forum.models import Post, PostRevision, Reaction, Thread, User, utcnow
-from tests.conftest import login
-
-
-@pytest.fixture
-def app_config(app_config):
-    """Cheaper password hashing: these tests sign in often (full cost is tested in test_auth)."""
-    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
-
-
-def as_member(app, user):
-    c = app.test_client()
-    login(c, user)
-    return c
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-def load(app, model, id_):
-    with app.app_context():
-        obj = db.session.get(model, id_)
-        db.session.expunge(obj)
-        return obj
+from tests.conftest import as_member, html, load
 
 
 def last_post(app, thread_id):

@@ -9,24 +9,10 @@ from forum.extensions import db
 from forum.models import (
     Flag, ModerationAction, Notification, Post, PostRevision, SearchOutbox, Thread, User, Watch,
 )
-from tests.conftest import PASSWORD, Mailbox, login
+from tests.conftest import Mailbox, PASSWORD, load, login
 
 EXPORT_FILES = {"README.txt", "profile.json", "threads.json", "posts.json", "reactions.json", "notifications.json",
                 "watches.json", "flags.json", "audit.json", "organisation_requests.json"}
-
-
-@pytest.fixture
-def app_config(app_config):
-    # Cheap password hashing: these tests sign in many times.
-    return dict(app_config, PASSWORD_HASH_METHOD="scrypt:4096:8:1")
-
-
-def _get(app, model, id_):
-    with app.app_context():
-        obj = db.session.get(model, id_)
-        if obj is not None:
-            db.session.expunge(obj)
-        return obj
 
 
 def _former_member(app, lang="nl"):
@@ -139,7 +125,7 @@ def test_deletion_form_errors_change_nothing(app, client, make_user):
     assert response.status_code == 400 and 'id="confirm-error"' in response.get_data(as_text=True)
     response = client.post_form("/nl/settings/delete", {"password": PASSWORD, "confirm": "y"})
     assert response.status_code == 400 and 'id="mode-error"' in response.get_data(as_text=True)
-    saved = _get(app, User, member.id)
+    saved = load(app, User, member.id)
     assert saved.deleted_at is None and saved.email == member.email
     assert client.get("/nl/settings").status_code == 200  # still signed in
 
@@ -234,19 +220,16 @@ def test_remove_deletes_the_members_posts_but_keeps_replies_by_others(app, clien
         kept = db.session.get(Thread, discussed.id)
         assert kept.status == "visible" and "contact" not in kept.fields
         assert db.session.get(Thread, bobs_thread.id).post_count == 1
-    if attachment_id is not None:  # files on removed posts go too
-        from forum.attachments.models import Attachment
+    from forum.attachments.models import Attachment
 
-        assert _get(app, Attachment, attachment_id) is None
+    assert load(app, Attachment, attachment_id) is None  # files on removed posts go too
 
 
 def _attach_image(app, post_id, uploader_id):
-    """An image on the post when the attachments area is installed; its id (or None)."""
-    try:
-        from forum.attachments import services as attachments
-    except ImportError:
-        return None
+    """An image on the post; its id."""
     from PIL import Image
+
+    from forum.attachments import services as attachments
 
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (30, 120, 200)).save(buffer, "PNG")
@@ -262,7 +245,7 @@ def test_the_last_admin_cannot_delete_their_account(app, client, make_user):
     login(client, admin)
     response = _delete_own(client, "anonymise")
     assert response.status_code == 400 and 'class="form-errors"' in response.get_data(as_text=True)
-    assert _get(app, User, admin.id).deleted_at is None
+    assert load(app, User, admin.id).deleted_at is None
     # Their own line in the admin list leads to the member's page (password required).
     response = client.get(f"/nl/admin/users/{admin.id}/delete")
     assert response.status_code == 302 and response.headers["Location"].endswith("/nl/settings/delete")
@@ -284,13 +267,13 @@ def test_admin_deletes_an_account_on_request(app, client, make_user, make_thread
     assert client.get(f"/fr/admin/users/{member.id}/delete").status_code == 200
     response = client.post_form(f"/nl/admin/users/{member.id}/delete", {"mode": "remove", "confirm": "y"})
     assert response.status_code == 400 and 'id="reason-error"' in response.get_data(as_text=True)
-    assert _get(app, User, member.id).deleted_at is None
+    assert load(app, User, member.id).deleted_at is None
     response = client.post_form(f"/nl/admin/users/{member.id}/delete",
                                 {"mode": "remove", "reason": "Verzoek per mail van 3 maart", "confirm": "y"})
     assert response.status_code == 302
-    saved = _get(app, User, member.id)
+    saved = load(app, User, member.id)
     assert saved.deleted_at is not None and saved.email.endswith("@invalid")
-    assert _get(app, Thread, thread.id).status == "deleted"
+    assert load(app, Thread, thread.id).status == "deleted"
     with app.app_context():
         entry = db.session.scalar(db.select(ModerationAction).where(ModerationAction.action == "delete_account"))
         assert entry.actor_id == admin.id and entry.reason == "Verzoek per mail van 3 maart"
@@ -303,16 +286,6 @@ def test_admin_deletes_an_account_on_request(app, client, make_user, make_thread
 
 # -- search ----------------------------------------------------------------------------
 
-def _search_area():
-    try:
-        from search import indexing  # noqa: F401
-        from search.views import bp  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.xfail(not _search_area(), reason="the search area (search/ with indexing.drain) is not installed")
 def test_search_forgets_a_deleted_member(app, client, runner, make_user, make_theme, make_thread, make_post):
     theme = make_theme(visibility="public")
     alice = make_user(name="Zebedeus Klaproos")

@@ -1,7 +1,8 @@
 """The migrations build exactly the schema the models describe."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import text
 
 from forum import create_app
 from forum.extensions import db
@@ -18,6 +19,35 @@ def test_upgrade_on_empty_database_matches_models(other_site_config):
             differences = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert differences == []
+
+
+def test_migration_stores_organisation_provinces_as_codes(other_site_config):
+    # Before this revision organisations stored the province's name as an admin typed it.
+    stored = {"a": ("Friesland", "NL"), "b": ("Liège", "BE"), "c": ("limburg", "BE"), "d": ("Limburg", "NL"),
+              "e": ("Westhoek", "BE"), "f": ("", "NL"), "g": ("Luik", "NL"), "h": ("NL-UT", "NL")}
+    app = create_app(other_site_config())
+    with app.app_context():
+        upgrade(revision="5c1e0a7d2f3b")
+        with db.engine.begin() as connection:
+            for slug, (province, country) in stored.items():
+                connection.execute(text(
+                    "INSERT INTO organisation (name, slug, kind, municipality, province, country, language, website, "
+                    "membership_status, badge_version, created_at, updated_at) VALUES (:slug, :slug, 'adviesraad', "
+                    "'', :province, :country, 'nl', '', 'active', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"slug": slug, "province": province, "country": country})
+
+        def provinces():
+            with db.engine.connect() as connection:
+                return dict(connection.execute(text("SELECT slug, province FROM organisation")).all())
+
+        upgrade()
+        # Unknown values (and a province of the other country) stay as they were: nothing is lost.
+        assert provinces() == {"a": "NL-FR", "b": "BE-WLG", "c": "BE-VLI", "d": "NL-LI", "e": "Westhoek",
+                               "f": "", "g": "Luik", "h": "NL-UT"}
+        downgrade(revision="5c1e0a7d2f3b")
+        assert provinces() == {"a": "Fryslân", "b": "Luik", "c": "Limburg", "d": "Limburg", "e": "Westhoek",
+                               "f": "", "g": "Luik", "h": "Utrecht"}
+        db.engine.dispose()
 
 
 @sqlite_only("PRAGMAs; PostgreSQL needs no tuning of its own")

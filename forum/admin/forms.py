@@ -1,11 +1,14 @@
 """Administration forms; labels are lazy so they translate per request."""
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..formtools import option, strip as _strip
+from ..i18n import current_language
 from ..models import MEMBERSHIP_STATUSES
+from ..places import CODES, province_choices
 
 
 VISIBILITY_CHOICES = [
@@ -58,10 +61,20 @@ class OrganisationForm(FlaskForm):
         DataRequired(message=_l("Fill in a name.")), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=[option(k, v) for k, v in KIND_LABELS.items()])
     municipality = StringField(_l("Municipality"), filters=[_strip], validators=[Length(max=120)])
-    province = StringField(_l("Province"), filters=[_strip], validators=[Length(max=120)])
+    province = SelectField(_l("Province"))
     country = SelectField(_l("Country"), choices=[option("NL", _l("The Netherlands")), option("BE", _l("Belgium"))])
     language = SelectField(_l("Language"), choices=[option("nl", "Nederlands"), option("fr", "Français")])
     website = StringField(_l("Website"), filters=[_strip], validators=[Length(max=300)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [option("", _("Choose a province"))]
+        choices += [option(code, label) for code, label in province_choices(current_language())]
+        if self.province.data and self.province.data not in CODES:
+            # A name an older version stored and the migration did not know: shown as it
+            # is, so saving other details does not silently clear it.
+            choices.append(option(self.province.data, self.province.data))
+        self.province.choices = choices
 
 
 class MembershipForm(FlaskForm):

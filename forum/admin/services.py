@@ -1,8 +1,9 @@
 """Administration services: themes, roles, organisations and organisation change requests.
 
-Every public function validates everything first, then writes the change, its audit
-entry (forum.moderation.audit.record) and any search outbox rows in one transaction,
-and commits. Views turn an AdminError into a message next to the right field.
+Every public function that writes is a unit of work (forum/transactions.py): it validates
+everything first, then writes the change, its audit entry (forum.moderation.audit.record)
+and any search outbox rows in one transaction, and commits; on any error nothing stays.
+Views turn an AdminError into a message next to the right field.
 """
 import re
 from datetime import date
@@ -19,6 +20,8 @@ from ..models import (
     count, utcnow,
 )
 from ..moderation.audit import record
+from ..transactions import unit_of_work
+from ..places import country_of, find_province
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 NAME_MAX = 120
@@ -39,6 +42,7 @@ class AdminError(DomainError):
             "name_too_long": _("The name can be at most %(max)d characters.", max=self.params.get("max", NAME_MAX)),
             "description_too_long": _("The description can be at most %(max)d characters.", max=DESCRIPTION_MAX),
             "invalid_choice": _("Choose one of the listed options."),
+            "province_country": _("This province is not in the chosen country."),
             "last_admin": _("You are the last administrator: make someone else administrator first."),
             "deleted_user": _("This account has been deleted."),
             "invalid_website": _("Enter a web address starting with http:// or https://."),
@@ -105,6 +109,7 @@ def _theme_values(name_nl, name_fr, description_nl, description_fr, visibility, 
     return values
 
 
+@unit_of_work()
 def create_theme(actor, slug, name_nl, name_fr, description_nl="", description_fr="",
                  visibility="members", post_policy="everyone"):
     """Add a theme at the end of the list. Commits; returns the theme.
@@ -126,6 +131,7 @@ def create_theme(actor, slug, name_nl, name_fr, description_nl="", description_f
     return theme
 
 
+@unit_of_work()
 def update_theme(actor, theme, name_nl, name_fr, description_nl, description_fr, visibility, post_policy):
     """Rename, describe, change visibility or post policy. Commits; returns what changed.
 
@@ -143,6 +149,7 @@ def update_theme(actor, theme, name_nl, name_fr, description_nl, description_fr,
     return changed
 
 
+@unit_of_work()
 def move_theme(actor, theme, direction):
     """Swap a theme with its neighbour ("up" or "down"); positions are renumbered 1..n. Commits."""
     _check_choice(direction, ("up", "down"), "direction")
@@ -179,6 +186,7 @@ def list_users(query="", role=None):
     return stmt.order_by(db.func.lower(User.name), User.id)
 
 
+@unit_of_work()
 def set_role(actor, user, role):
     """Make someone member, moderator or admin. Commits.
 
@@ -225,7 +233,23 @@ def member_counts(org_ids):
     return dict(rows)
 
 
-def _org_values(name, kind, municipality, province, country, language, website):
+def _check_province(value, country, keep=""):
+    """The province's code (a name in either language is accepted). A value that is no
+    province, stored by an older version (`keep`), may stay until an admin picks one."""
+    value = _text(value)
+    if not value:
+        return ""
+    code = find_province(value)
+    if code is None:
+        if value == keep:
+            return value
+        raise AdminError("invalid_choice", field="province")
+    if country_of(code) != country:
+        raise AdminError("province_country", field="province")
+    return code
+
+
+def _org_values(name, kind, municipality, province, country, language, website, keep_province=""):
     website = _text(website)
     if website and (not re.match(r"^https?://[^\s/]+\.[^\s]+$", website) or len(website) > 300):
         raise AdminError("invalid_website", field="website")
@@ -233,8 +257,8 @@ def _org_values(name, kind, municipality, province, country, language, website):
         "name": _check_name(name, "name", ORG_NAME_MAX),
         "kind": _check_choice(kind, ORGANISATION_KINDS, "kind"),
         "municipality": _text(municipality)[:120],
-        "province": _text(province)[:120],
         "country": _check_choice(country, COUNTRIES, "country"),
+        "province": _check_province(province, country, keep_province),
         "language": _check_choice(language, LANGUAGES, "language"),
         "website": website,
     }
@@ -251,6 +275,7 @@ def _membership_values(status, since, until):
     return {"membership_status": status, "member_since": since, "member_until": until}
 
 
+@unit_of_work()
 def create_organisation(actor, name, kind="adviesraad", municipality="", province="", country="NL",
                         language="nl", website="", membership_status="pending", member_since=None,
                         member_until=None):
@@ -267,9 +292,10 @@ def create_organisation(actor, name, kind="adviesraad", municipality="", provinc
     return org
 
 
+@unit_of_work()
 def update_organisation(actor, org, name, kind, municipality, province, country, language, website):
     """Change an organisation's details (the slug stays: badges embedded elsewhere use it). Commits."""
-    values = _org_values(name, kind, municipality, province, country, language, website)
+    values = _org_values(name, kind, municipality, province, country, language, website, org.province)
     changed = _changes(org, values)
     if not changed:
         return changed
@@ -281,6 +307,7 @@ def update_organisation(actor, org, name, kind, municipality, province, country,
     return changed
 
 
+@unit_of_work()
 def set_membership(actor, org, status, since=None, until=None, reason=""):
     """Set membership status and dates (what badges certify). Commits; returns what changed.
 
@@ -295,6 +322,7 @@ def set_membership(actor, org, status, since=None, until=None, reason=""):
     return changed
 
 
+@unit_of_work()
 def merge_organisations(actor, duplicate, survivor, reason=""):
     """Fold a duplicate into the surviving organisation. Commits; returns counts moved.
 
@@ -358,6 +386,7 @@ def open_request_of(user):
     )
 
 
+@unit_of_work()
 def request_organisation_change(user, organisation):
     """A member asks to move to another organisation; an earlier open request is withdrawn.
 
@@ -382,6 +411,7 @@ def request_organisation_change(user, organisation):
     return change
 
 
+@unit_of_work()
 def withdraw_organisation_change(user):
     """The member withdraws their open request. Commits; False when there was none."""
     change = open_request_of(user)
@@ -407,6 +437,7 @@ def open_requests_count():
                  .where(OrganisationChangeRequest.status == "open").subquery())
 
 
+@unit_of_work()
 def decide_organisation_change(moderator, change, approve, reason=""):
     """Approve (the member moves) or refuse a request; tell the member in their language.
 

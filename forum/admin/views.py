@@ -13,6 +13,7 @@ from auth.forms import option
 from auth.views import safe_next
 
 from ..extensions import db
+from ..formtools import show_error
 from ..i18n import current_language
 from ..models import ROLES, Organisation, OrganisationChangeRequest, Theme, User
 from ..permissions import admin_required, member_required, moderator_required
@@ -28,15 +29,6 @@ PER_PAGE = 50
 
 def _user():
     return current_user._get_current_object()
-
-
-def _apply_error(form, exc):
-    """Put a service error next to its field, or above the form."""
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = list(target.errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 def _page():
@@ -94,8 +86,7 @@ def new_theme():
                 _user(), form.slug.data, form.name_nl.data, form.name_fr.data,
                 form.description_nl.data, form.description_fr.data, form.visibility.data, form.post_policy.data)
         except AdminError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+            show_error(form, exc)
             status = 400
         else:
             flash(_("The theme “%(name)s” has been created.", name=theme.name(current_language())), "success")
@@ -117,8 +108,7 @@ def edit_theme(theme_id):
                 _user(), theme, form.name_nl.data, form.name_fr.data, form.description_nl.data,
                 form.description_fr.data, form.visibility.data, form.post_policy.data)
         except AdminError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+            show_error(form, exc)
             status = 400
         else:
             flash(_("The theme has been saved."), "success")
@@ -169,7 +159,6 @@ def set_role(user_id):
     try:
         changed = services.set_role(_user(), user, form.role.data)
     except AdminError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         if changed:
@@ -194,8 +183,7 @@ def delete_user(user_id):
         try:
             privacy.delete_account(_user(), user, form.mode.data, reason=form.reason.data)
         except privacy.PrivacyError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
+            show_error(form, exc)
             status = 400
         else:
             flash(_("The account of %(name)s has been deleted.", name=name), "success")
@@ -239,8 +227,7 @@ def new_organisation():
                 form.country.data, form.language.data, form.website.data, form.membership_status.data,
                 form.member_since.data, form.member_until.data)
         except AdminError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+            show_error(form, exc)
             status = 400
         else:
             flash(_("The organisation “%(name)s” has been added.", name=org.name), "success")
@@ -273,8 +260,7 @@ def edit_organisation(org_id):
                                          form.province.data, form.country.data, form.language.data,
                                          form.website.data)
         except AdminError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+            show_error(form, exc)
         else:
             flash(_("The organisation has been saved."), "success")
             return redirect(url_for("admin.edit_organisation", org_id=org.id))
@@ -291,8 +277,7 @@ def set_membership(org_id):
             services.set_membership(_user(), org, form.membership_status.data, form.member_since.data,
                                     form.member_until.data, form.reason.data)
         except AdminError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+            show_error(form, exc)
         else:
             flash(_("The membership has been saved."), "success")
             return redirect(url_for("admin.edit_organisation", org_id=org.id))
@@ -321,8 +306,7 @@ def merge_organisation(org_id):
         try:
             moved = services.merge_organisations(_user(), org, survivor, form.reason.data)
         except AdminError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+            show_error(form, exc)
             status = 400
         else:
             flash(_("Merged: %(members)s and %(topics)s moved to %(name)s.",
@@ -356,7 +340,6 @@ def _decide(request_id, approve):
     try:
         services.decide_organisation_change(_user(), change, approve, form.reason.data)
     except AdminError as exc:
-        db.session.rollback()
         flash(exc.message, "info")
     else:
         if approve:
@@ -401,8 +384,7 @@ def request_change():
         try:
             services.request_organisation_change(user, org)
         except AdminError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+            show_error(form, exc)
             status = 400
         else:
             flash(_("Your request has been sent. A moderator will look at it; you will get a mail."), "success")

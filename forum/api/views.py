@@ -11,6 +11,7 @@ from ..errors import render_error
 from ..extensions import db
 from ..models import COUNTRIES, LANGUAGES, THREAD_KINDS, Organisation, Post, Tag, Theme, Thread
 from ..permissions import can_read_thread, can_see_post, is_member
+from ..places import find_province
 from . import params
 from .serialize import organisation_json, post_json, theme_json, thread_json
 
@@ -100,7 +101,7 @@ def threads():
     if municipality is not None:
         stmt = stmt.where(func.lower(Thread.municipality) == municipality.lower())
     if province is not None:
-        stmt = stmt.where(func.lower(Thread.province) == province.lower())
+        stmt = stmt.where(_province_is(Thread.province, province))
     if organisation is not None:
         stmt = stmt.where(Thread.organisation.has(Organisation.slug == organisation))
     if solved is not None:
@@ -113,6 +114,12 @@ def threads():
         stmt = stmt.where(Thread.kind == "vacancy", is_open if open_ else ~is_open)
     return _page(stmt, (Thread.last_post_at.desc(), Thread.id.desc()), page, per_page,
                  lambda t: thread_json(t, lang or t.language))
+
+
+def _province_is(column, text, country=None):
+    """Provinces are stored as codes; ?province= may also name one (Luik, Liège, Friesland)."""
+    code = find_province(text, country)
+    return column == code if code else func.lower(column) == text.lower()
 
 
 @bp.get("/threads/<int:thread_id>")
@@ -150,7 +157,7 @@ def organisations():
     if country is not None:
         stmt = stmt.where(Organisation.country == country)
     if province is not None:
-        stmt = stmt.where(func.lower(Organisation.province) == province.lower())
+        stmt = stmt.where(_province_is(Organisation.province, province, country))
     if municipality is not None:
         stmt = stmt.where(func.lower(Organisation.municipality) == municipality.lower())
     if language is not None:

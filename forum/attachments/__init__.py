@@ -1,36 +1,23 @@
 """Attachments: files on posts (documents and images), checked by content, stored by hash."""
-import os
-
 import click
 
 # Endpoints that accept files: their requests may be larger than MAX_CONTENT_LENGTH.
 POSTING_ENDPOINTS = ("threads.new_thread", "threads.reply", "threads.edit_post")
-ENV = {
-    "ATTACHMENT_MAX_BYTES": "AGORA_ATTACHMENT_MAX_BYTES",
-    "ATTACHMENT_DAILY_QUOTA": "AGORA_ATTACHMENT_DAILY_QUOTA",
-    "ATTACHMENT_MAX_FILES": "AGORA_ATTACHMENT_MAX_FILES",
-    "ATTACHMENT_IMAGE_MAX_SIDE": "AGORA_ATTACHMENT_IMAGE_MAX_SIDE",
-    "ATTACHMENT_MAX_IMAGE_PIXELS": "AGORA_ATTACHMENT_MAX_IMAGE_PIXELS",
-}
 
 
 def init_app(app):
     from flask import request
 
+    from .. import signals
     from . import models  # noqa: F401  (the table must exist for create_all and migrations)
     from . import services
     from .views import bp, lang_bp
 
+    # Limits an operator may set (AGORA_ATTACHMENT_*) come from forum/config.py; these are the rest.
     for name, default in services.DEFAULTS.items():
-        env = ENV.get(name)
-        app.config.setdefault(name, int(os.environ[env]) if env and os.environ.get(env) else default)
-    app.config.setdefault("ATTACHMENT_PATH", os.environ.get("AGORA_ATTACHMENT_PATH")
-                          or os.path.join(app.instance_path, "attachments"))
+        app.config.setdefault(name, default)
     services.install_cleanup()
-    # A deleted post's files go with it (forum.threads.services.delete_post runs these hooks
-    # in its transaction; the files leave the disk after its commit).
-    app.extensions.setdefault("agora_delete_hooks", []).append(
-        lambda actor, post: services.remove_post_attachments([post.id]))
+    signals.post_deleted.connect(services.remove_deleted_post_files)
     app.register_blueprint(bp)
     app.register_blueprint(lang_bp)
 

@@ -123,16 +123,16 @@ def _advice_thread():
     theme = db.session.scalar(db.select(Theme).where(Theme.slug == "zorg-en-welzijn"))
     if author is None or theme is None:
         return None
-    with services.without_post_hooks():
-        thread = services.create_thread(
-            author, theme, "discussion", ADVICE_TITLE,
-            "Vorige maand stuurden we het college een ongevraagd advies over de mantelzorgwaardering: "
-            "automatisch toekennen, respijtzorg erbij en jonge mantelzorgers apart benaderen. Het advies "
-            "zit als PDF in de bijlage. Hebben jullie vergelijkbare adviezen gegeven, en wat deed de "
-            "gemeente ermee?", language="nl", tags=("mantelzorg", "wmo"))
-        if other is not None:
-            services.create_reply(other, thread, "Sterk advies! Wij gaan het automatisch toekennen ook "
-                                                 "voorstellen. Mogen we jullie tekst als voorbeeld gebruiken?")
+    thread = services.create_thread(
+        author, theme, "discussion", ADVICE_TITLE,
+        "Vorige maand stuurden we het college een ongevraagd advies over de mantelzorgwaardering: "
+        "automatisch toekennen, respijtzorg erbij en jonge mantelzorgers apart benaderen. Het advies "
+        "zit als PDF in de bijlage. Hebben jullie vergelijkbare adviezen gegeven, en wat deed de "
+        "gemeente ermee?", language="nl", tags=("mantelzorg", "wmo"), check_abuse=False)
+    if other is not None:
+        services.create_reply(other, thread, "Sterk advies! Wij gaan het automatisch toekennen ook "
+                                             "voorstellen. Mogen we jullie tekst als voorbeeld gebruiken?",
+                              check_abuse=False)
     start = thread.created_at - timedelta(days=10)
     for post in db.session.scalars(db.select(Post).where(Post.thread_id == thread.id)):
         post.created_at = post.updated_at = start + timedelta(hours=20 * (post.number - 1))

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Post
+from ..transactions import end_read
 from . import services
 from .services import AttachmentRefused
 
@@ -24,7 +25,7 @@ def uploads_from(form, post=None):
         removing = {int(v) for v in request.form.getlist("remove_attachment") if v.isdigit()}
         existing = len([a for a in post.attachments if a.id not in removing])
     user = current_user._get_current_object()
-    db.session.rollback()
+    end_read()
     return services.prepare_uploads(user, services.read_uploads(files), existing=existing)
 
 
@@ -45,7 +46,7 @@ def attach_after(user, target, prepared):
         services.attach_files(user, post, prepared)
     except (OSError, AttachmentRefused):
         # The post is saved; only the files failed (disk full, rights changed meanwhile).
-        db.session.rollback()
+        # attach_files is a unit of work: it has rolled its rows back.
         flash(_("Your message has been saved, but the files could not be stored. Edit the message to attach them again."), "error")
 
 

@@ -27,6 +27,7 @@ from .. import outbox
 from ..extensions import db
 from ..models import Notification, Post, utcnow
 from ..permissions import can_attach, can_moderate, can_remove_attachment
+from ..transactions import end_read, unit_of_work
 from . import detect, extract, images, storage
 from .models import Attachment
 
@@ -34,12 +35,7 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 DEFAULTS = {
-    "ATTACHMENT_MAX_BYTES": 10 * MB,
-    "ATTACHMENT_DAILY_QUOTA": 50 * MB,
-    "ATTACHMENT_MAX_FILES": 10,
-    "ATTACHMENT_IMAGE_MAX_SIDE": 2560,
     "ATTACHMENT_THUMB_SIDE": 480,
-    "ATTACHMENT_MAX_IMAGE_PIXELS": 40_000_000,
     "ATTACHMENT_TEXT_MAX_CHARS": 200_000,
 }
 CLEANUP_KEY = "agora_attachment_cleanup"
@@ -278,6 +274,7 @@ def add_attachments(post, uploader_id, prepared, import_refs=None):
     return rows
 
 
+@unit_of_work()
 def attach_files(user, post, prepared):
     """Attach checked files to a post (its author, or a moderator). Commits.
 
@@ -287,15 +284,10 @@ def attach_files(user, post, prepared):
         return []
     if not can_attach(user, post):
         raise AttachmentRefused([("forbidden", {})])
-    try:
-        rows = add_attachments(post, user.id, prepared)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return rows
+    return add_attachments(post, user.id, prepared)
 
 
+@unit_of_work()
 def remove_attachment(actor, attachment, reason=""):
     """Remove one attachment: by a moderator (audit-logged, the author is told) or by the
     author while they may edit the post. The file goes once nothing else refers to it. Commits."""
@@ -336,6 +328,12 @@ def remove_post_attachments(post_ids):
     rows = db.session.scalars(db.select(Attachment).where(Attachment.post_id.in_(post_ids))).all()
     _delete_rows(rows)
     return len(rows)
+
+
+def remove_deleted_post_files(post, **_):
+    """Receiver of forum.signals.post_deleted: a deleted post's files go with it (the rows
+    in the deletion's transaction, the files after its commit)."""
+    remove_post_attachments([post.id])
 
 
 # -- cleaning up files -----------------------------------------------------------------
@@ -411,13 +409,13 @@ def extract_pending(limit=50):
     ids = db.session.scalars(
         db.select(Attachment.id).where(Attachment.text_status == "pending").order_by(Attachment.id).limit(limit)
     ).all()
-    db.session.rollback()
+    end_read()
     handled = 0
     for attachment_id in ids:
         row = db.session.execute(
             db.select(Attachment.sha256, Attachment.type_code, Attachment.filename, Attachment.post_id)
             .where(Attachment.id == attachment_id, Attachment.text_status == "pending")).first()
-        db.session.rollback()
+        end_read()
         if row is None:
             continue
         try:

@@ -113,7 +113,6 @@ def remove(attachment_id):
         try:
             remove_attachment(current_user._get_current_object(), attachment, reason=form.reason.data or "")
         except AttachmentRefused:
-            db.session.rollback()
             abort(403)
         flash(_("The attachment %(name)s has been removed.", name=attachment.filename), "success")
         return redirect(url_for("threads.post", post_id=post.id))

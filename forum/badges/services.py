@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..models import LANGUAGES, Organisation
+from ..places import COUNTRIES, find_province, fold, province_label
 from . import render
-from .places import fold, province_key, province_label
 
 DIRECTORY_PAGE_SIZE = 50
 
@@ -240,8 +240,9 @@ class DirectoryPage:
     page: int
     pages: int
     countries: list
-    provinces: list
+    provinces: list  # (code, label)
     municipalities: list
+    province: str  # the chosen province's code
 
 
 def search_directory(lang, q="", country="", province="", municipality="", page=1):
@@ -249,18 +250,18 @@ def search_directory(lang, q="", country="", province="", municipality="", page=
 
     The list of member councils is small (hundreds), so filtering happens in Python:
     that gives accent- and case-insensitive matching ('liege' finds 'Liège') on SQLite
-    and PostgreSQL alike, and province names that match in either language."""
+    and PostgreSQL alike. `province` is a code, or a name in either language (older links)."""
     members = db.session.scalars(_active_members_query()).all()
     words = fold(q).split()
-    country = country if country in ("NL", "BE") else ""
-    wanted_province = province_key(country, province) if province else None
+    country = country if country in COUNTRIES else ""
+    wanted_province = (find_province(province, country or None) or province) if province else None
     wanted_municipality = fold(municipality)
 
     def in_country(org):
         return not country or org.country == country
 
     def in_province(org):
-        return wanted_province is None or province_key(org.country, org.province) == wanted_province
+        return wanted_province is None or org.province == wanted_province
 
     def in_municipality(org):
         return not wanted_municipality or fold(org.municipality) == wanted_municipality
@@ -277,10 +278,7 @@ def search_directory(lang, q="", country="", province="", municipality="", page=
 
     # Filter choices narrow with the filters above them (provinces of the chosen country...).
     countries = sorted({o.country for o in members})
-    provinces = {}
-    for o in members:
-        if in_country(o) and o.province:
-            provinces.setdefault(province_key(o.country, o.province), province_label(o.country, o.province, lang))
+    provinces = {o.province: province_label(o.province, lang) for o in members if in_country(o) and o.province}
     municipalities = {}
     for o in members:
         if in_country(o) and in_province(o) and o.municipality:
@@ -288,8 +286,9 @@ def search_directory(lang, q="", country="", province="", municipality="", page=
     return DirectoryPage(
         items=hits[start:start + DIRECTORY_PAGE_SIZE], total=len(hits), page=page, pages=pages,
         countries=countries,
-        provinces=sorted(provinces.values(), key=fold),
+        provinces=sorted(provinces.items(), key=lambda item: fold(item[1])),
         municipalities=sorted(municipalities.values(), key=fold),
+        province=wanted_province or "",
     )
 
 

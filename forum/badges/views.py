@@ -8,7 +8,6 @@ from ..i18n import current_language
 from ..models import LANGUAGES
 from ..permissions import member_required
 from . import render
-from .places import province_label
 from .serving import BadgeNotFound, badge_reply, public_headers
 from .services import InvalidBadgeOption, badge_kit, find_organisation, organisation_state, search_directory, umbrella
 
@@ -65,10 +64,9 @@ def directory():
     page = request.args.get("page", 1, type=int) or 1
     lang = current_language()
     result = search_directory(lang, page=page, **args)
-    selected = province_label(args["country"], args["province"], lang) if args["province"] else ""
     return render_template(
         "badges/directory.html", result=result, args=args, country_names=country_names(),
-        province_label=province_label, selected_province=selected,
+        selected_province=result.province,
         filter_args={k: v for k, v in args.items() if v},
     )
 
@@ -88,7 +86,7 @@ def verify(slug):
     headline, label = describe_membership(org, state)
     return render_template(
         "badges/verify.html", org=org, state=state, kits=kits, headline=headline, status_label=label,
-        country_names=country_names(), province_label=province_label,
+        country_names=country_names(),
     )
 
 

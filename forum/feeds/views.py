@@ -49,13 +49,6 @@ def absolute(endpoint, **values):
     return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
-def page_url(endpoint, **values):
-    """The HTML page a feed mirrors, or the home page when that area is not installed."""
-    if endpoint not in current_app.view_functions:
-        return absolute("main.home")
-    return absolute(endpoint, **values)
-
-
 def public_threads(theme=None, kind=None, limit=FEED_SIZE):
     """Newest threads a visitor without an account may read, with their opening posts.
 
@@ -126,7 +119,7 @@ def _respond(title, alternate_url, rows, feed_key):
 
 @bp.get("/feed.atom")
 def latest():
-    return _respond(_("Latest topics"), page_url("threads.latest"), public_threads(), "latest")
+    return _respond(_("Latest topics"), absolute("threads.latest"), public_threads(), "latest")
 
 
 @bp.get("/themes/<slug>/feed.atom")
@@ -135,7 +128,7 @@ def theme(slug):
     # Feeds carry public content only: a members-only theme has no feed, for anyone.
     if item is None or item.visibility != "public":
         abort(404)
-    return _respond(item.name(g.lang), page_url("threads.theme", slug=item.slug),
+    return _respond(item.name(g.lang), absolute("threads.theme", slug=item.slug),
                     public_threads(theme=item), f"themes/{item.slug}")
 
 
@@ -143,5 +136,5 @@ def theme(slug):
 def kind(kind):
     if kind not in THREAD_KINDS:
         abort(404)
-    return _respond(kind_titles()[kind], page_url(KIND_PAGES.get(kind, "threads.latest")),
+    return _respond(kind_titles()[kind], absolute(KIND_PAGES.get(kind, "threads.latest")),
                     public_threads(kind=kind), f"kinds/{kind}")

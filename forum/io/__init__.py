@@ -2,5 +2,5 @@
 
 
 def init_app(app):
-    # The commands attach themselves to the `forum` group that forum.demo registers.
+    # The commands attach themselves to the `forum` group that forum.cli registers.
     from . import cli  # noqa: F401

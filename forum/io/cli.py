@@ -6,7 +6,7 @@ import tempfile
 
 import click
 
-from ..demo import forum_cli
+from ..cli import forum_cli
 
 
 @forum_cli.command("import")

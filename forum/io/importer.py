@@ -7,6 +7,7 @@ from sqlalchemy import insert, update
 
 from ..extensions import db
 from ..models import Organisation, Post, SearchOutbox, Tag, Theme, Thread, User, thread_tags, utcnow
+from ..transactions import end_read, unit_of_work
 from .validation import validate
 
 BATCH = 2000
@@ -48,21 +49,17 @@ def import_data(data, dry_run=False, base_dir=None):
     started = time.monotonic()
     plan, problems = validate(data, base_dir=base_dir)
     if problems:
-        db.session.rollback()
+        end_read()
         raise ImportInvalid(problems.items)
     result = ImportResult(skipped=dict(plan.skipped))
     if dry_run:
-        db.session.rollback()
+        end_read()
         result.created = {"themes": len(plan.themes), "organisations": len(plan.organisations),
                           "users": len(plan.users), "threads": len(plan.threads), "posts": plan.new_posts}
         result.seconds = time.monotonic() - started
         return result
-    try:
+    with unit_of_work():
         result.created = _write(plan)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     result.seconds = time.monotonic() - started
     return result
 

@@ -14,6 +14,7 @@ from ..models import (
     COUNTRIES, LANGUAGES, MEMBERSHIP_STATUSES, NOTIFY_MODES, ORGANISATION_KINDS, ROLES,
     THEME_POST_POLICIES, THEME_VISIBILITIES, THREAD_KINDS, Organisation, Post, Theme, Thread, User,
 )
+from ..places import find_province
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
@@ -21,10 +22,11 @@ TOP_LEVEL = {"format", "version", "exported_at", "themes", "organisations", "use
 REF_MAX = 80
 CHUNK = 500
 
+PROVINCE_HINT = "use a code such as NL-UT or BE-VAN, or the name in Dutch or French"
 # Messages for the errors that forum.threads.services raises while checking fields and tags.
 FORUM_ERRORS = {
     "field_too_long": "is too long",
-    "invalid_province": "is not a province code such as NL-UT or BE-VAN",
+    "invalid_province": f"is not a province ({PROVINCE_HINT})",
     "invalid_website": "must be a web address starting with http:// or https://",
     "invalid_date": "must be a date like 2025-03-31",
     "too_many_tags": "has more tags than allowed",
@@ -94,6 +96,18 @@ class Item:
             self.error(key, f"{value!r} is not one of {', '.join(choices)}")
             return default
         return value
+
+    def province(self, key, country=None):
+        """A province by code or by name (older exports wrote organisations' names): its code."""
+        value = self.text(key, max_length=120)
+        if not value:
+            return ""
+        code = find_province(value, country)
+        if code is None:
+            where = f" of {country}" if country else ""
+            self.error(key, f"{value!r} is not a province{where} ({PROVINCE_HINT})")
+            return ""
+        return code
 
     def boolean(self, key, default=False):
         value = self.obj.get(key)
@@ -267,14 +281,15 @@ def _organisations(data, plan, problems):
             "ref", "name", "slug", "kind", "municipality", "province", "country", "language", "membership",
             "website"})
         ref = item.ref("ref")
+        country = item.choice("country", COUNTRIES, "NL")
         row = dict(
             import_ref=ref,
             name=item.text("name", required=True, max_length=200),
             slug=item.text("slug", required=True, max_length=120, pattern=SLUG),
             kind=item.choice("kind", ORGANISATION_KINDS, "adviesraad"),
             municipality=item.text("municipality", max_length=120),
-            province=item.text("province", max_length=120),
-            country=item.choice("country", COUNTRIES, "NL"),
+            province=item.province("province", country),
+            country=country,
             language=item.choice("language", LANGUAGES, "nl"),
             website=item.text("website", max_length=300, pattern=r"https?://\S+"),
             membership_status="pending", member_since=None, member_until=None,
@@ -361,11 +376,8 @@ def _attachment_paths(item, base_dir):
     paths = item.list_("attachments")
     if not paths:
         return []
-    try:
-        from ..attachments.imports import check_import_files
-    except ImportError:
-        item.error("attachments", "this site does not accept attachments")
-        return []
+    from ..attachments.imports import check_import_files
+
     files, found = check_import_files(paths, base_dir)
     for index, message in found:
         item.error("attachments" if index is None else f"attachments[{index}]", message)
@@ -405,7 +417,7 @@ def _threads(data, plan, problems, base_dir=None):
             language=item.choice("language", LANGUAGES, "nl"),
             author=author, created_at=item.datetime("created_at"),
             municipality=item.text("municipality", max_length=120),
-            province=item.text("province", max_length=120),
+            province=item.province("province"),
             locked=item.boolean("locked"), closed=item.boolean("closed"),
             accepted=item.ref("accepted", required=False),
         )

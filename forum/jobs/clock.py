@@ -1,16 +1,14 @@
 """The site's local time: digests go out after 07:00 in the members' time zone, not the server's."""
-import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 
-DEFAULT_TIMEZONE = "Europe/Amsterdam"  # the Netherlands and Belgium share it
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
 def timezone():
-    name = current_app.config.get("TIMEZONE") or os.environ.get("AGORA_TIMEZONE") or DEFAULT_TIMEZONE
+    name = current_app.config["TIMEZONE"]
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

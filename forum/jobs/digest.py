@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import DigestSent, Notification, Post, Theme, Thread, User, Watch, utcnow
 from ..permissions import can_read_thread
+from ..transactions import end_read
 from .clock import PERIODS, period_key
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def send_digests(period, key=None):
         db.select(User.id).where(User.notify_mode == period, User.status == "active",
                                  User.deleted_at.is_(None), User.id.not_in(done)).order_by(User.id)
     ).all()
-    db.session.rollback()  # end the read transaction: each member gets their own below
+    end_read()  # each member gets their own transaction below
     for user_id in user_ids:
         outcome = send_digest(user_id, period, key)
         setattr(report, outcome, getattr(report, outcome) + 1)

@@ -33,6 +33,7 @@ def load_app(spec):
 def run_round(app, state, now=None):
     """One pass over the jobs that are due; `state` remembers what this process already did."""
     from ..extensions import db
+    from ..transactions import unit_of_work
     from .clock import local_now, period_key, period_started
     from .digest import send_digests
     from .tasks import close_vacancies, drain_search_outbox, prune
@@ -43,12 +44,12 @@ def run_round(app, state, now=None):
 
         def job(name, fn):
             try:
-                result = fn()
+                with unit_of_work():  # a failing job leaves nothing half-written behind
+                    result = fn()
                 done.append(name)
                 return result
             except Exception:  # one failing job must not stop the others, nor the runner
                 log.exception("job %s failed", name)
-                db.session.rollback()
                 return None
 
         closed = job("close-vacancies", lambda: close_vacancies(today=now.date()))

@@ -2,8 +2,8 @@
 import logging
 from datetime import timedelta
 
-from flask import current_app
-from flask.cli import ScriptInfo
+from search.backend import IndexBusy
+from search.indexing import sync_outbox
 
 from .. import outbox, ratelimit
 from ..extensions import db
@@ -42,20 +42,11 @@ def prune():
     return {"rate_limit_events": events, "digest_records": digests}
 
 
-def search_sync_command():
-    """The `search sync` command when the search area has registered it, else None."""
-    group = current_app.cli.commands.get("search") if hasattr(current_app.cli, "commands") else None
-    commands = getattr(group, "commands", None) or {}
-    return commands.get("sync")
-
-
 def drain_search_outbox():
-    """Run `search sync` in this process; returns False when search is not installed."""
-    command = search_sync_command()
-    if command is None:
-        return False
-    app = current_app._get_current_object()
-    command.main(args=[], prog_name="flask search sync", standalone_mode=False,
-                 obj=ScriptInfo(create_app=lambda *a, **kw: app))
-    return True
+    """Index what the search outbox holds, as `search sync` does; returns the rows indexed.
+    Raises IndexBusy when the index writer stayed busy and nothing was indexed."""
+    indexed, left = sync_outbox()
+    if left and not indexed:
+        raise IndexBusy(f"the index writer stayed busy; {left} outbox rows stay for the next round")
+    return indexed
 

@@ -5,10 +5,12 @@ bp = Blueprint("moderation", __name__, url_prefix="/<lang>/mod")
 
 
 def init_app(app):
-    from . import posting, services, views  # noqa: F401  (views registers the routes on bp)
+    from .. import signals
+    from . import abuse, forum_audit, notices, views  # noqa: F401  (views registers the routes on bp)
 
-    posting.install(app)
-    # The header's "Review" counter (forum.templating.moderation_counts) calls this.
-    app.extensions["agora_review_counter"] = services.review_count
-    app.jinja_env.globals["moderation_notice_text"] = services.notice_text
+    abuse.install(app)
+    signals.post_edited.connect(forum_audit.record_edit)
+    signals.post_deleted.connect(forum_audit.record_delete)
+    app.after_request(forum_audit.deliver_pending)
+    app.jinja_env.globals["moderation_notice_text"] = notices.notice_text
     app.register_blueprint(bp)

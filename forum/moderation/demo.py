@@ -1,6 +1,8 @@
 """Demo moderation work: reported and held messages, so a moderator sees the queue at work."""
 from datetime import timedelta
 
+from flask import current_app
+
 from ..extensions import db
 from ..models import Flag, Organisation, Post, Thread, User, utcnow
 
@@ -49,14 +51,11 @@ def _hold(post):
 def add_moderation_demo():
     """Add two reported replies and two held messages of a new member. Skipped when the
     demo spam account exists already (the loader may run more than once). Commits."""
-    from ..demo_content import DEMO_PASSWORD
     from ..threads import services
 
     if _user(SPAMMER_EMAIL) is not None or _user("marieke@agora.example") is None:
         return False
-    import os
-
-    password = os.environ.get("AGORA_DEMO_PASSWORD", DEMO_PASSWORD)
+    password = current_app.config["DEMO_PASSWORD"]
     spammer = _person(SPAMMER_EMAIL, "Budget Deals", "asd-oss", "nl", password)
     newcomer = _person(NEWCOMER_EMAIL, "Bram Hoekstra", "participatieraad-nieuwegein", "nl", password)
     henk = _user("henk@agora.example")
@@ -65,23 +64,23 @@ def add_moderation_demo():
     parttime = _thread("Ervaringen met parttime werken vanuit de bijstand?")
     meetings = _thread("Hoe maken we vergaderingen aantrekkelijker voor nieuwe leden?")
     waiting = _thread("Wachttijden voor huishoudelijke hulp")
-    with services.without_post_hooks():
-        spam = services.create_reply(
-            spammer, parttime,
-            "Schulden? Snel geld zonder gedoe! Kijk op https://snelgeld.example en https://lening.example "
-            "voor de beste deals van 2026.")
-        privacy = services.create_reply(
-            henk, waiting,
-            "Bij ons wacht mevrouw J. de Boer van de Dorpsstraat 12 al vier maanden; ze is 84 en "
-            "haar telefoonnummer is 06-12345678, bel haar gerust.")
-        held_reply = services.create_reply(
-            newcomer, meetings,
-            "Wij zijn net begonnen met een welkomstmap voor nieuwe leden, met de vergaderdata en "
-            "een maatje uit de raad. Ik deel hem graag!")
-        held_thread = services.create_thread(
-            newcomer, waiting.theme, "question", "Wie heeft ervaring met een cliëntenpanel voor de Wmo?",
-            "Onze gemeente wil een cliëntenpanel opzetten naast de adviesraad. Hoe verdelen jullie "
-            "de taken, en wie zit erin?", language="nl", tags=("wmo", "participatie"))
+    # Written without the anti-abuse checks; what they would do is staged below, by hand.
+    spam = services.create_reply(
+        spammer, parttime,
+        "Schulden? Snel geld zonder gedoe! Kijk op https://snelgeld.example en https://lening.example "
+        "voor de beste deals van 2026.", check_abuse=False)
+    privacy = services.create_reply(
+        henk, waiting,
+        "Bij ons wacht mevrouw J. de Boer van de Dorpsstraat 12 al vier maanden; ze is 84 en "
+        "haar telefoonnummer is 06-12345678, bel haar gerust.", check_abuse=False)
+    held_reply = services.create_reply(
+        newcomer, meetings,
+        "Wij zijn net begonnen met een welkomstmap voor nieuwe leden, met de vergaderdata en "
+        "een maatje uit de raad. Ik deel hem graag!", check_abuse=False)
+    held_thread = services.create_thread(
+        newcomer, waiting.theme, "question", "Wie heeft ervaring met een cliëntenpanel voor de Wmo?",
+        "Onze gemeente wil een cliëntenpanel opzetten naast de adviesraad. Hoe verdelen jullie "
+        "de taken, en wie zit erin?", language="nl", tags=("wmo", "participatie"), check_abuse=False)
 
     _flag(spam, "marieke@agora.example", "spam", hours_ago=6)
     _flag(spam, "joost@agora.example", "spam", hours_ago=4)

@@ -21,8 +21,9 @@ from ..models import (
 )
 from ..permissions import can_flag, can_moderate, can_read_thread, can_sanction, can_see_post
 from ..threads import fragments
+from ..transactions import unit_of_work
 from .audit import record
-from .posting import already_recorded
+from .notices import add_notice, deliver_notices
 
 NOTE_MAX = 1000
 REASON_MAX = 1000
@@ -88,7 +89,7 @@ def _open_flags(post):
     ).all()
 
 
-def _resolve_flags(post, actor, resolution):
+def resolve_flags(post, actor, resolution):
     """Close the open flags of a post; returns how many there were."""
     flags = _open_flags(post)
     now = utcnow()
@@ -105,79 +106,9 @@ def _refresh(thread):
     refresh_thread_stats(thread)
 
 
-def _lang(user):
-    return user.locale if user.locale in ("nl", "fr") else "nl"
-
-
-def _notice(user, action, reason="", thread=None, post=None, actor=None, **data):
-    """Add a "moderation" notification (rendered per viewer language from `action`) and
-    return what _deliver needs to mail it after commit. None when there is nobody to tell."""
-    if user is None or user.deleted_at is not None:
-        return None
-    payload = {"action": action, "reason": reason or ""}
-    payload.update({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()})
-    # A deleted message (or topic) cannot be opened: link to what is left, if anything.
-    gone = action == "post_deleted"
-    n = Notification(
-        user_id=user.id, kind="moderation", actor_id=None,  # moderators act as "the moderators"
-        thread_id=thread.id if thread is not None and not (gone and post is not None and post.number == 1) else None,
-        post_id=post.id if post is not None and not gone else None, data=payload,
-    )
-    db.session.add(n)
-    return (n, user, action, reason, thread, post, data)
-
-
-def _subject(action):
-    subjects = {
-        "post_hidden": lambda: _("A moderator hid your message"),
-        "post_auto_hidden": lambda: _("Your message has been hidden pending review"),
-        "post_restored": lambda: _("Your message is visible again"),
-        "post_deleted": lambda: _("A moderator deleted your message"),
-        "warned": lambda: _("A message from the moderators"),
-        "silenced": lambda: _("You cannot post for a while"),
-        "suspended": lambda: _("Your account has been suspended"),
-        "silence_lifted": lambda: _("You can post again"),
-        "suspension_lifted": lambda: _("Your account is active again"),
-    }
-    return subjects[action]
-
-
-def _deliver(notices):
-    """Mail the moderation notices in each member's own language; call after commit.
-
-    Always mailed, whatever the member's notification settings: people must learn what
-    happened to their messages and account. A failing mail server is logged by send_mail.
-    """
-    from auth.mail import send_mail
-
-    from ..threads.notifications import external_url
-
-    sent = False
-    for notice in notices:
-        if notice is None:
-            continue
-        n, user, action, reason, thread, post, data = notice
-        lang = _lang(user)
-        link = None
-        if post is not None and action in ("post_hidden", "post_auto_hidden", "post_restored"):
-            link = external_url("threads.post", post_id=post.id, lang=lang)
-        elif thread is not None and thread.status == "visible":
-            link = external_url("threads.thread", thread_id=thread.id, lang=lang)
-        ok = send_mail(
-            user.email, f"moderation_{action}", lang, subject=_subject(action),
-            user=user, reason=reason, thread=thread, post=post, link=link,
-            until=data.get("until"), terms_url=external_url("main.terms", lang=lang),
-        )
-        if ok:
-            n.emailed_at = utcnow()
-            sent = True
-    if sent:
-        db.session.commit()
-
-
 def _commit_and_deliver(notices=()):
     db.session.commit()
-    _deliver([n for n in notices if n is not None])
+    deliver_notices([n for n in notices if n is not None])
 
 
 # -- flags -----------------------------------------------------------------------------
@@ -187,6 +118,7 @@ def has_flagged(user, post):
         db.select(Flag.id).where(Flag.post_id == post.id, Flag.user_id == user.id)) is not None
 
 
+@unit_of_work()
 def flag_post(user, post, reason, note=""):
     """A member reports a post (once per post, never their own). Commits.
 
@@ -213,10 +145,9 @@ def flag_post(user, post, reason, note=""):
     try:
         db.session.flush()
     except IntegrityError:  # the same report sent twice at once (a double click)
-        db.session.rollback()
         raise ModerationError("already_flagged") from None
     notices = []
-    threshold = current_app.config.get("FLAGS_TO_HIDE", 3)
+    threshold = current_app.config["FLAGS_TO_HIDE"]
     open_count = db.session.scalar(
         db.select(db.func.count(db.distinct(Flag.user_id))).where(
             Flag.post_id == post.id, Flag.resolved_at.is_(None)))
@@ -228,19 +159,20 @@ def flag_post(user, post, reason, note=""):
         outbox.enqueue("thread", post.thread_id)
         # The system acts here, not a moderator: actor None in the audit log.
         record(None, "auto_hide_post", "post", post.id, "", flags=open_count, thread_id=post.thread_id)
-        notices.append(_notice(post.author, "post_auto_hidden", thread=post.thread, post=post))
+        notices.append(add_notice(post.author, "post_auto_hidden", thread=post.thread, post=post))
     _commit_and_deliver(notices)
     if post.status == "hidden":
         fragments.forget_posts([post.id])
     return flag
 
 
+@unit_of_work()
 def dismiss_flags(actor, post, reason=""):
     """Close a post's open reports as unfounded. A post hidden automatically by those
     reports becomes visible again (and its author is told). Commits."""
     _require_moderator(actor)
     reason = _clean_reason(reason, required=False)
-    flags = _resolve_flags(post, actor, "dismissed")
+    flags = resolve_flags(post, actor, "dismissed")
     if not flags:
         raise ModerationError("no_flags")
     notices = []
@@ -253,7 +185,7 @@ def dismiss_flags(actor, post, reason=""):
         _refresh(post.thread)
         outbox.enqueue("post", post.id)
         outbox.enqueue("thread", post.thread_id)
-        notices.append(_notice(post.author, "post_restored", thread=post.thread, post=post))
+        notices.append(add_notice(post.author, "post_restored", thread=post.thread, post=post))
     record(actor, "dismiss_flags", "post", post.id, reason, flags=flags, restored=restored,
            thread_id=post.thread_id)
     _commit_and_deliver(notices)
@@ -261,6 +193,7 @@ def dismiss_flags(actor, post, reason=""):
 
 # -- post actions ----------------------------------------------------------------------
 
+@unit_of_work()
 def hide_post(actor, post, reason):
     """Hide a post with a reason its author sees; others see "hidden by a moderator". Commits."""
     _require_moderator(actor)
@@ -273,7 +206,7 @@ def hide_post(actor, post, reason):
     previous = post.status
     post.status = "hidden"
     post.hidden_reason = reason
-    flags = _resolve_flags(post, actor, "hidden")
+    flags = resolve_flags(post, actor, "hidden")
     thread = post.thread
     if thread.accepted_post_id == post.id:
         thread.accepted_post_id = None
@@ -281,10 +214,11 @@ def hide_post(actor, post, reason):
     outbox.enqueue("post", post.id)
     outbox.enqueue("thread", thread.id)
     record(actor, "hide_post", "post", post.id, reason, flags=flags, previous=previous, thread_id=thread.id)
-    _commit_and_deliver([_notice(post.author, "post_hidden", reason, thread=thread, post=post)])
+    _commit_and_deliver([add_notice(post.author, "post_hidden", reason, thread=thread, post=post)])
     fragments.forget_posts([post.id])  # the cached text of a hidden post leaves the disk
 
 
+@unit_of_work()
 def restore_post(actor, post, reason=""):
     """Make a hidden post visible again; its author is told. Commits."""
     _require_moderator(actor)
@@ -293,14 +227,15 @@ def restore_post(actor, post, reason=""):
         raise ModerationError("not_hidden")
     post.status = "visible"
     post.hidden_reason = ""
-    flags = _resolve_flags(post, actor, "restored")
+    flags = resolve_flags(post, actor, "restored")
     _refresh(post.thread)
     outbox.enqueue("post", post.id)
     outbox.enqueue("thread", post.thread_id)
     record(actor, "restore_post", "post", post.id, reason, flags=flags, thread_id=post.thread_id)
-    _commit_and_deliver([_notice(post.author, "post_restored", reason, thread=post.thread, post=post)])
+    _commit_and_deliver([add_notice(post.author, "post_restored", reason, thread=post.thread, post=post)])
 
 
+@unit_of_work()
 def delete_post(actor, post, reason=""):
     """Delete a post as a moderator (an opening post deletes its thread); the author is
     told. Also how a held post is refused. Commits."""
@@ -311,18 +246,18 @@ def delete_post(actor, post, reason=""):
     if post.status == "deleted":
         raise ModerationError("already_deleted")
     previous = post.status
-    flags = _resolve_flags(post, actor, "deleted")
+    flags = resolve_flags(post, actor, "deleted")
     thread = post.thread
-    notice = _notice(post.author, "post_deleted", reason, thread=thread, post=post)
+    notice = add_notice(post.author, "post_deleted", reason, thread=thread, post=post)
     record(actor, "delete_post", "post", post.id, reason, flags=flags, previous=previous,
            thread_id=thread.id, thread_deleted=post.number == 1)
     # The forum service does the deletion itself (thread too for an opening post) and commits
     # our audit entry and notification with it.
-    with already_recorded():
-        forum.delete_post(actor, post)
-    _deliver([notice])
+    forum.delete_post(actor, post, audited=True)
+    deliver_notices([notice])
 
 
+@unit_of_work()
 def edit_post(actor, post, body, title=None, reason=""):
     """Edit someone's post as a moderator; the old text is kept in the edit history. Commits."""
     from ..threads import services as forum
@@ -337,10 +272,10 @@ def edit_post(actor, post, body, title=None, reason=""):
         raise ModerationError("unchanged", field="body")
     record(actor, "edit_post", "post", post.id, reason, thread_id=thread.id,
            title_changed=new_title is not None and new_title.strip() != thread.title)
-    with already_recorded():
-        forum.edit_post(actor, post, body, title=new_title)  # validates, keeps a revision, commits
+    forum.edit_post(actor, post, body, title=new_title, audited=True)  # validates, keeps a revision, commits
 
 
+@unit_of_work()
 def approve_post(actor, post):
     """Publish a held post: visible, counted, announced to watchers and mentioned members,
     indexed. A held opening post makes its thread visible. Commits, then mails."""
@@ -372,6 +307,7 @@ def _thread_changed(actor, thread, action, reason="", **details):
     db.session.commit()
 
 
+@unit_of_work()
 def set_locked(actor, thread, locked, reason=""):
     """Lock (no new replies) or unlock a thread. Commits."""
     _require_moderator(actor)
@@ -382,6 +318,7 @@ def set_locked(actor, thread, locked, reason=""):
     _thread_changed(actor, thread, "lock_thread" if locked else "unlock_thread", reason)
 
 
+@unit_of_work()
 def set_pinned(actor, thread, level, reason=""):
     """Pin a thread in its theme ("theme"), on every list ("site"), or unpin it (""). Commits."""
     _require_moderator(actor)
@@ -397,6 +334,7 @@ def set_pinned(actor, thread, level, reason=""):
                     level=level, previous=previous)
 
 
+@unit_of_work()
 def move_thread(actor, thread, theme_id, reason=""):
     """Move a thread to another theme. Commits."""
     _require_moderator(actor)
@@ -423,6 +361,7 @@ def find_thread(reference):
     return db.session.get(Thread, int(match.group(1)))
 
 
+@unit_of_work()
 def merge_thread(actor, source, target_reference, reason=""):
     """Merge `source` into the thread `target_reference` points at. Commits; returns the target.
 
@@ -475,6 +414,7 @@ def merge_thread(actor, source, target_reference, reason=""):
     return target
 
 
+@unit_of_work()
 def set_vacancy_closed(actor, thread, closed, reason=""):
     """Close (or reopen) a vacancy. Commits."""
     _require_moderator(actor)
@@ -487,6 +427,7 @@ def set_vacancy_closed(actor, thread, closed, reason=""):
     _thread_changed(actor, thread, "close_vacancy" if closed else "reopen_vacancy", reason)
 
 
+@unit_of_work()
 def change_kind(actor, thread, kind, reason=""):
     """Change what kind of thread this is; only questions keep an accepted answer. Commits."""
     _require_moderator(actor)
@@ -523,14 +464,16 @@ def _until_datetime(until, required):
     return until
 
 
+@unit_of_work()
 def warn_user(actor, member, reason):
     """Send a member a private warning from the moderators (notification and mail). Commits."""
     _check_sanction(actor, member)
     reason = _clean_reason(reason)
     record(actor, "warn_user", "user", member.id, reason)
-    _commit_and_deliver([_notice(member, "warned", reason)])
+    _commit_and_deliver([add_notice(member, "warned", reason)])
 
 
+@unit_of_work()
 def silence_user(actor, member, until, reason):
     """The member can read but not post until `until`. Commits."""
     _check_sanction(actor, member)
@@ -539,9 +482,10 @@ def silence_user(actor, member, until, reason):
     member.silenced_until = until
     member.sanction_reason = reason
     record(actor, "silence_user", "user", member.id, reason, until=until)
-    _commit_and_deliver([_notice(member, "silenced", reason, until=until)])
+    _commit_and_deliver([add_notice(member, "silenced", reason, until=until)])
 
 
+@unit_of_work()
 def suspend_user(actor, member, until, reason):
     """The member cannot sign in until `until` (None: until lifted); every session ends. Commits."""
     _check_sanction(actor, member)
@@ -553,9 +497,10 @@ def suspend_user(actor, member, until, reason):
     member.rotate_session_token()  # signs them out everywhere, at once
     outbox.enqueue("user", member.id)
     record(actor, "suspend_user", "user", member.id, reason, until=until)
-    _commit_and_deliver([_notice(member, "suspended", reason, until=until)])
+    _commit_and_deliver([add_notice(member, "suspended", reason, until=until)])
 
 
+@unit_of_work()
 def sanction(actor, member, action, reason, until=None):
     """Apply one of the measures by name (the sanctions form)."""
     if action == "warn_user":
@@ -567,6 +512,7 @@ def sanction(actor, member, action, reason, until=None):
     raise ModerationError("invalid_action", field="action")
 
 
+@unit_of_work()
 def lift_silence(actor, member, reason=""):
     """End a silence early. Commits."""
     _check_sanction(actor, member)
@@ -575,9 +521,10 @@ def lift_silence(actor, member, reason=""):
         raise ModerationError("not_sanctioned")
     member.silenced_until = None
     record(actor, "lift_silence", "user", member.id, reason)
-    _commit_and_deliver([_notice(member, "silence_lifted", reason)])
+    _commit_and_deliver([add_notice(member, "silence_lifted", reason)])
 
 
+@unit_of_work()
 def lift_suspension(actor, member, reason=""):
     """End a suspension early: the member can sign in again. Commits."""
     _check_sanction(actor, member)
@@ -588,7 +535,7 @@ def lift_suspension(actor, member, reason=""):
     member.suspended_until = None
     outbox.enqueue("user", member.id)
     record(actor, "lift_suspension", "user", member.id, reason)
-    _commit_and_deliver([_notice(member, "suspension_lifted", reason)])
+    _commit_and_deliver([add_notice(member, "suspension_lifted", reason)])
 
 
 # -- the review queue ------------------------------------------------------------------
@@ -746,37 +693,3 @@ def audit_csv_rows(query):
             entry.target_id if entry.target_id is not None else "", entry.reason,
             json.dumps(entry.details or {}, ensure_ascii=False, sort_keys=True),
         )]
-
-
-def notice_text(data):
-    """The translated sentence for a moderation notification, in the current language."""
-    action = (data or {}).get("action")
-    until = (data or {}).get("until")
-    texts = {
-        "post_hidden": lambda: _("A moderator hid your message"),
-        "post_auto_hidden": lambda: _("Your message was hidden after reports by several members, until a moderator has looked at it"),
-        "post_restored": lambda: _("Your message is visible again"),
-        "post_deleted": lambda: _("A moderator deleted your message"),
-        "warned": lambda: _("The moderators sent you a warning"),
-        "silenced": lambda: _("You cannot post until %(date)s", date=_format_until(until)),
-        "suspended": lambda: (_("Your account is suspended until %(date)s", date=_format_until(until))
-                              if until else _("Your account is suspended")),
-        "silence_lifted": lambda: _("You can post again"),
-        "suspension_lifted": lambda: _("Your suspension has been lifted"),
-        "attachment_removed": lambda: _("A moderator removed the file %(name)s from your message",
-                                        name=(data or {}).get("filename", "")),
-    }
-    text = texts.get(action)
-    return text() if text else _("A message from the moderators")
-
-
-def _format_until(value):
-    from flask_babel import format_datetime
-
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return format_datetime(value, "short") if value else ""
-

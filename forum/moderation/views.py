@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import render_error
 from ..extensions import db
+from ..formtools import show_error
 from ..i18n import current_language
 from ..models import THREAD_KINDS, Flag, Post, Theme, Thread, User
 from ..permissions import (
@@ -47,12 +48,6 @@ def _safe_next(default):
 
 def _thread_url(thread, **kw):
     return url_for("threads.thread", thread_id=thread.id, slug=slugify(thread.title), **kw)
-
-
-def _add_error(form, exc, fallback):
-    field = getattr(form, exc.field, None) if exc.field else None
-    target = field if field is not None else fallback
-    target.errors = list(target.errors) + [exc.message]
 
 
 def _post_or_404(post_id):
@@ -112,8 +107,7 @@ def flag(post_id):
             try:
                 services.flag_post(_user(), post, form.reason.data, form.note.data)
             except ModerationError as exc:
-                db.session.rollback()
-                _add_error(form, exc, form.reason)
+                show_error(form, exc, form.reason)
             else:
                 flash(_("Thank you. The moderators will look at this message; the author is not told who reported it."), "success")
                 return redirect(_thread_url(post.thread))
@@ -153,8 +147,7 @@ def _post_action(post_id, action, form_class, form_name, done_message):
     try:
         action(post, form)
     except ModerationError as exc:
-        db.session.rollback()
-        _add_error(form, exc, form.reason)
+        show_error(form, exc, form.reason)
         return _render_post_page(post, 400, **{form_name: form})
     flash(done_message(), "success")
     return redirect(_safe_next(url_for("moderation.post", post_id=post.id)))
@@ -213,13 +206,8 @@ def edit_post(post_id):
                 services.edit_post(_user(), post, form.body.data,
                                    title=form.title.data if post.number == 1 else None,
                                    reason=form.reason.data)
-            except ModerationError as exc:
-                db.session.rollback()
-                _add_error(form, exc, form.body)
-            except ForumError as exc:
-                db.session.rollback()
-                field = getattr(form, exc.field or "", None) or form.body
-                field.errors = list(field.errors) + [exc.message]
+            except (ModerationError, ForumError) as exc:
+                show_error(form, exc, form.body)
             else:
                 flash(_("The message has been changed; the earlier version is kept in its history."), "success")
                 return redirect(url_for("threads.post", post_id=post.id))
@@ -273,8 +261,7 @@ def _thread_action(thread_id, form_class, form_name, action, done_message):
     try:
         result = action(thread, form)
     except ModerationError as exc:
-        db.session.rollback()
-        _add_error(form, exc, form.reason)
+        show_error(form, exc, form.reason)
         return _render_thread_page(thread, 400, **{form_name: form})
     flash(done_message(), "success")
     target = result if isinstance(result, Thread) else thread
@@ -373,8 +360,7 @@ def sanction(user_id):
     try:
         services.sanction(_user(), member, form.action.data, form.reason.data, until=form.until_date)
     except ModerationError as exc:
-        db.session.rollback()
-        _add_error(form, exc, form.reason)
+        show_error(form, exc, form.reason)
         return _render_member_page(member, 400, form=form)
     flash({
         "warn_user": lambda: _("The warning has been sent."),
@@ -399,8 +385,7 @@ def lift(user_id):
         else:
             services.lift_silence(_user(), member, form.reason.data)
     except ModerationError as exc:
-        db.session.rollback()
-        _add_error(form, exc, form.reason)
+        show_error(form, exc, form.reason)
         return _render_member_page(member, 400, lift_form=form)
     flash(_("The measure has been lifted."), "success")
     return redirect(url_for("moderation.user", user_id=member.id))

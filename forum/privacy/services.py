@@ -16,6 +16,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import outbox, ratelimit
+from ..attachments.services import export_entries, remove_post_attachments
+from ..errors import DomainError
 from ..extensions import db
 from ..models import (
     LANGUAGES, DigestSent, Flag, ModerationAction, Notification, OrganisationChangeRequest, Post,
@@ -25,6 +27,7 @@ from ..moderation.audit import record
 from ..permissions import can_administer
 from ..threads.mentions import MENTION_RE, handle_of
 from ..threads.services import refresh_thread_stats, render_body
+from ..transactions import unit_of_work
 
 DELETE_MODES = ("anonymise", "remove")
 DEFAULT_EXPORT_LIMIT = (10, 3600)
@@ -32,23 +35,17 @@ DEFAULT_EXPORT_LIMIT = (10, 3600)
 PERSONAL_THREAD_FIELDS = ("contact",)
 
 
-class PrivacyError(Exception):
-    """A domain error; `field` names the form field the message belongs next to."""
+class PrivacyError(DomainError):
+    """A refused privacy action (see forum.errors.DomainError)."""
 
-    def __init__(self, code, field=None):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-
-    @property
-    def message(self):
+    def messages(self):
         return {
             "wrong_password": _("This is not your current password."),
             "invalid_mode": _("Choose what happens to your messages."),
             "last_admin": _("This is the last administrator account: make someone else administrator first."),
             "already_deleted": _("This account has already been deleted."),
             "forbidden": _("You are not allowed to do this."),
-        }.get(self.code, _("This could not be saved."))
+        }
 
 
 # -- export ----------------------------------------------------------------------------
@@ -212,6 +209,7 @@ def _readme(user):
     ])
 
 
+@unit_of_work()
 def export_data(user):
     """The member's data as ZIP bytes of JSON files (and a README in their language).
 
@@ -231,7 +229,7 @@ def export_data(user):
         "audit.json": _audit(user),
         "organisation_requests.json": _organisation_requests(user),
     }
-    attached = _attachment_entries(user)
+    attached = export_entries(user)
     readme = _readme(user)
     if attached:
         readme += _("attachments.json and attachments/: the files you attached to your messages.") + "\n"
@@ -243,15 +241,6 @@ def export_data(user):
         for name, data in attached:
             archive.writestr(name, data)
     return buffer.getvalue()
-
-
-def _attachment_entries(user):
-    """The member's own files and their description (when the attachments area is installed)."""
-    try:
-        from ..attachments.services import export_entries
-    except ImportError:
-        return []
-    return export_entries(user)
 
 
 # -- deletion --------------------------------------------------------------------------
@@ -320,15 +309,6 @@ def _check_password(user, password):
         raise PrivacyError("wrong_password", field="password")
 
 
-def _remove_attachments(post_ids):
-    """Files on removed posts go with them (when the attachments area is installed)."""
-    try:
-        from ..attachments.services import remove_post_attachments
-    except ImportError:
-        return 0
-    return remove_post_attachments(post_ids)
-
-
 def _remove_posts(user, posts):
     """Posts removed at the member's choice: status deleted, text and history wiped.
 
@@ -348,7 +328,7 @@ def _remove_posts(user, posts):
     post_ids = [p.id for p in posts]
     if post_ids:
         db.session.execute(db.delete(PostRevision).where(PostRevision.post_id.in_(post_ids)))
-        _remove_attachments(post_ids)
+        remove_post_attachments(post_ids)
     for thread in threads.values():
         if thread.author_id == user.id:
             thread.fields = {}
@@ -363,6 +343,7 @@ def _remove_posts(user, posts):
     return threads
 
 
+@unit_of_work()
 def delete_account(actor, user, mode, password=None, reason=""):
     """Delete an account: by its owner (password required) or by an administrator.
 

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from .. import ratelimit
-from ..extensions import db
+from ..formtools import show_error
 from ..models import utcnow
 from . import bp, services
 from .forms import DeleteAccountForm, ExportForm
@@ -29,7 +29,6 @@ def export_download():
     try:
         data = services.export_data(_user())
     except ratelimit.RateLimited as exc:
-        db.session.rollback()
         form.form_errors.append(_("You downloaded your data several times in a short while. Wait an hour and try again."))
         response = make_response((render_template("privacy/export.html", form=form, tab="export"), 429))
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -51,16 +50,10 @@ def delete():
         try:
             services.delete_account(user, user, form.mode.data, password=form.password.data)
         except ratelimit.RateLimited:
-            db.session.rollback()
             form.password.errors.append(_("Too many wrong passwords. Wait a while and try again."))
             status = 429
         except services.PrivacyError as exc:
-            db.session.rollback()
-            target = getattr(form, exc.field, None) if exc.field else None
-            if target is not None:
-                target.errors.append(exc.message)
-            else:
-                form.form_errors.append(exc.message)
+            show_error(form, exc)
             status = 400
         else:
             logout_user()

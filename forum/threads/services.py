@@ -5,29 +5,29 @@ search outbox rows and notifications in the same transaction, commits, and then 
 the notifications of members who want them at once. Views stay thin: they turn a
 ForumError into a message next to the right field.
 
-Other areas hook in without editing this module:
-- app.extensions["agora_post_hooks"]: callables hook(post, created) run before commit on
-  every new or edited post; a hook may set post.status = "held" (pre-moderation). Held
-  posts do not count in thread statistics and notify nobody until the moderation area
-  publishes them and calls announce_post(post) + deliver_immediate(...).
-- app.extensions["agora_delete_hooks"]: callables hook(actor, post) run before commit when
-  a post is deleted (moderation logs a moderator deleting someone else's post).
+How other areas take part:
+- New and edited posts pass the moderation area's anti-abuse checks before commit
+  (forum.moderation.abuse.screen_post); they may refuse the post or hold it for review
+  (post.status = "held"). Held posts do not count in thread statistics and notify nobody
+  until the moderation area publishes them and calls announce_post(post) +
+  deliver_immediate(...). Demo content and test factories pass check_abuse=False.
+- Edits and deletions send forum.signals.post_edited / post_deleted before commit (the
+  signals module lists who listens).
 - refresh_thread_stats(thread) recounts after a moderator hides or restores a post.
 """
 import re
 import unicodedata
-from contextlib import contextmanager
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from .. import outbox
+from .. import outbox, signals
 from ..errors import DomainError
 from ..extensions import db
 from ..formtools import strip as strip_field
 from ..markup import render_markdown
+from ..transactions import unit_of_work
 from ..models import (
     LANGUAGES, THREAD_KINDS, Post, PostRevision, Reaction, Tag, Thread, ThreadRead, Watch, utcnow,
 )
@@ -35,6 +35,7 @@ from ..permissions import (
     can_accept_answer, can_delete_post, can_edit_post, can_post, can_reply, can_start_thread,
     can_see_post,
 )
+from ..places import find_province
 from . import fragments, mentions, notifications
 
 TITLE_MAX = 200
@@ -55,42 +56,6 @@ KIND_FIELDS = {
 }
 COLUMN_FIELDS = ("municipality", "province", "closes_on")
 FIELD_MAX = 4000
-
-# ISO 3166-2 codes with names in both languages: initiatives are filtered by province.
-PROVINCES = (
-    ("NL-DR", "Drenthe", "Drenthe"),
-    ("NL-FL", "Flevoland", "Flevoland"),
-    ("NL-FR", "Fryslân", "Frise"),
-    ("NL-GE", "Gelderland", "Gueldre"),
-    ("NL-GR", "Groningen", "Groningue"),
-    ("NL-LI", "Limburg (NL)", "Limbourg (NL)"),
-    ("NL-NB", "Noord-Brabant", "Brabant-Septentrional"),
-    ("NL-NH", "Noord-Holland", "Hollande-Septentrionale"),
-    ("NL-OV", "Overijssel", "Overijssel"),
-    ("NL-UT", "Utrecht", "Utrecht"),
-    ("NL-ZE", "Zeeland", "Zélande"),
-    ("NL-ZH", "Zuid-Holland", "Hollande-Méridionale"),
-    ("BE-VAN", "Antwerpen", "Anvers"),
-    ("BE-VLI", "Limburg (BE)", "Limbourg (BE)"),
-    ("BE-VOV", "Oost-Vlaanderen", "Flandre-Orientale"),
-    ("BE-VWV", "West-Vlaanderen", "Flandre-Occidentale"),
-    ("BE-VBR", "Vlaams-Brabant", "Brabant flamand"),
-    ("BE-BRU", "Brussel", "Bruxelles"),
-    ("BE-WBR", "Waals-Brabant", "Brabant wallon"),
-    ("BE-WHT", "Henegouwen", "Hainaut"),
-    ("BE-WLG", "Luik", "Liège"),
-    ("BE-WLX", "Luxemburg", "Luxembourg"),
-    ("BE-WNA", "Namen", "Namur"),
-)
-PROVINCE_CODES = {code for code, _nl, _fr in PROVINCES}
-
-
-def province_name(code, lang):
-    for c, nl, fr in PROVINCES:
-        if c == code:
-            return fr if lang == "fr" else nl
-    return code or ""
-
 
 class ForumError(DomainError):
     """A refused forum action (see forum.errors.DomainError)."""
@@ -204,8 +169,11 @@ def clean_fields(kind, fields):
         value = re.sub(r"[ \t]+", " ", str(value or "")).strip()
         if len(value) > FIELD_MAX or (name in ("municipality", "province") and len(value) > 120):
             raise ForumError("field_too_long", field=name)
-        if name == "province" and value and value not in PROVINCE_CODES:
-            raise ForumError("invalid_province", field=name)
+        if name == "province" and value:
+            # Stored as its ISO code; a name in either language (an import) is accepted too.
+            value = find_province(value)
+            if value is None:
+                raise ForumError("invalid_province", field=name)
         if name == "website" and value:
             if not re.match(r"^https?://", value, re.I):
                 value = "https://" + value
@@ -223,23 +191,11 @@ def render_body(body):
     return render_markdown(body, postprocess=mentions.make_linker(body))
 
 
-@contextmanager
-def without_post_hooks():
-    """Create content that counts as already moderated (demo content, test factories)."""
-    hooks = current_app.extensions.get("agora_post_hooks")
-    current_app.extensions["agora_post_hooks"] = []
-    try:
-        yield
-    finally:
-        if hooks is None:
-            current_app.extensions.pop("agora_post_hooks", None)
-        else:
-            current_app.extensions["agora_post_hooks"] = hooks
+def _screen(post, actor, created):
+    # Imported here: the moderation area builds on this module (ForumError, refresh_thread_stats).
+    from ..moderation.abuse import screen_post
 
-
-def _run_post_hooks(post, created):
-    for hook in current_app.extensions.get("agora_post_hooks", ()):
-        hook(post, created)
+    screen_post(post, actor, created)
 
 
 def _watch(user, thread=None, theme=None):
@@ -318,8 +274,12 @@ def _commit_and_deliver(created):
 
 # -- threads and posts -----------------------------------------------------------------
 
-def create_thread(author, theme, kind, title, body, language=None, tags=(), fields=None):
-    """Start a thread with its opening post (number 1); the author watches it. Commits."""
+@unit_of_work()
+def create_thread(author, theme, kind, title, body, language=None, tags=(), fields=None, check_abuse=True):
+    """Start a thread with its opening post (number 1); the author watches it. Commits.
+
+    check_abuse=False skips rate limits, the duplicate check and pre-moderation: only for
+    content that counts as already moderated (demo content, test factories)."""
     if kind not in THREAD_KINDS:
         raise ForumError("invalid_kind", field="kind")
     if not can_start_thread(author, theme, kind):
@@ -346,7 +306,8 @@ def create_thread(author, theme, kind, title, body, language=None, tags=(), fiel
                 body_html=str(render_body(body)), created_at=now)
     db.session.add(post)
     db.session.flush()
-    _run_post_hooks(post, True)
+    if check_abuse:
+        _screen(post, author, created=True)
     _watch(author, thread=thread)
     _mark_read(author, thread, now)
     refresh_thread_stats(thread)
@@ -357,8 +318,10 @@ def create_thread(author, theme, kind, title, body, language=None, tags=(), fiel
     return thread
 
 
-def create_reply(author, thread, body, reply_to=None):
-    """Add a reply (next number) to a thread; the author starts watching it. Commits."""
+@unit_of_work()
+def create_reply(author, thread, body, reply_to=None, check_abuse=True):
+    """Add a reply (next number) to a thread; the author starts watching it. Commits.
+    check_abuse as for create_thread."""
     if not can_reply(author, thread):
         raise ForumError("locked" if thread.locked and can_post(author) else "forbidden")
     body = _check_body(body)
@@ -374,7 +337,8 @@ def create_reply(author, thread, body, reply_to=None):
                 created_at=now)
     db.session.add(post)
     db.session.flush()
-    _run_post_hooks(post, True)
+    if check_abuse:
+        _screen(post, author, created=True)
     _watch(author, thread=thread)
     _mark_read(author, thread, now)
     refresh_thread_stats(thread)
@@ -385,9 +349,11 @@ def create_reply(author, thread, body, reply_to=None):
     return post
 
 
-def edit_post(editor, post, body, title=None):
+@unit_of_work()
+def edit_post(editor, post, body, title=None, check_abuse=True, audited=False):
     """Change a post's text (and the thread title for an opening post), keeping the old
-    version as a PostRevision. Commits."""
+    version as a PostRevision. Commits. check_abuse as for create_thread; audited=True when
+    the caller (the moderation area) has written the audit entry itself."""
     if not can_edit_post(editor, post):
         raise ForumError("forbidden")
     body = _check_body(body)
@@ -407,7 +373,9 @@ def edit_post(editor, post, body, title=None):
     if new_title is not None:
         thread.title = new_title
     db.session.flush()
-    _run_post_hooks(post, False)
+    if check_abuse:
+        _screen(post, editor, created=False)
+    signals.post_edited.send(post, editor=editor, audited=audited)
     outbox.enqueue("post", post.id)
     outbox.enqueue("thread", thread.id)
     created = announce_post(post, previous_source=previous) if post.status == "visible" else []
@@ -415,8 +383,11 @@ def edit_post(editor, post, body, title=None):
     return post
 
 
-def delete_post(actor, post):
-    """Soft-delete a post (status "deleted"); deleting an opening post deletes the thread."""
+@unit_of_work()
+def delete_post(actor, post, audited=False):
+    """Soft-delete a post (status "deleted"); deleting an opening post deletes the thread.
+    Commits. audited=True when the caller (the moderation area) has written the audit entry
+    itself."""
     if not can_delete_post(actor, post):
         raise ForumError("forbidden")
     thread = post.thread
@@ -428,12 +399,12 @@ def delete_post(actor, post):
     refresh_thread_stats(thread)
     outbox.enqueue("post", post.id)
     outbox.enqueue("thread", thread.id)
-    for hook in current_app.extensions.get("agora_delete_hooks", ()):
-        hook(actor, post)
+    signals.post_deleted.send(post, actor=actor, audited=audited)
     db.session.commit()
     fragments.forget_posts([post.id])
 
 
+@unit_of_work()
 def accept_answer(actor, thread, post):
     """Mark a reply as the answer to a question (the asker or a moderator). Commits."""
     if thread.kind != "question":
@@ -456,6 +427,7 @@ def accept_answer(actor, thread, post):
     _commit_and_deliver(created)
 
 
+@unit_of_work()
 def unaccept_answer(actor, thread):
     """Remove the accepted answer of a question. Commits."""
     if not can_accept_answer(actor, thread):
@@ -465,6 +437,7 @@ def unaccept_answer(actor, thread):
     db.session.commit()
 
 
+@unit_of_work()
 def thank_post(user, post):
     """Say thanks for a post (once per member; thanking twice changes nothing). Commits."""
     if not can_post(user) or not can_see_post(user, post) or post.status != "visible":
@@ -488,6 +461,7 @@ def thank_post(user, post):
     db.session.commit()
 
 
+@unit_of_work()
 def unthank_post(user, post):
     """Take back a thanks. Commits."""
     reaction = db.session.scalar(
@@ -503,35 +477,41 @@ def unthank_post(user, post):
 
 # -- watching, reading, notifications --------------------------------------------------
 
+@unit_of_work()
 def watch_thread(user, thread):
     """Follow a thread: notifications for every reply. Commits."""
     _watch(user, thread=thread)
     db.session.commit()
 
 
+@unit_of_work()
 def unwatch_thread(user, thread):
     db.session.execute(db.delete(Watch).where(Watch.user_id == user.id, Watch.thread_id == thread.id))
     db.session.commit()
 
 
+@unit_of_work()
 def watch_theme(user, theme):
     """Follow a theme: a notification for every new thread in it. Commits."""
     _watch(user, theme=theme)
     db.session.commit()
 
 
+@unit_of_work()
 def unwatch_theme(user, theme):
     db.session.execute(db.delete(Watch).where(
         Watch.user_id == user.id, Watch.theme_id == theme.id, Watch.thread_id.is_(None)))
     db.session.commit()
 
 
+@unit_of_work()
 def mark_thread_read(user, thread):
     """Remember that the member has seen the thread up to now. Commits (its own transaction)."""
     _mark_read(user, thread, max(utcnow(), thread.last_post_at))
     db.session.commit()
 
 
+@unit_of_work()
 def mark_notification_read(user, notification_id):
     """Mark one of the member's notifications read; returns it (None when not theirs)."""
     from ..models import Notification
@@ -545,6 +525,7 @@ def mark_notification_read(user, notification_id):
     return n
 
 
+@unit_of_work()
 def mark_all_notifications_read(user):
     from ..models import Notification
 
@@ -553,6 +534,7 @@ def mark_all_notifications_read(user):
     db.session.commit()
 
 
+@unit_of_work()
 def unsubscribe(user):
     """One-click unsubscribe from notification mail (notify_mode "never"). Commits."""
     user.notify_mode = "never"

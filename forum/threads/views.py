@@ -3,7 +3,7 @@
 Views parse the request, check the policy, call a service and render or redirect. A post
 that fails (validation, rate limit, expired CSRF token) comes back with its text.
 """
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -15,6 +15,7 @@ from ..attachments import posting as attachment_posting
 from ..attachments.services import AttachmentRefused
 from ..errors import render_error
 from ..extensions import csrf, db
+from ..formtools import show_error
 from ..i18n import current_language
 from ..models import LANGUAGES, THREAD_KINDS, Notification, Post, PostRevision, Theme, Thread, User
 from ..permissions import (
@@ -22,10 +23,12 @@ from ..permissions import (
     can_read_thread, can_reply, can_see_history, can_see_post, can_start_thread, is_member,
     member_required,
 )
+from ..transactions import begin_writing
+from ..places import find_province, province_choices
 from . import bp, fragments, queries, root_bp, services
 from .forms import KIND_HINTS, KIND_LABELS, EditPostForm, NewThreadForm, ReplyForm, choice
 from .mentions import handle_of
-from .services import PROVINCES, ForumError, province_name
+from .services import ForumError
 
 DEFAULT_POST_LIMIT = (10, 60)
 DEFAULT_THREAD_LIMIT = (5, 600)
@@ -89,17 +92,13 @@ def _rate_limited_message():
     return _("You are posting very quickly. Wait a minute and send your text again; it is still here.")
 
 
-def _apply_error(form, exc, fallback_field):
-    field = form.form_field_for(exc.field) if hasattr(form, "form_field_for") else getattr(form, exc.field or "", None)
-    target = field if field is not None else fallback_field
-    target.errors = list(target.errors) + [exc.message]
-
-
 def _write_post(form, write, fallback_field, rate_limit=None, post=None):
-    """Check a posting form's files, then run `write()` (a service call that commits).
+    """Check a posting form's files, then run `write()` (a service call: a unit of work).
 
     Returns (result, files, status): on a refusal result is None, the reason is next to its
-    field, nothing is written and the text stays in the form (status 400, 403 or 429).
+    field, nothing is written and the text stays in the form (status 400, 403 or 429). Files
+    and the rate limit are checked before anything is written; the rate-limit count joins
+    the service's transaction, so a post the service refuses does not count.
     """
     try:
         files = attachment_posting.uploads_from(form, post=post)  # checked before anything is written
@@ -107,16 +106,13 @@ def _write_post(form, write, fallback_field, rate_limit=None, post=None):
             _rate_limit(rate_limit)
         return write(), files, 200
     except AttachmentRefused as exc:
-        db.session.rollback()
         attachment_posting.show_refusal(form, exc)
         return None, None, 400
     except ratelimit.RateLimited:
-        db.session.rollback()
         form.body.errors = list(form.body.errors) + [_rate_limited_message()]
         return None, None, 429
     except ForumError as exc:
-        db.session.rollback()
-        _apply_error(form, exc, fallback_field)
+        show_error(form, exc, fallback_field)
         return None, None, 403 if exc.code == "forbidden" else 400
 
 
@@ -163,7 +159,8 @@ def practices():
 @bp.get("/initiatives")
 def initiatives():
     args = queries.ListArgs.from_request(request.args)
-    province = request.args.get("province", "")
+    province = request.args.get("province", "").strip()
+    province = find_province(province) or province  # a name in a hand-written address works too
     municipality = request.args.get("municipality", "").strip()
     query = queries.visible_threads(current_user).where(Thread.kind == "initiative")
     provinces, places = queries.initiative_places(current_user)
@@ -172,12 +169,11 @@ def initiatives():
     if municipality:
         query = query.where(db.func.lower(Thread.municipality) == municipality.lower())
     municipalities = sorted({m for p, m in places if m and (not province or p == province)}, key=str.lower)
-    lang = current_language()
-    province_choices = [(code, province_name(code, lang)) for code, _nl, _fr in PROVINCES if code in provinces]
     filters = {"province": province, "municipality": municipality}
     return _render_list(
         "forum/list.html", query, args, _("Citizen initiatives"), new_kind="initiative",
-        place_filter=True, province_choices=province_choices, municipalities=municipalities,
+        place_filter=True, province_choices=province_choices(current_language(), codes=provinces),
+        municipalities=municipalities,
         filters={k: v for k, v in filters.items() if v},
     )
 
@@ -277,14 +273,12 @@ def thread(thread_id, slug=None):
     if is_member(user) and (context["last_read"] is None or context["last_read"] < thread.last_post_at):
         # A GET that writes: end the read transaction, then write in one that takes the
         # SQLite write lock at once (see forum/database.py).
-        db.session.commit()
-        g.sqlite_write = True
+        begin_writing()
         try:
             services.mark_thread_read(user, thread)
         except OperationalError:
             # A full or read-only disk: the page is already rendered; a read marker is
-            # not worth an error page (posting still gets the 503).
-            db.session.rollback()
+            # not worth an error page (posting still gets the 503). The service rolled back.
             current_app.logger.warning("could not save the read marker", exc_info=True)
     return html, status
 
@@ -326,7 +320,7 @@ def _new_thread_form():
     kinds = [k for k in THREAD_KINDS if k != "announcement" or can_moderate(user)]
     form.kind.choices = [choice(k, KIND_LABELS[k]) for k in kinds]
     form.initiative_province.choices = [choice("", _("Choose a province"))] + [
-        choice(code, fr if lang == "fr" else nl) for code, nl, fr in PROVINCES]
+        choice(code, label) for code, label in province_choices(lang)]
     if request.method == "GET":
         theme_slug = request.args.get("theme")
         preset = next((t for t in startable if t.slug == theme_slug), None)
@@ -504,7 +498,6 @@ def thank(post_id):
         else:
             services.thank_post(user, post)
     except ForumError as exc:
-        db.session.rollback()
         if exc.code == "forbidden":
             abort(403)
         flash(exc.message, "error")
@@ -523,7 +516,6 @@ def accept(post_id):
     try:
         services.accept_answer(_user(), thread, post)
     except ForumError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(_("The reply has been marked as the answer."), "success")
@@ -695,6 +687,5 @@ def init_app(app):
     def forum_helpers():
         return {
             "kind_labels": KIND_LABELS,
-            "province_name": province_name,
             "thread_url": _thread_url,
         }

@@ -7,7 +7,7 @@ on those columns redundant; those are dropped. ix_thread_pinned is partial (pinn
 threads only) on both SQLite and PostgreSQL.
 
 Revision ID: b4e8d2f61a07
-Revises: 5c1e0a7d2f3b
+Revises: 7a3f2c9d1e40
 Create Date: 2026-12-02 19:20:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4e8d2f61a07'
-down_revision = '5c1e0a7d2f3b'
+down_revision = '7a3f2c9d1e40'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
-"""Demo content for `make run`: `flask --app wsgi forum demo --if-empty`."""
+"""The `forum` command group: demo content, default themes (import and export attach to it)."""
 import click
 from flask.cli import AppGroup
 
-forum_cli = AppGroup("forum", help="Forum content: demo, import and export.")
+forum_cli = AppGroup("forum", help="Forum content: demo, default themes, import and export.")
 
 
 @forum_cli.command("demo")
@@ -17,7 +17,7 @@ def demo(if_empty):
 @forum_cli.command("init-themes")
 def init_themes():
     """Create the default themes that are missing (existing themes are left alone)."""
-    from .demo_content import ensure_default_themes
+    from .admin.themes import ensure_default_themes
 
     added = ensure_default_themes()
     click.echo(f"{added} theme(s) added.")

@@ -1,0 +1,60 @@
+"""Search tuning constants: the one place to change how either engine weighs, bounds and caches."""
+
+# -- Queries (engine-neutral parsing, search/query.py) -------------------------------------
+# Everything that could make a query expensive is bounded while parsing.
+MAX_QUERY_CHARS = 200
+MAX_CLAUSES = 12
+MIN_PREFIX = 3  # shortest stem a wildcard may have
+SUGGEST_BELOW = 3  # "did you mean" only when a query finds fewer threads than this
+
+# -- Both engines: weights, compounds, facets ----------------------------------------------
+# Query-time weights. Titles (with tags, places and organisation names) count more than
+# bodies; compound parts and glossary translations rank below exact, same-language
+# matches by construction. The PostgreSQL engine turns them into ts_rank_cd weights in
+# the same proportions, so both engines order results alike.
+TITLE_BOOST = 2.0
+COMPOUND_BOOST = 0.3
+EXPANSION_BOOST = 0.25
+# Dutch compounds: a word of at least MIN_COMPOUND_HEAD letters also finds the
+# COMPOUND_TERMS most frequent longer words that start with it...
+MIN_COMPOUND_HEAD = 4
+COMPOUND_TERMS = 4
+COMPOUND_SKIP_DOCS = 500  # ... unless it is itself in at least this many documents
+COMPOUND_SKIP_SHARE = 0.02  # ... and this share of the index (PostgreSQL: of the table's row estimate)
+FACET_LIMIT = 12  # values shown per facet
+PERIODS = {"week": 7, "month": 31, "year": 366}  # the period facet, in days
+
+# -- Whoosh engine only (search/whoosh_backend.py) -----------------------------------------
+MAX_PREFIX_TERMS = 50  # words a wildcard expands to
+COMPOUND_SCAN = 200  # index words read when looking for a head's compounds
+# Cached posting sets, counted in document numbers over all entries (~40 bytes each).
+POSTING_CACHE_IDS = 2_000_000
+# Pass two scores the documents of pass one itself, from the cached weights, when they
+# are at most this many. Measured at 100,000 posts it beats whoosh's top-N (with block
+# skipping, but collapsing per thread) at every size up to the whole index; whoosh's
+# collector stays for anything bigger.
+OWN_SCORING_DOCS = 100_000
+OWN_TOP_CANDIDATES = 500
+# Phrase candidates up to this many have their positions read directly, without first
+# reading the sets of the phrase's (possibly frequent) words.
+PHRASE_CHECK_DIRECT = 2000
+# Frequent terms (in at least COMMON_SHARE of a sample of the first COMMON_SAMPLE
+# documents of a rebuild, at most COMMON_MAX per language) also get their adjacent pairs
+# indexed: a phrase of two of them is one term instead of positions to check for a large
+# share of the index. Kept per index generation in COMMON.json.
+COMMON_SAMPLE = 2000
+COMMON_SHARE = 0.02
+COMMON_MAX = 400
+# Drains merge only the small segments they leave behind, tier by tier (_merge_tiers),
+# so that a commit stays cheap; a request's drain merges at most DRAIN_MERGE_DOCS
+# documents, `search sync` up to SMALL_SEGMENT_DOCS, and the big segment of a rebuild is
+# merged again by the next `search reindex`.
+SMALL_SEGMENT_DOCS = 20000
+MERGE_TIER_SEGMENTS = 6
+DRAIN_MERGE_DOCS = 400
+
+# -- PostgreSQL engine only (search/postgres_backend.py) -----------------------------------
+# ts_rank_cd weights for labels {D, C, B, A}: titles (with tags and places) A, bodies B.
+RANK_WEIGHTS = "{0.1, 0.2, %.2f, %.2f}" % (1.0 / TITLE_BOOST, 1.0)
+# 1: divide by 1 + log(document length), the counterpart of BM25's length norm.
+RANK_NORMALIZATION = 1
