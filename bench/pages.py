@@ -32,8 +32,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project first: bench/search.py must not shadow the search package. bench/ itself is
+# on the path already (the script's folder), for loadclient.
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadclient import HOST, free_port, load, start_gunicorn, stop, summarise, warm_up  # noqa: E402
 
 PASSWORD = "Bench-wachtwoord-2026"
