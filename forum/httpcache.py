@@ -60,9 +60,11 @@ def add_validator(response):
 
 def compress(response):
     """gzip an HTML or JSON answer above MIN_SIZE when the client accepts it."""
-    response.vary.add("Accept-Encoding")
+    if response.mimetype not in COMPRESSIBLE:
+        return response
+    response.vary.add("Accept-Encoding")  # whether or not this one is compressed
     if (response.status_code < 200 or response.status_code in (204, 304)
-            or response.mimetype not in COMPRESSIBLE or request.accept_encodings["gzip"] <= 0):
+            or request.accept_encodings["gzip"] <= 0):
         return response
     if response.mimetype == "text/html" and not _anonymous():
         return response  # BREACH: see the module docstring
