@@ -8,8 +8,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
+
+from forum import places
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +52,31 @@ def send_message(msg):
     log.warning("No SMTP server configured: mail to %s written to %s", msg["To"], path)
 
 
-def send_mail(to, template, lang, subject, headers=None, **context):
-    """Render templates/mail/<template>.txt in the recipient's language and send it.
+def recipient_time_zone(user, lang):
+    """The recipient's local time zone: their council's country, else their language's."""
+    country = getattr(getattr(user, "organisation", None), "country", None)
+    if country not in places.TIME_ZONES:
+        country = "BE" if lang == "fr" else "NL"
+    return ZoneInfo(places.time_zone(country))
+
+
+def mail_datetime(value, lang, zone):
+    """A stored (naive UTC) moment as the recipient reads it: '2 december 2026 14:30'."""
+    if value is None:
+        return ""
+    return babel_format_datetime(value.replace(tzinfo=ZoneInfo("UTC")), "d MMMM y HH:mm", tzinfo=zone, locale=lang)
+
+
+def render_mail(to, template, lang, subject, headers=None, **context):
+    """Render templates/mail/<template>.txt in the recipient's language into a message.
 
     `subject` is a callable so it is translated inside the recipient's locale.
-    A failing mail server is logged, never shown to the user as a crash.
     """
     with force_locale(lang):
         text_subject = subject() if callable(subject) else subject
-        body = render_template(f"mail/{template}.txt", lang=lang, **context)
+        zone = recipient_time_zone(context.get("user"), lang)
+        body = render_template(f"mail/{template}.txt", lang=lang,
+                               local_datetime=lambda value: mail_datetime(value, lang, zone), **context)
     # Content-Language lets mail clients (and tests) see which language went out;
     # Auto-Submitted keeps out-of-office replies away from the no-reply sender.
     headers = {"Content-Language": lang, "Auto-Submitted": "auto-generated", **(headers or {})}
@@ -65,9 +86,19 @@ def send_mail(to, template, lang, subject, headers=None, **context):
         for line in body.splitlines():
             if "://" in line:
                 log.warning("Mail link for %s: %s", to, line.strip())
+    return msg
+
+
+def send_rendered(msg, template=""):
+    """Send a rendered message; a failing mail server is logged, never shown as a crash."""
     try:
         send_message(msg)
     except (OSError, smtplib.SMTPException):
-        log.exception("Could not send mail '%s' to %s", template, to)
+        log.exception("Could not send mail '%s' to %s", template, msg["To"])
         return False
     return True
+
+
+def send_mail(to, template, lang, subject, headers=None, **context):
+    """Render and send at once (digests, notices); account mails go through auth/outbox.py."""
+    return send_rendered(render_mail(to, template, lang, subject, headers, **context), template)

@@ -217,6 +217,20 @@ def test_silenced_member_reads_but_cannot_post_until_the_date(app, make_user, ma
     assert reply(client, thread, "Nu mag ik weer iets zeggen.").status_code == 302
 
 
+def test_sanction_mails_give_the_date_in_the_members_language_and_local_time(app, make_user, mail):
+    moderator = as_member(app, make_user(role="moderator"))
+    french = make_user(locale="fr")
+    dutch = make_user(locale="nl")
+    # Midnight UTC is 01:00 in Brussels and Amsterdam in January (CET).
+    assert sanction(moderator, french, "silence_user", until="2027-01-15").status_code == 302
+    assert sanction(moderator, dutch, "suspend_user", until="2027-01-15").status_code == 302
+    french_body = Mailbox.body(mail.last(french.email))
+    dutch_body = Mailbox.body(mail.last(dutch.email))
+    assert "avant le 15 janvier 2027 01:00" in french_body
+    assert "geschorst tot 15 januari 2027 01:00" in dutch_body
+    assert "UTC" not in french_body + dutch_body and "2027-01-15" not in french_body + dutch_body
+
+
 def test_lifting_a_silence_early(app, make_user, make_thread, mail):
     thread = make_thread()
     member = make_user()

@@ -7,7 +7,7 @@ on those columns redundant; those are dropped. ix_thread_pinned is partial (pinn
 threads only) on both SQLite and PostgreSQL.
 
 Revision ID: b4e8d2f61a07
-Revises: 7a3f2c9d1e40
+Revises: 7d3f2a9c1b64
 Create Date: 2026-12-02 19:20:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4e8d2f61a07'
-down_revision = '7a3f2c9d1e40'
+down_revision = '7d3f2a9c1b64'
 branch_labels = None
 depends_on = None
 
