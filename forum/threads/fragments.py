@@ -42,7 +42,12 @@ def _template_version():
     version = current_app.extensions.get("agora_fragment_version")
     if version is None:
         source, _filename, _uptodate = current_app.jinja_env.loader.get_source(current_app.jinja_env, TEMPLATE)
-        version = hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
+        digest = hashlib.blake2b(source.encode(), digest_size=8)
+        # The compiled catalogs too: a deploy with changed translations must not serve
+        # fragments worded by the old ones.
+        for catalog in sorted(Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"]).glob("*/LC_MESSAGES/*.mo")):
+            digest.update(catalog.read_bytes())
+        version = digest.hexdigest()
         current_app.extensions["agora_fragment_version"] = version
     return version
 
