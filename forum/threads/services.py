@@ -36,7 +36,7 @@ from ..permissions import (
     can_see_post,
 )
 from ..places import find_province
-from . import mentions, notifications
+from . import fragments, mentions, notifications
 
 TITLE_MAX = 200
 TITLE_MIN = 5
@@ -401,6 +401,7 @@ def delete_post(actor, post, audited=False):
     outbox.enqueue("thread", thread.id)
     signals.post_deleted.send(post, actor=actor, audited=audited)
     db.session.commit()
+    fragments.forget_posts([post.id])
 
 
 @unit_of_work()
