@@ -9,10 +9,17 @@ CONFIG_DEFAULTS = {
     "RATELIMIT_CONFIRM_IP": (6, 60),          # 'send the confirmation link again'
     "RATELIMIT_CONFIRM_ACCOUNT": (3, 3600),  # per address, silently
     "RATELIMIT_EMAIL_CHANGE": (5, 3600),      # links sent to new addresses, per account
+    # Wrong current passwords on the settings pages (password, e-mail, deletion), per
+    # account id: only the signed-in member can use it up, never a stranger.
+    "RATELIMIT_PASSWORD_CHECK": (10, 3600),
+    "RATELIMIT_SIGNIN_LINK": (5, 3600),       # mailed sign-in links per account, silently
+    "SIGNIN_TOKEN_MAX_AGE": 20 * 60,          # seconds a mailed sign-in link works
+    "KNOWN_DEVICE_MAX_AGE": 60 * 60 * 24 * 365,  # the 'signed in here before' cookie
 }
 
 
 def init_app(app):
+    from . import outbox
     from .views import bp
 
     for key, value in CONFIG_DEFAULTS.items():
@@ -23,6 +30,7 @@ def init_app(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     app.register_blueprint(bp)
+    outbox.init_app(app)
     from . import cli
     cli.init_app(app)
 

@@ -58,6 +58,10 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+class FinishSignInForm(FlaskForm):
+    """The button behind a mailed sign-in link (the token is in the URL)."""
+
+
 class RegisterForm(FlaskForm):
     organisation = SelectField(_l("Your council"), choices=[], validate_choice=False)
     org_not_listed = BooleanField(_l("My council is not in the list"))

@@ -67,11 +67,10 @@ def mail_datetime(value, lang, zone):
     return babel_format_datetime(value.replace(tzinfo=ZoneInfo("UTC")), "d MMMM y HH:mm", tzinfo=zone, locale=lang)
 
 
-def send_mail(to, template, lang, subject, headers=None, **context):
-    """Render templates/mail/<template>.txt in the recipient's language and send it.
+def render_mail(to, template, lang, subject, headers=None, **context):
+    """Render templates/mail/<template>.txt in the recipient's language into a message.
 
     `subject` is a callable so it is translated inside the recipient's locale.
-    A failing mail server is logged, never shown to the user as a crash.
     """
     with force_locale(lang):
         text_subject = subject() if callable(subject) else subject
@@ -87,9 +86,19 @@ def send_mail(to, template, lang, subject, headers=None, **context):
         for line in body.splitlines():
             if "://" in line:
                 log.warning("Mail link for %s: %s", to, line.strip())
+    return msg
+
+
+def send_rendered(msg, template=""):
+    """Send a rendered message; a failing mail server is logged, never shown as a crash."""
     try:
         send_message(msg)
     except (OSError, smtplib.SMTPException):
-        log.exception("Could not send mail '%s' to %s", template, to)
+        log.exception("Could not send mail '%s' to %s", template, msg["To"])
         return False
     return True
+
+
+def send_mail(to, template, lang, subject, headers=None, **context):
+    """Render and send at once (digests, notices); account mails go through auth/outbox.py."""
+    return send_rendered(render_mail(to, template, lang, subject, headers, **context), template)

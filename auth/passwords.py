@@ -1,10 +1,14 @@
-"""Password rules: length, a list of common passwords, and nothing equal to your own name."""
+"""Password rules (length, common passwords, not your own name) and the one place that hashes."""
 import re
+import secrets
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+from blinker import Namespace
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms.validators import ValidationError
 
 MIN_LENGTH = 8
@@ -13,6 +17,12 @@ MAX_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
 # Simple substitutions people use to make a common word "strong".
+# Sent just before a password hash is computed (the slow part of signing in, on purpose).
+# Nothing in the app listens; tests count with it that no write lock is held meanwhile.
+hashing = Namespace().signal("password-hashing")
+
+_dummy_hashes = {}
+
 _LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "0": "o", "1": "i", "!": "i", "$": "s", "5": "s", "7": "t"})
 _TRAILING = re.compile(r"[\d\W_]+$")
 _LEADING = re.compile(r"^[\d\W_]+")
@@ -93,3 +103,28 @@ class StrongPassword:
         message = password_problem(field.data, email=email, name=name)
         if message:
             raise ValidationError(str(message))
+
+
+def _method():
+    # scrypt at werkzeug's cost; a test suite may choose a cheaper cost with
+    # PASSWORD_HASH_METHOD (e.g. "scrypt:4096:8:1"): checking reads it from the hash.
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+
+
+def hash_password(password):
+    """The hash to store for `password` (slow: call it outside the write transaction)."""
+    hashing.send(None)
+    return generate_password_hash(password, method=_method())
+
+
+def password_matches(stored_hash, password):
+    """Whether `password` fits `stored_hash`. Without a stored hash (no account, no password
+    yet) it takes as long as a real check, so timing does not tell whether an account exists."""
+    hashing.send(None)
+    if not stored_hash:
+        method = _method()
+        if method not in _dummy_hashes:
+            _dummy_hashes[method] = generate_password_hash(secrets.token_hex(8), method=method)
+        check_password_hash(_dummy_hashes[method], password or "")
+        return False
+    return check_password_hash(stored_hash, password or "")

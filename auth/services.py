@@ -1,23 +1,23 @@
 """Account services: the views call these; they change the database and commit."""
 import logging
 import re
-import secrets
 import unicodedata
 from datetime import date
 
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from forum import ratelimit
 from forum.errors import DomainError
+from forum.database import read_phase
 from forum.extensions import db
 from forum.models import ModerationAction, Organisation, User, count, utcnow
 from forum.outbox import enqueue
 from forum.transactions import begin_writing
 
-from .mail import send_mail
+from .outbox import queue_mail
+from .passwords import hash_password, password_matches
 from .tokens import TokenInvalid, fingerprint, make_token, read_token
 
 log = logging.getLogger(__name__)
@@ -80,17 +80,6 @@ def unique_org_slug(name):
         n += 1
         slug = f"{base}-{n}"
     return slug
-
-
-_dummy_hashes = {}
-
-
-def _spend_hashing_time(password):
-    """Take as long as a real password check, so timing does not tell whether an account exists."""
-    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-    if method not in _dummy_hashes:
-        _dummy_hashes[method] = generate_password_hash(secrets.token_hex(8), method=method)
-    check_password_hash(_dummy_hashes[method], password or "")
 
 
 def _limit(name):
@@ -159,7 +148,12 @@ def register_user(email, name, password, locale, organisation_id=None, new_organ
     Returns 'created' or 'exists'.
     """
     email = normalise_email(email)
-    ratelimit.check(f"register-ip:{client_ip()}", _limit("RATELIMIT_REGISTER_IP"))
+    ip_key = f"register-ip:{client_ip()}"
+    with read_phase():
+        ratelimit.check(ip_key, _limit("RATELIMIT_REGISTER_IP"))
+        # Hashed before the write transaction, and also when the address already has an
+        # account: the answer takes as long either way.
+        password_hash = hash_password(password)
 
     organisation = None
     if new_organisation:
@@ -172,11 +166,10 @@ def register_user(email, name, password, locale, organisation_id=None, new_organ
                 or organisation.merged_into_id is not None:
             raise AuthError("org_unknown")
 
-    ratelimit.hit(f"register-ip:{client_ip()}")
+    ratelimit.hit(ip_key, _limit("RATELIMIT_REGISTER_IP"))
     existing_user = find_user_by_email(email)
     if existing_user is not None:
-        _spend_hashing_time(password)  # a new account would hash its password here
-        _notify_existing_owner(existing_user)
+        _notify_existing_owner(email)
         return "exists"
 
     try:
@@ -188,43 +181,27 @@ def register_user(email, name, password, locale, organisation_id=None, new_organ
             )
             db.session.add(organisation)
         user = User(email=email, name=name, locale=locale, status="unconfirmed", role="member",
-                    organisation=organisation, terms_accepted_at=utcnow())
-        user.set_password(password)
+                    organisation=organisation, terms_accepted_at=utcnow(), password_hash=password_hash)
         db.session.add(user)
+        queue_mail("confirm", email)
         db.session.commit()
     except IntegrityError:
         # Two requests raced for the same address (or slug): nothing of this one is kept.
         db.session.rollback()
-        existing_user = find_user_by_email(email)
-        if existing_user is not None:
-            _notify_existing_owner(existing_user)
+        if find_user_by_email(email) is not None:
+            _notify_existing_owner(email)
             return "exists"
         raise
-    send_confirmation(user)
     return "created"
 
 
-def _notify_existing_owner(user):
-    # At most a few notices an hour: the form must not become a way to flood someone's inbox.
-    if _rate_limited_quietly(f"register-notice:{user.email}", (3, 3600)):
-        return
-    send_mail(user.email, "auth_register_exists", user.locale,
-              subject=lambda: _("Someone tried to register on Agora with your e-mail address"),
-              user=user, reset_url=external_url("auth.reset_request", lang=user.locale),
-              login_url=external_url("auth.login", lang=user.locale))
+def _notify_existing_owner(email):
+    queue_mail("register_exists", email)
+    db.session.commit()
 
 
 def confirmation_token(user):
     return make_token("confirm", {"id": user.id, "email": user.email})
-
-
-def send_confirmation(user):
-    """Mail the link that proves the address is theirs."""
-    url = external_url("auth.confirm", lang=user.locale, token=confirmation_token(user))
-    hours = _limit("CONFIRM_TOKEN_MAX_AGE") // 3600
-    return send_mail(user.email, "auth_confirm", user.locale,
-                     subject=lambda: _("Confirm your e-mail address for Agora"),
-                     user=user, confirm_url=url, hours=hours)
 
 
 def _user_from_confirm_data(data):
@@ -256,49 +233,75 @@ def resend_confirmation(email=None, token=None):
     """Send a new confirmation link; the same outcome whether the address is known or not.
 
     `token` is an expired confirmation link (its signature still proves who it was for).
-    Raises RateLimited per IP; per address the limit is silent.
+    Raises RateLimited per IP; per address the limit is silent (applied when sending).
     """
-    ratelimit.hit(f"confirm-ip:{client_ip()}", _limit("RATELIMIT_CONFIRM_IP"))
-    user = None
+    ratelimit.hit(f"confirm-ip:{client_ip()}", _limit("RATELIMIT_CONFIRM_IP"), commit=False)
     if token:
         try:
             data = read_token("confirm", token)
-            user = _user_from_confirm_data(data)
         except TokenInvalid:
-            user = None
-    elif email:
-        user = find_user_by_email(email)
-    if user is None or user.status != "unconfirmed" or user.deleted_at is not None:
-        return
-    if _rate_limited_quietly(f"confirm-account:{user.email}", _limit("RATELIMIT_CONFIRM_ACCOUNT")):
-        return
-    send_confirmation(user)
+            data = None
+        # The signature proves which address the link was for; whether that account
+        # still waits for confirmation is decided when sending.
+        email = data.get("email") if isinstance(data, dict) else None
+    email = normalise_email(email)
+    if email:
+        queue_mail("confirm", email, resend=True)
+    db.session.commit()
 
 
 # --- sign in / out --------------------------------------------------------------------------
 
-def authenticate(email, password):
-    """Check credentials under per-IP and per-account limits; return the user or raise.
+def authenticate(email, password, known_device=None, remember=False, next_url=None):
+    """Check credentials under the per-IP limit and the per-account guard; return the user or raise.
 
     Only failures are counted: a town hall's office shares one IP address, and its
     secretaries signing in one after the other must not lock each other out.
-    Raises RateLimited when a limit is reached, AuthError('invalid') for any wrong
-    combination (the same answer, and the same lockout, whether the address exists or
-    not), and AuthError(status, user=...) for accounts that cannot sign in (yet).
+    The per-account count does not lock anyone out (anyone could then lock out any
+    member). After RATELIMIT_LOGIN_ACCOUNT failures the account is guarded: a browser
+    that signed in to it before (`known_device(user)`, the cookie of auth/devices.py)
+    signs in as usual; any other browser gets AuthError('check_mail') whether the password
+    was right or wrong, and only with the right one a sign-in link goes to the account's
+    address. Guessing from many addresses thus reveals nothing, and the owner always gets in.
+    The password is checked before the write transaction (forum/database.py read_phase):
+    hashing is slow on purpose and must not keep other writers waiting.
+    Raises RateLimited (per IP), AuthError('invalid') for any wrong combination (the same
+    answer whether the address exists or not), AuthError('check_mail'), and
+    AuthError(status, user=...) for accounts that cannot sign in (yet).
     """
     config = current_app.config
     email = normalise_email(email)
     ip_key = f"login-ip:{client_ip()}"
     account_key = f"login-account:{email}"
+    with read_phase():
+        ratelimit.check(ip_key, config["RATELIMIT_LOGIN_IP"])  # refused before hashing
+        user = find_user_by_email(email)
+        checked_hash = user.password_hash if user is not None and user.deleted_at is None else None
+        correct = password_matches(checked_hash, password)
+    # The write transaction: decide again on what may have changed during the hashing.
     ratelimit.check(ip_key, config["RATELIMIT_LOGIN_IP"])
-    ratelimit.check(account_key, config["RATELIMIT_LOGIN_ACCOUNT"])
     user = find_user_by_email(email)
-    if user is None or not user.password_hash:
-        _spend_hashing_time(password)
-    if user is None or user.deleted_at is not None or not user.check_password(password):
+    if user is None or user.deleted_at is not None or user.password_hash != checked_hash:
+        correct = False
+    guarded = ratelimit.reached(account_key, config["RATELIMIT_LOGIN_ACCOUNT"])
+    trusted = user is not None and known_device is not None and known_device(user)
+    if not correct:
         ratelimit.hit(ip_key, commit=False)
-        ratelimit.hit(account_key)
-        raise AuthError("invalid")
+        if not guarded:  # once guarded, more rows would change nothing
+            ratelimit.hit(account_key, commit=False)
+        db.session.commit()
+        raise AuthError("check_mail" if guarded and not trusted else "invalid")
+    if guarded and not trusted:
+        if user.status == "active" or (user.status == "suspended" and not user.is_suspended):
+            # `remember` and `next` ride along so the link ends where the form would have.
+            queue_mail("signin_link", user.email, user_id=user.id, remember=bool(remember), next=next_url or "")
+        db.session.commit()
+        raise AuthError("check_mail")
+    return _sign_in(user, account_key)
+
+
+def _sign_in(user, account_key=None):
+    """The account checks after a right password (or a followed sign-in link)."""
     if user.status == "suspended":
         if user.is_suspended:
             raise AuthError("suspended", user=user)
@@ -308,10 +311,40 @@ def authenticate(email, password):
         raise AuthError("unconfirmed", user=user)
     if user.status == "pending":
         raise AuthError("pending", user=user)
-    ratelimit.clear(account_key)
+    ratelimit.clear(account_key or f"login-account:{user.email}")
     user.last_seen_at = utcnow()
     db.session.commit()
     return user
+
+
+def signin_token(user, remember=False, next_url=""):
+    # Single use: signing in sets last_seen_at, which changes the fingerprint.
+    state = fingerprint(user.password_hash, user.email, user.session_token, user.last_seen_at)
+    return make_token("signin", {"id": user.id, "fp": state, "r": bool(remember), "n": next_url or ""})
+
+
+def read_signin_token(token):
+    """The account, 'remember me' and next page of a mailed sign-in link.
+
+    Raises TokenExpired / TokenInvalid (also once used, or after a password change).
+    """
+    data = read_token("signin", token, max_age=_limit("SIGNIN_TOKEN_MAX_AGE"))
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise TokenInvalid()
+    user = db.session.get(User, data["id"])
+    if user is None or user.deleted_at is not None or data.get("fp") != fingerprint(
+            user.password_hash, user.email, user.session_token, user.last_seen_at):
+        raise TokenInvalid()
+    return user, bool(data.get("r")), str(data.get("n") or "")
+
+
+def sign_in_with_link(token):
+    """Finish a guarded sign-in with the mailed link: returns (user, remember, next).
+
+    Raises TokenInvalid/TokenExpired, AuthError(status, user=...) like authenticate().
+    """
+    user, remember, next_url = read_signin_token(token)
+    return _sign_in(user), remember, next_url
 
 
 def sign_out_everywhere(user):
@@ -337,15 +370,11 @@ def request_password_reset(email):
     ratelimit.check(f"reset-ip:{client_ip()}", _limit("RATELIMIT_RESET_IP"))
     ratelimit.check(f"reset-account:{email}", _limit("RATELIMIT_RESET_ACCOUNT"))
     ratelimit.hit(f"reset-ip:{client_ip()}", commit=False)
-    ratelimit.hit(f"reset-account:{email}")
-    user = find_user_by_email(email)
-    if user is None or user.deleted_at is not None:
-        return
-    url = external_url("auth.reset_password", lang=user.locale, token=reset_token(user))
-    minutes = _limit("RESET_TOKEN_MAX_AGE") // 60
-    send_mail(user.email, "auth_reset", user.locale,
-              subject=lambda: _("Set a new password for Agora"),
-              user=user, reset_url=url, minutes=minutes, first_time=not user.password_hash)
+    ratelimit.hit(f"reset-account:{email}", commit=False)
+    # Not even a look-up here: the sender decides whether the address has an account,
+    # so the answer takes the same path (and time) for every address.
+    queue_mail("reset", email)
+    db.session.commit()
 
 
 def user_for_reset_token(token):
@@ -365,23 +394,20 @@ def reset_password(token, password):
     A mailed link proves the address, so an unconfirmed account counts as confirmed
     (imported members set their first password this way).
     """
-    user = user_for_reset_token(token)
-    user.set_password(password)
+    with read_phase():
+        user_for_reset_token(token)
+        password_hash = hash_password(password)
+    user = user_for_reset_token(token)  # again in the write transaction: still unused?
+    user.password_hash = password_hash
     user.rotate_session_token()
     if user.confirmed_at is None:
         user.confirmed_at = utcnow()
     if user.status == "unconfirmed":
         user.status = "pending"
     ratelimit.clear(f"login-account:{user.email}")
+    queue_mail("password_changed", user.email, user_id=user.id)
     db.session.commit()
-    _notify_password_changed(user)
     return user
-
-
-def _notify_password_changed(user):
-    send_mail(user.email, "auth_password_changed", user.locale,
-              subject=lambda: _("Your Agora password has been changed"),
-              user=user, reset_url=external_url("auth.reset_request", lang=user.locale))
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -396,22 +422,35 @@ def update_profile(user, name, bio, locale, notify_mode):
     db.session.commit()
 
 
-def _check_current_password(user, password):
-    """Guard for changes that need the current password, under the sign-in account limit."""
-    key = f"login-account:{user.email}"
-    ratelimit.check(key, _limit("RATELIMIT_LOGIN_ACCOUNT"))
-    if not user.check_password(password):
+def check_current_password(user, password, new_password=None):
+    """Guard for changes a signed-in member makes with their current password.
+
+    Counted per account id, apart from the sign-in count: only someone holding this
+    session can use it up, so strangers failing to sign in never block the owner's
+    settings. The hash is checked (and `new_password` hashed) before the write
+    transaction; once in it, the stored hash must still be the one checked.
+    Returns the new password's hash (or None). Raises RateLimited, AuthError('wrong_password').
+    """
+    key = f"password-check:{user.id}"
+    limit = _limit("RATELIMIT_PASSWORD_CHECK")
+    with read_phase():
+        ratelimit.check(key, limit)
+        checked_hash = user.password_hash
+        correct = password_matches(checked_hash, password)
+        new_hash = hash_password(new_password) if correct and new_password is not None else None
+    ratelimit.check(key, limit)
+    if not correct or user.password_hash != checked_hash:
         ratelimit.hit(key)
         raise AuthError("wrong_password")
+    return new_hash
 
 
 def change_password(user, current_password, new_password):
     """Replace the password; every other session and remember-me cookie stops working."""
-    _check_current_password(user, current_password)
-    user.set_password(new_password)
+    user.password_hash = check_current_password(user, current_password, new_password)
     user.rotate_session_token()
+    queue_mail("password_changed", user.email, user_id=user.id)
     db.session.commit()
-    _notify_password_changed(user)
 
 
 def email_change_token(user, new_email):
@@ -425,27 +464,15 @@ def request_email_change(user, new_email, password):
     the new address gets a notice instead of a link and the caller's answer is the same.
     """
     new_email = normalise_email(new_email)
-    _check_current_password(user, password)
+    check_current_password(user, password)
     if new_email == user.email:
         raise AuthError("same_email")
-    ratelimit.hit(f"email-change:{user.id}", _limit("RATELIMIT_EMAIL_CHANGE"))
-    owner = find_user_by_email(new_email)
-    if owner is not None:
-        send_mail(new_email, "auth_email_taken", user.locale,
-                  subject=lambda: _("This e-mail address already has an Agora account"),
-                  reset_url=external_url("auth.reset_request", lang=user.locale))
-        return
+    ratelimit.hit(f"email-change:{user.id}", _limit("RATELIMIT_EMAIL_CHANGE"), commit=False)
+    # Parked and queued whether or not the address is taken (the sender decides which
+    # mail goes out), so the answer does not tell; confirming checks it again.
     user.new_email = new_email
+    queue_mail("email_change", new_email, user_id=user.id)
     db.session.commit()
-    url = external_url("auth.confirm_email_change", lang=user.locale, token=email_change_token(user, new_email))
-    hours = _limit("CONFIRM_TOKEN_MAX_AGE") // 3600
-    send_mail(new_email, "auth_email_change", user.locale,
-              subject=lambda: _("Confirm your new e-mail address for Agora"),
-              user=user, confirm_url=url, hours=hours)
-    send_mail(user.email, "auth_email_change_notice", user.locale,
-              subject=lambda: _("A new e-mail address was requested for your Agora account"),
-              user=user, new_email=new_email,
-              reset_url=external_url("auth.reset_request", lang=user.locale))
 
 
 def confirm_email_change(token):
@@ -519,13 +546,8 @@ def approve_registration(moderator, user_id, admit_organisation=False):
         admitted = True
         _audit(moderator, "approve_organisation", "organisation", org.id, via_user_id=user.id)
     enqueue("user", user.id)
+    queue_mail("approved", user.email, user_id=user.id, organisation_admitted=admitted)
     db.session.commit()
-    send_mail(user.email, "auth_approved", user.locale,
-              subject=lambda: _("Welcome to Agora: your account is ready"),
-              user=user, organisation_admitted=admitted,
-              login_url=external_url("auth.login", lang=user.locale),
-              home_url=external_url("main.home", lang=user.locale),
-              settings_url=external_url("auth.settings", lang=user.locale))
     return user
 
 
@@ -538,10 +560,8 @@ def reject_registration(moderator, user_id, reason):
     """
     user = _pending_user(user_id)
     org = user.organisation
-    send_mail(user.email, "auth_rejected", user.locale,
-              subject=lambda: _("Your registration for Agora"),
-              user=user, reason=reason,
-              register_url=external_url("auth.register", lang=user.locale))
+    # The account is gone when the mail is composed: the row carries what it says.
+    queue_mail("rejected", user.email, name=user.name, lang=user.locale, reason=reason)
     delete_org = bool(
         org is not None and org.membership_status == "pending"
         and count(db.select(User).where(User.organisation_id == org.id, User.id != user.id).subquery()) == 0
@@ -556,3 +576,123 @@ def reject_registration(moderator, user_id, reason):
     enqueue("user", user_id)
     db.session.commit()
 
+
+
+# --- account mails, composed after the response (auth/outbox.py) ---------------------------
+
+def _mail(to, template, lang, subject, **context):
+    return {"to": to, "template": template, "lang": lang, "subject": subject, **context}
+
+
+def _live_user(row):
+    """The account a queued mail is about: by id when the row names one, else by address."""
+    user_id = row.data.get("user_id")
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else find_user_by_email(row.address)
+    return user if user is not None and user.deleted_at is None else None
+
+
+def _compose_reset(row):
+    user = _live_user(row)
+    if user is None:  # an unknown address: nothing to send, as the page said nothing either
+        return []
+    url = external_url("auth.reset_password", lang=user.locale, token=reset_token(user))
+    return [_mail(user.email, "auth_reset", user.locale, lambda: _("Set a new password for Agora"),
+                  user=user, reset_url=url, minutes=_limit("RESET_TOKEN_MAX_AGE") // 60,
+                  first_time=not user.password_hash)]
+
+
+def _compose_confirm(row):
+    user = _live_user(row)
+    if user is None or user.status != "unconfirmed":
+        return []
+    if row.data.get("resend") and _rate_limited_quietly(f"confirm-account:{user.email}",
+                                                         _limit("RATELIMIT_CONFIRM_ACCOUNT")):
+        return []
+    url = external_url("auth.confirm", lang=user.locale, token=confirmation_token(user))
+    return [_mail(user.email, "auth_confirm", user.locale, lambda: _("Confirm your e-mail address for Agora"),
+                  user=user, confirm_url=url, hours=_limit("CONFIRM_TOKEN_MAX_AGE") // 3600)]
+
+
+def _compose_register_exists(row):
+    user = _live_user(row)
+    # At most a few notices an hour: the form must not become a way to flood someone's inbox.
+    if user is None or _rate_limited_quietly(f"register-notice:{user.email}", (3, 3600)):
+        return []
+    return [_mail(user.email, "auth_register_exists", user.locale,
+                  lambda: _("Someone tried to register on Agora with your e-mail address"),
+                  user=user, reset_url=external_url("auth.reset_request", lang=user.locale),
+                  login_url=external_url("auth.login", lang=user.locale))]
+
+
+def _compose_signin_link(row):
+    user = _live_user(row)
+    if user is None or _rate_limited_quietly(f"signin-link:{user.id}", _limit("RATELIMIT_SIGNIN_LINK")):
+        return []
+    token = signin_token(user, row.data.get("remember"), row.data.get("next"))
+    return [_mail(user.email, "auth_signin_link", user.locale, lambda: _("Finish signing in to Agora"),
+                  user=user, signin_url=external_url("auth.signin_link", lang=user.locale, token=token),
+                  minutes=_limit("SIGNIN_TOKEN_MAX_AGE") // 60,
+                  reset_url=external_url("auth.reset_request", lang=user.locale))]
+
+
+def _compose_password_changed(row):
+    user = _live_user(row)
+    if user is None:
+        return []
+    return [_mail(user.email, "auth_password_changed", user.locale, lambda: _("Your Agora password has been changed"),
+                  user=user, reset_url=external_url("auth.reset_request", lang=user.locale))]
+
+
+def _compose_email_change(row):
+    user = _live_user(row)
+    new_email = row.address
+    if user is None or user.new_email != new_email:
+        return []  # replaced by a newer request, or already confirmed
+    reset_url = external_url("auth.reset_request", lang=user.locale)
+    owner = find_user_by_email(new_email)
+    if owner is not None and owner.id != user.id:
+        return [_mail(new_email, "auth_email_taken", user.locale,
+                      lambda: _("This e-mail address already has an Agora account"), reset_url=reset_url)]
+    url = external_url("auth.confirm_email_change", lang=user.locale, token=email_change_token(user, new_email))
+    return [
+        _mail(new_email, "auth_email_change", user.locale, lambda: _("Confirm your new e-mail address for Agora"),
+              user=user, confirm_url=url, hours=_limit("CONFIRM_TOKEN_MAX_AGE") // 3600),
+        _mail(user.email, "auth_email_change_notice", user.locale,
+              lambda: _("A new e-mail address was requested for your Agora account"),
+              user=user, new_email=new_email, reset_url=reset_url),
+    ]
+
+
+def _compose_approved(row):
+    user = _live_user(row)
+    if user is None:
+        return []
+    return [_mail(user.email, "auth_approved", user.locale, lambda: _("Welcome to Agora: your account is ready"),
+                  user=user, organisation_admitted=row.data.get("organisation_admitted", False),
+                  login_url=external_url("auth.login", lang=user.locale),
+                  home_url=external_url("main.home", lang=user.locale),
+                  settings_url=external_url("auth.settings", lang=user.locale))]
+
+
+def _compose_rejected(row):
+    lang = row.data.get("lang", "nl")
+    return [_mail(row.address, "auth_rejected", lang, lambda: _("Your registration for Agora"),
+                  user={"name": row.data.get("name", "")}, reason=row.data.get("reason", ""),
+                  register_url=external_url("auth.register", lang=lang))]
+
+
+_COMPOSERS = {
+    "reset": _compose_reset,
+    "confirm": _compose_confirm,
+    "register_exists": _compose_register_exists,
+    "signin_link": _compose_signin_link,
+    "password_changed": _compose_password_changed,
+    "email_change": _compose_email_change,
+    "approved": _compose_approved,
+    "rejected": _compose_rejected,
+}
+
+
+def compose_account_mail(row):
+    """The mails (keyword arguments for auth.mail.render_mail) a queued row stands for; [] for none."""
+    return _COMPOSERS[row.kind](row)

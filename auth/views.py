@@ -11,9 +11,9 @@ from forum.i18n import current_language
 from forum.permissions import moderator_required
 from forum.ratelimit import RateLimited
 
-from . import services
-from .forms import (ApproveForm, option, ChangeEmailForm, ChangePasswordForm, EmailForm, LoginForm, ProfileForm,
-                    RegisterForm, RejectForm, ResendTokenForm, ResetPasswordForm)
+from . import devices, services
+from .forms import (ApproveForm, option, ChangeEmailForm, ChangePasswordForm, EmailForm, FinishSignInForm, LoginForm,
+                    ProfileForm, RegisterForm, RejectForm, ResendTokenForm, ResetPasswordForm)
 from .tokens import TokenExpired, TokenInvalid
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>")
@@ -81,23 +81,56 @@ def login():
     status, retry, show_resend = 200, None, False
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(form.email.data, form.password.data, known_device=devices.is_known,
+                                         remember=form.remember.data, next_url=safe_next(form.next.data))
         except RateLimited as exc:
             form.email.errors.append(_("Too many sign-in attempts. Wait a few minutes and try again."))
             status, retry = 429, exc.retry_after
         except services.AuthError as exc:
+            if exc.code == "check_mail":
+                # The same page whether the password was right or wrong (see authenticate).
+                return render_template("auth/signin_check_mail.html")
             form.password.errors.append(_status_message(exc))
             show_resend = exc.code == "unconfirmed"
         else:
-            # A new session on sign-in: nothing from before (fixation) carries over.
-            session.clear()
-            login_user(user, remember=form.remember.data)
-            flash(_("Welcome back, %(name)s.", name=user.name), "success")
-            return redirect(safe_next(form.next.data) or url_for("main.home", lang=user.locale))
+            return _signed_in(user, form.remember.data, form.next.data)
     response = make_response((render_template("auth/login.html", form=form, show_resend=show_resend), status))
     if retry:
         response.headers["Retry-After"] = str(retry)
     return response
+
+
+def _signed_in(user, remember, next_url):
+    # A new session on sign-in: nothing from before (fixation) carries over.
+    session.clear()
+    login_user(user, remember=remember)
+    flash(_("Welcome back, %(name)s.", name=user.name), "success")
+    response = redirect(safe_next(next_url) or url_for("main.home", lang=user.locale))
+    return devices.remember(response, user)
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+@no_store
+def signin_link(token):
+    """The mailed link that finishes a guarded sign-in; a button, because mail scanners
+    open links (GET) and must not sign anyone in."""
+    try:
+        user, _remember, _next = services.read_signin_token(token)
+    except TokenInvalid as exc:
+        return _token_problem(exc, "signin")
+    form = FinishSignInForm()
+    if form.validate_on_submit():
+        try:
+            user, remember, next_url = services.sign_in_with_link(token)
+        except TokenInvalid as exc:  # used in another tab meanwhile
+            return _token_problem(exc, "signin")
+        except services.AuthError as exc:
+            flash(_status_message(exc), "error")
+            return redirect(url_for("auth.login"))
+        if current_user.is_authenticated:
+            logout_user()
+        return _signed_in(user, remember, next_url)
+    return render_template("auth/signin_link.html", form=form, user=user)
 
 
 @bp.post("/logout")

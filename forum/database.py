@@ -1,9 +1,15 @@
 """SQLite tuning for a multi-process server; PostgreSQL needs none of it."""
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+# True inside read_phase(): the transaction that begins there stays deferred.
+_reading = ContextVar("agora_read_phase", default=False)
 
 
 def wants_write_lock():
@@ -13,11 +19,39 @@ def wants_write_lock():
     waiting helps) when another worker committed in between. Requests that change
     things therefore begin IMMEDIATE and queue on the busy timeout instead; reads stay
     deferred so that WAL lets them run in parallel. A GET that must write (read markers)
-    sets g.sqlite_write before its write transaction begins.
+    sets g.sqlite_write before its write transaction begins; slow read-only work of a
+    POST runs in read_phase() before it.
     """
+    if _reading.get():
+        return False
     if has_request_context():
         return g.get("sqlite_write", request.method not in SAFE_METHODS)
     return True  # CLI commands and jobs write.
+
+
+@contextmanager
+def read_phase():
+    """Run slow read-only work (password hashing) outside SQLite's write lock.
+
+    A POST's transaction begins IMMEDIATE (see wants_write_lock), so a password hash
+    computed inside it kept every other writer waiting: logins queued one after the
+    other and a reply waited behind them. The transaction open so far (at that point
+    only the signed-in member's row was read) is committed, the block runs in a deferred
+    transaction, and that one is rolled back at the end; the next statement begins the
+    write transaction. The block must not write, and what it read may have changed by
+    then: the caller checks again under the lock what its decision rests on (the
+    stored password hash, the rate-limit counts). Loaded objects are expired by both
+    ends, so they are read again. On PostgreSQL this only draws transaction boundaries.
+    """
+    from .extensions import db
+
+    db.session.commit()
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+        db.session.rollback()
 
 
 @event.listens_for(Engine, "connect")

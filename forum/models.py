@@ -2,10 +2,8 @@
 import secrets
 from datetime import date, datetime, timezone
 
-from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import func
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .places import COUNTRIES  # noqa: F401  (re-exported: forms and validation import it from here)
@@ -103,13 +101,16 @@ class User(UserMixin, TimestampMixin, db.Model):
     organisation = db.relationship("Organisation", back_populates="users", foreign_keys=[organisation_id])
 
     def set_password(self, password):
-        # scrypt at werkzeug's cost; a test suite may choose a cheaper cost with
-        # PASSWORD_HASH_METHOD (e.g. "scrypt:4096:8:1"): checking reads it from the hash.
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
-        self.password_hash = generate_password_hash(password, method=method)
+        # Hashing has one door (auth/passwords.py); request code hashes before its write
+        # transaction and assigns password_hash itself.
+        from auth.passwords import hash_password
+
+        self.password_hash = hash_password(password)
 
     def check_password(self, password):
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        from auth.passwords import password_matches
+
+        return bool(self.password_hash) and password_matches(self.password_hash, password)
 
     def get_id(self):
         return f"{self.id}:{self.session_token}"
@@ -355,6 +356,24 @@ class RateLimitEvent(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     __table_args__ = (db.Index("ix_rate_limit_event_key_created", "key", "created_at"),)
+
+
+class AccountMail(db.Model):
+    """An account mail asked for in a request, composed and sent after it (auth/outbox.py).
+
+    The row says what was asked ('reset' for a typed address, 'approved' for a user, ...);
+    whether the address has an account is decided only when it is sent, so the request
+    does the same work either way.
+    """
+
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(30), nullable=False)
+    address = db.Column(db.String(254), nullable=False)
+    data = db.Column(db.JSON, nullable=False, default=dict)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Set by the process sending it; a claim older than a few minutes is taken over.
+    claimed_at = db.Column(db.DateTime)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
 
 
 class OrganisationChangeRequest(db.Model):

@@ -33,6 +33,14 @@ def check(key, limit):
         raise RateLimited(seconds)
 
 
+def reached(key, limit):
+    """Whether `key` has used up `limit` (for a limit that changes what happens, not a 429)."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return False
+    allowed, seconds = limit
+    return _count(key, seconds) >= allowed
+
+
 def hit(key, limit=None, commit=True):
     """Count one attempt for `key` (after checking `limit` when given).
 

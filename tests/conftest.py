@@ -104,7 +104,15 @@ def mail(smtp_server):
 
 
 class Client(FlaskClient):
-    """The Flask test client plus CSRF: tests post forms the way a browser does."""
+    """The Flask test client plus CSRF: tests post forms the way a browser does.
+
+    Responses are read whole and closed, as a WSGI server does once the body is sent:
+    what the app does after the response (account mails, auth/outbox.py) has happened
+    when the call returns.
+    """
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
 
     def csrf_token(self, page="/nl/about"):
         html = self.get(page).get_data(as_text=True)

@@ -2,7 +2,8 @@
 import pytest
 
 from auth.tokens import make_token
-from tests.conftest import PASSWORD, login
+from forum.extensions import db
+from tests.conftest import PASSWORD, Mailbox, login
 from tests.test_auth import cheap_hashing  # noqa: F401  (autouse: fast password hashing)
 from tests.test_auth import NEW_PASSWORD, get_user, mail_link, page_text, registration, shows
 
@@ -195,3 +196,98 @@ def test_reset_confirms_an_unconfirmed_address(app, client, mail, registered):
     client.post_form(link, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
     user = get_user(app, registered.email)
     assert user.status == "pending" and user.confirmed_at is not None
+
+
+def _statements_per_request(app, client, url, data, ip):
+    """The SQL a request runs (its text, without the values), and nothing after the response."""
+    from flask import has_request_context
+    from sqlalchemy import event
+
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if has_request_context():
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post_form(url, data, environ_base={"REMOTE_ADDR": ip})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return response, statements
+
+
+def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(app, client, mail, make_user):
+    from auth.outbox import deliver_queued
+    from forum.jobs.runner import run_round
+    from forum.models import AccountMail, RateLimitEvent
+
+    app.config["ACCOUNT_MAIL_AFTER_RESPONSE"] = False  # only the job process sends here
+    user = make_user()
+    client.csrf_token()
+    known, known_sql = _statements_per_request(app, client, "/nl/reset", {"email": user.email}, "192.0.2.1")
+    unknown, unknown_sql = _statements_per_request(app, client, "/nl/reset", {"email": "onbekend@example.org"},
+                                                   "192.0.2.2")
+    assert known.status_code == unknown.status_code == 200
+    assert page_text(known) == page_text(unknown)
+    assert known_sql == unknown_sql and any(s.startswith("INSERT INTO account_mail") for s in known_sql)
+    assert not any("FROM user" in s or 'FROM "user"' in s for s in known_sql)  # nobody was looked up
+    with app.app_context():
+        rows = db.session.execute(db.select(AccountMail.kind, AccountMail.address).order_by(AccountMail.id)).all()
+        counted = db.session.scalars(db.select(RateLimitEvent.key).order_by(RateLimitEvent.id)).all()
+    assert rows == [("reset", user.email), ("reset", "onbekend@example.org")]
+    assert counted == ["reset-ip:192.0.2.1", f"reset-account:{user.email}",
+                       "reset-ip:192.0.2.2", "reset-account:onbekend@example.org"]
+    assert mail.messages == []  # no SMTP connection within either request
+    # The job process resolves the addresses: a link for the account, nothing for the stranger.
+    assert "account-mail" in run_round(app, {})
+    assert "/reset/" in Mailbox.body(mail.last(user.email)) and mail.to("onbekend@example.org") == []
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(AccountMail.id))) == 0
+        assert deliver_queued() == 0
+
+
+def test_account_mails_go_out_right_after_the_response(app, client, mail, make_user):
+    from forum.models import AccountMail
+
+    user = make_user()
+    client.post_form("/nl/reset", {"email": user.email})
+    assert len(mail.to(user.email)) == 1  # sent when the response was closed, no waiting
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(AccountMail.id))) == 0
+
+
+def test_a_failing_mail_server_keeps_the_mail_for_a_retry(app, client, mail, make_user):
+    from auth.outbox import deliver_queued
+    from forum.models import AccountMail
+
+    user = make_user()
+    port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = 9  # nothing listens: sending fails
+    response = client.post_form("/nl/reset", {"email": user.email})
+    assert response.status_code == 200 and mail.to(user.email) == []
+    app.config["MAIL_PORT"] = port
+    with app.app_context():
+        row = db.session.scalars(db.select(AccountMail)).one()
+        assert row.attempts == 1 and row.claimed_at is not None
+        assert deliver_queued() == 0  # claimed by the failed try: waits for CLAIM_TIMEOUT
+        row.claimed_at = row.claimed_at.replace(year=row.claimed_at.year - 1)
+        db.session.commit()
+        assert deliver_queued() == 1
+    assert len(mail.to(user.email)) == 1
+
+
+def test_through_gunicorn_the_reset_mail_goes_out_after_the_response(app, app_config, mail, make_user):
+    """The test client closes responses as a WSGI server does; here a real one does it."""
+    from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL
+    from tests.live import LiveServer
+    from tests.test_postgres import Browser
+
+    user = make_user()
+    env = {"AGORA_MAIL_SERVER": "127.0.0.1", "AGORA_MAIL_PORT": str(app_config["MAIL_PORT"]),
+           "AGORA_DATABASE_URL": TEST_DATABASE_URL if ON_POSTGRES else app.config["SQLALCHEMY_DATABASE_URI"]}
+    with LiveServer(app_config["INSTANCE_PATH"], workers=1, env=env) as server:
+        assert Browser(server.url).post_form("/nl/reset", {"email": user.email}) == 200
+        assert "/reset/" in Mailbox.body(mail.last(user.email, timeout=15))

@@ -153,31 +153,111 @@ def test_successful_sign_ins_do_not_use_up_the_ip_limit(client, make_user):
         client.post_form("/nl/logout", {})
 
 
-def test_account_lockout_after_ten_failures_without_revealing_the_account(app, client, make_user):
+def _attack(client, email, failures=10):
+    """Wrong passwords for one address, each from another IP address (under the per-IP limit)."""
+    for n in range(failures):
+        assert _attempt(client, email, ip=f"198.51.100.{n}").status_code == 200
+
+
+def _browser(app):
+    return app.test_client()
+
+
+def _signin_link(mail, user):
+    links = [link for link in mail.links(mail.last(user.email)) if "/login/link/" in link]
+    assert len(links) == 1
+    return links[0].replace("http://agora.test", "")
+
+
+def test_failures_from_many_addresses_do_not_lock_out_a_browser_that_signed_in_before(app, client, make_user):
     user = make_user()
-    responses = {}
+    login(client, user)  # the owner's own browser: it gets the 'known device' cookie
+    client.post_form("/nl/logout", {})
+    _attack(_browser(app), user.email, failures=25)
+
+    def account_failures():
+        with app.app_context():
+            return db.session.scalar(db.select(db.func.count(RateLimitEvent.id)).where(
+                RateLimitEvent.key == f"login-account:{user.email}"))
+
+    assert account_failures() == 10  # counting stops at the threshold: more would change nothing
+    response = _attempt(client, user.email, PASSWORD, ip="203.0.113.1")
+    assert response.status_code == 302 and _signed_in(client)
+    assert account_failures() == 0  # cleared by the owner's sign-in
+
+
+def test_a_new_browser_of_the_owner_gets_in_with_a_mailed_link(app, mail, make_user):
+    user = make_user()
+    _attack(_browser(app), user.email)
+    owner = _browser(app)
+    response = _attempt(owner, user.email, PASSWORD, ip="203.0.113.1")
+    assert response.status_code == 200 and not _signed_in(owner)
+    assert shows(app, response.get_data(as_text=True), "If the e-mail address and the password are right, we have "
+                 "sent a link to finish signing in. The link works for a limited time and only once.")
+    link = _signin_link(mail, user)
+    # Opening the link (as a mail scanner does) signs nobody in; the button does.
+    page = owner.get(link)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store" and not _signed_in(owner)
+    response = owner.post_form(link, {})
+    assert response.status_code == 302 and _signed_in(owner)
+    assert owner.post_form(link, {}).status_code == 400  # only once
+    # From now on this browser is known: the password alone signs in, attack or not.
+    owner.post_form("/nl/logout", {})
+    _attack(_browser(app), user.email)
+    assert _attempt(owner, user.email, PASSWORD, ip="203.0.113.2").status_code == 302
+
+
+def test_a_guarded_account_tells_a_stranger_nothing(app, mail, make_user):
+    user = make_user()
     for email in (user.email, "bestaat-niet@example.org"):
-        for n in range(10):
-            assert _attempt(client, email, ip=f"198.51.100.{n}").status_code == 200
-        responses[email] = _attempt(client, email, PASSWORD, ip="203.0.113.1")
-    known, unknown = responses[user.email], responses["bestaat-niet@example.org"]
-    assert known.status_code == unknown.status_code == 429
-    assert page_text(known, user.email, "bestaat-niet@example.org") == page_text(unknown, user.email,
-                                                                                 "bestaat-niet@example.org")
+        _attack(_browser(app), email)
+    answers = {
+        "right": _attempt(_browser(app), user.email, PASSWORD, ip="203.0.113.1"),
+        "wrong": _attempt(_browser(app), user.email, "nog-een-gok", ip="203.0.113.2"),
+        "unknown": _attempt(_browser(app), "bestaat-niet@example.org", PASSWORD, ip="203.0.113.3"),
+    }
+    texts = {name: page_text(r, user.email, "bestaat-niet@example.org") for name, r in answers.items()}
+    assert {r.status_code for r in answers.values()} == {200}
+    assert texts["right"] == texts["wrong"] == texts["unknown"]
+    assert len(mail.to(user.email)) == 1  # only the right password sent a link
+    assert mail.to("bestaat-niet@example.org") == []
+
+
+def test_a_sign_in_link_dies_when_the_password_changes(app, client, mail, make_user):
+    user = make_user()
+    login(client, user)
+    client.post_form("/nl/logout", {})
+    _attack(_browser(app), user.email)
+    _attempt(_browser(app), user.email, PASSWORD, ip="203.0.113.1")
+    link = _signin_link(mail, user)
+    login(client, user)  # a known browser signs in meanwhile and changes the password
+    client.post_form("/nl/settings/password", {"current_password": PASSWORD, "password": "Nieuw-sterk-wachtwoord-7",
+                                               "password_confirm": "Nieuw-sterk-wachtwoord-7"})
+    assert _browser(app).get(link).status_code == 400
+
+
+def test_failed_sign_ins_do_not_block_the_owners_settings(app, client, make_user):
+    user = make_user()
+    login(client, user)
+    _attack(_browser(app), user.email, failures=12)
+    response = client.post_form("/nl/settings/password", {
+        "current_password": PASSWORD, "password": "Nieuw-sterk-wachtwoord-7", "password_confirm": "Nieuw-sterk-wachtwoord-7"})
+    assert response.status_code == 302
+    assert get_user(app, user.email).check_password("Nieuw-sterk-wachtwoord-7")
 
 
 def test_rate_limits_hold_across_worker_processes(app, app_config, client, make_user):
     user = make_user()
-    for n in range(10):
-        _attempt(client, user.email, ip=f"198.51.100.{n}")
+    for n in range(6):
+        _attempt(client, f"persoon{n}@example.org", ip="198.51.100.7")
     # A second app on the same database stands for another gunicorn worker.
     other_worker = create_app(app_config)
     other_worker.test_client_class = Client
     response = other_worker.test_client().post_form(
-        "/nl/login", {"email": user.email, "password": PASSWORD}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+        "/nl/login", {"email": user.email, "password": PASSWORD}, environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert response.status_code == 429
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count(RateLimitEvent.id))) >= 10
+        assert db.session.scalar(db.select(db.func.count(RateLimitEvent.id))) >= 6
     with other_worker.app_context():
         db.engine.dispose()
 
@@ -258,3 +338,14 @@ def test_cli_create_admin_refuses_weak_passwords_and_duplicates(app, runner, mak
                                  "--password", "Lang-en-sterk-beheer-1"])
     assert result.exit_code != 0 and "already exists" in result.output
     assert get_user(app, "a@koepel.nl") is None
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_ip_limit(app, client, make_user):
+    """The limit counts the connection's address (no ProxyFix unless a site configures one)."""
+    user = make_user()
+    for n in range(6):
+        client.post_form("/nl/login", {"email": user.email, "password": "fout-wachtwoord"},
+                         headers={"X-Forwarded-For": f"198.51.100.{n}"})
+    response = client.post_form("/nl/login", {"email": user.email, "password": PASSWORD},
+                                headers={"X-Forwarded-For": "203.0.113.50"})
+    assert response.status_code == 429

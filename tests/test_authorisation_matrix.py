@@ -53,6 +53,7 @@ GET_EXPECTED = {
     "auth.login": expect(200, REDIRECT), "auth.register": expect(200, REDIRECT),
     "auth.registered": PUBLIC, "auth.resend_confirmation": PUBLIC, "auth.reset_request": PUBLIC,
     "auth.confirm": expect(400), "auth.reset_password": expect(400), "auth.confirm_email_change": expect(400),
+    "auth.signin_link": expect(400),
     "auth.settings": SIGNED_IN, "auth.settings_email": SIGNED_IN, "auth.settings_password": SIGNED_IN,
     "auth.approvals": MODERATORS,
     # forum
@@ -112,6 +113,7 @@ POST_EXPECTED = {
     "auth.login": refused(OPEN, OPEN), "auth.register": refused(OPEN, OPEN),
     "auth.resend_confirmation": refused(OPEN, OPEN), "auth.reset_request": refused(OPEN, OPEN),
     "auth.reset_password": refused(OPEN, OPEN),
+    "auth.signin_link": refused(OPEN, OPEN),
     "auth.logout": refused(None),  # a member posting here would end the session used below
     "auth.settings": MEMBER_POST, "auth.settings_email": MEMBER_POST, "auth.settings_password": MEMBER_POST,
     "auth.approve": MOD_POST, "auth.reject": MOD_POST,

@@ -1,8 +1,10 @@
 """Two processes writing to one SQLite file at once lose nothing and see no lock errors."""
+import multiprocessing
+
 from forum import create_app
 from forum.extensions import db
 from forum.models import RateLimitEvent
-from tests.conftest import run_processes
+from tests.conftest import run_processes, sqlite_only
 
 WRITES = 150
 
@@ -28,3 +30,116 @@ def test_two_processes_writing_at_once_lose_nothing(app, app_config):
     assert exit_codes == [0, 0]
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(RateLimitEvent.id))) == 2 * WRITES
+
+
+# --- password hashing outside the write lock (issue 19, finding 3) ---------------------------
+
+LOGINS = 4
+
+
+def _gated_logins(config, emails, password, arrived, release, results):
+    """A second process: one thread per login, each held inside its password hash until
+    the parent says so; `arrived` counts the threads that reached the hash."""
+    import threading
+
+    from auth.passwords import hashing
+    from tests.conftest import Client
+
+    def gate(sender):
+        with arrived.get_lock():
+            arrived.value += 1
+        release.wait(120)
+
+    hashing.connect(gate, weak=False)
+    app = create_app(config)
+    app.test_client_class = Client
+
+    def sign_in(email):
+        client = app.test_client()
+        token = client.csrf_token("/nl/login")
+        response = client.post("/nl/login", data={"email": email, "password": password, "csrf_token": token})
+        results.put(response.status_code)
+
+    threads = [threading.Thread(target=sign_in, args=(email,)) for email in emails]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+
+
+def test_a_reply_commits_while_logins_in_another_process_are_hashing(app, app_config, client, make_user,
+                                                                      make_thread):
+    from forum.models import Post
+    from tests.conftest import PASSWORD, login
+
+    thread = make_thread()
+    people = [make_user() for _ in range(LOGINS)]
+    writer = make_user()
+    login(client, writer)
+    ctx = multiprocessing.get_context("spawn")
+    arrived, release, results = ctx.Value("i", 0), ctx.Event(), ctx.Queue()
+    worker = ctx.Process(target=_gated_logins,
+                         args=(app_config, [p.email for p in people], PASSWORD, arrived, release, results))
+    worker.start()
+    try:
+        # Every login reaches its hash at the same time: none holds the write lock while
+        # hashing (before, the first one held it and the others queued behind it).
+        for _ in range(600):
+            if arrived.value >= LOGINS or not worker.is_alive():
+                break
+            worker.join(0.1)
+        assert arrived.value == LOGINS
+        response = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Geschreven terwijl anderen inloggen."})
+        assert response.status_code == 302
+        with app.app_context():
+            assert db.session.scalar(db.select(db.func.count(Post.id)).where(Post.thread_id == thread.id)) == 2
+        assert arrived.value == LOGINS  # all still inside their hash: the reply did not wait for them
+    finally:
+        release.set()
+        worker.join(180)
+    assert sorted(results.get(timeout=10) for _ in range(LOGINS)) == [302] * LOGINS
+
+
+@sqlite_only("SQLite's single write lock")
+def test_no_password_is_hashed_while_holding_the_write_lock(app, client, mail, make_user, make_org):
+    """Every route that hashes: register, sign in, change password and e-mail, reset, delete."""
+    import sqlite3
+
+    from auth.passwords import hashing
+    from tests.conftest import PASSWORD, login
+
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    counts = {"hashes": 0, "under_lock": 0}
+
+    def probe(sender):
+        # Another connection asks for the write lock without waiting: it fails only when
+        # someone (this request) holds it.
+        counts["hashes"] += 1
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            counts["under_lock"] += 1
+        finally:
+            other.close()
+
+    new = "Nieuw-sterk-wachtwoord-7"
+    user = make_user()
+    org = make_org()
+    with hashing.connected_to(probe):
+        client.post_form("/nl/register", {"email": "nieuw@example.org", "name": "Nieuw Lid", "password": PASSWORD,
+                                          "password_confirm": PASSWORD, "locale": "nl",
+                                          "organisation": str(org.id), "accept_terms": "y"})
+        client.post_form("/nl/login", {"email": user.email, "password": "fout-wachtwoord"})
+        login(client, user)
+        client.post_form("/nl/settings/password", {"current_password": PASSWORD, "password": new,
+                                                   "password_confirm": new})
+        client.post_form("/nl/settings/email", {"new_email": "ander@example.org", "password": new})
+        client.post_form("/nl/reset", {"email": user.email})
+        link = [x for x in mail.links(mail.last(user.email)) if "/reset/" in x][0].replace("http://agora.test", "")
+        client.post_form(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+        login(client, user)
+        response = client.post_form("/nl/settings/delete", {"mode": "anonymise", "password": PASSWORD, "confirm": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert counts["hashes"] >= 9 and counts["under_lock"] == 0, counts

@@ -1,6 +1,7 @@
 """The job process: `python -m forum.jobs.runner --app wsgi` (started by `make run`).
 
 Every few minutes it closes vacancies past their date and drains the search outbox;
+every few seconds it sends queued account mails the web workers left (auth/outbox.py);
 after 07:00 local time it sends the daily digest, and from Monday 07:00 the weekly one;
 once a day it prunes. Every job is idempotent (digests are claimed per member and
 period in the database), so restarting the runner, or running two, sends nothing twice.
@@ -11,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 
 log = logging.getLogger("forum.jobs.runner")
 
@@ -37,6 +39,7 @@ def run_round(app, state, now=None):
     from .clock import local_now, period_key, period_started
     from .digest import send_digests
     from .tasks import close_vacancies, drain_search_outbox, prune
+    from auth.outbox import deliver_queued
 
     done = []
     with app.app_context():
@@ -58,6 +61,7 @@ def run_round(app, state, now=None):
         from ..attachments.services import run_jobs as attachment_jobs
         job("attachments", lambda: attachment_jobs(today=now.date()))  # text for search, before the sync
         job("search-sync", drain_search_outbox)
+        job("account-mail", deliver_queued)
         for period in ("daily", "weekly"):
             key = period_key(period, now)
             if period_started(period, now) and state.get(period) != key:
@@ -74,10 +78,26 @@ def run_round(app, state, now=None):
     return done
 
 
+def send_account_mails(app):
+    """Between rounds: account mails (a reset link) must not wait five minutes."""
+    from auth.outbox import deliver_queued
+
+    from ..extensions import db
+
+    with app.app_context():
+        try:
+            deliver_queued()
+        except Exception:
+            log.exception("sending account mails failed")
+        db.session.remove()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m forum.jobs.runner", description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="wsgi", help="module[:attribute] holding the Flask app (default wsgi)")
     parser.add_argument("--interval", type=int, default=300, help="seconds between rounds (default 300)")
+    parser.add_argument("--mail-interval", type=int, default=10,
+                        help="seconds between looks at the queued account mails (default 10)")
     parser.add_argument("--once", action="store_true", help="run one round and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jobs %(levelname)s %(message)s")
@@ -90,7 +110,14 @@ def main(argv=None):
     log.info("job runner started (every %d s)", args.interval)
     while True:
         run_round(app, state)
-        if args.once or stop.wait(max(args.interval, 1)):
+        if args.once:
+            break
+        rounds_due = time.monotonic() + max(args.interval, 1)
+        while not stop.wait(max(min(args.mail_interval, rounds_due - time.monotonic()), 0.1)):
+            if time.monotonic() >= rounds_due:
+                break
+            send_account_mails(app)
+        if stop.is_set():
             break
     log.info("job runner stopped")
     return 0

@@ -301,12 +301,14 @@ def _scrub_mentions(handle):
 
 
 def _check_password(user, password):
-    # The same per-account limit as signing in: the form must not become a password oracle.
-    key = f"login-account:{user.email}"
-    ratelimit.check(key, current_app.config["RATELIMIT_LOGIN_ACCOUNT"])
-    if not user.check_password(password or ""):
-        ratelimit.hit(key)
-        raise PrivacyError("wrong_password", field="password")
+    # Auth's guard: limited per account (the form must not become a password oracle), and
+    # hashed before the write transaction begins.
+    from auth.services import AuthError, check_current_password
+
+    try:
+        check_current_password(user, password or "")
+    except AuthError:
+        raise PrivacyError("wrong_password", field="password") from None
 
 
 def _remove_posts(user, posts):
