@@ -316,3 +316,24 @@ def test_api_lists_events_the_reader_may_see(app, client, make_user, make_event)
     assert bad.status_code == 400 and "from" in bad.get_json()["error"]["message"] if isinstance(
         bad.get_json().get("error"), dict) else bad.status_code == 400
     assert client.get("/api/v1/events?province=XX").status_code == 400
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+def test_demo_has_an_assembly_consultations_in_both_countries_a_webinar_and_a_waiting_list(app, runner, client):
+    result = runner.invoke(args=["forum", "demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        events = db.session.scalars(db.select(Event)).all()
+        kinds = [e.kind for e in events]
+        assert "general_assembly" in kinds and "webinar" in kinds
+        assert {e.timezone for e in events if e.kind == "regional"} == {"Europe/Amsterdam", "Europe/Brussels"}
+        full = [e for e in events if e.capacity and any(r.status == "waiting" for r in e.registrations)]
+        assert full and all(sum(r.status == "going" for r in e.registrations) == e.capacity for e in full)
+        ids = [e.id for e in events]
+    from forum.demo_content import DEMO_PASSWORD
+    login(client, "marieke@agora.example", DEMO_PASSWORD)
+    for lang in ("nl", "fr"):
+        assert client.get(f"/{lang}/events").status_code == 200
+        for event_id in ids:
+            assert client.get(f"/{lang}/events/{event_id}").status_code == 200
