@@ -310,6 +310,37 @@ def cancel_registration(user, event):
     return registration
 
 
+def release_seats(user):
+    """A deleted account's registrations end and its seats go to the people waiting.
+
+    Part of the caller's transaction (account deletion); returns the promoted registrations
+    for mail_promotions() after the caller commits."""
+    promoted = []
+    registrations = db.session.scalars(db.select(Registration).where(
+        Registration.user_id == user.id, Registration.status.in_(("going", "waiting")))).all()
+    for registration in registrations:
+        event = _lock(registration.event)
+        registration.status = "cancelled"
+        registration.note = ""
+        db.session.flush()
+        promoted += _promote(event)
+    return promoted
+
+
+def mail_promotions(registrations):
+    """Tell people promoted by release_seats(), once their seats are committed."""
+    for registration in registrations:
+        _mail_promoted(registration.event, [registration])
+
+
+def export_registrations(user):
+    """A member's registrations for their data export."""
+    rows = db.session.scalars(db.select(Registration).where(Registration.user_id == user.id)
+                              .order_by(Registration.id)).all()
+    return [{"event": r.event.title, "event_id": r.event_id, "starts_at": local_time(r.event.starts_at, r.event),
+             "status": r.status, "note": r.note, "listed": r.listed, "registered_at": r.joined_at} for r in rows]
+
+
 def _promote(event):
     """Fill free seats from the waiting list, first come first served; the promoted rows."""
     if event.is_cancelled or event.is_past:
