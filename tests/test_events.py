@@ -360,3 +360,21 @@ def test_export_has_registrations_and_deletion_gives_the_seat_to_the_next(app, c
         gone = db.session.scalar(db.select(Registration).where(Registration.user_id == leaving.id))
         assert gone.note == ""
     assert mail.last(waiting.email)["Subject"] == tr(app, "You have a seat: %(title)s", title="Vorming met wachtlijst")
+
+
+def test_planning_and_registering_are_rate_limited(app, client, make_user, make_event):
+    app.config.update(RATELIMIT_EVENT=(2, 3600), RATELIMIT_REGISTRATION=(3, 600))
+    member = make_user()
+    login(client, member)
+    own = str(member.organisation_id)
+    for n in range(2):
+        assert client.post_form("/nl/events/new", event_form(organisation=own, title=f"Avond {n}")).status_code == 302
+    refused = client.post_form("/nl/events/new", event_form(organisation=own, title="Avond 3"))
+    assert refused.status_code == 429 and "Avond 3" in html(refused)
+    assert _events(app) == 2
+    event = make_event()
+    for _ in range(2):
+        client.post_form(f"/nl/events/{event.id}/register", {})
+        client.post_form(f"/nl/events/{event.id}/unregister", {})
+    page = html(client.get(f"/nl/events/{event.id}"))
+    assert shows(app, page, "You have changed your registrations very often. Wait a few minutes and try again.")

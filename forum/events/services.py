@@ -10,9 +10,11 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
+from flask import current_app
 from flask_babel import gettext as _
 
 from auth.mail import send_mail
+from .. import ratelimit
 from ..errors import DomainError
 from ..extensions import db
 from ..markup import render_markdown
@@ -30,6 +32,10 @@ NOTE_MAX = 1000
 FIELD_MAX = 300
 URL_MAX = 500
 CAPACITY_MAX = 100000
+# Per member: events planned an hour, and registrations changed in ten minutes (moderators
+# are not limited in planning). Settings RATELIMIT_EVENT and RATELIMIT_REGISTRATION.
+DEFAULT_EVENT_LIMIT = (5, 3600)
+DEFAULT_REGISTRATION_LIMIT = (20, 600)
 ZONES = tuple(sorted(set(TIME_ZONES.values())))
 # Fields whose change matters to people who registered: they get a mail.
 NOTIFY_FIELDS = ("starts_at", "ends_at", "timezone", "all_day", "venue", "address", "municipality", "online_url")
@@ -214,6 +220,9 @@ def create_event(actor, organisation, data, now=None):
     if not can_create_event(actor, organisation_id):
         raise EventError("forbidden", "organisation")
     values = clean_event(data, now)
+    if not actor.is_moderator:  # counted in this transaction: a refused event does not count
+        ratelimit.hit(f"event:{actor.id}", current_app.config.get("RATELIMIT_EVENT", DEFAULT_EVENT_LIMIT),
+                      commit=False)
     event = Event(organisation_id=organisation_id, created_by_id=actor.id,
                   description_html=str(render_markdown(values["description"])), **values)
     db.session.add(event)
@@ -278,6 +287,7 @@ def register(user, event, note="", listed=False, now=None):
     event = _lock(event)
     if not can_register(user, event):
         raise EventError("registration_closed")
+    _count_registration(user)
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise EventError("note_too_long", "note")
@@ -302,12 +312,19 @@ def cancel_registration(user, event):
     registration = registration_of(user, event)
     if registration is None or registration.status == "cancelled":
         raise EventError("not_registered")
+    _count_registration(user)
     registration.status = "cancelled"
     db.session.flush()
     promoted = _promote(event)
     db.session.commit()
     _mail_promoted(event, promoted)
     return registration
+
+
+def _count_registration(user):
+    """Registering and cancelling over and over would mail the people waiting each time."""
+    limit = current_app.config.get("RATELIMIT_REGISTRATION", DEFAULT_REGISTRATION_LIMIT)
+    ratelimit.hit(f"event-registration:{user.id}", limit, commit=False)
 
 
 def release_seats(user):

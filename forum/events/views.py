@@ -7,6 +7,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import ratelimit
 from ..extensions import db
 from ..formtools import option as choice
 from ..formtools import show_error
@@ -111,6 +112,10 @@ def new():
             event = services.create_event(user, _organiser(form), form.service_data())
         except EventError as exc:
             show_error(form, exc, fallback=form.title)
+        except ratelimit.RateLimited:
+            form.form_errors.append(_("You have planned several events in a short time. Wait an hour and "
+                                      "send the form again; what you typed is still here."))
+            return render_template("events/form.html", form=form, event=None), 429
         else:
             flash(_("The event has been planned."), "success")
             return redirect(url_for("events.event", event_id=event.id))
@@ -181,6 +186,10 @@ def event(event_id):
     )
 
 
+def _rate_limited_message():
+    return _("You have changed your registrations very often. Wait a few minutes and try again.")
+
+
 @bp.post("/events/<int:event_id>/register")
 @member_required
 def register(event_id):
@@ -193,6 +202,8 @@ def register(event_id):
             registration = services.register(_user(), event, form.note.data, form.listed.data)
         except EventError as exc:
             flash(exc.message, "error")
+        except ratelimit.RateLimited:
+            flash(_rate_limited_message(), "error")
         else:
             if registration.status == "going":
                 flash(_("You are registered."), "success")
@@ -212,6 +223,8 @@ def unregister(event_id):
         services.cancel_registration(_user(), event)
     except EventError as exc:
         flash(exc.message, "error")
+    except ratelimit.RateLimited:
+        flash(_rate_limited_message(), "error")
     else:
         flash(_("Your registration has been cancelled."), "success")
     return redirect(url_for("events.event", event_id=event_id))
