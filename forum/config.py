@@ -60,7 +60,11 @@ def build_config(instance_path):
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
-        "MAX_CONTENT_LENGTH": int(env("AGORA_MAX_CONTENT_LENGTH", 25 * MB)),
+        # Every request body, text only; a member's upload to a posting page may be larger
+        # (forum/attachments raises it for the files). Each text field of a multipart
+        # body stays under MAX_FORM_MEMORY_SIZE even then: 20x the longest post.
+        "MAX_CONTENT_LENGTH": int(env("AGORA_MAX_CONTENT_LENGTH", 1 * MB)),
+        "MAX_FORM_MEMORY_SIZE": 1 * MB,
         "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
         # Mail: SMTP when AGORA_MAIL_SERVER is set, otherwise files in instance/mail/.
         "MAIL_SERVER": env("AGORA_MAIL_SERVER", ""),

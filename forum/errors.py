@@ -1,7 +1,7 @@
 """Translated error pages (HTML) and JSON errors for the API; never a stack trace."""
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -55,13 +55,36 @@ def wants_json():
     )
 
 
+def _not_found_for_non_members():
+    """Text and sign-in link of a 404 page for someone who is not a member.
+
+    Members-only threads, posts, themes and attachments answer 404 to everyone else, exactly
+    as unknown ones do, so ids cannot be probed; the page says so and offers to sign in,
+    coming back to the address asked for (which reveals nothing new)."""
+    from flask_login import current_user
+
+    from .permissions import is_member
+
+    if is_member(current_user):
+        return None, None
+    text = _("This page does not exist (any more), or it is only for members.")
+    if current_user.is_authenticated:
+        return text, None
+    return text, url_for("auth.login", next=request.full_path.rstrip("?"))
+
+
 def render_error(status, message=None):
     title, text = error_messages().get(status, error_messages()[500])
     if message:
         text = message
     if wants_json():
         return jsonify({"error": {"status": status, "title": title, "message": text}}), status
-    return render_template("errors/error.html", status=status, title=title, message=text), status
+    signin_url = None
+    if status == 404 and not message:
+        members_text, signin_url = _not_found_for_non_members()
+        text = members_text or text
+    return render_template("errors/error.html", status=status, title=title, message=text,
+                           signin_url=signin_url), status
 
 
 def init_app(app):

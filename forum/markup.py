@@ -102,5 +102,7 @@ def plain_text(html):
 
 
 def excerpt(html, length=200):
+    """The start of the text as plain text (not escaped: Jinja or ElementTree escapes it
+    where it is written, and escaping here too gave `d&amp;#39;` in feeds)."""
     text = plain_text(html)
-    return escape(text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…")
+    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"

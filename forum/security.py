@@ -1,6 +1,6 @@
-"""Security headers on every response, error pages included; NUL bytes and ids beyond
-what the database can hold refused with a clear 400/404."""
-from flask import abort, request
+"""Security headers and the caching rule on every response, error pages included; NUL bytes
+and ids beyond what the database can hold refused with a clear 400/404."""
+from flask import abort, g, request, session
 from werkzeug.routing import IntegerConverter
 
 # No inline scripts anywhere: scripts come from /static, so 'self' is enough.
@@ -26,6 +26,40 @@ def has_nul_byte():
         fields += request.form.items(multi=True)
         fields += [(name, f.filename or "") for name, f in request.files.items(multi=True)]
     return any("\x00" in name or "\x00" in value for name, value in fields)
+
+
+def signed_in():
+    """Whether this request is a signed-in person's, without a database query.
+
+    Flask-Login keeps the user it loaded in g; a request that never looked at the user
+    still counts as signed in when the session names one (its page may not show it, but
+    nothing tells a cache so)."""
+    user = g.get("_login_user")
+    if user is not None:
+        return bool(user.is_authenticated)
+    return "_user_id" in session
+
+
+def apply_cache_rule(response):
+    """The one caching rule: what a signed-in person gets is private and not stored.
+
+    Anything answered to a signed-in person may show their name, notifications or
+    members-only content, so shared caches must never keep it and the browser must not
+    keep it on disk: `private, no-store`. Areas that set their own policy keep it when
+    it is at least as strict (`no-store`, or `private, no-cache` for attachments, which
+    revalidate every time) or when they vouch that the answer is the same for everyone
+    (`public`: badges, feeds). Anonymous readers' pages get no Cache-Control here, so
+    public pages stay cacheable; they vary by the session cookie (Flask adds
+    `Vary: Cookie` whenever the session is read, e.g. for the CSRF token).
+    """
+    if request.endpoint == "static" or (request.endpoint or "").endswith(".static"):
+        return  # files of the release, the same for everyone
+    control = response.cache_control
+    if control.public or control.no_store or (control.private and control.no_cache):
+        return
+    if signed_in():
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
 
 
 class IdConverter(IntegerConverter):
@@ -77,4 +111,5 @@ def init_app(app):
         headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure or app.config["PREFERRED_URL_SCHEME"] == "https":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        apply_cache_rule(response)
         return response

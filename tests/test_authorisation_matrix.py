@@ -12,7 +12,7 @@ import pytest
 
 from forum.extensions import db
 from forum.models import Notification, OrganisationChangeRequest, Post, User, utcnow
-from tests.conftest import login
+from tests.conftest import CSRF_META, login
 
 VISITORS = ("anonymous", "unconfirmed", "pending", "member", "silenced", "suspended", "moderator", "admin")
 
@@ -37,6 +37,8 @@ def expect(anonymous, nonmember=None, member=None, silenced=None, moderator=None
 
 
 PUBLIC = expect(200)
+# Members-only content: anyone who may not read it gets the 404 an unknown id gets.
+HIDDEN = expect(404, 404, 200)
 SIGNED_IN = expect(LOGIN, 200)
 MEMBERS = expect(LOGIN, 403, 200)
 MODERATORS = expect(LOGIN, 403, 403, moderator=200)
@@ -59,9 +61,9 @@ GET_EXPECTED = {
     # forum
     "threads.latest": PUBLIC, "threads.questions": PUBLIC, "threads.practices": PUBLIC,
     "threads.initiatives": PUBLIC, "threads.vacancies": PUBLIC, "threads.themes": PUBLIC,
-    "threads.theme": MEMBERS,  # a members-only theme
-    "threads.thread": MEMBERS,  # a thread in it (both rules: with and without slug)
-    "threads.post": expect(LOGIN, 403, REDIRECT),
+    "threads.theme": HIDDEN,  # a members-only theme
+    "threads.thread": HIDDEN,  # a thread in it (both rules: with and without slug)
+    "threads.post": expect(404, 404, REDIRECT),
     "threads.edit_post": MODERATOR_ONLY_EDIT,
     "threads.post_history": MODERATOR_ONLY_EDIT,
     "threads.reply": WRITERS, "threads.new_thread": WRITERS,
@@ -86,12 +88,12 @@ GET_EXPECTED = {
     "badges.directory": PUBLIC, "badges.verify": PUBLIC, "badges.svg": PUBLIC, "badges.png": PUBLIC,
     "badges.static": PUBLIC, "badges.member_badge": MEMBERS,
     # attachments (an image on the other member's reply in the members-only theme)
-    "attachments.download": MEMBERS, "attachments.thumbnail": MEMBERS, "attachments.static": PUBLIC,
+    "attachments.download": HIDDEN, "attachments.thumbnail": HIDDEN, "attachments.static": PUBLIC,
     "attachments_pages.remove": MODERATOR_ONLY_EDIT,
     # feeds, API, search
     "feeds.latest": PUBLIC, "feeds.kind": PUBLIC, "feeds.theme": PUBLIC,  # a public theme
     "api.index": PUBLIC, "api.themes": PUBLIC, "api.threads": PUBLIC, "api.organisations": PUBLIC,
-    "api.thread": expect(404, 404, 200),  # members-only thread: not revealed to others
+    "api.thread": HIDDEN,  # members-only thread: not revealed to others
     "search.search": PUBLIC, "search_api.api_search": PUBLIC,
     # events (a members-only event of the owner's council)
     "events.upcoming": PUBLIC, "events.feed_ics": PUBLIC, "api.events": PUBLIC,
@@ -289,10 +291,30 @@ def test_every_route_has_an_expectation(app):
     assert not stale, "matrix entries for routes that no longer exist: " + ", ".join(stale)
 
 
+SIGNED_IN_VISITORS = ("unconfirmed", "pending", "member", "silenced", "moderator", "admin")
+
+
+def _cache_problem(rule, response):
+    """What is wrong with the caching headers of an answer to a signed-in person, or None.
+
+    One rule (forum/security.py): pages and JSON are `private, no-store` (or stricter, or
+    `private, no-cache` where they revalidate); other answers carry an explicit policy of
+    their own (badges and feeds are public: the same for everyone)."""
+    control = response.cache_control
+    if response.mimetype in ("text/html", "application/json"):
+        if control.public or not (control.no_store or (control.private and control.no_cache)):
+            return f"Cache-Control {response.headers.get('Cache-Control')!r} on {response.mimetype}"
+    elif "Cache-Control" not in response.headers:
+        return f"no Cache-Control on {response.mimetype}"
+    return None
+
+
 def test_get_routes_for_every_kind_of_visitor(app, world, make_user):
+    """Every route for every visitor: the expected answer and, for signed-in people, answers
+    no shared cache may keep."""
     clients = _visitor_clients(app, make_user)
     failures = []
-    checked = 0
+    checked = cache_checked = 0
     for rule in _rules(app, "GET"):
         expected = GET_EXPECTED.get(rule.endpoint)
         if expected is None:
@@ -305,8 +327,14 @@ def test_get_routes_for_every_kind_of_visitor(app, world, make_user):
             if not _matches(expected[visitor], response):
                 failures.append(f"{rule.endpoint} GET {path} as {visitor}: expected {expected[visitor]}, "
                                 f"got {_describe(response)}")
+            if visitor in SIGNED_IN_VISITORS:
+                cache_checked += 1
+                problem = _cache_problem(rule, response)
+                if problem:
+                    failures.append(f"{rule.endpoint} GET {path} as {visitor}: {problem}")
     assert not failures, f"{len(failures)} of {checked} checks failed:\n" + "\n".join(failures)
     assert checked >= len(GET_EXPECTED) * len(VISITORS)
+    assert cache_checked >= len(GET_EXPECTED) * len(SIGNED_IN_VISITORS)
 
 
 def test_post_routes_refuse_anonymous_and_members_where_they_must(app, world, make_user):
@@ -349,3 +377,74 @@ def test_a_member_cannot_touch_another_members_post_by_guessing_its_id(app, worl
     with app.app_context():
         post = db.session.get(Post, world["reply"].id)
         assert post.status == "visible" and post.body_source == "Een reactie van de eigenaar zelf."
+
+
+@pytest.mark.parametrize("visitor", ["anonymous", "pending"])
+def test_members_only_content_answers_exactly_like_an_unknown_id(app, world, make_user, visitor):
+    """Someone who may not read members-only content cannot tell it from content that does not
+    exist: same status, same page (apart from the address asked for, which the sign-in link
+    echoes), so ids cannot be enumerated. Threads, posts, themes, attachments, histories,
+    feeds and the API agree."""
+    ids = world["ids"]
+    client = app.test_client()
+    if visitor == "pending":
+        person = make_user()
+        login(client, person)
+        with app.app_context():
+            db.session.get(User, person.id).status = "pending"
+            db.session.commit()
+    missing = 2**31 - 1
+    # A new session settles in two requests (CSRF token, then Flask-Login's "not fresh"
+    # mark), whatever is asked for: let it settle before comparing Set-Cookie.
+    for _ in range(2):
+        client.get(f"/nl/t/{missing}")
+    pairs = [
+        (f"/nl/t/{ids['thread_id']}", f"/nl/t/{missing}"),
+        (f"/nl/t/{ids['thread_id']}/vraag", f"/nl/t/{missing}/vraag"),
+        (f"/nl/p/{ids['post_id']}", f"/nl/p/{missing}"),
+        (f"/nl/p/{ids['post_id']}/history", f"/nl/p/{missing}/history"),
+        (f"/nl/themes/{ids['slug']}", "/nl/themes/bestaat-niet"),
+        (f"/nl/themes/{ids['slug']}/feed.atom", "/nl/themes/bestaat-niet/feed.atom"),
+        (f"/attachments/{ids['attachment_id']}/schema.png", f"/attachments/{missing}/schema.png"),
+        (f"/attachments/{ids['attachment_id']}/wat-dan-ook.exe", f"/attachments/{missing}/wat-dan-ook.exe"),
+        (f"/attachments/{ids['attachment_id']}/thumbnail", f"/attachments/{missing}/thumbnail"),
+        (f"/api/v1/threads/{ids['thread_id']}", f"/api/v1/threads/{missing}"),
+    ]
+    def without(text, path):
+        # The address asked for, in either language (the page links its other-language twin),
+        # and the CSRF token, which carries the second it was signed in.
+        token = CSRF_META.search(text)
+        if token:
+            text = text.replace(token.group(1), "")
+        return text.replace(path, "").replace(path.replace("/nl/", "/fr/", 1), "")
+
+    for known, unknown in pairs:
+        a, b = client.get(known), client.get(unknown)
+        assert a.status_code == b.status_code and a.status_code in (302, 403, 404), (known, a.status_code, b.status_code)
+        page = without(a.get_data(as_text=True), known)
+        assert page == without(b.get_data(as_text=True), unknown), known
+        assert without(a.headers.get("Location", ""), known) == without(b.headers.get("Location", ""), unknown)
+        for header in ("Content-Type", "Cache-Control", "Vary", "Set-Cookie"):
+            assert a.headers.get(header) == b.headers.get(header), (known, header)
+        assert f"/p/{ids['post_id']}" not in page
+    page = client.get(pairs[0][0]).get_data(as_text=True)
+    if visitor == "anonymous":
+        # The 404 page offers to sign in and come back to the same address.
+        assert f'href="/nl/login?next={pairs[0][0]}"' in page
+    else:
+        assert "/nl/login?next=" not in page
+
+
+def test_public_pages_for_anonymous_readers_stay_cacheable(app, make_theme, make_thread):
+    """The private rule is for signed-in people: public pages read anonymously carry no
+    `no-store` and no `private`, and say that they vary by the session cookie."""
+    thread = make_thread(theme=make_theme(visibility="public"))
+    client = app.test_client()
+    for path in ("/nl/", "/nl/latest", "/nl/themes", f"/nl/t/{thread.id}", "/nl/members", "/fr/about",
+                 "/nl/feed.atom", "/api/v1/threads"):
+        response = client.get(path)
+        control = response.cache_control
+        assert response.status_code == 200, path
+        assert not control.no_store and not control.private and not control.no_cache, (path, control)
+        if response.mimetype == "text/html":
+            assert "cookie" in response.headers.get("Vary", "").lower(), path

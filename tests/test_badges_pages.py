@@ -110,7 +110,6 @@ def test_verification_page_of_a_member(app, client, councils, lang):
     ("lapsed", "former", "%(name)s is no longer a member of %(umbrella)s: its membership has lapsed."),
     ("ended", "former", "%(name)s is no longer a member of %(umbrella)s: its membership has ended."),
     ("expired", "former", "%(name)s is no longer a member of %(umbrella)s: its membership ran until %(date)s."),
-    ("pending", "none", "%(name)s is not a member of %(umbrella)s: its membership has not started."),
 ])
 def test_verification_page_says_plainly_when_not_a_member(app, client, councils, key, state, msgid):
     from flask_babel import format_date
@@ -133,6 +132,45 @@ def test_verification_page_follows_status_at_once(app, client, councils):
         db.session.commit()
     html = text_of(client.get(f"/nl/members/{org.slug}"))
     assert 'class="verify-status former"' in html and tr_html(app, "Membership ended", "nl") in html
+
+
+def test_a_council_proposed_at_registration_is_public_only_once_approved(app, client, make_user):
+    """Anyone can register and type a council's name: until a moderator admits the council it
+    has no verification page, no badge and no place in the directory (404 as an unknown slug)."""
+    from tests.conftest import PASSWORD, login
+
+    name = "Raad van Verzonnen Dingen"
+    response = client.post_form("/nl/register", {
+        "email": "nieuw@example.org", "name": "Nieuwe Secretaris", "password": PASSWORD,
+        "password_confirm": PASSWORD, "locale": "nl", "accept_terms": "y", "org_country": "NL",
+        "org_not_listed": "y", "org_name": name, "org_municipality": "Nergenshuizen"})
+    assert response.status_code == 302
+    with app.app_context():
+        org = db.session.scalar(db.select(Organisation).where(Organisation.name == name))
+        user = org.users[0]
+        assert (org.membership_status, user.status) == ("pending", "unconfirmed")
+        slug, user_id = org.slug, user.id
+    anonymous = app.test_client()
+    unknown = anonymous.get("/nl/members/no-such-council")
+    for lang in ("nl", "fr"):
+        page = anonymous.get(f"/{lang}/members/{slug}")
+        assert page.status_code == 404 and name not in page.get_data(as_text=True)
+    assert page.get_data(as_text=True).replace(slug, "") == \
+        anonymous.get("/fr/members/no-such-council").get_data(as_text=True).replace("no-such-council", "")
+    assert unknown.status_code == 404
+    assert anonymous.get(f"/badge/{slug}.svg").status_code == 404
+    assert name not in anonymous.get("/nl/members?q=verzonnen").get_data(as_text=True)
+    assert name not in anonymous.get("/api/v1/organisations").get_data(as_text=True)
+
+    # Confirmed, then admitted together with the person: now the council is public.
+    with app.app_context():
+        db.session.get(type(user), user_id).status = "pending"
+        db.session.commit()
+    login(client, make_user(role="moderator"))
+    client.post_form(f"/nl/mod/registrations/{user_id}/approve", {"admit_organisation": "y"})
+    page = text_of(anonymous.get(f"/nl/members/{slug}"))
+    assert 'class="verify-status member"' in page and name in page
+    assert anonymous.get(f"/badge/{slug}.svg").status_code == 200
 
 
 # -- the members' Badge page --------------------------------------------------------------------

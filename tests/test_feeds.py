@@ -128,3 +128,17 @@ def test_control_characters_do_not_break_the_feed(app, client, content):
 def test_footer_links_to_feed(client, content):
     html = client.get("/nl/about").get_data(as_text=True)
     assert 'href="/nl/feed.atom"' in html
+
+
+def test_summary_is_escaped_once(client, make_theme, make_thread):
+    """An apostrophe and an ampersand reach a feed reader as themselves (the XML escapes
+    them once; before, the summary said `d&amp;#39;habitants`)."""
+    text = "Le conseil d'habitants & la commune: « ça marche »."
+    make_thread(theme=make_theme(visibility="public"), title="Conseil d'habitants & commune", body=text,
+                language="fr")
+    raw = client.get("/fr/feed.atom").get_data(as_text=True)
+    entry = parse(client.get("/fr/feed.atom")).find(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}summary").text == text
+    assert entry.find(f"{ATOM}title").text == "Conseil d'habitants & commune"
+    # In the document itself: escaped once (the content element carries escaped HTML, as it should).
+    assert "<summary>Le conseil d'habitants &amp; la commune: « ça marche ».</summary>" in raw

@@ -6,6 +6,8 @@ import re
 import pytest
 from werkzeug.routing import IntegerConverter
 
+from forum.extensions import db
+from forum.models import Post
 from tests.conftest import login
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -276,7 +278,8 @@ def test_ids_of_another_councils_member_give_nothing_away(app, client, make_user
 
 def test_oversized_posts_and_uploads_get_a_clear_answer(app, client, make_user, make_theme):
     """Above the request limit: 413 with the translated page (JSON for the API). Posting
-    forms accept larger requests (attachments); a text above BODY_MAX there is a field error."""
+    forms accept larger multipart requests from members (attachments); a text above
+    BODY_MAX there is a field error, with the text kept."""
     from io import BytesIO
 
     theme = make_theme()
@@ -286,7 +289,8 @@ def test_oversized_posts_and_uploads_get_a_clear_answer(app, client, make_user, 
     response = client.post("/nl/settings", data={"csrf_token": token, "name": "Lid", "bio": "x" * 100_000})
     assert response.status_code == 413 and "<html" in response.get_data(as_text=True)
     response = client.post("/nl/new", data={"csrf_token": token, "theme": theme.id, "kind": "question",
-                                            "title": "Een te grote vraag", "body": "x" * 100_000})
+                                            "title": "Een te grote vraag", "body": "x" * 100_000},
+                           content_type="multipart/form-data")  # as the page's form sends it
     assert response.status_code == 400 and 'aria-invalid="true"' in response.get_data(as_text=True)
     response = client.post("/nl/new", data={"csrf_token": token, "theme": theme.id, "kind": "question",
                                             "title": "Met een te grote bijlage", "body": "Tekst",
@@ -295,6 +299,55 @@ def test_oversized_posts_and_uploads_get_a_clear_answer(app, client, make_user, 
     assert response.status_code == 413 and "<html" in response.get_data(as_text=True)
     api = client.post("/api/v1/threads", data="x" * 100_000, content_type="application/json")
     assert api.status_code in (405, 413) and api.mimetype == "application/json"
+
+
+def _refused_without_echo(app, response, marker):
+    from tests.conftest import tr
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413, response.status_code
+    assert tr(app, "Too large") in page and marker not in page and len(page) < 50_000
+
+
+def test_a_huge_text_is_refused_before_anything_reads_or_echoes_it(app, client, make_user, make_theme,
+                                                                   make_thread):
+    """30 MB in a text field: 413 with the translated page for anonymous visitors and members,
+    url-encoded or multipart, CSRF token or not. Posting pages used to allow ~100 MB for
+    attachments, and the 'your text is still here' page sent the 30 MB back."""
+    thread = make_thread(theme=make_theme(visibility="public"))
+    marker = "Geheimtekst"
+    huge = marker + "x" * (30 * 1024 * 1024)
+    url = f"/nl/t/{thread.id}/reply"
+    token = client.csrf_token()
+    for data in ({"body": huge}, {"body": huge, "csrf_token": token}):
+        _refused_without_echo(app, client.post(url, data=data), marker)
+        _refused_without_echo(app, client.post(url, data=data, content_type="multipart/form-data"), marker)
+    login(client, make_user())
+    token = client.csrf_token()
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for path in (url, "/nl/new", "/nl/preview", "/nl/settings"):
+            response = client.post(path, data={"body": huge, "bio": huge, "csrf_token": token},
+                                   content_type=content_type)
+            _refused_without_echo(app, response, marker)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Post.id))) == 1  # only the opening post
+
+
+def test_a_member_still_uploads_files_of_a_few_megabytes(app, client, make_user, make_theme, make_thread):
+    """The request limit is raised for the files of a member's multipart post only."""
+    from io import BytesIO
+
+    thread = make_thread(theme=make_theme())
+    login(client, make_user())
+    document = ("Verslag van de vergadering. " * 150_000).encode()  # 4.2 MB
+    assert len(document) > 4 * app.config["MAX_CONTENT_LENGTH"]
+    response = client.post(f"/nl/t/{thread.id}/reply", data={
+        "csrf_token": client.csrf_token(), "body": "Het verslag staat in de bijlage.",
+        "attachments": (BytesIO(document), "verslag.txt")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        from forum.attachments.models import Attachment
+        assert db.session.scalars(db.select(Attachment.size)).all() == [len(document)]
 
 
 HUGE = "99999999999999999999999"

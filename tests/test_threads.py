@@ -182,12 +182,25 @@ def test_visibility_per_role(app, client, make_user, login_as, two_themes, who):
         assert ("Interne vraag over schulden" in page or "Ledenthema" in page) == sees_all, url
     assert client.get(f"/nl/t/{pub.id}").status_code == 200
     assert client.get(f"/nl/themes/{public.slug}").status_code == 200
-    expected = {"anonymous": 302, "pending": 403}.get(who, 200)
+    # Members-only: 404 as for an unknown id (tests/test_authorisation_matrix.py compares them).
+    expected = {"anonymous": 404, "pending": 404}.get(who, 200)
     assert client.get(f"/nl/t/{priv.id}").status_code == expected
     assert client.get(f"/nl/themes/{members.slug}").status_code == expected
     response = client.get(f"/nl/t/{priv.id}")
     if who == "anonymous":
-        assert "/nl/login" in response.headers["Location"]
+        assert f'href="/nl/login?next=/nl/t/{priv.id}"' in html(response)
+
+
+def test_a_merged_thread_leads_on_only_for_those_who_may_read_it(client, make_theme, make_thread):
+    """The old address of a merged thread redirects to the target; a members-only source
+    stays unknown to others (404), even when the target is public."""
+    public, members = make_theme(visibility="public"), make_theme(visibility="members")
+    target = make_thread(theme=public)
+    open_source = make_thread(theme=public, status="hidden", merged_into_id=target.id)
+    closed_source = make_thread(theme=members, status="hidden", merged_into_id=target.id)
+    response = client.get(f"/nl/t/{open_source.id}")
+    assert response.status_code == 301 and response.headers["Location"].endswith(f"/nl/t/{target.id}")
+    assert client.get(f"/nl/t/{closed_source.id}").status_code == 404
 
 
 def test_deleted_thread_is_404_except_for_moderators(app, client, make_user, make_thread, login_as):

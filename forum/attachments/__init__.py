@@ -7,8 +7,10 @@ POSTING_ENDPOINTS = ("threads.new_thread", "threads.reply", "threads.edit_post")
 
 def init_app(app):
     from flask import request
+    from flask_login import current_user
 
     from .. import signals
+    from ..permissions import is_member
     from . import models  # noqa: F401  (the table must exist for create_all and migrations)
     from . import services
     from .views import bp, lang_bp
@@ -22,9 +24,13 @@ def init_app(app):
     app.register_blueprint(lang_bp)
 
     def raise_upload_limit():
-        # Several files of up to ATTACHMENT_MAX_BYTES each, plus the text. Must run before
-        # CSRF protection reads the form, hence inserted first below.
-        if request.endpoint in POSTING_ENDPOINTS and request.method == "POST":
+        # Several files of up to ATTACHMENT_MAX_BYTES each, plus the text; only for a member's
+        # multipart post (the only one that can carry files). Anyone else, and every
+        # url-encoded body, stays under MAX_CONTENT_LENGTH, and text fields under
+        # MAX_FORM_MEMORY_SIZE in any case: a huge text is a 413 before anything reads or
+        # echoes it. Must run before CSRF protection reads the form, hence inserted first below.
+        if (request.endpoint in POSTING_ENDPOINTS and request.method == "POST"
+                and request.mimetype == "multipart/form-data" and is_member(current_user)):
             config = app.config
             request.max_content_length = max(
                 config.get("MAX_CONTENT_LENGTH") or 0,

@@ -37,16 +37,10 @@ def _attachment_or_404(attachment_id):
 
 
 def _check_read(attachment):
-    """None when the reader may have the file; otherwise the response (sign in, or 404/403)."""
-    if can_read_attachment(current_user, attachment):
-        return None
-    post = attachment.post
-    thread = post.thread
-    if thread.status in ("hidden", "deleted") or post.status != "visible":
-        abort(404)  # not revealing that it exists
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=url_for("threads.post", post_id=post.id)))
-    abort(403)  # a members-only theme
+    """404 unless the reader may have the file: an attachment in a members-only theme, on a
+    hidden post or unknown answers alike (no post id in a sign-in link, nothing to probe)."""
+    if not can_read_attachment(current_user, attachment):
+        abort(404)
 
 
 def content_disposition(disposition, filename):
@@ -80,9 +74,7 @@ def _serve(attachment, sha, mimetype, inline, filename):
 def download(attachment_id, name):
     """The file itself; the name in the address is decoration, the id counts."""
     attachment = _attachment_or_404(attachment_id)
-    denied = _check_read(attachment)
-    if denied is not None:
-        return denied
+    _check_read(attachment)
     return _serve(attachment, attachment.sha256, attachment.mime, attachment.is_image, attachment.filename)
 
 
@@ -91,9 +83,7 @@ def thumbnail(attachment_id):
     attachment = _attachment_or_404(attachment_id)
     if not attachment.is_image:
         abort(404)
-    denied = _check_read(attachment)
-    if denied is not None:
-        return denied
+    _check_read(attachment)
     return _serve(attachment, attachment.thumb_sha256 or attachment.sha256, attachment.mime, True,
                   attachment.filename)
 

@@ -216,8 +216,17 @@ def badge_bytes(variant):
 
 # -- organisations, verification and the directory ------------------------------------------
 
+def has_public_page(membership_status):
+    """Whether a council has a verification page and a badge: only once the umbrella has
+    approved it. A pending council may be no more than a name someone typed while
+    registering; it stays unknown to the public (404), like a slug nobody uses."""
+    return membership_status != "pending"
+
+
 def find_organisation(slug):
-    return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    """The organisation with this public page, or None (unknown or not yet approved)."""
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    return org if org is not None and has_public_page(org.membership_status) else None
 
 
 def organisation_state(org):

@@ -20,7 +20,9 @@ from flask import current_app
 from werkzeug.http import parse_etags
 
 from . import render
-from .services import InvalidBadgeOption, badge_bytes, badge_variant, load_badge_subject, parse_badge_options
+from .services import (
+    InvalidBadgeOption, badge_bytes, badge_variant, has_public_page, load_badge_subject, parse_badge_options,
+)
 
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 # An SVG opened on its own is a document: nothing may run or load, inline styles only.
@@ -64,7 +66,7 @@ def badge_reply(slug, fmt, args, if_none_match):
     `args` maps query names to their first value; `if_none_match` is a werkzeug ETags.
     Raises BadgeNotFound or InvalidBadgeOption (the views turn them into 404 and 400)."""
     subject = load_badge_subject(slug)
-    if subject is None:
+    if subject is None or not has_public_page(subject.membership_status):
         raise BadgeNotFound(slug)
     options = parse_badge_options(args, fmt, subject.language)
     variant = badge_variant(subject, options, fmt)

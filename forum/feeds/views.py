@@ -89,7 +89,7 @@ def _entries(rows, lang):
             "author": thread.author.name if thread.author is not None and thread.author.deleted_at is None else None,
             "lang": thread.language,
             "categories": categories,
-            "summary": str(excerpt(post.body_html, 300)) if post.body_html else None,
+            "summary": excerpt(post.body_html, 300) if post.body_html else None,
             "content_html": post.body_html,
         })
     return entries

@@ -38,13 +38,6 @@ def _user():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def _deny():
-    """Anonymous visitors are sent to sign in; signed-in people without access get 403."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    abort(403)
-
-
 def _get_thread_or_404(thread_id):
     thread = queries.load_thread(thread_id)
     if thread is None:
@@ -53,23 +46,19 @@ def _get_thread_or_404(thread_id):
 
 
 def _check_thread_access(thread):
-    """None when the user may read the thread, otherwise the response to give."""
-    if can_read_thread(current_user, thread):
-        return None
-    if thread.status in ("hidden", "deleted"):
-        abort(404)  # not revealing that it exists
-    return _deny()  # a members-only theme
+    """404 unless the user may read the thread: members-only, hidden and unknown threads
+    answer alike, so ids cannot be probed (the 404 page offers to sign in)."""
+    if not can_read_thread(current_user, thread):
+        abort(404)
 
 
 def _get_post_or_404(post_id):
-    """The post and None, or the post and the response to give instead (sign in)."""
+    """The post, when the user may see it and its thread; otherwise 404 as for an unknown id."""
     post = db.session.get(Post, post_id) or abort(404)
-    denied = _check_thread_access(post.thread)
-    if denied is not None:
-        return post, denied
+    _check_thread_access(post.thread)
     if not can_see_post(current_user, post):
         abort(404)
-    return post, None
+    return post
 
 
 def _limit(name, default):
@@ -201,7 +190,7 @@ def themes():
 def theme(slug):
     theme = db.session.scalar(db.select(Theme).where(Theme.slug == slug)) or abort(404)
     if not can_read_theme(current_user, theme):
-        return _deny()
+        abort(404)  # as for an unknown slug; the 404 page offers to sign in
     args = queries.ListArgs.from_request(request.args)
     query = queries.visible_threads(current_user).where(Thread.theme_id == theme.id)
     return _render_list(
@@ -259,11 +248,13 @@ def _render_thread(thread, page=1, form=None, status=200):
 def thread(thread_id, slug=None):
     thread = _get_thread_or_404(thread_id)
     if thread.merged_into_id is not None:
-        # Merged by a moderator (forum.moderation): the old address leads to the target.
+        # Merged by a moderator (forum.moderation): the old address leads to the target,
+        # for those who may read both themes (otherwise it is unknown, as above).
+        if not can_read_theme(current_user, thread.theme):
+            abort(404)
+        _check_thread_access(_get_thread_or_404(thread.merged_into_id))
         return redirect(url_for("threads.thread", thread_id=thread.merged_into_id), 301)
-    denied = _check_thread_access(thread)
-    if denied is not None:
-        return denied
+    _check_thread_access(thread)
     try:
         page = max(int(request.args.get("page", 1)), 1)
     except ValueError:
@@ -286,9 +277,7 @@ def thread(thread_id, slug=None):
 @bp.get("/p/<int:post_id>")
 def post(post_id):
     """A post's permanent address: the page of its thread on which it appears."""
-    post, denied = _get_post_or_404(post_id)
-    if denied is not None:
-        return denied
+    post = _get_post_or_404(post_id)
     page = queries.page_of_post(post, current_user)
     return redirect(_thread_url(post.thread, page=page if page > 1 else None, _anchor=f"p{post.number}"))
 
@@ -421,9 +410,7 @@ def reply(thread_id):
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 @member_required
 def edit_post(post_id):
-    post, denied = _get_post_or_404(post_id)
-    if denied is not None:
-        return denied
+    post = _get_post_or_404(post_id)
     if not can_edit_post(current_user, post):
         abort(403)
     thread = post.thread
@@ -454,9 +441,7 @@ def edit_post(post_id):
 @bp.get("/p/<int:post_id>/history")
 @member_required
 def post_history(post_id):
-    post, denied = _get_post_or_404(post_id)
-    if denied is not None:
-        return denied
+    post = _get_post_or_404(post_id)
     if not can_see_history(current_user, post):
         abort(403)
     revisions = db.session.scalars(
@@ -471,9 +456,7 @@ def post_history(post_id):
 @bp.post("/p/<int:post_id>/delete")
 @member_required
 def delete_post(post_id):
-    post, denied = _get_post_or_404(post_id)
-    if denied is not None:
-        return denied
+    post = _get_post_or_404(post_id)
     if not can_delete_post(current_user, post):
         abort(403)
     thread = post.thread
@@ -488,9 +471,7 @@ def delete_post(post_id):
 @bp.post("/p/<int:post_id>/thanks")
 @member_required
 def thank(post_id):
-    post, denied = _get_post_or_404(post_id)
-    if denied is not None:
-        return denied
+    post = _get_post_or_404(post_id)
     user = _user()
     try:
         if request.form.get("action") == "unthank":
@@ -507,9 +488,7 @@ def thank(post_id):
 @bp.post("/p/<int:post_id>/accept")
 @member_required
 def accept(post_id):
-    post, denied = _get_post_or_404(post_id)
-    if denied is not None:
-        return denied
+    post = _get_post_or_404(post_id)
     thread = post.thread
     if not can_accept_answer(current_user, thread):
         abort(403)
