@@ -192,7 +192,7 @@ def test_other_members_cannot_edit_or_cancel(app, client, make_user, make_event)
 def test_members_only_events_are_hidden_from_visitors(app, client, make_user, make_event):
     event = make_event(audience="members", title="Besloten training")
     assert "Besloten training" not in html(client.get("/nl/events"))
-    assert client.get(f"/nl/events/{event.id}").status_code == 302  # sign in
+    assert client.get(f"/nl/events/{event.id}").status_code == 404  # as an unknown id
     login(client, make_user())
     assert "Besloten training" in html(client.get("/nl/events"))
     assert client.get(f"/nl/events/{event.id}").status_code == 200

@@ -119,7 +119,7 @@ def test_public_feed_has_only_public_events_and_hides_private_links(app, client,
 
 def test_members_only_event_ics_needs_a_member(app, client, make_user, make_event):
     event = make_event(audience="members")
-    assert client.get(f"/nl/events/{event.id}.ics").status_code == 302
+    assert client.get(f"/nl/events/{event.id}.ics").status_code == 404  # as an unknown id
     login(client, make_user())
     response = client.get(f"/nl/events/{event.id}.ics")
     assert response.status_code == 200 and "no-store" in response.headers["Cache-Control"]

@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 
 from ..api import params
-from ..extensions import db
 from ..places import CODES, TIME_ZONES
 from ..threads.notifications import external_url
 from . import queries

@@ -29,12 +29,6 @@ def _user():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def _deny():
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    abort(403)
-
-
 def _event_or_404(event_id):
     return db.session.get(Event, event_id) or abort(404)
 
@@ -171,7 +165,7 @@ def event(event_id):
     event = _event_or_404(event_id)
     user = _user()
     if not can_see_event(user, event):
-        return _deny()
+        abort(404)  # members-only: answered like an unknown id (README, Security)
     registration = services.registration_of(user, event)
     manager = can_manage_event(user, event)
     lang = current_language()
@@ -284,11 +278,13 @@ def event_ics(event_id):
     event = _event_or_404(event_id)
     user = _user()
     if not can_see_event(user, event):
-        return _deny()
+        abort(404)
     registration = services.registration_of(user, event)
     body = ics.calendar([event], _event_url,
                         with_link=lambda e: can_see_online_link(user, e, registration), lang=current_language())
-    return _ics_response(body, f"agora-event-{event.id}.ics", private=event.audience != "public")
+    # A signed-in reader may get the private online link: never in a shared cache.
+    private = event.audience != "public" or current_user.is_authenticated
+    return _ics_response(body, f"agora-event-{event.id}.ics", private=private)
 
 
 @bp.get("/events.ics")
