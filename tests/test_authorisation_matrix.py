@@ -96,7 +96,7 @@ GET_EXPECTED = {
     "api.thread": HIDDEN,  # members-only thread: not revealed to others
     "search.search": PUBLIC, "search_api.api_search": PUBLIC,
     # events (a members-only event of the owner's council)
-    "events.upcoming": PUBLIC, "events.feed_ics": PUBLIC, "api.events": PUBLIC,
+    "events.upcoming": PUBLIC, "events.month": PUBLIC, "events.feed_ics": PUBLIC, "api.events": PUBLIC,
     "events.event": HIDDEN, "events.event_ics": HIDDEN, "events.new": WRITERS,
     "events.edit": MODERATOR_ONLY_EDIT, "events.participants_csv": MODERATOR_ONLY_EDIT,
 }

@@ -382,3 +382,22 @@ def test_planning_and_registering_are_rate_limited(app, client, make_user, make_
         client.post_form(f"/nl/events/{event.id}/unregister", {})
     page = html(client.get(f"/nl/events/{event.id}"))
     assert shows(app, page, "You have changed your registrations very often. Wait a few minutes and try again.")
+
+
+def test_past_events_and_the_month_view(app, client, make_event):
+    upcoming = make_event(title="Komend overleg")
+    with app.app_context():
+        old = make_event(title="Vorig overleg")
+        row = db.session.get(Event, old.id)
+        row.starts_at, row.ends_at = datetime(2025, 3, 4, 18), datetime(2025, 3, 4, 20)
+        db.session.commit()
+    listed = html(client.get("/nl/events"))
+    assert "Komend overleg" in listed and "Vorig overleg" not in listed
+    past = html(client.get("/nl/events?past=1"))
+    assert "Vorig overleg" in past and "Komend overleg" not in past
+    march = html(client.get("/fr/events/month?month=2025-03"))
+    assert "Vorig overleg" in march and "Komend overleg" not in march
+    assert '<time datetime="2025-03-04">mardi 4 mars</time>' in march
+    this_month = html(client.get(f"/nl/events/month?month={FUTURE:%Y-%m}"))
+    assert "Komend overleg" in this_month and upcoming.title in this_month
+    assert client.get("/nl/events/month?month=nonsense").status_code == 200

@@ -1,19 +1,15 @@
 """The events part of the JSON API: GET /api/v1/events (only what the reader may see)."""
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 
 from ..api import params
-from ..places import CODES, TIME_ZONES
+from ..places import CODES
 from ..threads.notifications import external_url
 from . import queries
 from .models import EVENT_KINDS
 from .policy import can_see_online_link
 from .services import local_time
-
-# Dates in the query are calendar days where the members live; both countries share one offset.
-QUERY_ZONE = ZoneInfo(TIME_ZONES["NL"])
 
 
 def _day(name):
@@ -24,10 +20,6 @@ def _day(name):
         return date.fromisoformat(value)
     except ValueError:
         raise params.BadParameter(name, _("must be a date like 2026-03-31")) from None
-
-
-def _utc_midnight(day):
-    return datetime.combine(day, time(), QUERY_ZONE).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def event_json(event, reader):
@@ -57,8 +49,8 @@ def list_events(reader):
     if first is None and last is None:
         stmt = queries.upcoming(stmt)
     else:
-        start = _utc_midnight(first) if first else datetime.min
-        end = _utc_midnight(last + timedelta(days=1)) if last else datetime.max
+        start = queries.utc_midnight(first) if first else datetime.min
+        end = queries.utc_midnight(last + timedelta(days=1)) if last else datetime.max
         if first and last and last < first:
             raise params.BadParameter("to", _("must not be before 'from'"))
         stmt = queries.between(stmt, start, end)

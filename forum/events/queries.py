@@ -1,10 +1,23 @@
 """Reading events: what a reader may see, with the list filters the pages, feeds and API share."""
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import or_
 
 from ..extensions import db
 from ..models import utcnow
 from ..permissions import is_member
+from ..places import TIME_ZONES
 from .models import Event, Registration
+
+
+# Calendar days where the members live: both countries keep the same clock.
+MEMBERS_ZONE = ZoneInfo(TIME_ZONES["NL"])
+
+
+def utc_midnight(day):
+    """The start of a calendar day in the members' zone, as naive UTC."""
+    return datetime.combine(day, time(), MEMBERS_ZONE).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def visible_events(user, province=None, kind=None, language=None, mine=False, public_only=False):
@@ -28,6 +41,11 @@ def visible_events(user, province=None, kind=None, language=None, mine=False, pu
 def upcoming(stmt, now=None):
     """Events not yet over, soonest first."""
     return stmt.where(Event.ends_at >= (now or utcnow())).order_by(Event.starts_at, Event.id)
+
+
+def past(stmt, now=None):
+    """Events that are over, latest first."""
+    return stmt.where(Event.ends_at < (now or utcnow())).order_by(Event.starts_at.desc(), Event.id.desc())
 
 
 def between(stmt, start, end):

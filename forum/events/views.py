@@ -1,9 +1,10 @@
 """Event pages: the upcoming list, one event with registration, planning forms, CSV and iCalendar."""
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -48,19 +49,52 @@ def _filters():
 
 @bp.get("/events")
 def upcoming():
+    """Upcoming events, or with ?past=1 the ones that are over (latest first)."""
     filters = _filters()
     page = request.args.get("page", 1, type=int) or 1
     page = max(1, min(page, 10000))
-    stmt = queries.upcoming(queries.visible_events(_user(), **filters))
+    show_past = request.args.get("past") == "1"
+    visible = queries.visible_events(_user(), **filters)
+    stmt = queries.past(visible) if show_past else queries.upcoming(visible)
     total = db.session.scalar(db.select(db.func.count()).select_from(stmt.order_by(None).subquery()))
     events = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     lang = current_language()
     return render_template(
         "events/list.html", events=events, filters=filters, page=page, pages=max(1, -(-total // PER_PAGE)),
-        total=total, page_args={k: ("1" if v is True else v) for k, v in filters.items() if v}, kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS,
+        total=total, show_past=show_past,
+        page_args={**{k: ("1" if v is True else v) for k, v in filters.items() if v}, **({"past": "1"} if show_past else {})},
+        kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS,
         provinces=province_choices(lang), when=lambda e: services.when_text(e, lang),
         province_name=lambda code: province_name(code, lang), can_create=can_create_any_event(current_user),
     )
+
+
+@bp.get("/events/month")
+def month():
+    """One month as a list by day (works without JavaScript, reads well to a screen reader)."""
+    lang = current_language()
+    first = _month_arg(request.args.get("month"))
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    stmt = queries.between(queries.visible_events(_user()), queries.utc_midnight(first),
+                           queries.utc_midnight(following))
+    days = {}
+    for e in db.session.scalars(stmt.limit(2000)):
+        days.setdefault(local_time(e.starts_at, e).date(), []).append(e)
+    return render_template(
+        "events/month.html", days=sorted(days.items()), first=first, previous=previous, following=following,
+        kind_labels=KIND_LABELS, when=lambda e: services.when_text(e, lang),
+        day_label=lambda d: format_date(d, "EEEE d MMMM"), month_label=format_date(first, "LLLL y"),
+    )
+
+
+def _month_arg(value):
+    """'2026-12' as its first day; anything else is this month."""
+    try:
+        year, number = (int(part) for part in (value or "").split("-"))
+        return date(year, number, 1) if 1900 < year < 3000 else date.today().replace(day=1)
+    except ValueError:
+        return date.today().replace(day=1)
 
 
 def _organiser_choices(user):
@@ -145,7 +179,6 @@ def edit(event_id):
 def _form_data(event):
     starts, ends = local_time(event.starts_at, event), local_time(event.ends_at, event)
     if event.all_day:
-        from datetime import timedelta
         ends = ends - timedelta(days=1)
     deadline = local_time(event.registration_deadline, event) if event.registration_deadline else None
     return {
@@ -290,8 +323,6 @@ def event_ics(event_id):
 @bp.get("/events.ics")
 def feed_ics():
     """Public events (filters as query parameters), from a month back on."""
-    from datetime import timedelta
-
     from ..models import utcnow
 
     filters = dict(_filters(), mine=False)
