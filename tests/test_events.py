@@ -401,3 +401,29 @@ def test_past_events_and_the_month_view(app, client, make_event):
     this_month = html(client.get(f"/nl/events/month?month={FUTURE:%Y-%m}"))
     assert "Komend overleg" in this_month and upcoming.title in this_month
     assert client.get("/nl/events/month?month=nonsense").status_code == 200
+
+
+# -- reminders -----------------------------------------------------------------------------
+
+def test_reminders_go_out_the_day_before_once_in_each_language(app, runner, make_user, make_event, mail):
+    from forum.jobs.runner import run_round
+
+    soon = make_event(title="Morgen: regio-overleg", starts=datetime.utcnow() + timedelta(hours=20), capacity=2)
+    later = make_event(title="Over drie dagen", starts=datetime.utcnow() + timedelta(days=3))
+    dutch, french, quiet, waiting = make_user(), make_user(locale="fr"), make_user(notify_mode="never"), make_user()
+    as_member(app, dutch).post_form(f"/nl/events/{soon.id}/register", {})
+    as_member(app, french).post_form(f"/fr/events/{soon.id}/register", {})
+    with app.app_context():
+        db.session.get(Event, soon.id).capacity = 3
+        db.session.commit()
+    as_member(app, quiet).post_form(f"/nl/events/{soon.id}/register", {})
+    as_member(app, waiting).post_form(f"/nl/events/{later.id}/register", {})
+    mail.clear()
+    assert "event-reminders" in run_round(app, {})
+    assert mail.last(dutch.email)["Subject"] == tr(app, "Tomorrow: %(title)s", "nl", title="Morgen: regio-overleg")
+    assert mail.last(french.email)["Subject"] == tr(app, "Tomorrow: %(title)s", "fr", title="Morgen: regio-overleg")
+    assert mail.to(quiet.email) == [] and mail.to(waiting.email) == []
+    result = runner.invoke(args=["events", "remind"])  # a second runner, or a restart: nothing twice
+    assert result.exit_code == 0 and "0 reminder(s)" in result.output
+    run_round(app, {})
+    assert len(mail.to(dutch.email)) == 1 and len(mail.to(french.email)) == 1

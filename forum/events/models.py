@@ -71,6 +71,8 @@ class Registration(TimestampMixin, db.Model):
     listed = db.Column(db.Boolean, nullable=False, default=False)
     # Place in the queue: set each time the person (re)joins, so the waiting list is fair.
     joined_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Set when the reminder the day before went out (claimed first, so it goes out once).
+    reminded_at = db.Column(db.DateTime)
 
     event = db.relationship("Event", back_populates="registrations")
     user = db.relationship("User")

@@ -64,6 +64,7 @@ def upgrade():
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('listed', sa.Boolean(), nullable=False),
     sa.Column('joined_at', sa.DateTime(), nullable=False),
+    sa.Column('reminded_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_registration_event_id_event'), ondelete='CASCADE'),
