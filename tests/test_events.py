@@ -420,8 +420,8 @@ def test_reminders_go_out_the_day_before_once_in_each_language(app, runner, make
     as_member(app, waiting).post_form(f"/nl/events/{later.id}/register", {})
     mail.clear()
     assert "event-reminders" in run_round(app, {})
-    assert mail.last(dutch.email)["Subject"] == tr(app, "Tomorrow: %(title)s", "nl", title="Morgen: regio-overleg")
-    assert mail.last(french.email)["Subject"] == tr(app, "Tomorrow: %(title)s", "fr", title="Morgen: regio-overleg")
+    assert mail.last(dutch.email)["Subject"] == tr(app, "Reminder: %(title)s", "nl", title="Morgen: regio-overleg")
+    assert mail.last(french.email)["Subject"] == tr(app, "Reminder: %(title)s", "fr", title="Morgen: regio-overleg")
     assert mail.to(quiet.email) == [] and mail.to(waiting.email) == []
     result = runner.invoke(args=["events", "remind"])  # a second runner, or a restart: nothing twice
     assert result.exit_code == 0 and "0 reminder(s)" in result.output

@@ -41,6 +41,6 @@ def send_reminders(now=None):
             continue
         registration = db.session.get(Registration, registration_id)
         event = registration.event
-        _send(event, registration.user, "events_reminder", lambda e=event: _("Tomorrow: %(title)s", title=e.title))
+        _send(event, registration.user, "events_reminder", lambda e=event: _("Reminder: %(title)s", title=e.title))
         sent += 1
     return sent
