@@ -309,6 +309,8 @@ def register(user, event, note="", listed=False, now=None):
 def cancel_registration(user, event):
     """Give up a seat (or a waiting place); the first person waiting moves up and gets a mail."""
     event = _lock(event)
+    if event.is_past:
+        raise EventError("registration_closed")
     registration = registration_of(user, event)
     if registration is None or registration.status == "cancelled":
         raise EventError("not_registered")
