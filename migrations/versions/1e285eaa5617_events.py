@@ -4,7 +4,7 @@ Two new tables and their indexes; nothing existing changes. Index creation goes 
 batch mode like the other revisions, so SQLite and PostgreSQL run the same script.
 
 Revision ID: 1e285eaa5617
-Revises: 7d3f2a9c1b64
+Revises: b4e8d2f61a07
 Create Date: 2026-12-02 19:21:27.283180
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1e285eaa5617'
-down_revision = '7d3f2a9c1b64'
+down_revision = 'b4e8d2f61a07'
 branch_labels = None
 depends_on = None
 
