@@ -18,6 +18,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 
 from forum.extensions import db
 
+from .tuning import ANALYSIS_VERSION
+
+ANALYSIS_MARK = "agora search analysis "  # search_document's comment: this, then the analysis version
+
 _TSVECTOR = db.Text().with_variant(TSVECTOR(), "postgresql")
 _TAGS = db.JSON().with_variant(ARRAY(db.Text()), "postgresql")
 
@@ -76,6 +80,9 @@ class SearchDocument(db.Model):
     __table_args__ = (
         Index("ix_search_document_tsv_nl", "tsv_nl", postgresql_using="gin"),
         Index("ix_search_document_tsv_fr", "tsv_fr", postgresql_using="gin"),
+        # The analysis version that wrote the rows (search/tuning.py ANALYSIS_VERSION): a
+        # new table is current; a reindex sets it again; a table without it is stale.
+        {"comment": ANALYSIS_MARK + str(ANALYSIS_VERSION)},
     )
 
 

@@ -49,7 +49,7 @@ from forum.extensions import db
 from . import analysis
 from . import query as query_plan
 from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
-from .models import SearchDocument, SearchLexeme, SearchSpelling
+from .models import ANALYSIS_MARK, SearchDocument, SearchLexeme, SearchSpelling
 from .spelling import Dictionary, best_correction
 from .tuning import (
     COMPOUND_BOOST, COMPOUND_SKIP_DOCS, COMPOUND_SKIP_SHARE, COMPOUND_TERMS, EXPANSION_BOOST, FACET_LIMIT,
@@ -67,7 +67,6 @@ SPELLING_TABLE = SearchSpelling.__tablename__
 SPELLING_BUILD_TABLE = "search_spelling_build"
 JOURNAL_TABLE = "search_rebuild_journal"
 CONFIG = {"nl": "agora_nl", "fr": "agora_fr", "spell": "agora_simple"}
-ANALYSIS_MARK = "agora search analysis "  # the table comment a reindex leaves, then the version
 
 # pg_advisory locks: (class, id). The drain lock serialises index writers as Whoosh's
 # writer lock does; the rebuild lock allows one reindex at a time.

@@ -9,7 +9,7 @@ site) as current; a filled one keeps no mark and so reads as stale until reindex
 Nothing happens on SQLite (the Whoosh engine keeps its version in the index itself).
 
 Revision ID: b4d81e6a2c53
-Revises: b4e8d2f61a07
+Revises: 1e285eaa5617
 Create Date: 2026-12-02 19:30:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4d81e6a2c53'
-down_revision = 'b4e8d2f61a07'
+down_revision = '1e285eaa5617'
 branch_labels = None
 depends_on = None
 
