@@ -91,6 +91,7 @@ AREAS = (
     "forum.privacy",
     "forum.badges",
     "forum.attachments",
+    "forum.advice",
     "forum.api",
     "forum.feeds",
     "forum.io",
