@@ -251,6 +251,34 @@ def test_import_validates_and_export_keeps_the_advice_fields(app, council, make_
         assert exported["fields"]["follow_up"] == "Uitgevoerd."
         bad = {"format": data.get("format"), "version": data.get("version"),
                "threads": [dict(exported, ref="advies-2", fields=dict(exported["fields"], answer_status="maybe"))]}
-        problems = validate(bad)
-        text = str(getattr(problems, "problems", problems))
+        _plan, problems = validate(bad)
+        text = "\n".join(problems.items)
         assert "threads[0].fields.answer_status: unknown status 'maybe'" in text, text
+        _plan, problems = validate({"format": data.get("format"), "version": data.get("version"),
+                                    "themes": data["themes"], "organisations": data["organisations"],
+                                    "users": data["users"], "threads": [exported]})
+        assert not problems.items, problems.items
+
+
+def test_import_round_trip_into_an_empty_site(app, runner, council, make_thread, make_theme, other_site_config, tmp_path):
+    from forum import create_app
+
+    make_thread(author=council["poster"], kind="advice", theme=make_theme(),
+                fields=advice_fields(requested=False, answer_status="no_answer", follow_up="Geen reactie."))
+    path = tmp_path / "export.json"
+    assert runner.invoke(args=["forum", "export", str(path)]).exit_code == 0
+    other = create_app(other_site_config())
+    try:
+        with other.app_context():
+            db.create_all()
+        result = other.test_cli_runner().invoke(args=["forum", "import", str(path)])
+        assert result.exit_code == 0, result.output
+        with other.app_context():
+            thread = db.session.scalars(db.select(Thread).where(Thread.kind == "advice")).one()
+            assert thread.municipality == "Utrecht" and thread.province == "NL-UT"
+            assert thread.fields["requested"] is False and thread.fields["answer_status"] == "no_answer"
+            assert thread.fields["follow_up"] == "Geen reactie."
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
