@@ -219,8 +219,9 @@ class StatusTable:
 
 
 def _status_table(user, column, label_of):
-    stmt = (visible_advice(user).with_only_columns(column, status_expr(), db.func.count(Thread.id))
-            .group_by(column, status_expr()))
+    status = status_expr()  # one object in SELECT and GROUP BY: PostgreSQL compares them as written
+    stmt = (visible_advice(user).with_only_columns(column, status, db.func.count(Thread.id))
+            .group_by(column, status))
     table = {}
     for key, status, count in db.session.execute(stmt):
         counts = table.setdefault(key, {s: 0 for s in STATUSES})
