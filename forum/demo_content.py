@@ -376,6 +376,8 @@ def load_demo(if_empty=True):
     add_moderation_demo()
     from .attachments.demo import add_demo_attachments  # an advice letter, a memo and a flyer as files
     add_demo_attachments()
+    from .advice.demo import add_advice_demo  # a dozen advices with their documents, for the register
+    add_advice_demo()
 
     counts = {m.__name__: db.session.scalar(db.select(db.func.count()).select_from(m))
               for m in (Organisation, User, Theme, Thread, Post)}
