@@ -282,3 +282,27 @@ def test_import_round_trip_into_an_empty_site(app, runner, council, make_thread,
         with other.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_words_in_the_advice_and_answer_documents_are_found(app, runner, council, make_theme):
+    theme = make_theme(visibility="public")
+    client = as_member(app, council["poster"])
+    pdf = make_pdf(["De adviesraad pleit voor een schuldhulpmaatje in elke wijk."])
+    response = client.post_form("/nl/new", dict(_form(theme, title="Advies over schuldhulp in de wijk"),
+                                                attachments=(io.BytesIO(pdf), "advies.pdf")),
+                                content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        thread_id = db.session.scalar(db.select(Thread.id).where(Thread.kind == "advice"))
+    answer = make_pdf(["Het college start volgend jaar met wijkcoaches voor geldzaken."])
+    assert as_member(app, council["colleague"]).post_form(
+        f"/nl/advice/{thread_id}/answer", {"answer_status": "adopted", "attachments": (io.BytesIO(answer), "antwoord.pdf")},
+        content_type="multipart/form-data").status_code == 302
+    assert runner.invoke(args=["attachments", "extract"]).exit_code == 0
+    assert runner.invoke(args=["search", "sync"]).exit_code == 0
+    visitor = app.test_client()
+    for word in ("schuldhulpmaatje", "wijkcoaches", "bijzondere"):  # advice PDF, answer PDF, summary
+        page = html(visitor.get("/nl/search", query_string={"q": word, "kind": "advice"}))
+        assert "Advies over schuldhulp in de wijk" in page, word
+    page = html(visitor.get("/nl/search", query_string={"q": "wijkcoaches", "kind": "question"}))
+    assert "Advies over schuldhulp in de wijk" not in page
