@@ -306,3 +306,16 @@ def test_words_in_the_advice_and_answer_documents_are_found(app, runner, council
         assert "Advies over schuldhulp in de wijk" in page, word
     page = html(visitor.get("/nl/search", query_string={"q": "wijkcoaches", "kind": "question"}))
     assert "Advies over schuldhulp in de wijk" not in page
+
+
+def test_feed_and_french_register_show_new_advice(app, client, council, make_thread, make_theme):
+    make_thread(author=council["poster"], kind="advice", theme=make_theme(visibility="public"),
+                title="Avis sur l'aide alimentaire à Liège", language="fr",
+                fields=advice_fields(municipality="Liège", province="Luik", answer_status="not_adopted",
+                                     answered_on=f"{LAST_YEAR}-06-01"))
+    feed = client.get("/fr/feed/advice.atom")
+    assert feed.status_code == 200 and feed.mimetype == "application/atom+xml"
+    assert "Avis sur l&#39;aide alimentaire à Liège" in html(feed) or "Avis sur l'aide alimentaire à Liège" in html(feed)
+    page = html(client.get("/fr/advice"))
+    assert shows(app, page, "Not adopted", "fr") and shows(app, page, "Advice register", "fr")
+    assert 'href="/fr/feed/advice.atom"' in page
