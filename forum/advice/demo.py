@@ -11,7 +11,7 @@ from ..attachments.services import add_attachments, check_file, extract_pending
 # requested, addressee, title, summary, answer status, days to the answer, follow-up
 ADVICES = (
     ("marieke", "zorg-en-welzijn", "nl", 420, False, "college",
-     "Advies over de mantelzorgwaardering",
+     "Advies over waardering voor mantelzorgers",
      "Ken de mantelzorgwaardering automatisch toe, bied respijtzorg aan en benader jonge mantelzorgers via scholen.",
      "adopted", 40, "Sinds januari krijgen bekende mantelzorgers de waardering zonder aanvraag."),
     ("henk", "werk-en-inkomen", "nl", 380, True, "college",
