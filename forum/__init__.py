@@ -95,6 +95,7 @@ AREAS = (
     "forum.advice",
     "forum.api",
     "forum.feeds",
+    "forum.events",
     "forum.io",
     "forum.jobs",
     "forum.cli",

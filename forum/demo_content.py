@@ -378,6 +378,8 @@ def load_demo(if_empty=True):
     add_demo_attachments()
     from .advice.demo import add_advice_demo  # a dozen advices with their documents, for the register
     add_advice_demo()
+    from .events.demo import add_demo_events  # an assembly, consultations, a webinar, a full training
+    add_demo_events()
 
     counts = {m.__name__: db.session.scalar(db.select(db.func.count()).select_from(m))
               for m in (Organisation, User, Theme, Thread, Post)}
