@@ -92,6 +92,7 @@ AREAS = (
     "forum.privacy",
     "forum.badges",
     "forum.attachments",
+    "forum.advice",
     "forum.api",
     "forum.feeds",
     "forum.events",

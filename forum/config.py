@@ -93,6 +93,8 @@ def build_config(instance_path):
         "RATELIMIT_ENABLED": True,
         "EDIT_WINDOW_SECONDS": int(env("AGORA_EDIT_WINDOW_SECONDS", 60 * 60 * 24)),
         "FLAGS_TO_HIDE": int(env("AGORA_FLAGS_TO_HIDE", 3)),
+        # Weeks after an advice was sent without a recorded answer before its poster is reminded (once).
+        "ADVICE_REMINDER_WEEKS": int(env("AGORA_ADVICE_REMINDER_WEEKS", 8)),
         "PREMODERATE_FIRST_POSTS": int(env("AGORA_PREMODERATE_FIRST_POSTS", 2)),
         "NEW_MEMBER_MAX_LINKS": int(env("AGORA_NEW_MEMBER_MAX_LINKS", 2)),
         "SEARCH_SYNC_AFTER_REQUEST": True,

@@ -16,7 +16,7 @@ USER_STATUSES = ("unconfirmed", "pending", "active", "suspended")
 NOTIFY_MODES = ("immediate", "daily", "weekly", "never")
 THEME_VISIBILITIES = ("public", "members")
 THEME_POST_POLICIES = ("everyone", "moderators")
-THREAD_KINDS = ("question", "practice", "initiative", "vacancy", "discussion", "announcement")
+THREAD_KINDS = ("question", "practice", "initiative", "vacancy", "advice", "discussion", "announcement")
 POST_STATUSES = ("visible", "held", "hidden", "deleted")
 FLAG_REASONS = ("spam", "offensive", "off_topic", "privacy", "other")
 

@@ -40,7 +40,28 @@ def can_start_thread(user, theme, kind=None):
         return False
     if kind == "announcement" or theme.post_policy == "moderators":
         return user.is_moderator
+    if kind == "advice":
+        return can_post_advice(user)
     return True
+
+
+COUNCIL_KINDS = ("adviesraad", "clientenraad")
+
+
+def can_post_advice(user):
+    """An advice is posted in the name of the member's own council (or by a moderator)."""
+    if not can_post(user):
+        return False
+    org = user.organisation
+    return user.is_moderator or (org is not None and org.kind in COUNCIL_KINDS)
+
+
+def can_record_answer(user, thread):
+    """The municipality's answer: members of the council that gave the advice, moderators."""
+    if thread.kind != "advice" or not can_post(user) or not can_read_thread(user, thread):
+        return False
+    return user.is_moderator or (
+        thread.organisation_id is not None and user.organisation_id == thread.organisation_id)
 
 
 def can_read_thread(user, thread):

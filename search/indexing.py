@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 OBJECT_TYPES = ("post", "thread", "theme", "user", "organisation")
 # Kind-specific fields: long texts are searched like the body, short ones like tags.
-BODY_FIELDS = ("problem", "approach", "result", "asked")
+BODY_FIELDS = ("problem", "approach", "result", "asked", "summary", "follow_up")
 META_FIELDS = ("initiator", "contact")
 CHUNK = 500
 

@@ -29,7 +29,15 @@ def test_demo_loads_once_and_is_usable(app, runner, client):
 
     with app.app_context():
         threads = db.session.scalars(db.select(Thread)).all()
-        assert {t.kind for t in threads} == {"question", "practice", "initiative", "vacancy", "discussion", "announcement"}
+        assert {t.kind for t in threads} == {"question", "practice", "initiative", "vacancy", "advice", "discussion", "announcement"}
+        advice = [t for t in threads if t.kind == "advice"]
+        assert len(advice) == 12 and {t.language for t in advice} == {"nl", "fr"}
+        assert {t.fields["answer_status"] for t in advice} == {"awaiting", "adopted", "partly", "not_adopted", "no_answer"}
+        assert {t.province[:2] for t in advice} == {"NL", "BE"}
+        from forum.attachments.models import Attachment
+        documents = db.session.scalar(db.select(db.func.count(Attachment.id)).join(Post).where(
+            Post.thread_id.in_([t.id for t in advice]), Attachment.mime == "application/pdf"))
+        assert documents == 12
         assert {t.language for t in threads} == {"nl", "fr"}
         assert any(t.accepted_post_id for t in threads) and any(t.thanks_count for t in threads)
         vacancies = [t for t in threads if t.kind == "vacancy"]
@@ -47,7 +55,8 @@ def test_demo_loads_once_and_is_usable(app, runner, client):
     from forum.demo_content import DEMO_PASSWORD
     login(client, "admin@agora.example", password or DEMO_PASSWORD)
     for url in ("/nl/", "/fr/latest", "/nl/themes", "/nl/questions?tab=solved", "/fr/initiatives",
-                "/nl/vacancies", "/nl/vacancies?tab=closed", "/nl/practices", "/nl/notifications"):
+                "/nl/vacancies", "/nl/vacancies?tab=closed", "/nl/practices", "/nl/notifications",
+                "/nl/advice", "/fr/advice?status=partly", "/nl/advice/statistics", "/fr/advice.csv"):
         assert client.get(url).status_code == 200, url
     for thread_id in range(1, first["Thread"] + 1):
         assert client.get(f"/fr/t/{thread_id}").status_code == 200

@@ -13,7 +13,7 @@ from ..models import COUNTRIES, LANGUAGES, THREAD_KINDS, Organisation, Post, Tag
 from ..permissions import can_read_thread, can_see_post, is_member
 from ..places import find_province
 from . import params
-from .serialize import organisation_json, post_json, theme_json, thread_json
+from .serialize import absolute, organisation_json, post_json, theme_json, thread_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -59,6 +59,7 @@ def index():
         "themes": base + url_for("api.themes"),
         "threads": base + url_for("api.threads"),
         "organisations": base + url_for("api.organisations"),
+        "advice": base + url_for("api.advice"),
     })
 
 
@@ -114,6 +115,41 @@ def threads():
         stmt = stmt.where(Thread.kind == "vacancy", is_open if open_ else ~is_open)
     return _page(stmt, (Thread.last_post_at.desc(), Thread.id.desc()), page, per_page,
                  lambda t: thread_json(t, lang or t.language))
+
+
+@bp.get("/advice")
+def advice():
+    """The advice register: ?municipality= &province= &year= (sent) &status= (answer_status) &page="""
+    from ..advice import services as advice_services
+    from ..advice.fields import STATUSES
+
+    page, per_page = params.pagination()
+    municipality = params.text("municipality", 120)
+    province = params.text("province", 120)
+    year = params.positive_int("year", None)
+    status = params.choice("status", STATUSES)
+    stmt = (advice_services.visible_advice(current_user)
+            .options(selectinload(Thread.theme), selectinload(Thread.organisation)))
+    if municipality is not None:
+        stmt = stmt.where(func.lower(Thread.municipality) == municipality.lower())
+    if province is not None:
+        stmt = stmt.where(_province_is(Thread.province, province))
+    if year is not None:
+        stmt = stmt.where(advice_services.year_expr() == f"{year:04d}")
+    if status is not None:
+        stmt = stmt.where(advice_services.status_expr() == status)
+
+    def serialise(thread):
+        f = thread.fields or {}
+        return {
+            "id": thread.id, "title": thread.title, "language": thread.language,
+            "municipality": thread.municipality, "province": thread.province,
+            "requested": bool(f.get("requested")), "sent_on": f.get("sent_on") or None,
+            "answer_status": f.get("answer_status", "awaiting"), "answered_on": f.get("answered_on") or None,
+            "url": absolute("threads.thread", lang=thread.language, thread_id=thread.id),
+        }
+
+    return _page(stmt, (advice_services.sent_expr().desc(), Thread.id.desc()), page, per_page, serialise)
 
 
 def _province_is(column, text, country=None):

@@ -21,6 +21,7 @@ def kind_titles():
         "practice": _("Latest practices"),
         "initiative": _("Latest initiatives"),
         "vacancy": _("Latest vacancies"),
+        "advice": _("Latest advice"),
         "discussion": _("Latest discussions"),
         "announcement": _("Latest announcements"),
     }
@@ -32,6 +33,7 @@ def kind_labels():
         "practice": _("Practice"),
         "initiative": _("Initiative"),
         "vacancy": _("Vacancy"),
+        "advice": _("Advice"),
         "discussion": _("Discussion"),
         "announcement": _("Announcement"),
     }
@@ -42,6 +44,7 @@ KIND_PAGES = {
     "practice": "threads.practices",
     "initiative": "threads.initiatives",
     "vacancy": "threads.vacancies",
+    "advice": "advice.register",
 }
 
 

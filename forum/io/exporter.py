@@ -88,7 +88,9 @@ def _threads(ref, user_refs):
                                        .order_by(Post.thread_id, Post.number)):
             posts.setdefault(post.thread_id, []).append(post)
         for t in threads:
-            fields = dict(t.fields or {})
+            # Only the kind's own fields: an advice also keeps internal marks (answer
+            # document ids, the reminder date) that mean nothing on another site.
+            fields = {k: v for k, v in (t.fields or {}).items() if k in KIND_FIELDS[t.kind]}
             for name in COLUMN_FIELDS:
                 value = getattr(t, name)
                 if name in KIND_FIELDS[t.kind] and value:

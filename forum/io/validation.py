@@ -31,6 +31,12 @@ FORUM_ERRORS = {
     "invalid_date": "must be a date like 2025-03-31",
     "too_many_tags": "has more tags than allowed",
     "tag_too_long": "has a tag that is too long",
+    # advice (forum.advice.fields)
+    "municipality_required": "is required", "province_required": "is required",
+    "sent_on_required": "is required", "summary_required": "is required",
+    "summary_too_long": "is too long", "sent_in_future": "cannot be in the future",
+    "invalid_addressee": "must be one of college, council, college_communal, cpas, other",
+    "answered_before_sent": "is before sent_on",
 }
 
 
@@ -447,7 +453,10 @@ def _threads(data, plan, problems, base_dir=None):
             try:
                 row["columns"], row["fields"] = clean_fields(kind, fields)
             except ForumError as exc:
-                problems.add(f"{item.path}.fields.{exc.field}", FORUM_ERRORS.get(exc.code, "is not valid"))
+                message = FORUM_ERRORS.get(exc.code, "is not valid")
+                if exc.code == "invalid_status":
+                    message = f"unknown status {exc.params.get('status')!r}"
+                problems.add(f"{item.path}.fields.{exc.field}", message)
         # A top-level municipality/province applies to every kind (the API filters on it).
         row["municipality"] = row["municipality"] or row["columns"]["municipality"]
         row["province"] = row["province"] or row["columns"]["province"]

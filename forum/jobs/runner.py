@@ -58,6 +58,10 @@ def run_round(app, state, now=None):
         closed = job("close-vacancies", lambda: close_vacancies(today=now.date()))
         if closed:
             log.info("closed %d vacancies", closed)
+        from ..advice.services import send_reminders as advice_reminders
+        reminded = job("advice-reminders", lambda: advice_reminders(today=now.date()))
+        if reminded:
+            log.info("sent %d advice reminders", reminded)
         from ..attachments.services import run_jobs as attachment_jobs
         job("attachments", lambda: attachment_jobs(today=now.date()))  # text for search, before the sync
         job("search-sync", drain_search_outbox)

@@ -432,7 +432,8 @@ def change_kind(actor, thread, kind, reason=""):
     """Change what kind of thread this is; only questions keep an accepted answer. Commits."""
     _require_moderator(actor)
     reason = _clean_reason(reason, required=False)
-    if kind not in THREAD_KINDS:
+    # An advice needs its register fields (date, addressee, ...): it is posted as one, not made one.
+    if kind not in THREAD_KINDS or kind == "advice" or thread.kind == "advice":
         raise ModerationError("invalid_kind", field="kind")
     previous = thread.kind
     if previous == kind:

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..formtools import option as choice
@@ -15,6 +15,7 @@ KIND_LABELS = {
     "practice": _l("Good practice"),
     "initiative": _l("Citizen initiative"),
     "vacancy": _l("Vacancy"),
+    "advice": _l("Advice"),
     "discussion": _l("Discussion"),
     "announcement": _l("Announcement"),
 }
@@ -23,6 +24,7 @@ KIND_HINTS = {
     "practice": _l("Share what your council or municipality did about a problem, and what came of it."),
     "initiative": _l("A citizen initiative in your municipality others can learn from."),
     "vacancy": _l("Your council is looking for new members."),
+    "advice": _l("An advice your council gave its municipality, for the advice register."),
     "discussion": _l("Exchange views on a subject."),
     "announcement": _l("News from the umbrella organisation (moderators only)."),
 }
@@ -42,11 +44,18 @@ KIND_FORM_FIELDS = {
     "vacancy": {
         "vacancy_asked": "asked", "vacancy_closes_on": "closes_on", "vacancy_contact": "contact",
     },
+    "advice": {
+        "advice_requested": "requested", "advice_sent_on": "sent_on", "advice_addressee": "addressee",
+        "advice_municipality": "municipality", "advice_province": "province",
+        "advice_summary": "summary", "advice_text_only": "text_only",
+    },
 }
 REQUIRED_KIND_FIELDS = {
     "practice": ("practice_municipality", "practice_problem", "practice_approach"),
     "initiative": ("initiative_municipality", "initiative_province", "initiative_initiator"),
     "vacancy": ("vacancy_asked", "vacancy_closes_on"),
+    "advice": ("advice_requested", "advice_sent_on", "advice_addressee", "advice_municipality",
+               "advice_province", "advice_summary"),
 }
 
 _body_length = Length(max=BODY_MAX)
@@ -80,6 +89,15 @@ class NewThreadForm(FlaskForm):
                                   render_kw={"type": "date"})
     vacancy_contact = StringField(_l("Contact"), validators=[Optional(), Length(max=300)])
 
+    advice_requested = RadioField(_l("Asked for or on your own initiative?"), validators=[Optional()], choices=[
+        choice("requested", _l("Asked for by the municipality")), choice("own", _l("On our own initiative"))])
+    advice_sent_on = DateField(_l("Date sent"), validators=[Optional()], render_kw={"type": "date"})
+    advice_addressee = SelectField(_l("Addressed to"), validators=[Optional()])
+    advice_municipality = StringField(_l("Municipality"), validators=[Optional(), Length(max=120)])
+    advice_province = SelectField(_l("Province"), validators=[Optional()])
+    advice_summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=1000)])
+    advice_text_only = BooleanField(_l("The advice is only in the text above (no document)"))
+
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         # The chosen kind's fields are required; other fieldsets are ignored.
@@ -88,12 +106,19 @@ class NewThreadForm(FlaskForm):
             if not field.data and not field.errors:
                 field.errors = list(field.errors) + [_l("This field is required for this kind of topic.")]
                 ok = False
+        if self.kind.data == "advice" and not self.advice_text_only.data and not any(self.attachments.data or ()):
+            self.attachments.errors = list(self.attachments.errors) + [
+                _l("Attach the advice document, or tick that the advice is only in the text.")]
+            ok = False
         return ok
 
     def kind_fields(self):
         """The service's `fields` dict for the chosen kind."""
         mapping = KIND_FORM_FIELDS.get(self.kind.data, {})
-        return {service: getattr(self, form_name).data for form_name, service in mapping.items()}
+        values = {service: getattr(self, form_name).data for form_name, service in mapping.items()}
+        if self.kind.data == "advice":
+            values["requested"] = values["requested"] == "requested"
+        return values
 
     def form_field_for(self, service_field):
         """The form field a service error about `service_field` belongs to."""

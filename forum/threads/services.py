@@ -53,6 +53,9 @@ KIND_FIELDS = {
     "practice": ("municipality", "problem", "approach", "result", "contact"),
     "initiative": ("municipality", "province", "initiator", "website", "contact"),
     "vacancy": ("asked", "closes_on", "contact"),
+    # Checked by forum.advice.fields (the register's own rules).
+    "advice": ("requested", "sent_on", "addressee", "municipality", "province", "summary", "text_only",
+               "answer_status", "answered_on", "follow_up"),
 }
 COLUMN_FIELDS = ("municipality", "province", "closes_on")
 FIELD_MAX = 4000
@@ -159,6 +162,10 @@ def _parse_date(value):
 
 def clean_fields(kind, fields):
     """Split kind-specific input into (columns, extra fields), validated and trimmed."""
+    if kind == "advice":
+        from ..advice import fields as advice_fields  # the advice area builds on this module
+
+        return advice_fields.clean(fields)
     columns = {"municipality": "", "province": "", "closes_on": None}
     extra = {}
     for name in KIND_FIELDS[kind]:

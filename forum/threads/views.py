@@ -20,9 +20,10 @@ from ..i18n import current_language
 from ..models import LANGUAGES, THREAD_KINDS, Notification, Post, PostRevision, Theme, Thread, User
 from ..permissions import (
     can_accept_answer, can_delete_post, can_edit_post, can_moderate, can_read_theme,
-    can_read_thread, can_reply, can_see_history, can_see_post, can_start_thread, is_member,
-    member_required,
+    can_post_advice, can_read_thread, can_record_answer, can_reply, can_see_history, can_see_post,
+    can_start_thread, is_member, member_required,
 )
+from ..advice.fields import ADDRESSEE_LABELS
 from ..transactions import begin_writing
 from ..places import find_province, province_choices
 from . import bp, fragments, queries, root_bp, services
@@ -306,10 +307,15 @@ def _new_thread_form():
     startable = [t for t in db.session.scalars(db.select(Theme).order_by(Theme.position, Theme.id))
                  if can_start_thread(user, t)]
     form.theme.choices = [choice(t.id, t.name(lang)) for t in startable]
-    kinds = [k for k in THREAD_KINDS if k != "announcement" or can_moderate(user)]
+    kinds = [k for k in THREAD_KINDS if (k != "announcement" or can_moderate(user))
+             and (k != "advice" or can_post_advice(user))]
     form.kind.choices = [choice(k, KIND_LABELS[k]) for k in kinds]
+    form.offers_advice = "advice" in kinds
     form.initiative_province.choices = [choice("", _("Choose a province"))] + [
         choice(code, label) for code, label in province_choices(lang)]
+    form.advice_province.choices = form.initiative_province.choices
+    form.advice_addressee.choices = [choice("", _("Choose the addressee"))] + [
+        choice(code, label) for code, label in ADDRESSEE_LABELS.items()]
     if request.method == "GET":
         theme_slug = request.args.get("theme")
         preset = next((t for t in startable if t.slug == theme_slug), None)

@@ -29,6 +29,8 @@ PAGES = {
         ("thread", "/{lang}/t/{public_thread}"),
         ("search", "/{lang}/search?q=adviesraad"),
         ("search-nothing", "/{lang}/search?q=zzyzxqwv"),
+        ("advice-register", "/{lang}/advice"),
+        ("advice-register-filtered", "/{lang}/advice?status=partly&language=fr"),
         ("directory", "/{lang}/members"),
         ("verify", "/{lang}/members/{org_slug}"),
         ("about", "/{lang}/about"),
@@ -61,6 +63,8 @@ PAGES = {
         ("badge", "/{lang}/badge"),
         ("search", "/{lang}/search?q=gemeente"),
         ("forbidden", "/{lang}/mod/"),
+        ("advice-thread", "/{lang}/t/{own_advice}"),
+        ("advice-answer", "/{lang}/advice/{own_advice}/answer"),
     ],
     MODERATOR: [
         ("queue", "/{lang}/mod/"),
@@ -72,6 +76,7 @@ PAGES = {
         ("user", "/{lang}/mod/users/{other_user}"),
         ("thread-page", "/{lang}/t/{members_thread}"),
         ("history", "/{lang}/p/{edited_post}/history"),
+        ("advice-statistics", "/{lang}/advice/statistics"),
     ],
     ADMIN: [
         ("overview", "/{lang}/admin/"),
@@ -112,6 +117,7 @@ def facts(live_server):
         "org_slug": q("SELECT slug FROM organisation WHERE slug = 'asd-zwolle'"),
         "org_id": q("SELECT id FROM organisation WHERE slug = 'asd-zwolle'"),
         "theme_id": q("SELECT id FROM theme ORDER BY position LIMIT 1"),
+        "own_advice": q("SELECT id FROM thread WHERE kind = 'advice' AND author_id = ? LIMIT 1", marieke),
     }
 
 

@@ -1,0 +1,292 @@
+"""The advice register: recording the municipality's answer, the filtered list with its
+facet counts, the CSV rows, the umbrella's statistics and the 8-week reminder."""
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+
+from .. import outbox
+from ..extensions import db
+from ..models import LANGUAGES, Post, Theme, Thread, User
+from ..permissions import can_record_answer, is_member
+from ..places import find_province
+from ..transactions import unit_of_work
+from .fields import ANSWERED, STATUSES, AdviceError, clean_answer, parse_bool
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 20
+
+
+# The register filters and counts on these JSON values; the kind column (indexed) narrows
+# the rows to advice first, so a few thousand advices stay cheap (see README "Advice register").
+def status_expr():
+    return Thread.fields["answer_status"].as_string()
+
+
+def sent_expr():
+    return Thread.fields["sent_on"].as_string()
+
+
+def year_expr():
+    return db.func.substr(sent_expr(), 1, 4)
+
+
+def requested_expr():
+    return Thread.fields["requested"].as_boolean()
+
+
+@unit_of_work()
+def record_answer(user, thread, status, answered_on=None, follow_up="", prepared=(), today=None):
+    """Record (or correct) the municipality's answer and what happened next; the answer
+    document is attached to the opening post. Commits."""
+    if not can_record_answer(user, thread):
+        raise AdviceError("forbidden")
+    fields = dict(thread.fields or {})
+    status, answered = clean_answer(status, answered_on, fields.get("sent_on"), today)
+    follow_up = str(follow_up or "").replace("\r\n", "\n").strip()
+    if len(follow_up) > 4000:
+        raise AdviceError("field_too_long", field="follow_up")
+    fields.update(answer_status=status, answered_on=answered, follow_up=follow_up)
+    if prepared:
+        from ..attachments.services import add_attachments
+
+        opening = db.session.scalar(db.select(Post).where(Post.thread_id == thread.id, Post.number == 1))
+        rows = add_attachments(opening, user.id, prepared)
+        db.session.flush()
+        fields["answer_documents"] = [*fields.get("answer_documents", []), *(r.id for r in rows)]
+    thread.fields = fields  # a new dict: JSON columns do not track changes inside
+    outbox.enqueue("thread", thread.id)
+    return thread
+
+
+# -- the register ----------------------------------------------------------------------
+
+FACETS = ("municipality", "province", "year", "theme", "requested", "status", "language")
+
+
+@dataclass
+class Filters:
+    municipality: str = ""
+    province: str = ""
+    year: str = ""
+    theme: str = ""
+    requested: str = ""  # "requested" or "own"
+    status: str = ""
+    language: str = ""
+    sort: str = "new"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args):
+        """Filters from query arguments; unknown values are dropped, not refused."""
+        year = (args.get("year") or "").strip()
+        province = (args.get("province") or "").strip()
+        try:
+            page = max(int(args.get("page", 1)), 1)
+        except ValueError:
+            page = 1
+        return cls(
+            municipality=(args.get("municipality") or "").strip()[:120],
+            province=(find_province(province) or "") if province else "",
+            year=year if year.isdigit() and len(year) == 4 else "",
+            theme=(args.get("theme") or "").strip()[:80],
+            requested=args.get("requested") if args.get("requested") in ("requested", "own") else "",
+            status=args.get("status") if args.get("status") in STATUSES else "",
+            language=args.get("language") if args.get("language") in LANGUAGES else "",
+            sort="old" if args.get("sort") == "old" else "new",
+            page=min(page, 1000),
+        )
+
+    def args(self, **changes):
+        """Query arguments of these filters with some changed (None drops one)."""
+        values = {name: getattr(self, name) for name in FACETS}
+        values["sort"] = self.sort if self.sort != "new" else ""
+        values.update(changes)
+        return {k: v for k, v in values.items() if v}
+
+    @property
+    def active(self):
+        return any(getattr(self, name) for name in FACETS)
+
+
+def _conditions(filters, skip=None):
+    conds = []
+    if filters.municipality and skip != "municipality":
+        conds.append(db.func.lower(Thread.municipality) == filters.municipality.lower())
+    if filters.province and skip != "province":
+        conds.append(Thread.province == filters.province)
+    if filters.year and skip != "year":
+        conds.append(year_expr() == filters.year)
+    if filters.theme and skip != "theme":
+        conds.append(Theme.slug == filters.theme)
+    if filters.requested and skip != "requested":
+        conds.append(requested_expr().is_(filters.requested == "requested"))
+    if filters.status and skip != "status":
+        conds.append(status_expr() == filters.status)
+    if filters.language and skip != "language":
+        conds.append(Thread.language == filters.language)
+    return conds
+
+
+def visible_advice(user):
+    """Advice threads the user may see: visible, in a theme they may read, not merged away."""
+    query = (db.select(Thread).join(Thread.theme)
+             .where(Thread.kind == "advice", Thread.status == "visible", Thread.merged_into_id.is_(None)))
+    if not is_member(user):
+        query = query.where(Theme.visibility == "public")
+    return query
+
+
+def advice_query(user, filters):
+    """The filtered, sorted register (newest sent first unless sort=old)."""
+    query = visible_advice(user).where(*_conditions(filters))
+    order = (sent_expr().asc(), Thread.id.asc()) if filters.sort == "old" else (sent_expr().desc(), Thread.id.desc())
+    return query.order_by(*order)
+
+
+def _facet_column(name):
+    return {
+        "municipality": Thread.municipality, "province": Thread.province, "year": year_expr(),
+        "theme": Theme.slug, "requested": requested_expr(), "status": status_expr(),
+        "language": Thread.language,
+    }[name]
+
+
+def facet_counts(user, filters):
+    """{facet: [(value, count), ...]}: per facet one grouped query under the other filters,
+    so each count says how many entries choosing that value would show."""
+    result = {}
+    for name in FACETS:
+        column = _facet_column(name)
+        stmt = (visible_advice(user).where(*_conditions(filters, skip=name))
+                .with_only_columns(column, db.func.count(Thread.id)).group_by(column))
+        rows = [(value, count) for value, count in db.session.execute(stmt) if value not in (None, "")]
+        if name == "requested":
+            rows = [("requested" if value else "own", count) for value, count in rows]
+        elif name == "year":
+            rows.sort(key=lambda r: r[0], reverse=True)
+        else:
+            rows.sort(key=lambda r: (-r[1], str(r[0])))
+        result[name] = rows
+    return result
+
+
+def csv_rows(rows, lang, base_url):
+    """Header and one formula-safe row per advice, for the register's CSV export."""
+    from ..moderation.services import csv_safe
+    from ..places import province_name
+
+    yield ["id", "title", "language", "council", "municipality", "province", "theme", "requested",
+           "sent_on", "addressee", "answer_status", "answered_on", "summary", "follow_up", "url"]
+    for thread in rows:
+        f = thread.fields or {}
+        yield [csv_safe(v) for v in (
+            thread.id, thread.title, thread.language,
+            thread.organisation.name if thread.organisation else "", thread.municipality,
+            province_name(thread.province, lang) if thread.province else "", thread.theme.name(lang),
+            "requested" if f.get("requested") else "own", f.get("sent_on", ""), f.get("addressee", ""),
+            f.get("answer_status", ""), f.get("answered_on", ""), f.get("summary", ""),
+            f.get("follow_up", ""), f"{base_url}/{lang}/t/{thread.id}",
+        )]
+
+
+# -- statistics for the umbrella -------------------------------------------------------
+
+@dataclass
+class StatusTable:
+    """Counts per row label (a year or a theme) and answer status, with totals and shares."""
+    rows: list  # [(key, label, {status: count})]
+
+    def total(self, counts):
+        return sum(counts.values())
+
+    @property
+    def totals(self):
+        out = {s: 0 for s in STATUSES}
+        for _key, _label, counts in self.rows:
+            for s, n in counts.items():
+                out[s] += n
+        return out
+
+    @property
+    def answered_shares(self):
+        """Percent of all advice per status (awaiting included), rounded to whole numbers."""
+        totals = self.totals
+        grand = sum(totals.values())
+        return {s: (round(100 * n / grand) if grand else 0) for s, n in totals.items()}
+
+
+def _status_table(user, column, label_of):
+    status = status_expr()  # one object in SELECT and GROUP BY: PostgreSQL compares them as written
+    stmt = (visible_advice(user).with_only_columns(column, status, db.func.count(Thread.id))
+            .group_by(column, status))
+    table = {}
+    for key, status, count in db.session.execute(stmt):
+        counts = table.setdefault(key, {s: 0 for s in STATUSES})
+        counts[status if status in STATUSES else "awaiting"] += count
+    return StatusTable([(key, label_of(key), counts) for key, counts in table.items()])
+
+
+def statistics(user, lang):
+    """(per year, per theme) StatusTables: two grouped queries."""
+    per_year = _status_table(user, year_expr(), str)
+    per_year.rows.sort(key=lambda r: r[0] or "")
+    names = {t.id: t.name(lang) for t in db.session.scalars(db.select(Theme))}
+    per_theme = _status_table(user, Thread.theme_id, lambda key: names.get(key, ""))
+    per_theme.rows.sort(key=lambda r: r[1])
+    return per_year, per_theme
+
+
+# -- the reminder ----------------------------------------------------------------------
+
+def due_for_reminder(today):
+    """Advice still awaiting an answer, sent more than the setting's weeks ago, not reminded yet."""
+    weeks = current_app.config["ADVICE_REMINDER_WEEKS"]
+    cutoff = (today - timedelta(weeks=weeks)).isoformat()
+    return db.session.scalars(
+        db.select(Thread).where(
+            Thread.kind == "advice", Thread.status == "visible", status_expr() == "awaiting",
+            sent_expr() <= cutoff, Thread.fields["reminded_on"].as_string().is_(None))
+        .order_by(Thread.id)
+    ).all()
+
+
+def send_reminders(today=None):
+    """Remind the posting member of each advice without an answer after the set weeks,
+    once: the thread is marked before the mail leaves (a failed mail is not retried, a
+    second run sends nothing). Returns how many were sent. Runs inside the job's unit."""
+    from flask_babel import gettext as _
+
+    from auth.mail import send_mail
+
+    from ..threads.notifications import external_url
+
+    today = today or date.today()
+    sent = 0
+    for thread in due_for_reminder(today):
+        thread.fields = dict(thread.fields, reminded_on=today.isoformat())
+        db.session.commit()  # claimed: a second run finds it marked
+        author = db.session.get(User, thread.author_id) if thread.author_id else None
+        if author is None or author.deleted_at is not None or author.status != "active":
+            continue
+        lang = author.locale if author.locale in LANGUAGES else "nl"
+        try:
+            send_mail(author.email, "advice_reminder", lang, subject=lambda: _("Has the municipality answered your advice?"),
+                      headers={"Auto-Submitted": "auto-generated"}, user=author, thread=thread,
+                      weeks=current_app.config["ADVICE_REMINDER_WEEKS"],
+                      link=external_url("threads.thread", thread_id=thread.id, lang=lang),
+                      answer_link=external_url("advice.record_answer", thread_id=thread.id, lang=lang))
+            sent += 1
+        except Exception:  # one refused address must not stop the others
+            log.exception("advice reminder for thread %s failed", thread.id)
+    return sent
+
+
+def is_answered(thread):
+    return (thread.fields or {}).get("answer_status") in ANSWERED
+
+
+__all__ = ["record_answer", "Filters", "facet_counts", "advice_query", "csv_rows", "statistics",
+           "send_reminders", "parse_bool"]
