@@ -3,12 +3,16 @@ browser's claim; only the allow-list below is accepted, and the name must agree 
 
 detect(data, filename) returns a FileType or raises Refused with a code the services
 translate: type_not_allowed, archive, executable, active_content, macros, mismatch,
-damaged, empty.
+damaged, empty, too_many_parts, unpacked_too_large, embedded_image_too_big. Zip archives are
+read only through archives.Archive, bounded while they inflate (limits.py).
 """
-import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
+
+from . import archives, limits
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,6 @@ ACTIVE_TEXT = re.compile(
     rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|object|embed|meta|link|style|form|img|a|\?xml|\?php)(?=[\s>/])",
     re.IGNORECASE,
 )
-MAX_ZIP_ENTRIES = 10_000
 
 
 class Refused(Exception):
@@ -86,8 +89,9 @@ def extension_of(filename):
     return name.rsplit(".", 1)[-1].strip().lower()
 
 
-def sniff(data):
-    """The type code of `data` from its content alone; raises Refused."""
+def sniff(data, max_image_pixels=None):
+    """The type code of `data` from its content alone; raises Refused. Images inside
+    documents with more than `max_image_pixels` are refused too."""
     if not data:
         raise Refused("empty")
     head = data[:16]
@@ -102,7 +106,7 @@ def sniff(data):
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
     if head.startswith(b"PK\x03\x04"):
-        return _sniff_zip(data)
+        return _sniff_zip(data, max_image_pixels)
     if any(head.startswith(m) for m in EXECUTABLE_MAGIC):
         raise Refused("executable")
     if any(head.startswith(m) for m in ARCHIVE_MAGIC) or data[257:262] == b"ustar":
@@ -112,47 +116,78 @@ def sniff(data):
     return _sniff_text(data)
 
 
-def _sniff_zip(data):
+def _sniff_zip(data, max_image_pixels=None):
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
+        archive = archives.Archive(data)
+    except archives.ArchiveLimit as exc:
+        raise _over_limit(exc) from None
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, NotImplementedError, struct.error):
         raise Refused("damaged") from None
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise Refused("archive")
-    names = [i.filename for i in infos]
+    infos, names = archive.infos, archive.names
+    odf = bool(infos) and infos[0].filename == "mimetype"
+    if not odf and "[Content_Types].xml" not in names:
+        raise Refused("archive")  # a plain zip (or a jar, apk, ...): attach the documents themselves
+    try:
+        # Sizes and ratios first, for every part: a bomb in a part we never read is still
+        # refused (a member's office program would choke on it).
+        archive.check_directory()
+        if odf:
+            code = _sniff_odf(archive)
+        else:
+            code = _sniff_ooxml(archive)
+        if max_image_pixels:
+            _check_embedded_images(archive, max_image_pixels)
+    except archives.ArchiveLimit as exc:
+        raise _over_limit(exc) from None
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, NotImplementedError, zlib.error):
+        raise Refused("damaged") from None  # e.g. a CRC error: the sizes in the headers lied
+    return code
+
+
+def _over_limit(exc):
+    if exc.reason == "entries":
+        return Refused("too_many_parts")
+    if exc.reason == "method":
+        return Refused("damaged")
+    return Refused("unpacked_too_large")
+
+
+def _sniff_odf(archive):
     # ODF: the first entry is an uncompressed "mimetype" naming the document type.
-    if infos and infos[0].filename == "mimetype":
-        first = infos[0]
-        if first.compress_type != zipfile.ZIP_STORED or first.file_size > 100:
-            raise Refused("damaged")
-        try:
-            mimetype = archive.read(first).strip()
-        except Exception:
-            raise Refused("damaged") from None
-        code = ODF_MIMETYPES.get(mimetype)
-        if code is None:
-            raise Refused("type_not_allowed")
-        if "content.xml" not in names:
-            raise Refused("damaged")
-        _refuse_macros(names)
-        return code
-    if "[Content_Types].xml" in names:
-        _refuse_macros(names)
-        try:
-            content_types = archive.read("[Content_Types].xml")[:200_000]
-        except Exception:
-            raise Refused("damaged") from None
-        if b"macroEnabled" in content_types:
-            raise Refused("macros")
-        if any(n.startswith("word/") for n in names):
-            return "docx"
-        if any(n.startswith("xl/") for n in names):
-            return "xlsx"
-        if any(n.startswith("ppt/") for n in names):
-            return "pptx"
+    first = archive.infos[0]
+    if first.compress_type != zipfile.ZIP_STORED or first.file_size > 100:
+        raise Refused("damaged")
+    code = ODF_MIMETYPES.get(archive.read(first, max_bytes=100).strip())
+    if code is None:
         raise Refused("type_not_allowed")
-    raise Refused("archive")  # a plain zip (or a jar, apk, ...): attach the documents themselves
+    if "content.xml" not in archive.names:
+        raise Refused("damaged")
+    _refuse_macros(archive.names)
+    return code
+
+
+def _sniff_ooxml(archive):
+    names = archive.names
+    _refuse_macros(names)
+    if archive.contains("[Content_Types].xml", b"macroEnabled"):
+        raise Refused("macros")
+    if any(n.startswith("word/") for n in names):
+        return "docx"
+    if any(n.startswith("xl/") for n in names):
+        return "xlsx"
+    if any(n.startswith("ppt/") for n in names):
+        return "pptx"
+    raise Refused("type_not_allowed")
+
+
+def _check_embedded_images(archive, max_pixels):
+    """Images inside a document get the same pixel limit as uploaded images (the size is in
+    their header; nothing decodes their pixels)."""
+    from . import images  # here: images.py imports Refused from this module
+
+    for info in archive.infos:
+        if extension_of(info.filename) in limits.EMBEDDED_IMAGE_EXTENSIONS:
+            images.check_embedded(archive.head(info, limits.EMBEDDED_IMAGE_HEAD_BYTES), max_pixels)
 
 
 def _refuse_macros(names):
@@ -177,9 +212,9 @@ def _sniff_text(data):
     return "text"
 
 
-def detect(data, filename):
+def detect(data, filename, max_image_pixels=None):
     """The FileType of an upload, or Refused: the content decides, the name must agree."""
-    code = sniff(data)
+    code = sniff(data, max_image_pixels)
     ext = extension_of(filename)
     if code == "text":
         if ext == "csv":

@@ -9,6 +9,7 @@ from .detect import Refused
 
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "gif": "GIF"}
 MAX_FRAMES = 300
+EMBEDDED_FORMATS = ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"]
 
 
 class ProcessedImage:
@@ -26,13 +27,41 @@ def _open(data, code, max_pixels):
         raise Refused("image_too_big", max_pixels=max_pixels) from None
     except Exception:
         raise Refused("damaged") from None
+    _check_pixels(im, max_pixels, "image_too_big")
+    return im
+
+
+def _check_pixels(im, max_pixels, code):
     width, height = im.size
     if width * height > max_pixels or width <= 0 or height <= 0:
-        raise Refused("image_too_big", pixels=width * height, max_pixels=max_pixels)
+        raise Refused(code, pixels=width * height, max_pixels=max_pixels)
     frames = getattr(im, "n_frames", 1)
     if frames > MAX_FRAMES or width * height * frames > max_pixels * 4:
-        raise Refused("image_too_big", pixels=width * height * frames, max_pixels=max_pixels)
-    return im
+        raise Refused(code, pixels=width * height * frames, max_pixels=max_pixels)
+
+
+def check_embedded(head, max_pixels):
+    """Refuse (embedded_image_too_big) an image inside a document with more pixels than an
+    upload may have, from the first bytes of the image. Images Pillow cannot size from
+    those bytes are left alone: Agora never decodes them, it only passes the document on."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(head), formats=EMBEDDED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Refused("embedded_image_too_big", max_pixels=max_pixels) from None
+    except Exception:
+        return
+    with im:
+        width, height = im.size
+        if width * height > max_pixels or width <= 0 or height <= 0:
+            raise Refused("embedded_image_too_big", pixels=width * height, max_pixels=max_pixels)
+        try:
+            _check_pixels(im, max_pixels, "embedded_image_too_big")
+        except Refused:
+            raise
+        except Exception:  # counting frames needs more than the head: the first frame passed
+            return
 
 
 def _clean(frame, code):

@@ -17,6 +17,9 @@ PROBLEMS = {
     "damaged": "could not be read (damaged?)",
     "empty": "is empty",
     "image_too_big": "has too many pixels",
+    "too_many_parts": "has too many parts for a document",
+    "unpacked_too_large": "unpacks to too much data (a zip bomb?)",
+    "embedded_image_too_big": "contains an image with too many pixels",
 }
 
 

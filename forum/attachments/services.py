@@ -28,7 +28,7 @@ from ..extensions import db
 from ..models import Notification, Post, utcnow
 from ..permissions import can_attach, can_moderate, can_remove_attachment
 from ..transactions import end_read, unit_of_work
-from . import detect, extract, images, storage
+from . import detect, extract, images, limits, storage
 from .models import Attachment
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,17 @@ def problem_message(code, name="", **params):
                            "limit per member (you have %(left)s left). Try again later or attach fewer "
                            "or smaller files.", max=format_size(config("ATTACHMENT_DAILY_QUOTA")),
                            left=format_size(max(params.get("left", 0), 0))),
+        "too_many_parts": lambda: _("%(name)s consists of more than %(max)s parts; an ordinary document has far "
+                                    "fewer. It cannot be attached.", name=name,
+                                    max=format_decimal(limits.ARCHIVE_MAX_ENTRIES)),
+        "unpacked_too_large": lambda: _("%(name)s would unpack to more than %(max)s, or is packed far more tightly "
+                                        "than an ordinary document (a “zip bomb”). It cannot be attached. Save it "
+                                        "again from your office program, or split it into smaller documents.",
+                                        name=name, max=format_size(limits.ARCHIVE_MAX_TOTAL_BYTES)),
+        "embedded_image_too_big": lambda: _("%(name)s contains an image with too many pixels (at most %(max)s "
+                                            "megapixels). Make the images in the document smaller and try again.",
+                                            name=name,
+                                            max=format_decimal(round(config("ATTACHMENT_MAX_IMAGE_PIXELS") / 1e6))),
         "forbidden": lambda: _("You are not allowed to do this."),
     }
     message = messages.get(code)
@@ -188,7 +199,7 @@ def check_file(data, filename, size=None):
     if size > config("ATTACHMENT_MAX_BYTES"):
         raise AttachmentRefused([("too_large", {"name": display, "size": size})])
     try:
-        file_type = detect.detect(data, filename)
+        file_type = detect.detect(data, filename, max_image_pixels=config("ATTACHMENT_MAX_IMAGE_PIXELS"))
         prepared = Prepared(filename=clean_filename(filename, file_type), file_type=file_type, data=data)
         if file_type.kind == "image":
             result = images.process(
@@ -420,8 +431,10 @@ def extract_pending(limit=50):
             continue
         try:
             data = storage.read(row.sha256)
-            text = extract.extract_text(data, row.type_code, max_chars=config("ATTACHMENT_TEXT_MAX_CHARS"))
-            status = "done"
+            result = extract.extract(data, row.type_code, max_chars=config("ATTACHMENT_TEXT_MAX_CHARS"))
+            text, status = result.text, "done"
+            if result.cut:  # a limit of limits.py: the text up to it is kept
+                log.warning("text of attachment %s (%s) cut: %s", attachment_id, row.filename, result.cut)
         except (OSError, ValueError, extract.ExtractionFailed) as exc:
             log.warning("text extraction failed for attachment %s (%s): %s", attachment_id, row.filename, exc)
             text, status = "", "failed"
