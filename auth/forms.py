@@ -139,6 +139,15 @@ class CodeForm(FlaskForm):
     ])
 
 
+class PasswordOffForm(FlaskForm):
+    """Sign in by mailed link only: the password is removed, proven with it once more."""
+
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(message=_l("Enter your current password.")),
+        Length(max=1024, message=_l("This password is too long.")),
+    ])
+
+
 class StartTotpForm(FlaskForm):
     """The button that starts setting up an authenticator app."""
 

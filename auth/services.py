@@ -465,6 +465,19 @@ def change_password(user, current_password, new_password):
     db.session.commit()
 
 
+def remove_password(user, current_password):
+    """Sign in by mailed link only: forget the password (a reset link chooses a new one).
+
+    Other sessions end, as after a password change. Raises RateLimited, AuthError('wrong_password').
+    """
+    check_current_password(user, current_password)
+    user.password_hash = None
+    user.rotate_session_token()
+    securitylog.record(user, "password_removed")
+    queue_mail("password_changed", user.email, user_id=user.id)
+    db.session.commit()
+
+
 def email_change_token(user, new_email):
     return make_token("email", {"id": user.id, "new": new_email, "fp": fingerprint(user.email)})
 

@@ -16,7 +16,7 @@ from forum.ratelimit import RateLimited
 
 from . import devices, links, second_factor, securitylog, services
 from .forms import (ApproveForm, option, ChangeEmailForm, ChangePasswordForm, CodeForm, EmailForm, FinishSignInForm,
-                    LoginForm, ProfileForm, RegisterForm, RejectForm, ResendTokenForm, ResetPasswordForm,
+                    LoginForm, PasswordOffForm, ProfileForm, RegisterForm, RejectForm, ResendTokenForm, ResetPasswordForm,
                     ResetSecondFactorForm, StartTotpForm)
 from .tokens import TokenExpired, TokenInvalid
 
@@ -407,6 +407,16 @@ def settings():
     return render_template("auth/settings.html", form=form, tab="profile"), 400 if request.method == "POST" else 200
 
 
+def _renew_session(user):
+    """After a new session token: other devices are signed out, this one signs in again with it."""
+    remember = bool(request.cookies.get("remember_token"))
+    factor_at = session.get("factor_at")
+    session.clear()
+    login_user(user, remember=remember)
+    if factor_at:
+        session["factor_at"] = factor_at
+
+
 @bp.route("/settings/password", methods=["GET", "POST"])
 @login_required
 @no_store
@@ -424,10 +434,7 @@ def settings_password():
         except services.AuthError:
             form.current_password.errors.append(_("This is not your current password."))
         else:
-            # Other devices are signed out by the new token; this one signs in again with it.
-            remember = bool(request.cookies.get("remember_token"))
-            session.clear()
-            login_user(user, remember=remember)
+            _renew_session(user)
             flash(_("Your new password is saved. You are signed out on your other devices."), "success")
             return redirect(url_for("auth.settings_password"))
     return render_template("auth/settings_password.html", form=form, tab="password"), status
@@ -528,10 +535,12 @@ def reject(user_id):
 def _security_page(status=200, **context):
     user = current_user._get_current_object()
     context.setdefault("code_form", CodeForm())
+    context.setdefault("password_form", PasswordOffForm())
     return render_template(
         "auth/settings_security.html", tab="security", has_totp=second_factor.has_totp(user),
         remaining=second_factor.remaining_recovery_codes(user), events=securitylog.recent(user),
-        start_form=StartTotpForm(), required=_factor_required(user), **context,
+        start_form=StartTotpForm(), required=_factor_required(user), has_password=bool(user.password_hash),
+        **context,
     ), status
 
 
@@ -619,6 +628,28 @@ def recovery_codes():
         return problem
     session["factor_at"] = int(time.time())
     return render_template("auth/recovery_codes.html", codes=codes, tab="security")
+
+
+@bp.post("/settings/security/password-off")
+@login_required
+@no_store
+def password_off():
+    """Switch passwords off for oneself: from now on a link by mail signs in."""
+    user = current_user._get_current_object()
+    form = PasswordOffForm()
+    if not form.validate_on_submit():
+        return _security_page(400, password_form=form)
+    try:
+        services.remove_password(user, form.current_password.data)
+    except RateLimited:
+        form.current_password.errors.append(_("Too many wrong passwords. Wait a while and try again."))
+        return _security_page(429, password_form=form)
+    except services.AuthError:
+        form.current_password.errors.append(_("This is not your current password."))
+        return _security_page(400, password_form=form)
+    _renew_session(user)
+    flash(_("Your password is switched off. Sign in from now on with a link by mail."), "success")
+    return redirect(url_for("auth.settings_security"))
 
 
 @bp.route("/settings/security/confirm", methods=["GET", "POST"])

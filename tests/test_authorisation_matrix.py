@@ -117,7 +117,7 @@ POST_EXPECTED = {
     "auth.signin_link": refused(OPEN, OPEN),
     "auth.signin_link_request": refused(OPEN, OPEN), "auth.login_code": refused(OPEN, OPEN),
     "auth.totp_start": MEMBER_POST, "auth.totp_enrol": MEMBER_POST, "auth.totp_remove": MEMBER_POST,
-    "auth.recovery_codes": MEMBER_POST, "auth.confirm_factor": MEMBER_POST,
+    "auth.recovery_codes": MEMBER_POST, "auth.confirm_factor": MEMBER_POST, "auth.password_off": MEMBER_POST,
     "auth.reset_second_factor": ADMIN_POST,
     "auth.logout": refused(None),  # a member posting here would end the session used below
     "auth.settings": MEMBER_POST, "auth.settings_email": MEMBER_POST, "auth.settings_password": MEMBER_POST,

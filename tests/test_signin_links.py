@@ -142,3 +142,25 @@ def test_link_requests_are_limited_per_address_and_per_ip(app, client, mail, mak
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(RateLimitEvent.id)).where(
             RateLimitEvent.key == "link-ip:192.0.2.99")) == 3
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_a_member_switches_passwords_off_and_signs_in_by_link(app, client, mail, make_user, lang):
+    from tests.conftest import PASSWORD, login
+
+    user = make_user(locale=lang)
+    login(client, user, lang=lang)
+    other = app.test_client()
+    login(other, user, lang=lang)
+    wrong = client.post_form(f"/{lang}/settings/security/password-off", {"current_password": "niet-het-wachtwoord"})
+    assert wrong.status_code == 400 and shows(app, wrong.get_data(as_text=True), "This is not your current password.", lang)
+    response = client.post_form(f"/{lang}/settings/security/password-off", {"current_password": PASSWORD})
+    assert response.status_code == 302 and signed_in(client, lang) and not signed_in(other, lang)
+    page = client.get(f"/{lang}/settings/security").get_data(as_text=True)
+    assert shows(app, page, "Password switched off", lang) and 'name="current_password"' not in page
+    # The old password no longer works; a link does.
+    fresh = app.test_client()
+    refused = fresh.post_form(f"/{lang}/login", {"email": user.email, "password": PASSWORD})
+    assert refused.status_code == 200 and not signed_in(fresh, lang)
+    ask_link(fresh, user.email, lang)
+    assert fresh.post_form(mail_link(mail, user.email, "/login/link/")).status_code == 302 and signed_in(fresh, lang)
