@@ -22,6 +22,7 @@ CONFIG_DEFAULTS = {
     "FRESH_FACTOR_MAX_AGE": 15 * 60,          # sensitive actions ask the code again after this
     "SECOND_FACTOR_PENDING_MAX_AGE": 10 * 60,  # between the password (or link) and the code
     "NEW_DEVICE_MAIL": True,                  # mail the member on a sign-in from a new browser
+    "STAFF_SECURITY_AUDIT": True,             # staff security events also in the moderation audit log
 }
 
 

@@ -1,5 +1,5 @@
 """The member's security log (settings page); staff entries also go to the audit log."""
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 
 from forum.extensions import db
 from forum.models import ModerationAction, SecurityEvent
@@ -19,7 +19,7 @@ def record(user, kind, **details):
         ip = (request.remote_addr or "")[:45]
         agent = (request.user_agent.string or "")[:200]
     db.session.add(SecurityEvent(user_id=user.id, kind=kind, ip=ip, user_agent=agent, details=details))
-    if user.is_moderator:
+    if user.is_moderator and current_app.config["STAFF_SECURITY_AUDIT"]:
         db.session.add(ModerationAction(actor_id=user.id, action=f"security_{kind}", target_type="user",
                                         target_id=user.id, details={**details, "ip": ip}))
 

@@ -15,6 +15,11 @@ from tests.test_auth import cheap_hashing  # noqa: F401  (autouse: fast password
 STEP = 30
 
 
+@pytest.fixture(autouse=True)
+def staff_security_audit(app):
+    app.config["STAFF_SECURITY_AUDIT"] = True
+
+
 def code_at(secret, offset_steps=0):
     return pyotp.TOTP(secret).at(time.time() + offset_steps * STEP)
 
