@@ -1,16 +1,24 @@
 """Benchmark: the main forum pages of a realistic forum under gunicorn, next to a static file.
 
     .venv/bin/python bench/pages.py                       # 2,500 members, 20,000 threads, 200,000 posts
-    .venv/bin/python bench/pages.py --threads 2000 --posts 20000   # a quick run
+    .venv/bin/python bench/pages.py --threads 5000 --posts 50000   # a quick run
+    .venv/bin/python bench/pages.py --database-url postgresql+psycopg://agora:agora@127.0.0.1:5432/agora_bench
+    .venv/bin/python bench/pages.py --profile thread     # cProfile of one page in-process, then stop
 
 Generates a forum with bulk inserts into a fresh instance folder (SQLite), serves it with
 gunicorn (2 workers) on 127.0.0.1, signs in as a member and loads, in interleaved rounds,
 the latest-activity page, a theme page, a thread page of a 100-post thread (first page of
-replies), and a static file served by the same server. Prints median and p95 latency and
-requests/s per page, and each page's median as a multiple of the static file's, so the
-figures read as ratios on any machine.
+replies), and a static file served by the same server, as a signed-in member and as an
+anonymous reader (the theme and the thread are in a public theme). Prints median and p95
+latency and requests/s per page, each page's median as a multiple of the static file's, so the
+figures read as ratios on any machine, and the in-process time of one request (Flask test
+client, no HTTP, no queueing). With --database-url the forum lives in that (emptied!)
+PostgreSQL database instead of SQLite.
 """
 import argparse
+import cProfile
+import pstats
+import statistics
 import http.client
 import os
 import random
@@ -24,8 +32,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project first: bench/search.py must not shadow the search package. bench/ itself is
+# on the path already (the script's folder), for loadclient.
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadclient import HOST, free_port, load, start_gunicorn, stop, summarise, warm_up  # noqa: E402
 
 PASSWORD = "Bench-wachtwoord-2026"
@@ -49,8 +58,8 @@ FR_BODIES = [
 ]
 
 
-def populate(folder, members, threads, posts, seed=7):
-    """Bulk-insert a forum; returns (theme slug, id of the 100-post thread)."""
+def populate(folder, members, threads, posts, seed=7, database_url=None):
+    """Bulk-insert a forum; returns (public theme slug, id of the 100-post thread in it)."""
     from forum import create_app
     from forum.admin.themes import ensure_default_themes
     from forum.extensions import db
@@ -58,12 +67,19 @@ def populate(folder, members, threads, posts, seed=7):
     from forum.models import Organisation, Post, Theme, Thread, User, utcnow
 
     rng = random.Random(seed)
-    app = create_app({"INSTANCE_PATH": str(folder / "instance")})
+    config = {"INSTANCE_PATH": str(folder / "instance")}
+    if database_url:
+        config["SQLALCHEMY_DATABASE_URI"] = database_url
+    app = create_app(config)
     with app.app_context():
+        if database_url:
+            db.drop_all()
         db.create_all()
         ensure_default_themes()
         db.session.commit()
         themes = db.session.scalars(db.select(Theme).order_by(Theme.position)).all()
+        # The measured theme and thread are public, so an anonymous reader sees them too.
+        public = next(t for t in themes if t.visibility == "public")
         now = utcnow()
         orgs = [dict(name=f"Adviesraad Sociaal Domein Gemeente {i}", slug=f"adviesraad-{i}",
                      municipality=f"Gemeente {i}", province="NL-UT" if i % 4 else "BE-VAN", country="NL" if i % 4 else "BE",
@@ -97,7 +113,7 @@ def populate(folder, members, threads, posts, seed=7):
             title = (f"Hoe pakt uw raad {subject} aan?" if lang == "nl" else f"Comment votre conseil aborde-t-il {subject} ?")
             last = start + timedelta(minutes=counts[t] * 7)
             thread_rows.append(dict(
-                id=t + 1, theme_id=themes[t % len(themes)].id, kind=kinds[t % len(kinds)], title=title,
+                id=t + 1, theme_id=public.id if t == 0 else themes[t % len(themes)].id, kind=kinds[t % len(kinds)], title=title,
                 language=lang, author_id=author, organisation_id=org_ids[author % len(org_ids)],
                 status="visible", municipality="", province="", closed=False, fields={}, locked=False,
                 pinned="", last_post_at=last, post_count=counts[t], thanks_count=0,
@@ -118,9 +134,14 @@ def populate(folder, members, threads, posts, seed=7):
         if post_rows:
             db.session.execute(db.insert(Post), post_rows)
         db.session.commit()
+        if database_url:  # explicit ids leave the sequences behind
+            for table in ("thread", "post", '"user"', "organisation"):
+                db.session.execute(db.text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+            db.session.commit()
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
-        slug = themes[0].slug
+        slug = public.slug
         db.engine.dispose()
     return slug, 1
 
@@ -144,6 +165,52 @@ def sign_in(port, email):
     return "; ".join(c for c in cookies if c.startswith("session="))
 
 
+def _client_sign_in(client, email):
+    html = client.get("/nl/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    response = client.post("/nl/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"in-process sign-in failed with {response.status_code}")
+
+
+def in_process(folder, pages, database_url=None, repeat=30, profile=None):
+    """Median CPU ms of one request per (page, reader) through the Flask test client.
+
+    CPU time of this process (time.process_time), not wall time: on a machine shared with
+    other jobs, wall time mostly measures how long we waited for a core.
+    """
+    from forum import create_app
+
+    config = {"INSTANCE_PATH": str(folder / "instance")}
+    if database_url:
+        config["SQLALCHEMY_DATABASE_URI"] = database_url
+    app = create_app(config)
+    results = {}
+    for reader in ("member", "anonymous"):
+        client = app.test_client()
+        if reader == "member":
+            _client_sign_in(client, "lid2@bench.example")
+        for name, path in pages:
+            for _ in range(3):  # warm: read markers written, caches filled
+                assert client.get(path).status_code == 200, (reader, path)
+            if profile and (profile == "all" or profile in name):
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(repeat):
+                    client.get(path)
+                profiler.disable()
+                print(f"\n--- cProfile: {name}, {reader}, {repeat} requests ---")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+            times = []
+            for _ in range(repeat):
+                started = time.process_time()
+                client.get(path)
+                times.append(time.process_time() - started)
+            results[(name, reader)] = statistics.median(times) * 1000
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=2500)
@@ -153,52 +220,70 @@ def main():
     parser.add_argument("--requests", type=int, default=3000, help="per page (upper bound)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default="",
+                        help="a PostgreSQL database to fill (its tables are dropped first)")
+    parser.add_argument("--profile", default="",
+                        help="print a cProfile of the pages whose name contains this ('all' for "
+                             "every page, 'none' for in-process figures only), then stop")
     options = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="agora-bench-pages-"))
     env = dict(os.environ)
     env.update({"AGORA_INSTANCE_PATH": str(folder / "instance"), "AGORA_SECRET_KEY": "bench-only",
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))})
+    if options.database_url:
+        env["AGORA_DATABASE_URL"] = options.database_url
     os.environ.update({k: env[k] for k in ("AGORA_INSTANCE_PATH", "AGORA_SECRET_KEY")})
     server = None
     try:
         started = time.monotonic()
-        theme_slug, thread_id = populate(folder, options.members, options.threads, options.posts)
+        theme_slug, thread_id = populate(folder, options.members, options.threads, options.posts,
+                                         database_url=options.database_url)
         generated = time.monotonic() - started
+        forum_pages = [
+            ("latest activity", "/nl/latest"),
+            ("theme page", f"/nl/themes/{theme_slug}"),
+            ("thread, 100 posts", f"/nl/t/{thread_id}"),
+        ]
+        inproc = in_process(folder, forum_pages, options.database_url, profile=options.profile)
+        if options.profile:  # in-process only: print those figures and stop
+            for (name, reader), ms in inproc.items():
+                print(f"{name:<20}{reader:<11}{ms:>8.1f} ms in-process")
+            return 0
         shutil.copy(ROOT / "wsgi.py", folder / "wsgi.py")
         port = free_port()
         server = start_gunicorn(folder, "wsgi:app", port, env)
-        headers = {"Cookie": sign_in(port, "lid1@bench.example")}
-        pages = [
-            ("latest activity", f"/nl/latest"),
-            ("theme page", f"/nl/themes/{theme_slug}"),
-            ("thread, 100 posts", f"/nl/t/{thread_id}"),
-            ("static file", "/static/agora.css"),
-        ]
-        for _name, path in pages:
+        member = {"Cookie": sign_in(port, "lid1@bench.example")}
+        pages = [(name, "member", path, member) for name, path in forum_pages]
+        pages += [(name, "anonymous", path, {}) for name, path in forum_pages]
+        pages.append(("static file", "", "/static/agora.css", {}))
+        for _name, _reader, path, headers in pages:
             warm_up(port, path, headers, 200)
-        totals = {name: ([], 0, 0.0) for name, _ in pages}
+        totals = {(name, reader): ([], 0, 0.0) for name, reader, _, _ in pages}
         for _round in range(options.rounds):
-            for name, path in pages:
+            for name, reader, path, headers in pages:
                 lat, err, elapsed = load(port, path, headers, options.seconds / options.rounds,
                                          options.requests // options.rounds, options.concurrency)
-                prev = totals[name]
-                totals[name] = (prev[0] + lat, prev[1] + err, prev[2] + elapsed)
-        rows = [(name, summarise(*totals[name])) for name, _ in pages]
+                prev = totals[(name, reader)]
+                totals[(name, reader)] = (prev[0] + lat, prev[1] + err, prev[2] + elapsed)
+        rows = [((name, reader), summarise(*totals[(name, reader)])) for name, reader, _, _ in pages]
     finally:
         if server is not None:
             stop(server)
         shutil.rmtree(folder, ignore_errors=True)
 
+    database = "PostgreSQL" if options.database_url else "SQLite"
     print(f"\nForum: {options.members} members, {options.threads} threads, {options.posts} posts "
-          f"(generated in {generated:.0f} s); gunicorn 2 sync workers on {HOST}, signed-in member, "
+          f"({database}, generated in {generated:.0f} s); gunicorn 2 sync workers on {HOST}, "
           f"{options.concurrency} connections, {options.rounds} interleaved rounds; {os.cpu_count()} CPUs "
-          f"shared by server and client\n")
-    static = dict(rows)["static file"]["median_ms"]
-    print(f"{'page':<20}{'requests':>9}{'errors':>8}{'req/s':>8}{'median ms':>11}{'p95 ms':>9}{'x static':>10}")
-    for name, r in rows:
-        print(f"{name:<20}{r['requests']:>9}{r['errors']:>8}{r['rps']:>8.0f}{r['median_ms']:>11.1f}"
-              f"{r['p95_ms']:>9.1f}{r['median_ms'] / static:>10.1f}")
+          f"shared by server and client; 'in-process' is the CPU time of one request through the Flask test client\n")
+    static = dict(rows)[("static file", "")]["median_ms"]
+    print(f"{'page':<20}{'reader':<11}{'requests':>9}{'errors':>8}{'req/s':>8}{'median ms':>11}{'p95 ms':>9}"
+          f"{'x static':>10}{'in-process ms':>15}")  # CPU ms, see in_process()
+    for (name, reader), r in rows:
+        own = inproc.get((name, reader))
+        print(f"{name:<20}{reader:<11}{r['requests']:>9}{r['errors']:>8}{r['rps']:>8.0f}{r['median_ms']:>11.1f}"
+              f"{r['p95_ms']:>9.1f}{r['median_ms'] / static:>10.1f}{'' if own is None else f'{own:.1f}':>15}")
     return 1 if any(r["errors"] for _, r in rows) else 0
 
 

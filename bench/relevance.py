@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.relevance import CATEGORIES, evaluate, load_queries  # noqa: E402
+from tests.relevance import CATEGORIES, evaluate, half, load_queries, summarise  # noqa: E402
 
 
 def table(rows_by_engine):
@@ -53,6 +53,10 @@ def main():
         results["postgres"] = evaluate("postgres", queries, database_url=args.database_url)
     print(f"{len(queries)} queries, corpus of {results['whoosh']['threads']} threads")
     print(table(results))
+    for parity, name in (("odd", "tuning half (odd-numbered queries)"), ("even", "held-out half (even-numbered queries)")):
+        print(f"\n{name}:")
+        print(table({engine: {"summary": summarise(half(result["per_query"], parity))}
+                     for engine, result in results.items()}))
     if args.misses:
         for engine, result in results.items():
             print(f"\nMisses ({engine}):")

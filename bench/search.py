@@ -325,6 +325,13 @@ def main():
         i = rng.randrange(len(content) - 1)
         return f'"{content[i]} {content[i + 1]}"'
 
+    def most_words():
+        # Words that seldom meet in one post (two of one language, one of the other): all
+        # words find few threads, so the app ranks the threads with most of them.
+        lang = language()
+        other = "fr" if lang == "nl" else "nl"
+        return " ".join(rng.sample(query_words[lang], 2) + [rng.choice(query_words[other])])
+
     with app.app_context():
         theme_slugs = [t.slug for t in db.session.scalars(db.select(Theme))]
     categories = {
@@ -332,6 +339,7 @@ def main():
         "two words": lambda: ({"q": two_words()}),
         "phrase": lambda: ({"q": phrase()}),
         "filtered": lambda: ({"q": word(), "kind": "question", "theme": rng.choice(theme_slugs)}),
+        "most words": lambda: ({"q": most_words()}),
     }
     print(f"\nQueries ({args.queries} per category, anonymous reader, words of frequency rank {low}-{high}; "
           "app = search_threads with permission filter, facets, grouping per thread, database check, "
@@ -365,8 +373,9 @@ def main():
                 hits.append(outcome.total)
                 # The bare engine: the very query object the app runs, top 10 only.
                 parsed = parse(params.q)
+                parsed.mode = outcome.matched  # the query the app ran last
                 searcher = backend.bare_searcher()
-                q = backend.build_query(parsed, searcher, [])
+                q, _covering = backend.build_query(parsed, searcher, [])
                 t, c = time.perf_counter(), time.process_time()
                 if q is not None:
                     searcher.search(q, limit=10)

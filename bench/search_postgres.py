@@ -141,7 +141,7 @@ def measure(app, engine, threads, queries, typos, pct):
                 parsed = parse(params.q)
                 if engine == "whoosh":
                     searcher = backend.bare_searcher()
-                    q = backend.build_query(parsed, searcher, [])
+                    q, _covering = backend.build_query(parsed, searcher, [])
                     t = time.perf_counter()
                     if q is not None:
                         searcher.search(q, limit=10)

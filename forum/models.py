@@ -179,13 +179,13 @@ class Tag(db.Model):
 
 class Thread(TimestampMixin, db.Model):
     id = db.Column(db.Integer, primary_key=True)
-    theme_id = db.Column(db.Integer, db.ForeignKey("theme.id"), nullable=False, index=True)
-    kind = db.Column(db.String(12), nullable=False, index=True)
+    theme_id = db.Column(db.Integer, db.ForeignKey("theme.id"), nullable=False)
+    kind = db.Column(db.String(12), nullable=False)
     title = db.Column(db.String(200), nullable=False)
     language = db.Column(db.String(2), nullable=False, default="nl")
     author_id = db.Column(db.Integer, db.ForeignKey("user.id"), index=True)
     organisation_id = db.Column(db.Integer, db.ForeignKey("organisation.id"), index=True)
-    status = db.Column(db.String(10), nullable=False, default="visible", index=True)
+    status = db.Column(db.String(10), nullable=False, default="visible")
     # Kind-specific, queryable fields get columns; the rest live in `fields`.
     municipality = db.Column(db.String(120), nullable=False, default="", index=True)
     province = db.Column(db.String(120), nullable=False, default="")
@@ -207,6 +207,26 @@ class Thread(TimestampMixin, db.Model):
     organisation = db.relationship("Organisation")
     tags = db.relationship("Tag", secondary=thread_tags, order_by="Tag.name")
     accepted_post = db.relationship("Post", foreign_keys=[accepted_post_id], post_update=True)
+
+    # One index per list filter (none, theme, kind) and sort (activity, newest, thanks), each
+    # ending in the sort columns, so a list page reads its rows in index order and stops
+    # after one page instead of sorting every thread (tests/test_list_queries.py reads the
+    # plans). They also serve the plain theme_id, kind and status look-ups.
+    __table_args__ = (
+        db.Index("ix_thread_status_activity", "status", "last_post_at", "id"),
+        db.Index("ix_thread_status_created", "status", "created_at", "id"),
+        db.Index("ix_thread_status_thanks", "status", "thanks_count", "last_post_at", "id"),
+        db.Index("ix_thread_theme_activity", "theme_id", "status", "last_post_at", "id"),
+        db.Index("ix_thread_theme_created", "theme_id", "status", "created_at", "id"),
+        db.Index("ix_thread_theme_thanks", "theme_id", "status", "thanks_count", "last_post_at", "id"),
+        db.Index("ix_thread_kind_activity", "kind", "status", "last_post_at", "id"),
+        db.Index("ix_thread_kind_created", "kind", "status", "created_at", "id"),
+        db.Index("ix_thread_kind_thanks", "kind", "status", "thanks_count", "last_post_at", "id"),
+        db.Index("ix_thread_author_created", "author_id", "status", "created_at", "id"),
+        # Partial: only the few pinned threads, so the planner knows the look-up is small.
+        db.Index("ix_thread_pinned", "pinned", sqlite_where=db.text("pinned != ''"),
+                 postgresql_where=db.text("pinned != ''")),
+    )
 
     @property
     def is_open_vacancy(self):
@@ -303,6 +323,9 @@ class Notification(db.Model):
 
     actor = db.relationship("User", foreign_keys=[actor_id])
     thread = db.relationship("Thread")
+
+    # A member's notification page, newest first, read in index order.
+    __table_args__ = (db.Index("ix_notification_user_created", "user_id", "created_at", "id"),)
 
 
 class Watch(db.Model):

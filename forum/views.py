@@ -21,12 +21,12 @@ def home():
     from .threads import queries
 
     visible = queries.visible_threads(current_user)
-    threads = queries.top(queries.ordered(visible, queries.ListArgs()), 15)
+    threads = queries.list_page(visible, queries.ListArgs(), per_page=15).threads[:15]
     newest = queries.ListArgs(sort="newest")
     unanswered = queries.top(queries.ordered(
         visible.where(Thread.kind == "question", Thread.accepted_post_id.is_(None), Thread.post_count <= 1),
-        newest, pinned=()), 5)
-    vacancies = queries.top(queries.ordered(visible.where(queries.open_vacancy_clause()), newest, pinned=()), 5)
+        newest), 5)
+    vacancies = queries.top(queries.ordered(visible.where(queries.open_vacancy_clause()), newest), 5)
     return render_template(
         "home.html", threads=threads, unread_ids=queries.unread_ids(current_user, threads),
         unanswered=unanswered, vacancies=vacancies,

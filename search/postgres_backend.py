@@ -47,12 +47,13 @@ from sqlalchemy import text
 from forum.extensions import db
 
 from . import analysis
+from . import query as query_plan
 from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
 from .models import SearchDocument, SearchLexeme, SearchSpelling
 from .spelling import Dictionary, best_correction
 from .tuning import (
     COMPOUND_BOOST, COMPOUND_SKIP_DOCS, COMPOUND_SKIP_SHARE, COMPOUND_TERMS, EXPANSION_BOOST, FACET_LIMIT,
-    MIN_COMPOUND_HEAD, PERIODS, RANK_NORMALIZATION, RANK_WEIGHTS,
+    JOIN_BOOST, MIN_COMPOUND_HEAD, PART_WEIGHT, PERIODS, RANK_NORMALIZATION, RANK_WEIGHTS, SPLIT_BOOST,
 )
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,9 @@ class _Sql:
     def phrase(self, lang, words):
         return f"phraseto_tsquery('{CONFIG[lang]}', {self.bind(pg_text(words, lang))})"
 
+    def all_words(self, lang, words):
+        return f"plainto_tsquery('{CONFIG[lang]}', {self.bind(pg_text(words, lang))})"
+
     def raw_prefix(self, folded):
         """A wildcard as typed (already folded): not stemmed, as Whoosh's expand_prefix."""
         return f"to_tsquery('simple', {self.bind(_quote_lexeme(folded) + ':*')})"
@@ -156,7 +160,9 @@ class _Query:
         self.sql = sql
         self.lexicon = lexicon
         self.rank = {"nl": [], "fr": [], "compound": [], "exp_nl": [], "exp_fr": [], "exp_compound": [],
-                     "prefix": []}
+                     "prefix": [], "join": [], "split": [], "exp_nl_weak": [], "exp_fr_weak": [],
+                     "exp_compound_weak": []}
+        self.covering = None
         self.condition = self._build(parsed)
 
     def _clause(self, clause, rank=True):
@@ -233,35 +239,50 @@ class _Query:
         for lang, word in expansion.targets:
             if not analysis.terms(lang, word):
                 continue
+            if expansion.kind == "split":
+                # A compound's parts anywhere in the text, ranked below the compound itself.
+                q = self.sql.all_words(lang, word)
+                parts.append(f"d.tsv_{lang} @@ {q}")
+                self.rank["split"].append(q)
+                continue
             q = self.sql.phrase(lang, word)
-            self.rank[f"exp_{lang}"].append(q)
             parts.append(f"d.tsv_{lang} @@ {q}")
+            if expansion.kind == "join":
+                # Two query words written as one compound: ranked below the words apart.
+                self.rank["join"].append(q)
+                continue
+            weak = "_weak" if expansion.weight < 1 else ""
+            self.rank[f"exp_{lang}{weak}"].append(q)
             if lang == "nl":
                 compound = self._compound(word)
                 if compound:
-                    self.rank["exp_compound"].append(compound[0])
+                    self.rank[f"exp_compound{weak}"].append(compound[0])
                     parts.append(compound[1])
         return _or(parts)
 
+    def _concept(self, concept, groups):
+        """A concept of the plan (search/query.py): its words, or any of its expansions."""
+        if concept.parts:
+            run = [self._concept(p, groups) for p in concept.parts]
+        else:
+            run = groups[concept.start:concept.end + 1]
+        same = _or([g for g in run if g], " AND ")
+        return _or([same] + [self._expansion(e) for e in concept.expansions])
+
     def _build(self, parsed):
         groups = [self._group(g) for g in parsed.groups]
-        chosen = parsed.chosen_expansions()
-        nodes = []
-        i = 0
-        while i < len(groups):
-            if i in chosen:
-                end, expansions = chosen[i]
-                run = [g for g in groups[i:end + 1] if g]
-                same = _or(run, " AND ")
-                alternatives = [self._expansion(e) for e in expansions]
-                node = _or([same] + alternatives)
-                if node:
-                    nodes.append(node)
-                i = end + 1
-                continue
-            if groups[i]:
-                nodes.append(groups[i])
-            i += 1
+        if parsed.mode == "most":
+            must_index = query_plan.required(parsed)
+            covering = []
+            for i, expansions in enumerate(query_plan.covers(parsed)):
+                if groups[i]:
+                    covering.append((i, _or([groups[i]] + [self._expansion(e) for e in expansions])))
+            must = [n for i, n in covering if i in must_index]
+            may = [n for i, n in covering if i not in must_index]
+            nodes = must + ([_or(may)] if may else [])
+            self.covering = [n for _i, n in covering]
+        else:
+            nodes = [n for n in (self._concept(c, groups) for c in query_plan.concepts(parsed)) if n]
         if not nodes:
             return None
         condition = _or(nodes, " AND ")
@@ -270,6 +291,12 @@ class _Query:
         if negatives:
             condition = f"{condition} AND NOT {_or(negatives)}"
         return condition
+
+    def coverage(self):
+        """"most" mode: a bit mask of the per-word conditions a document meets (else None)."""
+        if self.covering is None:
+            return None
+        return " + ".join(f"(CASE WHEN {c} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(self.covering)) or "0"
 
     def score(self):
         """The rank expression: ts_rank_cd per column, boosted like the Whoosh fields."""
@@ -288,13 +315,19 @@ class _Query:
         rank("nl", r["exp_nl"], EXPANSION_BOOST)
         rank("fr", r["exp_fr"], EXPANSION_BOOST)
         rank("nl", r["exp_compound"], EXPANSION_BOOST * COMPOUND_BOOST)
+        rank("nl", r["join"], JOIN_BOOST)
+        rank("nl", r["exp_nl_weak"], EXPANSION_BOOST * PART_WEIGHT)
+        rank("fr", r["exp_fr_weak"], EXPANSION_BOOST * PART_WEIGHT)
+        rank("nl", r["exp_compound_weak"], EXPANSION_BOOST * PART_WEIGHT * COMPOUND_BOOST)
+        rank("nl", r["split"], SPLIT_BOOST)
         return " + ".join(terms) if terms else "0"
 
     def highlight_query(self, lang):
         """One tsquery with everything that should be marked in a text of `lang`."""
         r = self.rank
-        compounds = r["compound"] + r["exp_compound"] if lang == "nl" else []
-        return _tsq_or(r[lang] + r["prefix"] + r[f"exp_{lang}"] + compounds)
+        compounds = r["compound"] + r["exp_compound"] + r["exp_compound_weak"] + r["join"] + r["split"] \
+            if lang == "nl" else []
+        return _tsq_or(r[lang] + r["prefix"] + r[f"exp_{lang}"] + r[f"exp_{lang}_weak"] + compounds)
 
 
 def _day(d):
@@ -586,14 +619,22 @@ class PostgresBackend(SearchBackend):
                 + ", ".join(f"('{name}', t_periods.{name})" for name in PERIODS)
                 + ") AS p(name, n) WHERE p.n > 0",
             ]
+        # "most" mode: threads rank by how many words some post of theirs covers, then by
+        # score, as query.most_score computes it.
+        coverage = q.coverage()
+        cov_column, thread_score = "", "max(score)"
+        if coverage is not None and not newest:
+            cov_column = f", ({coverage})::int AS cov"
+            thread_score = ("(bit_count(bit_or(cov)::bit(32)) + greatest(max(score), 0) / "
+                            "(1 + greatest(max(score), 0)))")
         # Threads in one hash aggregation, no sort of the matches: thread-level values are
         # the same in each of a thread's documents; the best post is the highest score,
         # the lowest post id among equals (max of [score, -post id]).
         statement = (
             "WITH m AS MATERIALIZED (SELECT d.post_id, d.thread_id, d.day, d.kind, d.theme_id, d.language, "
             "d.tags, d.province, d.municipality, d.organisation_id, d.solved, "
-            f"({score})::float8 AS score FROM {TABLE} AS d WHERE {where}), "
-            "t AS MATERIALIZED (SELECT thread_id, max(score) AS score, "
+            f"({score})::float8 AS score{cov_column} FROM {TABLE} AS d WHERE {where}), "
+            f"t AS MATERIALIZED (SELECT thread_id, {thread_score} AS score, "
             "-(max(ARRAY[score, -post_id::float8]))[2]::int AS post_id, max(post_id) AS newest, "
             "max(day) AS day, min(kind) AS kind, min(theme_id) AS theme_id, min(language) AS language, "
             "min(tags::text)::text[] AS tags, min(province) AS province, min(municipality) AS municipality, "

@@ -7,7 +7,7 @@ builds escaped, highlighted snippets.
 """
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flask_babel import gettext as _
@@ -21,10 +21,10 @@ from forum.permissions import can_read_thread, is_member
 from forum.places import province_label
 
 from . import highlight
-from .analysis import detect_language
+from .analysis import detect_language, fold
 from .backend import SearchRequest, get_backend
-from .query import parse
-from .tuning import SUGGEST_BELOW
+from .query import glossary_words, parse
+from .tuning import CORRECT_BELOW, MOST_BELOW, SUGGEST_BELOW
 
 PER_PAGE = 10
 MAX_PAGE = 100
@@ -54,6 +54,8 @@ def notice_text(code):
         "timed_out": _("This search took too long. Use more specific words or fewer wildcards."),
         "only_stopwords": _("Your search only contained very common words. Try more specific words."),
         "bad_date": _("A date was not understood and was ignored; use the form 2025-03-31."),
+        "most_words": _("No topic contains all the words; these are the topics with the most of them."),
+        "few_all_words": _("Only a few topics contain all the words; topics with most of them follow."),
     }.get(code, code)
 
 
@@ -66,6 +68,7 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     only: str = ""  # "", "nl" or "fr": results in that language, no translation
+    exact: bool = False  # search the words as typed: no automatic spelling correction
     notices: list = field(default_factory=list)
 
     def args(self, **changes):
@@ -75,6 +78,8 @@ class SearchParams:
             out["sort"] = self.sort
         if self.only:
             out["only"] = self.only
+        if self.exact:
+            out["exact"] = 1
         if self.page > 1:
             out["page"] = self.page
         out.update(changes)
@@ -100,6 +105,7 @@ def params_from(args, language_param="language", only_default=None):
     if only in ("1", "on", "true"):
         only = only_default or ""
     p.only = only if only in LANGUAGES else ""
+    p.exact = args.get("exact") in ("1", "on", "true")
     return p
 
 
@@ -161,6 +167,8 @@ class SearchOutcome:
     notice_codes: list = field(default_factory=list)
     took_ms: float = 0.0
     searched: bool = False
+    matched: str = "all"  # "all": every word matched; "most": ranked by the words matched
+    corrected: str = ""  # the corrected query whose results are shown instead of the typed one
 
 
 def visibilities_for(user):
@@ -187,13 +195,38 @@ def search_threads(user, params, ui_language="nl"):
     )
     backend = get_backend()
     result = backend.query(request)
+
+    # A word the index does not know, and (almost) nothing found: search the correction.
+    if result.total < CORRECT_BELOW and not result.timed_out and not params.exact:
+        corrected = _corrected_text(backend, parsed, request)
+        if corrected:
+            better = parse(corrected, cross_language=not params.only,
+                           languages=(params.only,) if params.only else LANGUAGES)
+            better_request = replace(request, parsed=better)
+            found = backend.query(better_request)
+            if found.total and found.total >= result.total:
+                parsed, request, result, outcome.corrected = better, better_request, found, corrected
+    # Too little: also long words as compound parts written apart (and their translations),
+    # and with several words, rank the threads holding the most of them (one more query).
+    if result.total < MOST_BELOW and not result.timed_out:
+        wider = parse(parsed.text, cross_language=not params.only,
+                      languages=(params.only,) if params.only else LANGUAGES, wide=True)
+        wider.mode = "most" if len(wider.groups) > 1 else "all"
+        if wider.mode == "most" or len(wider.expansions) > len(parsed.expansions):
+            wider_request = replace(request, parsed=wider)
+            found = backend.query(wider_request)
+            if found.total > result.total:
+                if wider.mode == "most":
+                    notices.append("most_words" if not result.total else "few_all_words")
+                    outcome.matched = "most"
+                parsed, request, result = wider, wider_request, found
     notices += [n for n in result.notices if n not in notices]
     if not result.total and not result.timed_out and "only_stopwords" not in notices and _only_stopwords(parsed):
         notices.append("only_stopwords")
     outcome.total, outcome.pages = result.total, result.pages
     outcome.items = _load_items(user, result.hits, parsed)
     outcome.facets = _facets(result.facets, params, ui_language)
-    if result.total < SUGGEST_BELOW and not result.timed_out:
+    if result.total < SUGGEST_BELOW and not result.timed_out and not outcome.corrected:
         outcome.suggestion = _suggestion(backend, parsed, request, result.total)
     outcome.notice_codes = notices
     outcome.notices = [notice_text(c) for c in notices]
@@ -204,8 +237,13 @@ def search_threads(user, params, ui_language="nl"):
 def _only_stopwords(parsed):
     from .analysis import terms
 
-    return all(not terms("nl", c.text) and not terms("fr", c.text)
-               for g in parsed.groups for c in g if c.kind != "prefix")
+    # As the engines read it: a word that is a stop word in either language is left out.
+    def dropped(c):
+        if c.kind == "word":
+            return not terms("nl", c.text) or not terms("fr", c.text)
+        return c.kind == "phrase" and not terms("nl", c.text) and not terms("fr", c.text)
+
+    return all(dropped(c) for g in parsed.groups for c in g)
 
 
 def _load_items(user, hits, parsed):
@@ -321,7 +359,8 @@ def _facets(raw, params, ui_language):
     return out
 
 
-def _suggestion(backend, parsed, request, total):
+def _corrected_text(backend, parsed, request):
+    """The query text with the engine's corrections of words the index does not know, or ""."""
     words = parsed.words()
     if not words:
         return ""
@@ -329,9 +368,17 @@ def _suggestion(backend, parsed, request, total):
     if not corrections:
         return ""
     text = parsed.text
+    known = glossary_words()
     for wrong, right in corrections.items():
+        if fold(wrong) in known:
+            continue  # a word of the lexicon is meant as typed (kinderopvang in a French forum)
         text = re.sub(r"(?<!\w)%s(?!\w)" % re.escape(wrong), right, text, count=1)
-    if text == parsed.text:
+    return "" if text == parsed.text else text
+
+
+def _suggestion(backend, parsed, request, total):
+    text = _corrected_text(backend, parsed, request)
+    if not text:
         return ""
     check = parse(text)
     probe = SearchRequest(parsed=check, visibilities=request.visibilities, filters=request.filters,

@@ -6,6 +6,19 @@ MAX_QUERY_CHARS = 200
 MAX_CLAUSES = 12
 MIN_PREFIX = 3  # shortest stem a wildcard may have
 SUGGEST_BELOW = 3  # "did you mean" only when a query finds fewer threads than this
+# The query plan (search/query.py, search/service.py): all words first, then a correction
+# of unknown words, then compound parts, then "most words".
+MOST_BELOW = 3  # fewer threads than this with all words: rank by most concepts instead
+CORRECT_BELOW = 3  # fewer threads than this and a word the index does not know: correct it
+JOIN_BOOST = 0.5  # two query words found as one Dutch compound, relative to the words apart
+JOIN_LINKS = ("", "s", "en")  # linking morphemes tried between the parts (vervoer+s+kosten)
+MIN_JOIN_PART = 3  # shorter words are not joined into compounds
+MAX_JOIN_PAIRS = 4  # adjacent word pairs tried as compounds per query
+SPLIT_BOOST = 0.4  # a Dutch compound found as its parts written apart, relative to the compound
+MIN_SPLIT_WORD = 9  # shorter words are not split at query time
+MIN_SPLIT_PART = 4  # nor into parts shorter than this (kinder|armoede, week|endopvang)
+MAX_SPLIT_WORDS = 3  # words of one query tried as split compounds
+PART_WEIGHT = 0.5  # translations of a compound's parts, relative to those of the whole word
 
 # -- Both engines: weights, compounds, facets ----------------------------------------------
 # Query-time weights. Titles (with tags, places and organisation names) count more than

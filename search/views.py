@@ -61,6 +61,8 @@ def api_search():
         "suggestion": outcome.suggestion or None,
         "notices": outcome.notices,
         "notice_codes": outcome.notice_codes,
+        "matched": outcome.matched,
+        "corrected": outcome.corrected or None,
     })
     response.headers["Cache-Control"] = "private, no-store"
     return response

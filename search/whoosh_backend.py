@@ -61,13 +61,14 @@ from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from . import analysis
+from . import query as query_plan
 from .backend import Hit, IndexBusy, RebuildRunning, SearchBackend, SearchResult
 from .spelling import Dictionary, best_correction
 from .tuning import (
     COMMON_MAX, COMMON_SAMPLE, COMMON_SHARE, COMPOUND_BOOST, COMPOUND_SCAN, COMPOUND_SKIP_DOCS,
     COMPOUND_SKIP_SHARE, COMPOUND_TERMS, DRAIN_MERGE_DOCS, EXPANSION_BOOST, FACET_LIMIT, MAX_PREFIX_TERMS,
     MERGE_TIER_SEGMENTS, MIN_COMPOUND_HEAD, OWN_SCORING_DOCS, OWN_TOP_CANDIDATES, PERIODS,
-    PHRASE_CHECK_DIRECT, POSTING_CACHE_IDS, SMALL_SEGMENT_DOCS, TITLE_BOOST,
+    JOIN_BOOST, PHRASE_CHECK_DIRECT, POSTING_CACHE_IDS, SMALL_SEGMENT_DOCS, SPLIT_BOOST, TITLE_BOOST,
 )
 
 log = logging.getLogger(__name__)
@@ -890,45 +891,65 @@ class WhooshBackend(SearchBackend):
         subs = []
         for lang, text in expansion.targets:
             toks = analysis.terms(lang, text)
+            if expansion.kind == "split":
+                # A compound's parts anywhere in the text, ranked below the compound itself.
+                parts = [Q.Term(f"text_{lang}", t, boost=SPLIT_BOOST) for t in toks]
+                subs.append(Q.And(parts) if len(parts) > 1 else (parts[0] if parts else None))
+                continue
+            if expansion.kind == "join":
+                # Two query words written as one compound: ranked below the words apart.
+                subs.append(self._seq(f"text_{lang}", toks, JOIN_BOOST))
+                subs.append(self._seq(f"title_{lang}", toks, JOIN_BOOST))
+                continue
             # A phrase scores the sum of its words: a translation counts as one word.
-            boost = EXPANSION_BOOST / max(1, len(toks))
+            boost = EXPANSION_BOOST * expansion.weight / max(1, len(toks))
             subs.append(self._seq(f"text_{lang}", toks, boost))
             subs.append(self._seq(f"title_{lang}", toks, boost))
             if lang == "nl":
-                subs.extend(self._compound_terms(analysis.terms("fold", text), EXPANSION_BOOST * COMPOUND_BOOST))
+                subs.extend(self._compound_terms(analysis.terms("fold", text),
+                                                 EXPANSION_BOOST * expansion.weight * COMPOUND_BOOST))
         return _or(subs)
 
+    def _concept_query(self, concept, groups):
+        """A concept of the plan (search/query.py): its words, or any of its expansions."""
+        if concept.parts:
+            run = [self._concept_query(p, groups) for p in concept.parts]
+        else:
+            run = groups[concept.start:concept.end + 1]
+        run = [g for g in run if g is not None]
+        same = Q.And(run) if len(run) > 1 else (run[0] if run else None)
+        alts = [self._expansion_query(e) for e in concept.expansions]
+        return _or(([same] if same is not None else []) + alts)
+
     def build_query(self, parsed, searcher, notices):
-        """The engine query for a ParsedQuery (None when nothing searchable is left)."""
+        """The engine query for a ParsedQuery (None when nothing searchable is left), and
+        in "most" mode the per-word queries whose matches are counted (else None)."""
         self._reader = searcher.reader()
         groups = []
         for group in parsed.groups:
             alts = [q for q in (self._clause_query(c, searcher, notices) for c in group) if q is not None]
             groups.append(_or(alts))
-        chosen = parsed.chosen_expansions()
-        nodes = []
-        i = 0
-        while i < len(groups):
-            if i in chosen:
-                end, expansions = chosen[i]
-                run = [g for g in groups[i:end + 1] if g is not None]
-                alts = [q for q in (self._expansion_query(e) for e in expansions) if q is not None]
-                same = Q.And(run) if len(run) > 1 else (run[0] if run else None)
-                options = _or(([same] if same is not None else []) + alts)
-                if options is not None:
-                    nodes.append(options)
-                i = end + 1
-                continue
-            if groups[i] is not None:
-                nodes.append(groups[i])
-            i += 1
+        covering = None
+        if parsed.mode == "most":
+            covering = []
+            for i, expansions in enumerate(query_plan.covers(parsed)):
+                if groups[i] is not None:
+                    node = _or([groups[i]] + [self._expansion_query(e) for e in expansions])
+                    covering.append((i, node))
+            must = [n for i, n in covering if i in query_plan.required(parsed)]
+            may = [n for i, n in covering if i not in query_plan.required(parsed)]
+            nodes = must + ([_or(may)] if may else [])
+            covering = [n for _i, n in covering]
+        else:
+            nodes = [q for q in (self._concept_query(c, groups) for c in query_plan.concepts(parsed))
+                     if q is not None]
         if not nodes:
-            return None
+            return None, None
         q = Q.And(nodes) if len(nodes) > 1 else nodes[0]
         negs = [x for x in (self._clause_query(c, searcher, notices) for c in parsed.negatives) if x is not None]
         if negs:
             q = Q.AndNot(q, _or(negs))
-        return q
+        return q, covering
 
     # -- pass one: sets of document numbers ----------------------------------------------
 
@@ -1178,7 +1199,7 @@ class WhooshBackend(SearchBackend):
         notices = list(parsed.notices)
         result = SearchResult(page=request.page, notices=notices)
         searcher = self._current_searcher()
-        q = self.build_query(parsed, searcher, notices)
+        q, covering = self.build_query(parsed, searcher, notices)
         if q is None:
             return result
         terms, days = self.scope(request)
@@ -1227,8 +1248,8 @@ class WhooshBackend(SearchBackend):
             result.hits = [Hit(thread_id=t, post_id=p, score=0.0)
                            for t, p in self._newest(matched.values(), needed)[start:]]
             return result
-        if sum(len(docs) for _leaf, docs in matched.values()) <= OWN_SCORING_DOCS:
-            result.hits = self._own_page(q, searcher, matched.values(), start, needed)
+        if covering is not None or sum(len(docs) for _leaf, docs in matched.values()) <= OWN_SCORING_DOCS:
+            result.hits = self._own_page(q, searcher, matched.values(), start, needed, covering)
             return result
         restricted = bool(terms) or days != (None, None)
         allowed = {offset: docs for offset, (_leaf, docs) in matched.items()} if restricted else None
@@ -1244,10 +1265,19 @@ class WhooshBackend(SearchBackend):
         result.hits = [Hit(thread_id=t, post_id=p, score=score) for t, p, score in collector.ranked()[start:needed]]
         return result
 
-    def _own_page(self, q, searcher, matched, start, needed):
-        """The page of threads from scores worked out for pass one's documents."""
+    def _own_page(self, q, searcher, matched, start, needed, covering=None):
+        """The page of threads from scores worked out for pass one's documents. With
+        `covering` ("most" mode), threads rank by how many of those queries some post of
+        theirs matches, then by score (query.most_score)."""
         weighting = searcher.weighting
         best = {}  # thread -> (score, -global docnum, post id)
+        cover = {}  # thread -> bit mask of the covering queries matched
+        for leaf, docs in matched:
+            for bit, node in enumerate(covering or ()):
+                tnum = leaf.seg.tnum
+                for d in self._docs(node, leaf, float("inf")) & docs:
+                    t = tnum[d]
+                    cover[t] = cover.get(t, 0) | (1 << bit)
         for leaf, docs in matched:
             tnum, pnum = leaf.seg.tnum, leaf.seg.pnum
             offset = leaf.offset
@@ -1265,6 +1295,9 @@ class WhooshBackend(SearchBackend):
                 old = best.get(t)
                 if old is None or key > old[:2]:
                     best[t] = key + (pnum[d],)
+        if covering is not None:
+            best = {t: (query_plan.most_score(bin(cover.get(t, 0)).count("1"), v[0]),) + v[1:]
+                    for t, v in best.items()}
         ranked = sorted(best.items(), key=lambda kv: kv[1][:2], reverse=True)[start:needed]
         return [Hit(thread_id=t, post_id=v[2], score=v[0]) for t, v in ranked]
 

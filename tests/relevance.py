@@ -92,6 +92,13 @@ def evaluate(engine, queries, database_url=None):
             from forum.extensions import db
             db.session.remove()
             db.engine.dispose()
+    summary = summarise(per_query)
+    misses = [r for r in per_query if not (r["rank"] and r["rank"] <= 3)]
+    return {"summary": summary, "misses": misses, "per_query": per_query, "threads": len(refs)}
+
+
+def summarise(per_query):
+    """Per category and "all": queries, hits in the top 3, recall@3, MRR, empty answers."""
     summary = {}
     for category in CATEGORIES + ("all",):
         rows = [r for r in per_query if category == "all" or r["category"] == category]
@@ -103,5 +110,9 @@ def evaluate(engine, queries, database_url=None):
             "mrr": sum(1 / r["rank"] for r in rows if r["rank"]) / len(rows),
             "empty": sum(1 for r in rows if r["total"] == 0),
         }
-    misses = [r for r in per_query if not (r["rank"] and r["rank"] <= 3)]
-    return {"summary": summary, "misses": misses, "per_query": per_query, "threads": len(refs)}
+    return summary
+
+
+def half(per_query, parity):
+    """The odd-numbered (tuning) or even-numbered (held-out) queries: q001 is odd."""
+    return [r for r in per_query if int(r["id"].lstrip("q")) % 2 == (1 if parity == "odd" else 0)]

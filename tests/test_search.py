@@ -418,11 +418,19 @@ def test_facets_filters_sort_and_pagination(client, make_thread, make_org, make_
 def test_did_you_mean_only_when_little_is_found(client, make_thread, public_theme, sync):
     make_thread(theme=public_theme, title="Schuldhulpverlening voor jongeren", body="Jongeren met schulden.")
     sync()
+    # A word the index does not know and nothing found: the correction is searched at once.
     data = search(client, "schuldhulpverleing")
-    assert data["suggestion"] == "schuldhulpverlening"
+    assert data["corrected"] == "schuldhulpverlening" and data["total"] == 1 and data["suggestion"] is None
     html = client.get("/nl/search?q=schuldhulpverleing").get_data(as_text=True)
-    assert 'class="suggestion"' in html and "schuldhulpverlening</a>" in html
+    assert "Resultaten voor schuldhulpverlening." in html
+    assert "/nl/search?q=schuldhulpverleing&amp;exact=1" in html
+    # Searching the word exactly as typed: nothing, and "did you mean" offers the correction.
+    data = client.get("/api/v1/search", query_string={"q": "jongern", "exact": "1"}).get_json()
+    assert data["total"] == 0 and data["corrected"] is None and data["suggestion"] == "jongeren"
+    html = client.get("/nl/search?q=jongern&exact=1").get_data(as_text=True)
+    assert 'class="suggestion"' in html and "jongeren</a>" in html and "Resultaten voor" not in html
     assert search(client, "jongeren")["suggestion"] is None
+    assert search(client, "jongeren")["corrected"] is None
 
 
 def test_search_page_and_header_box_render_in_both_languages(client, make_thread, public_theme, sync):
@@ -450,3 +458,65 @@ def test_api_shape(client, make_thread, public_theme, sync):
     assert result["thread_id"] == thread.id and result["kind"] == "practice"
     assert result["theme"] == "armoede-en-schulden" and result["language"] == "nl"
     assert result["url"].endswith(f"/p/{result['post_id']}")
+
+
+def test_most_words_when_no_thread_has_them_all(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Vervoer naar de dagbesteding", body="Het vervoer is duur voor ouderen.")
+    make_thread(theme=public_theme, title="Dagbesteding voor jongeren", body="Een nieuwe plek in de wijk.")
+    make_thread(theme=public_theme, title="Huurtoeslag aanvragen", body="Hoe helpt de raad?")
+    sync()
+    data = search(client, "vervoer dagbesteding ouderen fietsenstalling")
+    assert data["matched"] == "most" and "most_words" in data["notice_codes"]
+    # Three of the four words first, then the thread with one of them; the unrelated one never.
+    assert titles(data) == ["Vervoer naar de dagbesteding", "Dagbesteding voor jongeren"]
+    html = client.get("/nl/search?q=vervoer+dagbesteding+ouderen+fietsenstalling").get_data(as_text=True)
+    assert "Geen onderwerp bevat alle woorden; dit zijn de onderwerpen met de meeste." in html
+    html = client.get("/fr/search?q=vervoer+dagbesteding+ouderen+fietsenstalling").get_data(as_text=True)
+    assert "Aucun sujet ne contient tous les mots\u00a0; voici ceux qui en contiennent le plus." in html
+    # All words found often enough: "all", as before.
+    assert search(client, "dagbesteding")["matched"] == "all"
+    # A quoted phrase and an exclusion still hold in "most" mode.
+    data = search(client, '"nieuwe plek" dagbesteding fietsenstalling')
+    assert data["matched"] == "most" and titles(data) == ["Dagbesteding voor jongeren"]
+    data = search(client, "vervoer dagbesteding fietsenstalling -jongeren")
+    assert titles(data) == ["Vervoer naar de dagbesteding"]
+
+
+def test_query_side_compounds_and_lexicon(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Woningaanpassing voor ouderen", body="De gemeente betaalt een traplift.")
+    make_thread(theme=public_theme, title="Aanpassing van de woning", body="Een woning aanpassen kost tijd.")
+    make_thread(theme=public_theme, title="Gesprek aan de keukentafel", body="Het gesprek gaat over zorg.")
+    make_thread(theme=public_theme, title="Places en crèche", language="fr",
+                body="L'accueil de la petite enfance manque de places dans notre commune.")
+    sync()
+    # Two words also find the compound, ranked below the words written apart.
+    assert titles(search(client, "woning aanpassing", only="nl")) == [
+        "Aanpassing van de woning", "Woningaanpassing voor ouderen"]
+    # A compound also finds its parts written apart.
+    assert titles(search(client, "keukentafelgesprek", only="nl")) == ["Gesprek aan de keukentafel"]
+    # The lexicon: a Dutch word finds the French multiword expression.
+    assert titles(search(client, "kinderopvang")) == ["Places en crèche"]
+
+
+def test_bad_input_answers_with_a_message_or_results(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Armoede in de wijk", body="Armoede en schulden bij gezinnen.")
+    sync()
+    cases = {
+        "long": ("armoede " + "x" * 500, "shortened"),
+        "many words": (" ".join(f"woord{i}" for i in range(40)) + " armoede", "too_many_words"),
+        "stop words": ("de het een van", "only_stopwords"),
+        "punctuation": ("?!... ;;; ---", None),
+        "star": ("*", "short_wildcard"),
+    }
+    for name, (q, code) in cases.items():
+        response = client.get("/api/v1/search", query_string={"q": q})
+        assert response.status_code == 200, name
+        data = response.get_json()
+        assert data["matched"] in ("all", "most"), name
+        if code:
+            assert code in data["notice_codes"], (name, data["notice_codes"])
+    # Mixed scripts: the Latin word still finds its thread.
+    data = search(client, "armoede бедность 貧困")
+    assert titles(data) == ["Armoede in de wijk"]
+    for q in ("armoede " + "x" * 500, "?!... ;;;", "*", "de het een van"):
+        assert client.get("/nl/search", query_string={"q": q}).status_code == 200

@@ -20,6 +20,7 @@ from ..models import (
     User, Watch, count, utcnow,
 )
 from ..permissions import can_flag, can_moderate, can_read_thread, can_sanction, can_see_post
+from ..threads import fragments
 from ..transactions import unit_of_work
 from .audit import record
 from .notices import add_notice, deliver_notices
@@ -160,6 +161,8 @@ def flag_post(user, post, reason, note=""):
         record(None, "auto_hide_post", "post", post.id, "", flags=open_count, thread_id=post.thread_id)
         notices.append(add_notice(post.author, "post_auto_hidden", thread=post.thread, post=post))
     _commit_and_deliver(notices)
+    if post.status == "hidden":
+        fragments.forget_posts([post.id])
     return flag
 
 
@@ -212,6 +215,7 @@ def hide_post(actor, post, reason):
     outbox.enqueue("thread", thread.id)
     record(actor, "hide_post", "post", post.id, reason, flags=flags, previous=previous, thread_id=thread.id)
     _commit_and_deliver([add_notice(post.author, "post_hidden", reason, thread=thread, post=post)])
+    fragments.forget_posts([post.id])  # the cached text of a hidden post leaves the disk
 
 
 @unit_of_work()

@@ -52,10 +52,15 @@ class ListArgs:
 
 
 def visible_threads(user):
-    """Threads a user may see in lists: visible status, and public themes for non-members."""
-    query = db.select(Thread).join(Thread.theme).where(Thread.status == "visible")
+    """Threads a user may see in lists: visible status, and public themes for non-members.
+
+    Public themes are a filter on theme_id, not a join: the join let SQLite start from the
+    theme table and sort the threads afterwards instead of reading them in index order.
+    """
+    query = db.select(Thread).where(Thread.status == "visible")
     if not is_member(user):
-        query = query.where(Theme.visibility == "public")
+        query = query.where(Thread.theme_id.in_(
+            db.select(Theme.id).where(Theme.visibility == "public").scalar_subquery()))
     return query
 
 
@@ -69,27 +74,81 @@ def list_options():
     )
 
 
-def ordered(query, args, pinned=("site",)):
-    """Apply the language filter and sort; pinned threads (of the given levels) come first."""
+def sort_columns(sort):
+    """The ORDER BY of a list sort; each has an index per filter (see Thread.__table_args__)."""
+    if sort == "newest":
+        return [Thread.created_at.desc(), Thread.id.desc()]
+    if sort == "thanks":
+        return [Thread.thanks_count.desc(), Thread.last_post_at.desc(), Thread.id.desc()]
+    return [Thread.last_post_at.desc(), Thread.id.desc()]
+
+
+def ordered(query, args):
+    """Apply the language filter and the sort."""
     if args.language:
         query = query.where(Thread.language == args.language)
-    order = []
-    if pinned:
-        # Site-wide pins before theme pins before the rest (`pinned` lists them by rank).
-        order.append(db.case(*[(Thread.pinned == level, rank) for rank, level in enumerate(pinned)],
-                             else_=len(pinned)))
-    if args.sort == "newest":
-        order.append(Thread.created_at.desc())
-    elif args.sort == "thanks":
-        order += [Thread.thanks_count.desc(), Thread.last_post_at.desc()]
-    else:
-        order.append(Thread.last_post_at.desc())
-    order.append(Thread.id.desc())
-    return query.options(*list_options()).order_by(*order)
+    return query.options(*list_options()).order_by(*sort_columns(args.sort))
 
 
 # Far beyond any real list; keeps OFFSET inside PostgreSQL's bigint for ?page=9999...
 MAX_PAGE = 100_000
+# Pinned threads shown above a list; moderators pin a handful, this only bounds a mistake.
+MAX_PINNED = 50
+
+
+@dataclass
+class ListPage:
+    """One page of a thread list: pinned threads (first page only), then the page's threads.
+
+    There is no total: counting every visible thread on each request was most of the
+    latest page's time. `has_next` comes from reading one row more than the page shows.
+    """
+
+    pinned: list
+    items: list
+    page: int
+    has_next: bool
+
+    @property
+    def threads(self):
+        return self.pinned + self.items
+
+
+def list_page(query, args, pinned=("site",), per_page=PER_PAGE):
+    """A page of a list query. Pinned threads (site-wide before theme pins) come first on
+    page 1 and are left out of the pages below, which the list's index reads in order."""
+    page = min(args.page, MAX_PAGE)
+    top_rows = []
+    if pinned:
+        if page == 1:
+            top_rows = pinned_threads(query, args, pinned)
+        query = query.where(Thread.pinned.not_in(pinned))
+    rows = db.session.scalars(
+        ordered(query, args).limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return ListPage(pinned=top_rows, items=rows[:per_page], page=page, has_next=len(rows) > per_page)
+
+
+def pinned_threads(query, args, levels):
+    """The pinned threads of a list, site-wide pins first, each level in the list's sort.
+
+    Read through the index on `pinned` and sorted here: the few pinned rows are found
+    directly, where an ORDER BY would have the database walk the sort index past every
+    unpinned thread (or sort them all by pin rank).
+    """
+    if args.language:
+        query = query.where(Thread.language == args.language)
+    rows = db.session.scalars(
+        # `pinned != ''` repeats the partial index's condition so that the index applies.
+        query.where(Thread.pinned != "", Thread.pinned.in_(levels)).options(*list_options())
+        .limit(MAX_PINNED)).all()
+    rank = {level: n for n, level in enumerate(levels)}
+    if args.sort == "newest":
+        rows.sort(key=lambda t: (t.created_at, t.id), reverse=True)
+    elif args.sort == "thanks":
+        rows.sort(key=lambda t: (t.thanks_count, t.last_post_at, t.id), reverse=True)
+    else:
+        rows.sort(key=lambda t: (t.last_post_at, t.id), reverse=True)
+    return sorted(rows, key=lambda t: rank[t.pinned])  # stable: keeps the sort within a level
 
 
 def paginate(query, page, per_page=PER_PAGE):
@@ -259,8 +318,13 @@ def initiative_places(user):
     return provinces, rows
 
 
-def profile_stats(user_id):
-    """Threads started, accepted answers and thanks received by a member (visible posts)."""
+def profile_stats(user_id, user=None):
+    """Threads started (that the reader may see), accepted answers and thanks received by a
+    member (visible posts)."""
+    threads = db.session.scalar(
+        visible_threads(user).where(Thread.author_id == user_id)
+        .with_only_columns(db.func.count(Thread.id))
+    ) or 0
     accepted = db.session.scalar(
         db.select(db.func.count(Thread.id)).join(Post, Post.id == Thread.accepted_post_id)
         .where(Post.author_id == user_id, Thread.status == "visible", Post.status == "visible")
@@ -272,4 +336,4 @@ def profile_stats(user_id):
     posts = db.session.scalar(
         db.select(db.func.count(Post.id)).where(Post.author_id == user_id, Post.status == "visible")
     ) or 0
-    return {"accepted": accepted, "thanks": thanks, "posts": posts}
+    return {"threads": threads, "accepted": accepted, "thanks": thanks, "posts": posts}

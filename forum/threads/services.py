@@ -36,7 +36,7 @@ from ..permissions import (
     can_see_post,
 )
 from ..places import find_province
-from . import mentions, notifications
+from . import fragments, mentions, notifications
 
 TITLE_MAX = 200
 TITLE_MIN = 5
@@ -274,6 +274,22 @@ def _commit_and_deliver(created):
 
 # -- threads and posts -----------------------------------------------------------------
 
+def _publish(post, thread, author, now, check_abuse):
+    """What every new post goes through: anti-abuse screening, the author watching and having
+    read it, the thread's counters, the search outbox and notifications; then the commit."""
+    db.session.add(post)
+    db.session.flush()
+    if check_abuse:
+        _screen(post, author, created=True)
+    _watch(author, thread=thread)
+    _mark_read(author, thread, now)
+    refresh_thread_stats(thread)
+    outbox.enqueue("thread", thread.id)
+    outbox.enqueue("post", post.id)
+    created = announce_post(post) if post.status == "visible" else []
+    _commit_and_deliver(created)
+
+
 @unit_of_work()
 def create_thread(author, theme, kind, title, body, language=None, tags=(), fields=None, check_abuse=True):
     """Start a thread with its opening post (number 1); the author watches it. Commits.
@@ -304,17 +320,7 @@ def create_thread(author, theme, kind, title, body, language=None, tags=(), fiel
     db.session.add(thread)
     post = Post(thread=thread, author=author, number=1, body_source=body,
                 body_html=str(render_body(body)), created_at=now)
-    db.session.add(post)
-    db.session.flush()
-    if check_abuse:
-        _screen(post, author, created=True)
-    _watch(author, thread=thread)
-    _mark_read(author, thread, now)
-    refresh_thread_stats(thread)
-    outbox.enqueue("thread", thread.id)
-    outbox.enqueue("post", post.id)
-    created = announce_post(post) if post.status == "visible" else []
-    _commit_and_deliver(created)
+    _publish(post, thread, author, now, check_abuse)
     return thread
 
 
@@ -335,17 +341,7 @@ def create_reply(author, thread, body, reply_to=None, check_abuse=True):
     post = Post(thread_id=thread.id, author_id=author.id, number=number, body_source=body,
                 body_html=str(render_body(body)), reply_to_id=reply_to.id if reply_to else None,
                 created_at=now)
-    db.session.add(post)
-    db.session.flush()
-    if check_abuse:
-        _screen(post, author, created=True)
-    _watch(author, thread=thread)
-    _mark_read(author, thread, now)
-    refresh_thread_stats(thread)
-    outbox.enqueue("post", post.id)
-    outbox.enqueue("thread", thread.id)
-    created = announce_post(post) if post.status == "visible" else []
-    _commit_and_deliver(created)
+    _publish(post, thread, author, now, check_abuse)
     return post
 
 
@@ -401,6 +397,7 @@ def delete_post(actor, post, audited=False):
     outbox.enqueue("thread", thread.id)
     signals.post_deleted.send(post, actor=actor, audited=audited)
     db.session.commit()
+    fragments.forget_posts([post.id])
 
 
 @unit_of_work()

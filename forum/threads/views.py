@@ -25,7 +25,7 @@ from ..permissions import (
 )
 from ..transactions import begin_writing
 from ..places import find_province, province_choices
-from . import bp, queries, root_bp, services
+from . import bp, fragments, queries, root_bp, services
 from .forms import KIND_HINTS, KIND_LABELS, EditPostForm, NewThreadForm, ReplyForm, choice
 from .mentions import handle_of
 from .services import ForumError
@@ -108,10 +108,10 @@ def _write_post(form, write, fallback_field, rate_limit=None, post=None):
 # -- lists -----------------------------------------------------------------------------
 
 def _render_list(template, query, args, title, pinned=("site",), **context):
-    pagination = queries.paginate(queries.ordered(query, args, pinned=pinned), args.page)
-    threads = list(pagination.items)
+    listing = queries.list_page(query, args, pinned=pinned)
+    threads = listing.threads
     return render_template(
-        template, threads=threads, pagination=pagination, args=args, title=title,
+        template, threads=threads, listing=listing, args=args, title=title,
         unread_ids=queries.unread_ids(current_user, threads), **context,
     )
 
@@ -569,10 +569,10 @@ def profile(user_id):
     args = queries.ListArgs.from_request(request.args)
     args.sort = "newest"
     query = queries.visible_threads(current_user).where(Thread.author_id == member.id)
-    pagination = queries.paginate(queries.ordered(query, args, pinned=()), args.page)
+    listing = queries.list_page(query, args, pinned=())
     return render_template(
-        "forum/profile.html", member=member, pagination=pagination, threads=list(pagination.items),
-        stats=queries.profile_stats(member.id), args=args, unread_ids=set(), handle=handle_of(member.name),
+        "forum/profile.html", member=member, listing=listing, threads=listing.threads,
+        stats=queries.profile_stats(member.id, current_user), args=args, unread_ids=set(), handle=handle_of(member.name),
     )
 
 
@@ -659,6 +659,9 @@ def unsubscribe_one_click(token):
 
 
 def init_app(app):
+    app.jinja_env.globals["post_fragment"] = fragments.post_fragment
+    app.jinja_env.globals["reader_links"] = fragments.reader_links
+
     @app.context_processor
     def forum_helpers():
         return {
