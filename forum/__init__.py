@@ -94,6 +94,7 @@ AREAS = (
     "forum.attachments",
     "forum.api",
     "forum.feeds",
+    "forum.events",
     "forum.io",
     "forum.jobs",
     "forum.cli",

@@ -376,6 +376,8 @@ def load_demo(if_empty=True):
     add_moderation_demo()
     from .attachments.demo import add_demo_attachments  # an advice letter, a memo and a flyer as files
     add_demo_attachments()
+    from .events.demo import add_demo_events  # an assembly, consultations, a webinar, a full training
+    add_demo_events()
 
     counts = {m.__name__: db.session.scalar(db.select(db.func.count()).select_from(m))
               for m in (Organisation, User, Theme, Thread, Post)}

@@ -25,6 +25,7 @@ def main_menu():
         ("threads.practices", _("Practices")),
         ("threads.initiatives", _("Initiatives")),
         ("threads.vacancies", _("Vacancies")),
+        ("events.upcoming", _("Events")),
         ("badges.directory", _("Member councils")),
     ]
 

@@ -63,11 +63,13 @@ class Mailbox:
         with self.lock:
             return [m for m in self.messages if address.lower() in m["To"].lower()]
 
-    def last(self, address=None, timeout=5):
+    def last(self, address=None, timeout=5, after=None):
+        """The newest mail (to `address`); with `after`, wait for one newer than that mail:
+        account mails go out just after the response, so the previous one may still be last."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.to(address) if address else list(self.messages)
-            if found:
+            if found and (after is None or found[-1] is not after):
                 return found[-1]
             time.sleep(0.02)
         raise AssertionError(f"no mail to {address!r}; got {[m['To'] for m in self.messages]}")

@@ -98,6 +98,10 @@ GET_EXPECTED = {
     "api.index": PUBLIC, "api.themes": PUBLIC, "api.threads": PUBLIC, "api.organisations": PUBLIC,
     "api.thread": HIDDEN,  # members-only thread: not revealed to others
     "search.search": PUBLIC, "search_api.api_search": PUBLIC,
+    # events (a members-only event of the owner's council)
+    "events.upcoming": PUBLIC, "events.month": PUBLIC, "events.feed_ics": PUBLIC, "api.events": PUBLIC,
+    "events.event": HIDDEN, "events.event_ics": HIDDEN, "events.new": WRITERS,
+    "events.edit": MODERATOR_ONLY_EDIT, "events.participants_csv": MODERATOR_ONLY_EDIT,
 }
 
 
@@ -148,6 +152,9 @@ POST_EXPECTED = {
     "attachments_pages.remove": refused(403),
     # privacy
     "privacy.export_download": MEMBER_POST, "privacy.delete": MEMBER_POST,
+    # events: the event belongs to the owner's council
+    "events.new": MEMBER_POST, "events.register": MEMBER_POST, "events.unregister": MEMBER_POST,
+    "events.edit": refused(403), "events.cancel": refused(403),
 }
 
 # URL arguments: by name from the fixture's ids, with per-endpoint exceptions.
@@ -177,6 +184,22 @@ def _attach_image(app, post_id, uploader_id):
         row = attachments.add_attachments(post, uploader_id, [prepared])[0]
         db.session.commit()
         return {"attachment_id": row.id, "attachment_name": row.filename, "attachments_js": "attachments.js"}
+
+
+def _members_event(app, owner_id, org_id):
+    """A members-only event planned by the owner for their council; its id."""
+    from datetime import datetime, timedelta
+
+    from forum.events import services as events
+    from forum.models import Organisation
+
+    starts = (datetime.now() + timedelta(days=30)).replace(hour=19, minute=0, second=0, microsecond=0)
+    with app.app_context():
+        event = events.create_event(db.session.get(User, owner_id), db.session.get(Organisation, org_id), {
+            "title": "Besloten informatieavond", "kind": "information", "language": "nl",
+            "timezone": "Europe/Amsterdam", "starts_at": starts, "ends_at": starts + timedelta(hours=2),
+            "audience": "members"})
+        return event.id
 
 
 @pytest.fixture
@@ -209,6 +232,7 @@ def world(app, make_org, make_user, make_theme, make_thread, make_post):
             "org_slug": org.slug, "public_theme_slug": public_theme.slug, "thread_slug": "vraag",
         }
     ids.update(_attach_image(app, reply.id, owner.id))
+    ids["event_id"] = _members_event(app, owner.id, org.id)
     return {"ids": ids, "owner": owner, "reply": reply, "thread": thread}
 
 

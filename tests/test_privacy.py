@@ -12,7 +12,7 @@ from forum.models import (
 from tests.conftest import Mailbox, PASSWORD, load, login
 
 EXPORT_FILES = {"README.txt", "profile.json", "threads.json", "posts.json", "reactions.json", "notifications.json",
-                "watches.json", "flags.json", "audit.json", "organisation_requests.json"}
+                "watches.json", "flags.json", "audit.json", "organisation_requests.json", "events.json"}
 
 
 def _former_member(app, lang="nl"):

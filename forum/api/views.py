@@ -163,3 +163,13 @@ def organisations():
     if language is not None:
         stmt = stmt.where(Organisation.language == language)
     return _page(stmt, (Organisation.name, Organisation.id), page, per_page, organisation_json)
+
+
+@bp.get("/events")
+def events():
+    """Events by period, province and kind; without from/to the upcoming ones."""
+    from ..events.api import list_events
+
+    page, per_page = params.pagination()
+    stmt, serialise = list_events(current_user._get_current_object() if current_user.is_authenticated else None)
+    return _page(stmt, (), page, per_page, serialise)  # already soonest first

@@ -62,6 +62,8 @@ def run_round(app, state, now=None):
         job("attachments", lambda: attachment_jobs(today=now.date()))  # text for search, before the sync
         job("search-sync", drain_search_outbox)
         job("account-mail", deliver_queued)
+        from ..events.reminders import send_reminders
+        job("event-reminders", send_reminders)  # the day before, once per registration
         for period in ("daily", "weekly"):
             key = period_key(period, now)
             if period_started(period, now) and state.get(period) != key:

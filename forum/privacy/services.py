@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from .. import outbox, ratelimit
 from ..attachments.services import export_entries, remove_post_attachments
+from ..events import services as events
 from ..errors import DomainError
 from ..extensions import db
 from ..models import (
@@ -203,6 +204,7 @@ def _readme(user):
         _("flags.json: the messages you reported to the moderators."),
         _("audit.json: moderator actions about you, your topics and your messages."),
         _("organisation_requests.json: your requests to change organisation."),
+        _("events.json: the events you registered for, with your notes."),
         "",
         _("Times are in UTC. Texts are in Markdown (body_source) and as shown on the site (body_html)."),
         "",
@@ -228,6 +230,7 @@ def export_data(user):
         "flags.json": _flags(user),
         "audit.json": _audit(user),
         "organisation_requests.json": _organisation_requests(user),
+        "events.json": events.export_registrations(user),
     }
     attached = export_entries(user)
     readme = _readme(user)
@@ -393,6 +396,7 @@ def delete_account(actor, user, mode, password=None, reason=""):
     mentioned_in = _scrub_mentions(handle) - {p.id for p in own_posts}
     affected_posts |= mentioned_in
 
+    promoted = events.release_seats(user)  # their seats go to the people waiting
     for model in (Watch, Notification, ThreadRead, DigestSent):
         db.session.execute(db.delete(model).where(model.user_id == user.id))
     db.session.execute(db.delete(OrganisationChangeRequest).where(
@@ -420,6 +424,7 @@ def delete_account(actor, user, mode, password=None, reason=""):
     for thread_id in sorted(affected_threads):
         outbox.enqueue("thread", thread_id)
     db.session.commit()
+    events.mail_promotions(promoted)
     _mail_deleted(old_email, old_name, lang, mode, by_self)
     return {"posts": len(own_posts), "mentions": len(mentioned_in), "mode": mode}
 

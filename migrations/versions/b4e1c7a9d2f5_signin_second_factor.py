@@ -1,7 +1,7 @@
 """sign-in links on demand, TOTP, recovery codes, security log
 
 Revision ID: b4e1c7a9d2f5
-Revises: b4e8d2f61a07
+Revises: 1e285eaa5617
 Create Date: 2026-12-02 19:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4e1c7a9d2f5'
-down_revision = 'b4e8d2f61a07'
+down_revision = '1e285eaa5617'
 branch_labels = None
 depends_on = None
 

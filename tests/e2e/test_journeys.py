@@ -81,7 +81,7 @@ def test_newcomer_asks_in_french_gets_a_dutch_answer_and_accepts_it(new_context,
     assert_page_sound(moderator)
     submit(moderator, f"form[action$='/mod/registrations/{user_id}/approve']")
     assert support.scalar(server, "SELECT status FROM user WHERE email = ?", email) == "active"
-    approved = mailbox.last(email, timeout=15)
+    approved = mailbox.last(email, timeout=15, after=message)
     assert approved["Message-ID"] != message["Message-ID"]
 
     # 4. She asks a question in French. As a new member, her first topic waits for review.

@@ -1,0 +1,78 @@
+"""Demo events: a general assembly, regional consultations in both countries, a webinar,
+and a training that is full with people on its waiting list."""
+from datetime import date, datetime, time, timedelta
+
+from ..extensions import db
+from ..models import Organisation, User
+from . import services
+from .models import Event
+
+DESCRIPTION_ASSEMBLY = (
+    "De jaarlijkse algemene ledenvergadering van de koepel.\n\n"
+    "**Agenda**\n\n1. Jaarverslag en jaarrekening\n2. Begroting en contributie\n3. Verkiezing bestuursleden\n"
+    "4. Rondvraag\n\n*L'assemblée générale se tient en néerlandais et en français (traduction simultanée).*"
+)
+
+
+def _at(days, hour, minute=0):
+    return datetime.combine(date.today() + timedelta(days=days), time(hour, minute))
+
+
+def _specs():
+    return [
+        dict(key="alv", organiser="mod", org=None, title="Algemene ledenvergadering / Assemblée générale",
+             kind="general_assembly", language="both", timezone="Europe/Amsterdam", starts_at=_at(45, 13, 30),
+             ends_at=_at(45, 17), venue="Stadsschouwburg", address="Lucasbolwerk 24", municipality="Utrecht",
+             province="NL-UT", audience="members", capacity=120, registration_deadline=_at(40, 12),
+             description=DESCRIPTION_ASSEMBLY),
+        dict(key="regio-nl", organiser="marieke", org="asd-zwolle", title="Regio-overleg Oost-Nederland: de Wmo-cliëntervaring",
+             kind="regional", language="nl", timezone="Europe/Amsterdam", starts_at=_at(18, 19, 30),
+             ends_at=_at(18, 21, 30), venue="Stadkamer", address="Achter de Broeren 1", municipality="Zwolle",
+             province="NL-OV", audience="members", capacity=40,
+             description="Adviesraden uit Overijssel, Gelderland en Drenthe wisselen ervaringen uit over het "
+                         "cliëntervaringsonderzoek Wmo. Neem gerust de vragenlijst van uw gemeente mee."),
+        dict(key="regio-be", organiser="isabelle", org="ccas-gembloux", title="Concertation régionale de Wallonie",
+             kind="regional", language="fr", timezone="Europe/Brussels", starts_at=_at(25, 18, 30),
+             ends_at=_at(25, 21), venue="Maison de la Laïcité", address="Rue Entre-deux-Portes 2",
+             municipality="Gembloux", province="BE-WNA", audience="public", capacity=None,
+             description="Les conseils consultatifs de Namur et de Liège se retrouvent pour parler de la "
+                         "précarité énergétique et de l'accès au CPAS."),
+        dict(key="webinar", organiser="mod", org=None, title="Webinar: hoe schrijf je een ongevraagd advies?",
+             kind="webinar", language="nl", timezone="Europe/Amsterdam", starts_at=_at(10, 12),
+             ends_at=_at(10, 13), online_url="https://webinar.agora.example/ongevraagd-advies", online_private=True,
+             audience="public", capacity=None,
+             description="Een uur over opbouw, toon en timing van een ongevraagd advies, met voorbeelden uit "
+                         "drie gemeenten. De link krijgt u na aanmelding."),
+        dict(key="vorming", organiser="mod", org=None, title="Vorming: voorzitten van een adviesraad",
+             kind="training", language="nl", timezone="Europe/Brussels", starts_at=_at(30, 9, 30),
+             ends_at=_at(30, 16), venue="Vormingscentrum De Markt", address="Grote Markt 8", municipality="Lier",
+             province="BE-VAN", audience="members", capacity=3,
+             description="Een dag oefenen met vergaderen, samenvatten en het advies op papier krijgen. "
+                         "Kleine groep: bij volzet komt u op de wachtlijst."),
+    ]
+
+
+# Who registers for what; the training (capacity 3) fills up and two people wait.
+REGISTRATIONS = {
+    "alv": ["marieke", "henk", "els", "isabelle", "mathieu"],
+    "regio-nl": ["marieke", "henk", "fatima"],
+    "regio-be": ["isabelle", "mathieu", "nadia"],
+    "webinar": ["joost", "fatima", "koen"],
+    "vorming": ["els", "koen", "joost", "marieke", "nadia"],
+}
+
+
+def add_demo_events():
+    """Plan the demo events through the services, once."""
+    if db.session.scalar(db.select(db.func.count(Event.id))):
+        return
+    people = {u.email.split("@")[0]: u for u in db.session.scalars(db.select(User))}
+    people["mod"] = people.get("moderator")
+    orgs = {o.slug: o for o in db.session.scalars(db.select(Organisation))}
+    for spec in _specs():
+        key, organiser, org = spec.pop("key"), people[spec.pop("organiser")], spec.pop("org")
+        event = services.create_event(organiser, orgs[org] if org else None, spec)
+        event_id = event.id
+        for n, name in enumerate(REGISTRATIONS[key]):
+            services.register(people[name], db.session.get(Event, event_id),
+                              note="Ik kom met twee collega's." if n == 0 else "", listed=n % 2 == 0)

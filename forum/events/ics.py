@@ -1,0 +1,62 @@
+"""iCalendar (RFC 5545) output with the `icalendar` library: one event or a feed."""
+from datetime import timezone
+from urllib.parse import urlsplit
+
+from flask import current_app
+from icalendar import Calendar
+from icalendar import Event as VEvent
+
+from .services import local_time
+
+PRODID = "-//Agora//Events//NL"
+
+
+def uid(event):
+    """Stable for the event's whole life: the id and the site's host name."""
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "agora"
+    return f"event-{event.id}@{host}"
+
+
+def _vevent(event, url, lang, with_link):
+    item = VEvent()
+    item.add("uid", uid(event))
+    item.add("dtstamp", event.updated_at.replace(tzinfo=timezone.utc))
+    item.add("sequence", event.sequence)
+    item.add("summary", event.title)
+    if event.all_day:
+        item.add("dtstart", local_time(event.starts_at, event).date())
+        item.add("dtend", local_time(event.ends_at, event).date())
+    else:
+        # Times in the event's own zone (TZID) with a VTIMEZONE: 19:30 stays 19:30 local.
+        item.add("dtstart", local_time(event.starts_at, event))
+        item.add("dtend", local_time(event.ends_at, event))
+    location = ", ".join(part for part in (event.venue, event.address, event.municipality) if part)
+    if not location and with_link and event.online_url:
+        location = event.online_url
+    if location:
+        item.add("location", location)
+    description = event.description
+    if with_link and event.online_url:
+        description = f"{description}\n\n{event.online_url}".strip()
+    if description:
+        item.add("description", description)
+    item.add("url", url)
+    item.add("status", "CANCELLED" if event.is_cancelled else "CONFIRMED")
+    item.add("created", event.created_at.replace(tzinfo=timezone.utc))
+    item.add("last-modified", event.updated_at.replace(tzinfo=timezone.utc))
+    return item
+
+
+def calendar(events, url_for_event, name=None, with_link=lambda event: False, lang="nl"):
+    """A VCALENDAR (METHOD:PUBLISH) as bytes; `url_for_event(event)` gives each page address."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    if name:
+        cal.add("x-wr-calname", name)
+    for event in events:
+        cal.add_component(_vevent(event, url_for_event(event), lang, with_link(event)))
+    cal.add_missing_timezones()
+    return cal.to_ical()

@@ -1,0 +1,78 @@
+"""Events (assemblies, regional consultations, trainings, webinars) and registrations."""
+from ..extensions import db
+from ..models import TimestampMixin, utcnow
+
+EVENT_KINDS = ("general_assembly", "regional", "training", "webinar", "information", "other")
+EVENT_LANGUAGES = ("nl", "fr", "both")
+AUDIENCES = ("public", "members")
+EVENT_STATUSES = ("scheduled", "cancelled")
+REGISTRATION_STATUSES = ("going", "waiting", "cancelled")
+
+
+class Event(TimestampMixin, db.Model):
+    """One meeting. Times are stored as naive UTC with the zone they were planned in, so an
+    evening at 19:30 in Brussels stays 19:30 local whatever the clocks do."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    title = db.Column(db.String(200), nullable=False)
+    description = db.Column(db.Text, nullable=False, default="")
+    description_html = db.Column(db.Text, nullable=False, default="")
+    kind = db.Column(db.String(20), nullable=False, default="other")
+    language = db.Column(db.String(4), nullable=False, default="nl")
+    # None: the umbrella organises it.
+    organisation_id = db.Column(db.Integer, db.ForeignKey("organisation.id"), index=True)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    starts_at = db.Column(db.DateTime, nullable=False, index=True)
+    ends_at = db.Column(db.DateTime, nullable=False)
+    timezone = db.Column(db.String(40), nullable=False, default="Europe/Amsterdam")
+    all_day = db.Column(db.Boolean, nullable=False, default=False)
+    venue = db.Column(db.String(200), nullable=False, default="")
+    address = db.Column(db.String(300), nullable=False, default="")
+    municipality = db.Column(db.String(120), nullable=False, default="")
+    province = db.Column(db.String(10), nullable=False, default="", index=True)
+    online_url = db.Column(db.String(500), nullable=False, default="")
+    # The link is only shown to people registered as going.
+    online_private = db.Column(db.Boolean, nullable=False, default=False)
+    audience = db.Column(db.String(10), nullable=False, default="public")
+    capacity = db.Column(db.Integer)
+    registration_deadline = db.Column(db.DateTime)
+    status = db.Column(db.String(10), nullable=False, default="scheduled", index=True)
+    # iCalendar SEQUENCE: raised on every change so calendars replace their copy.
+    sequence = db.Column(db.Integer, nullable=False, default=0)
+
+    organisation = db.relationship("Organisation")
+    created_by = db.relationship("User")
+    registrations = db.relationship("Registration", back_populates="event", cascade="all, delete-orphan",
+                                    order_by="Registration.joined_at, Registration.id")
+
+    @property
+    def is_cancelled(self):
+        return self.status == "cancelled"
+
+    @property
+    def is_past(self):
+        return self.ends_at < utcnow()
+
+    def __repr__(self):
+        return f"<Event {self.id} {self.title!r}>"
+
+
+class Registration(TimestampMixin, db.Model):
+    """A member's answer to an event: going, on the waiting list, or cancelled."""
+
+    __table_args__ = (db.UniqueConstraint("event_id", "user_id"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    event_id = db.Column(db.Integer, db.ForeignKey("event.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    status = db.Column(db.String(10), nullable=False, default="going")
+    note = db.Column(db.Text, nullable=False, default="")
+    # Whether other members may see this person's name on the participant list.
+    listed = db.Column(db.Boolean, nullable=False, default=False)
+    # Place in the queue: set each time the person (re)joins, so the waiting list is fair.
+    joined_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Set when the reminder the day before went out (claimed first, so it goes out once).
+    reminded_at = db.Column(db.DateTime)
+
+    event = db.relationship("Event", back_populates="registrations")
+    user = db.relationship("User")

@@ -1,0 +1,405 @@
+"""Creating, changing and cancelling events; registering with a capacity and a waiting list.
+
+Seats are counted with the event row locked: SELECT ... FOR UPDATE on PostgreSQL, and on
+SQLite the write lock every POST takes up front (forum/database.py), so two members taking
+the last seat at the same moment through two workers never exceed the capacity.
+"""
+import logging
+from datetime import datetime, time, timedelta, timezone
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime as babel_format_datetime
+from flask import current_app
+from flask_babel import gettext as _
+
+from auth.mail import send_mail
+from .. import ratelimit
+from ..errors import DomainError
+from ..extensions import db
+from ..markup import render_markdown
+from ..models import utcnow
+from ..places import CODES, TIME_ZONES
+from ..transactions import unit_of_work
+from .models import AUDIENCES, EVENT_KINDS, EVENT_LANGUAGES, Event, Registration
+from .policy import can_create_event, can_manage_event, can_register
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 20000
+NOTE_MAX = 1000
+FIELD_MAX = 300
+URL_MAX = 500
+CAPACITY_MAX = 100000
+# Per member: events planned an hour, and registrations changed in ten minutes (moderators
+# are not limited in planning). Settings RATELIMIT_EVENT and RATELIMIT_REGISTRATION.
+DEFAULT_EVENT_LIMIT = (5, 3600)
+DEFAULT_REGISTRATION_LIMIT = (20, 600)
+ZONES = tuple(sorted(set(TIME_ZONES.values())))
+# Fields whose change matters to people who registered: they get a mail.
+NOTIFY_FIELDS = ("starts_at", "ends_at", "timezone", "all_day", "venue", "address", "municipality", "online_url")
+
+
+class EventError(DomainError):
+    """A refused event action (see forum.errors.DomainError)."""
+
+    def messages(self):
+        return {
+            "forbidden": _("You are not allowed to do this."),
+            "title_required": _("Give the event a title."),
+            "title_too_long": _("The title can be at most %(max)d characters.", max=TITLE_MAX),
+            "description_too_long": _("The description can be at most %(max)d characters.", max=DESCRIPTION_MAX),
+            "field_too_long": _("This field can be at most %(max)d characters.", max=FIELD_MAX),
+            "invalid_kind": _("Choose one of the listed kinds."),
+            "invalid_language": _("Choose Dutch, French or both."),
+            "invalid_audience": _("Choose who may see the event."),
+            "invalid_timezone": _("Choose a time zone from the list."),
+            "start_required": _("Enter when the event starts."),
+            "end_required": _("Enter when the event ends."),
+            "end_before_start": _("The event cannot end before it starts."),
+            "starts_in_past": _("A new event cannot start in the past."),
+            "no_such_time": _("This time does not exist on that day: the clocks go forward then."),
+            "invalid_province": _("Choose a province from the list."),
+            "invalid_online_url": _("Enter a secure web address starting with https://."),
+            "invalid_capacity": _("Enter a number of seats of 1 or more, or leave it empty."),
+            "capacity_below_registered": _(
+                "%(count)d people have already registered: the capacity cannot be lower.",
+                count=self.params.get("count", 0)),
+            "deadline_after_start": _("Registration has to close before the event starts."),
+            "note_too_long": _("The note can be at most %(max)d characters.", max=NOTE_MAX),
+            "registration_closed": _("Registration for this event is closed."),
+            "not_registered": _("You are not registered for this event."),
+            "already_cancelled": _("This event has already been cancelled."),
+        }
+
+
+# -- times -------------------------------------------------------------------------------
+
+def default_timezone(organisation=None, actor=None):
+    """The organiser's country decides the zone; the umbrella uses the planner's council."""
+    for org in (organisation, getattr(actor, "organisation", None)):
+        if org is not None and org.country in TIME_ZONES:
+            return TIME_ZONES[org.country]
+    return TIME_ZONES["NL"]
+
+
+def to_utc(local, zone_name, field):
+    """A naive local time in `zone_name` as naive UTC; refuses times skipped in March."""
+    zone = ZoneInfo(zone_name)
+    aware = local.replace(tzinfo=zone)
+    utc = aware.astimezone(timezone.utc)
+    if utc.astimezone(zone).replace(tzinfo=None) != local:
+        raise EventError("no_such_time", field)
+    return utc.replace(tzinfo=None)
+
+
+def local_time(value, event):
+    """A stored naive UTC moment as an aware time in the event's own zone."""
+    return value.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(event.timezone))
+
+
+def moment_text(value, event, lang):
+    """One stored moment in the event's zone: 'woensdag 2 december 2026 17:00'."""
+    return babel_format_datetime(local_time(value, event), "EEEE d MMMM y HH:mm", locale=lang)
+
+
+def when_text(event, lang):
+    """'3 december 2026 19:30 – 21:30' in the event's zone and `lang`, for pages and mails."""
+    start, end = local_time(event.starts_at, event), local_time(event.ends_at, event)
+    if event.all_day:
+        last = (end - timedelta(days=1)).date()
+        first_text = babel_format_datetime(start, "EEEE d MMMM y", locale=lang)
+        if last <= start.date():
+            return first_text
+        return f"{first_text} – {babel_format_datetime(end - timedelta(days=1), 'EEEE d MMMM y', locale=lang)}"
+    text = babel_format_datetime(start, "EEEE d MMMM y HH:mm", locale=lang)
+    if end.date() == start.date():
+        return f"{text}–{babel_format_datetime(end, 'HH:mm', locale=lang)}"
+    return f"{text} – {babel_format_datetime(end, 'EEEE d MMMM y HH:mm', locale=lang)}"
+
+
+# -- validation ----------------------------------------------------------------------------
+
+def _text(data, name, max_length, code="field_too_long"):
+    value = str(data.get(name) or "").strip()
+    if len(value) > max_length:
+        raise EventError(code, name)
+    return value
+
+
+def clean_event(data, now=None, event=None):
+    """Check an event's fields (as a form gives them: local naive times) and return the
+    values to store; raises EventError naming the field. `event` is the one being edited."""
+    now = now or utcnow()
+    values = {}
+    title = _text(data, "title", TITLE_MAX, "title_too_long")
+    if not title:
+        raise EventError("title_required", "title")
+    values["title"] = title
+    description = str(data.get("description") or "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise EventError("description_too_long", "description")
+    values["description"] = description
+    for name, choices, code in (("kind", EVENT_KINDS, "invalid_kind"), ("language", EVENT_LANGUAGES, "invalid_language"),
+                                ("audience", AUDIENCES, "invalid_audience"), ("timezone", ZONES, "invalid_timezone")):
+        if data.get(name) not in choices:
+            raise EventError(code, name)
+        values[name] = data[name]
+    all_day = bool(data.get("all_day"))
+    values["all_day"] = all_day
+    starts, ends = data.get("starts_at"), data.get("ends_at")
+    if not isinstance(starts, datetime):
+        raise EventError("start_required", "starts_at")
+    if not isinstance(ends, datetime):
+        if not all_day:
+            raise EventError("end_required", "ends_at")
+        ends = starts
+    if all_day:
+        # Whole days: from the first day's midnight to the midnight after the last day.
+        starts = datetime.combine(starts.date(), time())
+        ends = datetime.combine(ends.date(), time()) + timedelta(days=1)
+        if ends <= starts:
+            raise EventError("end_before_start", "ends_at")
+    elif ends <= starts:
+        raise EventError("end_before_start", "ends_at")
+    values["starts_at"] = to_utc(starts, values["timezone"], "starts_at")
+    values["ends_at"] = to_utc(ends, values["timezone"], "ends_at")
+    changed_start = event is None or event.starts_at != values["starts_at"]
+    if changed_start and values["starts_at"] < now:
+        raise EventError("starts_in_past", "starts_at")
+    for name in ("venue", "address", "municipality"):
+        values[name] = _text(data, name, FIELD_MAX)
+    province = str(data.get("province") or "").strip()
+    if province and province not in CODES:
+        raise EventError("invalid_province", "province")
+    values["province"] = province
+    url = str(data.get("online_url") or "").strip()
+    if url:
+        parts = urlsplit(url)
+        if len(url) > URL_MAX or parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in url):
+            raise EventError("invalid_online_url", "online_url")
+    values["online_url"] = url
+    values["online_private"] = bool(data.get("online_private")) and bool(url)
+    capacity = data.get("capacity")
+    if capacity in ("", None):
+        capacity = None
+    elif not isinstance(capacity, int) or not 1 <= capacity <= CAPACITY_MAX:
+        raise EventError("invalid_capacity", "capacity")
+    values["capacity"] = capacity
+    deadline = data.get("registration_deadline")
+    if isinstance(deadline, datetime):
+        deadline = to_utc(deadline, values["timezone"], "registration_deadline")
+        if deadline > values["starts_at"]:
+            raise EventError("deadline_after_start", "registration_deadline")
+    else:
+        deadline = None
+    values["registration_deadline"] = deadline
+    return values
+
+
+# -- events --------------------------------------------------------------------------------
+
+def going_count(event):
+    return db.session.scalar(db.select(db.func.count(Registration.id)).where(
+        Registration.event_id == event.id, Registration.status == "going")) or 0
+
+
+def _lock(event):
+    """The event row again, locked until commit (PostgreSQL; SQLite POSTs hold the write lock)."""
+    return db.session.execute(
+        db.select(Event).where(Event.id == event.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+@unit_of_work()
+def create_event(actor, organisation, data, now=None):
+    """Plan an event for the umbrella (organisation None) or a member council."""
+    organisation_id = organisation.id if organisation is not None else None
+    if not can_create_event(actor, organisation_id):
+        raise EventError("forbidden", "organisation")
+    values = clean_event(data, now)
+    if not actor.is_moderator:  # counted in this transaction: a refused event does not count
+        ratelimit.hit(f"event:{actor.id}", current_app.config.get("RATELIMIT_EVENT", DEFAULT_EVENT_LIMIT),
+                      commit=False)
+    event = Event(organisation_id=organisation_id, created_by_id=actor.id,
+                  description_html=str(render_markdown(values["description"])), **values)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+@unit_of_work()
+def update_event(actor, event, data, now=None):
+    """Change an event; its SEQUENCE goes up, and people registered hear of a new time or place."""
+    if not can_manage_event(actor, event):
+        raise EventError("forbidden")
+    event = _lock(event)
+    if event.is_cancelled:
+        raise EventError("already_cancelled")
+    values = clean_event(data, now, event)
+    going = going_count(event)
+    if values["capacity"] is not None and values["capacity"] < going:
+        raise EventError("capacity_below_registered", "capacity", count=going)
+    changed = [name for name in NOTIFY_FIELDS if getattr(event, name) != values[name]]
+    for name, value in values.items():
+        setattr(event, name, value)
+    event.description_html = str(render_markdown(values["description"]))
+    event.sequence += 1
+    promoted = _promote(event)
+    db.session.commit()
+    _mail_promoted(event, promoted)
+    if changed:
+        _mail_participants(event, "events_changed", lambda: _("Changed: %(title)s", title=event.title))
+    return event
+
+
+@unit_of_work()
+def cancel_event(actor, event):
+    """Cancel the event and tell everyone registered or waiting, each in their language."""
+    if not can_manage_event(actor, event):
+        raise EventError("forbidden")
+    event = _lock(event)
+    if event.is_cancelled:
+        raise EventError("already_cancelled")
+    event.status = "cancelled"
+    event.sequence += 1
+    db.session.commit()
+    _mail_participants(event, "events_cancelled", lambda: _("Cancelled: %(title)s", title=event.title))
+    return event
+
+
+# -- registrations ---------------------------------------------------------------------------
+
+def registration_of(user, event):
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(db.select(Registration).where(
+        Registration.event_id == event.id, Registration.user_id == user.id))
+
+
+@unit_of_work()
+def register(user, event, note="", listed=False, now=None):
+    """Take a seat, or a place on the waiting list when the event is full.
+
+    Registering again while going or waiting only updates the note and the listing."""
+    event = _lock(event)
+    if not can_register(user, event):
+        raise EventError("registration_closed")
+    _count_registration(user)
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise EventError("note_too_long", "note")
+    registration = registration_of(user, event)
+    if registration is None:
+        registration = Registration(event_id=event.id, user_id=user.id, status="cancelled")
+        db.session.add(registration)
+    registration.note = note
+    registration.listed = bool(listed)
+    if registration.status == "cancelled":
+        full = event.capacity is not None and going_count(event) >= event.capacity
+        registration.status = "waiting" if full else "going"
+        registration.joined_at = now or utcnow()
+    db.session.flush()
+    return registration
+
+
+@unit_of_work()
+def cancel_registration(user, event):
+    """Give up a seat (or a waiting place); the first person waiting moves up and gets a mail."""
+    event = _lock(event)
+    if event.is_past:
+        raise EventError("registration_closed")
+    registration = registration_of(user, event)
+    if registration is None or registration.status == "cancelled":
+        raise EventError("not_registered")
+    _count_registration(user)
+    registration.status = "cancelled"
+    db.session.flush()
+    promoted = _promote(event)
+    db.session.commit()
+    _mail_promoted(event, promoted)
+    return registration
+
+
+def _count_registration(user):
+    """Registering and cancelling over and over would mail the people waiting each time."""
+    limit = current_app.config.get("RATELIMIT_REGISTRATION", DEFAULT_REGISTRATION_LIMIT)
+    ratelimit.hit(f"event-registration:{user.id}", limit, commit=False)
+
+
+def release_seats(user):
+    """A deleted account's registrations end and its seats go to the people waiting.
+
+    Part of the caller's transaction (account deletion); returns the promoted registrations
+    for mail_promotions() after the caller commits."""
+    promoted = []
+    registrations = db.session.scalars(db.select(Registration).where(
+        Registration.user_id == user.id, Registration.status.in_(("going", "waiting")))).all()
+    for registration in registrations:
+        event = _lock(registration.event)
+        registration.status = "cancelled"
+        registration.note = ""
+        db.session.flush()
+        promoted += _promote(event)
+    return promoted
+
+
+def mail_promotions(registrations):
+    """Tell people promoted by release_seats(), once their seats are committed."""
+    for registration in registrations:
+        _mail_promoted(registration.event, [registration])
+
+
+def export_registrations(user):
+    """A member's registrations for their data export."""
+    rows = db.session.scalars(db.select(Registration).where(Registration.user_id == user.id)
+                              .order_by(Registration.id)).all()
+    return [{"event": r.event.title, "event_id": r.event_id, "starts_at": local_time(r.event.starts_at, r.event),
+             "status": r.status, "note": r.note, "listed": r.listed, "registered_at": r.joined_at} for r in rows]
+
+
+def _promote(event):
+    """Fill free seats from the waiting list, first come first served; the promoted rows."""
+    if event.is_cancelled or event.is_past:
+        return []
+    promoted = []
+    free = None if event.capacity is None else event.capacity - going_count(event)
+    waiting = db.session.scalars(db.select(Registration).where(
+        Registration.event_id == event.id, Registration.status == "waiting",
+    ).order_by(Registration.joined_at, Registration.id)).all()
+    for registration in waiting:
+        if free is not None and free <= 0:
+            break
+        registration.status = "going"
+        promoted.append(registration)
+        if free is not None:
+            free -= 1
+    db.session.flush()
+    return promoted
+
+
+# -- mail ----------------------------------------------------------------------------------
+
+def _send(event, user, template, subject):
+    if user.deleted_at is not None:
+        return
+    lang = user.locale if user.locale in ("nl", "fr") else "nl"
+    from ..threads.notifications import external_url
+
+    send_mail(user.email, template, lang, subject, user=user, event=event,
+              when=when_text(event, lang), link=external_url("events.event", event_id=event.id, lang=lang))
+
+
+def _mail_promoted(event, registrations):
+    for registration in registrations:
+        _send(event, registration.user, "events_promoted",
+              lambda: _("You have a seat: %(title)s", title=event.title))
+
+
+def _mail_participants(event, template, subject):
+    registrations = db.session.scalars(db.select(Registration).where(
+        Registration.event_id == event.id, Registration.status.in_(("going", "waiting")))).all()
+    for registration in registrations:
+        _send(event, registration.user, template, subject)
