@@ -43,9 +43,10 @@ demo: migrate
 run: demo
 	$(FLASK) search reindex --if-stale
 	@echo "Agora on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
+	@echo "Demo: moderators and admins need no second factor here (AGORA_STAFF_SECOND_FACTOR=0); a real site keeps it on."
 	$(BIN)/python -m forum.jobs.runner --app wsgi & JOBS=$$!; \
 	trap "kill $$JOBS 2>/dev/null" EXIT INT TERM; \
-	$(BIN)/gunicorn --config gunicorn.conf.py --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	AGORA_STAFF_SECOND_FACTOR=$${AGORA_STAFF_SECOND_FACTOR:-0} $(BIN)/gunicorn --config gunicorn.conf.py --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install
 	$(BIN)/python -m pytest -q -m "not e2e" tests

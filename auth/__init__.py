@@ -15,6 +15,14 @@ CONFIG_DEFAULTS = {
     "RATELIMIT_SIGNIN_LINK": (5, 3600),       # mailed sign-in links per account, silently
     "SIGNIN_TOKEN_MAX_AGE": 20 * 60,          # seconds a mailed sign-in link works
     "KNOWN_DEVICE_MAX_AGE": 60 * 60 * 24 * 365,  # the 'signed in here before' cookie
+    "RATELIMIT_LINK_IP": (6, 60),             # 'send me a sign-in link', per IP (429)
+    "RATELIMIT_LINK_ACCOUNT": (5, 3600),      # per typed address, known or not (429)
+    "LINK_MAX_AGE": 15 * 60,                  # seconds a requested sign-in link works
+    "RATELIMIT_SECOND_FACTOR": (5, 300),      # wrong codes per account before a pause
+    "FRESH_FACTOR_MAX_AGE": 15 * 60,          # sensitive actions ask the code again after this
+    "SECOND_FACTOR_PENDING_MAX_AGE": 10 * 60,  # between the password (or link) and the code
+    "NEW_DEVICE_MAIL": True,                  # mail the member on a sign-in from a new browser
+    "STAFF_SECURITY_AUDIT": True,             # staff security events also in the moderation audit log
 }
 
 
@@ -25,6 +33,9 @@ def init_app(app):
     for key, value in CONFIG_DEFAULTS.items():
         app.config.setdefault(key, value)
 
+    if not app.config["STAFF_SECOND_FACTOR"] and not app.testing:
+        app.logger.warning("AGORA_STAFF_SECOND_FACTOR is off: moderators and admins open staff pages "
+                           "without a second factor. Keep it on for a real site.")
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"

@@ -130,6 +130,32 @@ class ResetPasswordForm(FlaskForm):
     password, password_confirm = _new_password(_l("New password"), _l("New password again"))
 
 
+class CodeForm(FlaskForm):
+    """A code from the authenticator app, or a recovery code."""
+
+    code = StringField(_l("Code"), filters=[_strip], validators=[
+        DataRequired(message=_l("Enter the code.")),
+        Length(max=20, message=_l("This code is too long.")),
+    ])
+
+
+class PasswordOffForm(FlaskForm):
+    """Sign in by mailed link only: the password is removed, proven with it once more."""
+
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(message=_l("Enter your current password.")),
+        Length(max=1024, message=_l("This password is too long.")),
+    ])
+
+
+class StartTotpForm(FlaskForm):
+    """The button that starts setting up an authenticator app."""
+
+
+class ResetSecondFactorForm(FlaskForm):
+    """An admin's button: remove a member's second factor."""
+
+
 class ProfileForm(FlaskForm):
     name = StringField(_l("Your name"), filters=[_strip], validators=[
         DataRequired(message=_l("Enter your name.")),

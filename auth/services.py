@@ -16,6 +16,7 @@ from forum.models import ModerationAction, Organisation, User, count, utcnow
 from forum.outbox import enqueue
 from forum.transactions import begin_writing
 
+from . import securitylog
 from .outbox import queue_mail
 from .passwords import hash_password, password_matches
 from .tokens import TokenInvalid, fingerprint, make_token, read_token
@@ -286,6 +287,8 @@ def authenticate(email, password, known_device=None, remember=False, next_url=No
     guarded = ratelimit.reached(account_key, config["RATELIMIT_LOGIN_ACCOUNT"])
     trusted = user is not None and known_device is not None and known_device(user)
     if not correct:
+        if user is not None and user.deleted_at is None:
+            securitylog.record(user, "signin_failed", method="password")
         ratelimit.hit(ip_key, commit=False)
         if not guarded:  # once guarded, more rows would change nothing
             ratelimit.hit(account_key, commit=False)
@@ -345,6 +348,15 @@ def sign_in_with_link(token):
     """
     user, remember, next_url = read_signin_token(token)
     return _sign_in(user), remember, next_url
+
+
+def record_sign_in(user, method, second_factor=None, new_device=False):
+    """Log a finished sign-in; from a browser new to this account, tell the member by mail."""
+    securitylog.record(user, "signin", method=method, second_factor=second_factor or "")
+    if new_device and current_app.config["NEW_DEVICE_MAIL"]:
+        queue_mail("new_device", user.email, user_id=user.id, ip=client_ip(),
+                   agent=(request.user_agent.string or "")[:200])
+    db.session.commit()
 
 
 def sign_out_everywhere(user):
@@ -449,6 +461,19 @@ def change_password(user, current_password, new_password):
     """Replace the password; every other session and remember-me cookie stops working."""
     user.password_hash = check_current_password(user, current_password, new_password)
     user.rotate_session_token()
+    queue_mail("password_changed", user.email, user_id=user.id)
+    db.session.commit()
+
+
+def remove_password(user, current_password):
+    """Sign in by mailed link only: forget the password (a reset link chooses a new one).
+
+    Other sessions end, as after a password change. Raises RateLimited, AuthError('wrong_password').
+    """
+    check_current_password(user, current_password)
+    user.password_hash = None
+    user.rotate_session_token()
+    securitylog.record(user, "password_removed")
     queue_mail("password_changed", user.email, user_id=user.id)
     db.session.commit()
 
@@ -681,6 +706,22 @@ def _compose_rejected(row):
                   register_url=external_url("auth.register", lang=lang))]
 
 
+def _compose_signin_request(row):
+    from .links import compose  # links builds on this module's sign-in checks
+
+    return compose(row)
+
+
+def _compose_new_device(row):
+    user = _live_user(row)
+    if user is None:
+        return []
+    return [_mail(user.email, "auth_new_device", user.locale, lambda: _("New sign-in to your Agora account"),
+                  user=user, when=row.created_at, ip=row.data.get("ip", ""), agent=row.data.get("agent", ""),
+                  security_url=external_url("auth.settings_security", lang=user.locale),
+                  reset_url=external_url("auth.reset_request", lang=user.locale))]
+
+
 _COMPOSERS = {
     "reset": _compose_reset,
     "confirm": _compose_confirm,
@@ -690,6 +731,8 @@ _COMPOSERS = {
     "email_change": _compose_email_change,
     "approved": _compose_approved,
     "rejected": _compose_rejected,
+    "signin_request": _compose_signin_request,
+    "new_device": _compose_new_device,
 }
 
 

@@ -1,19 +1,23 @@
 """Account pages: register, confirm, sign in and out, passwords, settings, approvals."""
+import time
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from forum.extensions import db
 from forum.i18n import current_language
-from forum.permissions import moderator_required
+from forum.models import User
+from forum.permissions import admin_required, moderator_required
 from forum.ratelimit import RateLimited
 
-from . import devices, services
-from .forms import (ApproveForm, option, ChangeEmailForm, ChangePasswordForm, EmailForm, FinishSignInForm, LoginForm,
-                    ProfileForm, RegisterForm, RejectForm, ResendTokenForm, ResetPasswordForm)
+from . import devices, links, second_factor, securitylog, services
+from .forms import (ApproveForm, option, ChangeEmailForm, ChangePasswordForm, CodeForm, EmailForm, FinishSignInForm,
+                    LoginForm, PasswordOffForm, ProfileForm, RegisterForm, RejectForm, ResendTokenForm, ResetPasswordForm,
+                    ResetSecondFactorForm, StartTotpForm)
 from .tokens import TokenExpired, TokenInvalid
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>")
@@ -100,20 +104,123 @@ def login():
     return response
 
 
-def _signed_in(user, remember, next_url):
+def _signed_in(user, remember, next_url, method="password"):
+    """The first factor (password or mailed link) is right: ask the code, or finish."""
+    if second_factor.has_totp(user):
+        # Who passed the first step rides in the (signed) session, tied to the account's
+        # session token and a time, so it is no use after a sign-out or ten minutes.
+        session.clear()
+        session["second_factor"] = {"uid": user.id, "st": user.session_token, "r": bool(remember),
+                                    "n": next_url or "", "m": method, "at": int(time.time())}
+        return redirect(url_for("auth.login_code"))
+    return _finish_sign_in(user, remember, next_url, method)
+
+
+def _finish_sign_in(user, remember, next_url, method, factor=None):
+    services.record_sign_in(user, method, second_factor=factor, new_device=not devices.is_known(user))
     # A new session on sign-in: nothing from before (fixation) carries over.
     session.clear()
     login_user(user, remember=remember)
+    if factor:
+        session["factor_at"] = int(time.time())
     flash(_("Welcome back, %(name)s.", name=user.name), "success")
     response = redirect(safe_next(next_url) or url_for("main.home", lang=user.locale))
     return devices.remember(response, user)
 
 
+def _pending_second_factor():
+    """The account waiting for its code in this session, or None."""
+    pending = session.get("second_factor")
+    if not isinstance(pending, dict) or not isinstance(pending.get("uid"), int):
+        return None
+    if time.time() - pending.get("at", 0) > current_app.config["SECOND_FACTOR_PENDING_MAX_AGE"]:
+        return None
+    user = db.session.get(User, pending["uid"])
+    if user is None or user.deleted_at is not None or user.session_token != pending.get("st"):
+        return None
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@no_store
+def login_code():
+    """Second step of signing in: the authenticator app's code or a recovery code."""
+    user = _pending_second_factor()
+    if user is None:
+        session.pop("second_factor", None)
+        flash(_("Sign in again: the time for the code has run out."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    status = 400 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            method = second_factor.check_code(user, form.code.data)
+        except RateLimited as exc:
+            return _rate_limited_page(form, form.code, _("Too many wrong codes. Wait a few minutes and try again."),
+                                      exc, "auth/login_code.html")
+        except services.AuthError:
+            form.code.errors.append(_("This code is not right, or was used already. Try the next code from your app."))
+        else:
+            pending = session["second_factor"]
+            return _finish_sign_in(user, pending.get("r"), pending.get("n"), pending.get("m", "password"), method)
+    return render_template("auth/login_code.html", form=form), status
+
+
+@bp.route("/login/link", methods=["GET", "POST"])
+@no_store
+def signin_link_request():
+    """'Send me a sign-in link': for members who forgot their password or never had one."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = EmailForm()
+    if form.validate_on_submit():
+        nonce = links.browser_nonce()
+        try:
+            links.request_link(form.email.data, nonce)
+        except RateLimited as exc:
+            return _rate_limited_page(form, form.email, _("You asked for a sign-in link too often. Wait a while and try again."),
+                                      exc, "auth/signin_link_request.html")
+        response = make_response(render_template("auth/signin_link_sent.html"))
+        config = current_app.config
+        response.set_cookie(links.NONCE_COOKIE, nonce, max_age=config["LINK_MAX_AGE"], httponly=True,
+                            samesite="Lax", secure=config.get("SESSION_COOKIE_SECURE", False), path="/")
+        return response
+    return render_template("auth/signin_link_request.html", form=form), 400 if request.method == "POST" else 200
+
+
+def _requested_link(token):
+    """A link asked for on the sign-in page (auth/links.py): opened page and button."""
+    nonce = request.cookies.get(links.NONCE_COOKIE, "")
+    try:
+        link = links.find_link(token, nonce)
+    except TokenInvalid as exc:
+        return _token_problem(exc, "signin_request")
+    except services.AuthError:
+        return render_template("auth/signin_link_other_browser.html"), 403
+    form = FinishSignInForm()
+    if form.validate_on_submit():
+        try:
+            user = links.sign_in_with_requested_link(token, nonce)
+        except TokenInvalid as exc:  # used in another tab meanwhile
+            return _token_problem(exc, "signin_request")
+        except services.AuthError as exc:
+            flash(_status_message(exc), "error")
+            return redirect(url_for("auth.login"))
+        if current_user.is_authenticated:
+            logout_user()
+        response = _signed_in(user, False, "", "link")
+        response.delete_cookie(links.NONCE_COOKIE, path="/")
+        return response
+    return render_template("auth/signin_link.html", form=form, user=db.session.get(User, link.user_id))
+
+
 @bp.route("/login/link/<token>", methods=["GET", "POST"])
 @no_store
 def signin_link(token):
-    """The mailed link that finishes a guarded sign-in; a button, because mail scanners
-    open links (GET) and must not sign anyone in."""
+    """The mailed link that finishes a guarded sign-in, or one asked for on the sign-in page;
+    a button, because mail scanners open links (GET) and must not sign anyone in."""
+    if links.is_requested_link(token):
+        return _requested_link(token)
     try:
         user, _remember, _next = services.read_signin_token(token)
     except TokenInvalid as exc:
@@ -129,7 +236,7 @@ def signin_link(token):
             return redirect(url_for("auth.login"))
         if current_user.is_authenticated:
             logout_user()
-        return _signed_in(user, remember, next_url)
+        return _signed_in(user, remember, next_url, "guarded_link")
     return render_template("auth/signin_link.html", form=form, user=user)
 
 
@@ -300,6 +407,16 @@ def settings():
     return render_template("auth/settings.html", form=form, tab="profile"), 400 if request.method == "POST" else 200
 
 
+def _renew_session(user):
+    """After a new session token: other devices are signed out, this one signs in again with it."""
+    remember = bool(request.cookies.get("remember_token"))
+    factor_at = session.get("factor_at")
+    session.clear()
+    login_user(user, remember=remember)
+    if factor_at:
+        session["factor_at"] = factor_at
+
+
 @bp.route("/settings/password", methods=["GET", "POST"])
 @login_required
 @no_store
@@ -317,10 +434,7 @@ def settings_password():
         except services.AuthError:
             form.current_password.errors.append(_("This is not your current password."))
         else:
-            # Other devices are signed out by the new token; this one signs in again with it.
-            remember = bool(request.cookies.get("remember_token"))
-            session.clear()
-            login_user(user, remember=remember)
+            _renew_session(user)
             flash(_("Your new password is saved. You are signed out on your other devices."), "success")
             return redirect(url_for("auth.settings_password"))
     return render_template("auth/settings_password.html", form=form, tab="password"), status
@@ -414,3 +528,212 @@ def reject(user_id):
     else:
         flash(_("The registration has been refused and the person has been told by mail."), "success")
     return redirect(url_for("auth.approvals"))
+
+
+# --- second factor: settings, fresh confirmation, staff gate ---------------------------------
+
+def _security_page(status=200, **context):
+    user = current_user._get_current_object()
+    context.setdefault("code_form", CodeForm())
+    context.setdefault("password_form", PasswordOffForm())
+    return render_template(
+        "auth/settings_security.html", tab="security", has_totp=second_factor.has_totp(user),
+        remaining=second_factor.remaining_recovery_codes(user), events=securitylog.recent(user),
+        start_form=StartTotpForm(), required=_factor_required(user), has_password=bool(user.password_hash),
+        **context,
+    ), status
+
+
+@bp.get("/settings/security")
+@login_required
+@no_store
+def settings_security():
+    return _security_page()
+
+
+@bp.post("/settings/security/totp/start")
+@login_required
+def totp_start():
+    if not StartTotpForm().validate_on_submit():
+        abort(400)
+    try:
+        second_factor.start_enrolment(current_user._get_current_object())
+    except services.AuthError:
+        flash(_("Your authenticator app is already set up."), "info")
+        return redirect(url_for("auth.settings_security"))
+    return redirect(url_for("auth.totp_enrol"))
+
+
+@bp.route("/settings/security/totp", methods=["GET", "POST"])
+@login_required
+@no_store
+def totp_enrol():
+    """Scan the QR code (or type the secret), then prove it with a first code."""
+    user = current_user._get_current_object()
+    cred = second_factor.pending_enrolment(user)
+    if cred is None:
+        return redirect(url_for("auth.settings_security"))
+    form = CodeForm()
+    status = 400 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            codes = second_factor.confirm_enrolment(user, form.code.data)
+        except RateLimited as exc:
+            form.code.errors.append(_("Too many wrong codes. Wait a few minutes and try again."))
+            status = 429
+        except services.AuthError:
+            form.code.errors.append(_("This code is not right. Check that the time on your phone is correct and try the next code."))
+        else:
+            session["factor_at"] = int(time.time())
+            return render_template("auth/recovery_codes.html", codes=codes, tab="security")
+    uri = second_factor.provisioning_uri(user, cred)
+    return render_template("auth/totp_enrol.html", form=form, tab="security", qr=second_factor.qr_svg(uri),
+                           secret=second_factor.spaced_secret(cred)), status
+
+
+def _with_code(action):
+    """Run a settings action that needs a current code: (result, None), or (None, error page)."""
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return None, _security_page(400, code_form=form)
+    try:
+        result = action(current_user._get_current_object(), form.code.data)
+    except RateLimited:
+        form.code.errors.append(_("Too many wrong codes. Wait a few minutes and try again."))
+        return None, _security_page(429, code_form=form)
+    except services.AuthError:
+        form.code.errors.append(_("This code is not right, or was used already. Try the next code from your app."))
+        return None, _security_page(400, code_form=form)
+    return result, None
+
+
+@bp.post("/settings/security/totp/remove")
+@login_required
+@no_store
+def totp_remove():
+    _result, problem = _with_code(second_factor.remove_totp)
+    if problem:
+        return problem
+    session.pop("factor_at", None)
+    flash(_("Your authenticator app is no longer asked for when you sign in."), "success")
+    return redirect(url_for("auth.settings_security"))
+
+
+@bp.post("/settings/security/recovery-codes")
+@login_required
+@no_store
+def recovery_codes():
+    codes, problem = _with_code(second_factor.renew_recovery_codes)
+    if problem:
+        return problem
+    session["factor_at"] = int(time.time())
+    return render_template("auth/recovery_codes.html", codes=codes, tab="security")
+
+
+@bp.post("/settings/security/password-off")
+@login_required
+@no_store
+def password_off():
+    """Switch passwords off for oneself: from now on a link by mail signs in."""
+    user = current_user._get_current_object()
+    form = PasswordOffForm()
+    if not form.validate_on_submit():
+        return _security_page(400, password_form=form)
+    try:
+        services.remove_password(user, form.current_password.data)
+    except RateLimited:
+        form.current_password.errors.append(_("Too many wrong passwords. Wait a while and try again."))
+        return _security_page(429, password_form=form)
+    except services.AuthError:
+        form.current_password.errors.append(_("This is not your current password."))
+        return _security_page(400, password_form=form)
+    _renew_session(user)
+    flash(_("Your password is switched off. Sign in from now on with a link by mail."), "success")
+    return redirect(url_for("auth.settings_security"))
+
+
+@bp.route("/settings/security/confirm", methods=["GET", "POST"])
+@login_required
+@no_store
+def confirm_factor():
+    """Ask the code again before a sensitive action (FRESH_FACTOR_MAX_AGE after the last one)."""
+    user = current_user._get_current_object()
+    next_url = safe_next(request.values.get("next")) or url_for("auth.settings_security")
+    if not second_factor.has_totp(user):
+        return redirect(url_for("auth.settings_security"))
+    form = CodeForm()
+    status = 400 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            second_factor.check_code(user, form.code.data, purpose="confirm")
+        except RateLimited:
+            form.code.errors.append(_("Too many wrong codes. Wait a few minutes and try again."))
+            status = 429
+        except services.AuthError:
+            form.code.errors.append(_("This code is not right, or was used already. Try the next code from your app."))
+        else:
+            session["factor_at"] = int(time.time())
+            return redirect(next_url)
+    return render_template("auth/confirm_factor.html", form=form, next_url=next_url), status
+
+
+@bp.post("/admin/users/<int:user_id>/second-factor/reset")
+@admin_required
+def reset_second_factor(user_id):
+    """An admin removes the second factor of a member who lost phone and recovery codes."""
+    if not ResetSecondFactorForm().validate_on_submit():
+        abort(400)
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        abort(404)
+    second_factor.reset_second_factor(current_user._get_current_object(), user)
+    flash(_("The second factor of %(name)s has been removed. They set up a new one after signing in.",
+            name=user.name), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("moderation.user", user_id=user.id))
+
+
+# Rules under these prefixes are staff pages (moderation and administration).
+STAFF_PREFIXES = ("/<lang>/mod/", "/<lang>/admin/")
+# Endpoints that change roles, export personal data or delete accounts: a second factor
+# older than FRESH_FACTOR_MAX_AGE is asked again first.
+SENSITIVE_ENDPOINTS = frozenset({
+    "admin.set_role", "admin.delete_user", "moderation.log_csv", "privacy.export_download", "privacy.delete",
+    "auth.reset_second_factor",
+})
+
+
+def _factor_required(user):
+    return bool(current_app.config["STAFF_SECOND_FACTOR"] and user.is_moderator)
+
+
+def _factor_fresh():
+    return time.time() - session.get("factor_at", 0) <= current_app.config["FRESH_FACTOR_MAX_AGE"]
+
+
+def _back_after_confirm():
+    """Where to return after the code: the page itself, or for a POST the page the form was on."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return None
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else "")) if referrer.path else None
+
+
+@bp.before_app_request
+def require_second_factor():
+    """Staff pages need a second factor used in this session; sensitive actions a fresh one."""
+    rule = request.url_rule
+    if rule is None or not current_user.is_authenticated:
+        return None
+    user = current_user._get_current_object()
+    staff_page = rule.rule.startswith(STAFF_PREFIXES)
+    if staff_page and _factor_required(user) and not (second_factor.has_totp(user) and "factor_at" in session):
+        if not second_factor.has_totp(user):
+            flash(_("Set up a second factor first: moderators and administrators need one to open these pages."), "info")
+            return redirect(url_for("auth.settings_security", lang=current_language()))
+        return redirect(url_for("auth.confirm_factor", lang=current_language(), next=_back_after_confirm()))
+    if request.endpoint in SENSITIVE_ENDPOINTS and second_factor.has_totp(user) and not _factor_fresh():
+        flash(_("Enter a code from your authenticator app to continue."), "info")
+        return redirect(url_for("auth.confirm_factor", lang=current_language(), next=_back_after_confirm()))
+    return None

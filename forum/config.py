@@ -107,4 +107,6 @@ def build_config(instance_path):
         "ATTACHMENT_MAX_IMAGE_PIXELS": int(env("AGORA_ATTACHMENT_MAX_IMAGE_PIXELS", 40_000_000)),
         "ATTACHMENT_PATH": env("AGORA_ATTACHMENT_PATH") or str(Path(instance_path) / "attachments"),
         "DEMO_PASSWORD": env("AGORA_DEMO_PASSWORD", DEMO_PASSWORD),
+        # Moderators and admins must set up a second factor before staff pages open.
+        "STAFF_SECOND_FACTOR": _bool(env("AGORA_STAFF_SECOND_FACTOR", "1")),
     }

@@ -399,6 +399,54 @@ class AccountMail(db.Model):
     attempts = db.Column(db.Integer, nullable=False, default=0)
 
 
+class SigninLink(db.Model):
+    """A sign-in link a member asked for by mail (auth/links.py): single use, short-lived,
+    valid only in the browser that asked. Token and browser nonce are kept as SHA-256
+    digests, so a copy of the database signs nobody in."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    nonce_hash = db.Column(db.String(64), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(db.DateTime, nullable=False)
+    used_at = db.Column(db.DateTime)
+
+
+class TotpCredential(db.Model):
+    """A member's authenticator app (auth/second_factor.py); confirmed_at is empty while enrolling."""
+
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    secret = db.Column(db.String(64), nullable=False)
+    # The last 30-second step a code was accepted for: a code is never accepted twice.
+    last_step = db.Column(db.BigInteger)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    confirmed_at = db.Column(db.DateTime)
+
+
+class RecoveryCode(db.Model):
+    """One of ten single-use codes for a member who lost their authenticator (SHA-256 stored)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    code_hash = db.Column(db.String(64), nullable=False)
+    used_at = db.Column(db.DateTime)
+
+
+class SecurityEvent(db.Model):
+    """The member's security log: sign-ins, failures, second-factor changes (settings page)."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    kind = db.Column(db.String(30), nullable=False)
+    ip = db.Column(db.String(45), nullable=False, default="")
+    user_agent = db.Column(db.String(200), nullable=False, default="")
+    details = db.Column(db.JSON, nullable=False, default=dict)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (db.Index("ix_security_event_user_created", "user_id", "created_at"),)
+
+
 class OrganisationChangeRequest(db.Model):
     """A member asking to move to another organisation; a moderator decides."""
 

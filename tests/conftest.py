@@ -150,6 +150,12 @@ def app_config(tmp_path, smtp_server, template_cache):
         # no new-member limits. tests/test_moderation*.py switch these back on.
         "PREMODERATE_FIRST_POSTS": 0,
         "NEW_MEMBER_POSTS": 0,
+        # Staff sign in with a password alone, their sign-ins stay out of the audit log
+        # (tests count its entries) and no new-browser mail goes out;
+        # tests/test_second_factor.py switches these back on.
+        "STAFF_SECOND_FACTOR": False,
+        "STAFF_SECURITY_AUDIT": False,
+        "NEW_DEVICE_MAIL": False,
         "SEARCH_BACKEND": TEST_SEARCH_BACKEND,
         **({"SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL} if ON_POSTGRES else {}),
     }

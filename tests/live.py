@@ -31,6 +31,8 @@ class LiveServer:
             "AGORA_INSTANCE_PATH": self.instance_path,
             "AGORA_BASE_URL": self.url,
             "AGORA_SECRET_KEY": "live-test-secret",
+            # The browser tests use the demo staff accounts, which have no second factor.
+            "AGORA_STAFF_SECOND_FACTOR": "0",
         })
         self.env.update(env or {})
         self.process = None

@@ -55,7 +55,10 @@ GET_EXPECTED = {
     "auth.login": expect(200, REDIRECT), "auth.register": expect(200, REDIRECT),
     "auth.registered": PUBLIC, "auth.resend_confirmation": PUBLIC, "auth.reset_request": PUBLIC,
     "auth.confirm": expect(400), "auth.reset_password": expect(400), "auth.confirm_email_change": expect(400),
-    "auth.signin_link": expect(400),
+    "auth.signin_link": expect(400), "auth.signin_link_request": expect(200, REDIRECT),
+    "auth.login_code": expect(LOGIN),  # nobody is half-way through signing in
+    "auth.settings_security": SIGNED_IN,
+    "auth.totp_enrol": expect(LOGIN, REDIRECT), "auth.confirm_factor": expect(LOGIN, REDIRECT),  # nothing to confirm
     "auth.settings": SIGNED_IN, "auth.settings_email": SIGNED_IN, "auth.settings_password": SIGNED_IN,
     "auth.approvals": MODERATORS,
     # forum
@@ -119,6 +122,10 @@ POST_EXPECTED = {
     "auth.resend_confirmation": refused(OPEN, OPEN), "auth.reset_request": refused(OPEN, OPEN),
     "auth.reset_password": refused(OPEN, OPEN),
     "auth.signin_link": refused(OPEN, OPEN),
+    "auth.signin_link_request": refused(OPEN, OPEN), "auth.login_code": refused(OPEN, OPEN),
+    "auth.totp_start": MEMBER_POST, "auth.totp_enrol": MEMBER_POST, "auth.totp_remove": MEMBER_POST,
+    "auth.recovery_codes": MEMBER_POST, "auth.confirm_factor": MEMBER_POST, "auth.password_off": MEMBER_POST,
+    "auth.reset_second_factor": ADMIN_POST,
     "auth.logout": refused(None),  # a member posting here would end the session used below
     "auth.settings": MEMBER_POST, "auth.settings_email": MEMBER_POST, "auth.settings_password": MEMBER_POST,
     "auth.approve": MOD_POST, "auth.reject": MOD_POST,
