@@ -578,7 +578,7 @@ def totp_enrol():
     if form.validate_on_submit():
         try:
             codes = second_factor.confirm_enrolment(user, form.code.data)
-        except RateLimited as exc:
+        except RateLimited:
             form.code.errors.append(_("Too many wrong codes. Wait a few minutes and try again."))
             status = 429
         except services.AuthError:

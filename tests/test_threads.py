@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from forum.extensions import db
+from forum.jobs.clock import local_today
 from forum.models import Post, Tag, Thread, ThreadRead, Watch, utcnow
 from tests.conftest import as_member, html
 
@@ -238,14 +239,16 @@ def test_questions_tabs(client, make_thread, make_post, make_theme, app):
     assert unanswered.id
 
 
-def test_vacancies_open_and_closed(client, make_thread, make_theme):
+def test_vacancies_open_and_closed(app, client, make_thread, make_theme):
+    with app.app_context():
+        today = local_today()  # the site's date (Europe/Amsterdam), not the server's
     theme = make_theme(visibility="public")
     make_thread(theme=theme, kind="vacancy", title="Open vacature secretaris",
-                fields={"asked": "x", "closes_on": (date.today() + timedelta(days=3)).isoformat()})
+                fields={"asked": "x", "closes_on": (today + timedelta(days=3)).isoformat()})
     make_thread(theme=theme, kind="vacancy", title="Vacature die vandaag sluit",
-                fields={"asked": "x", "closes_on": date.today().isoformat()})
+                fields={"asked": "x", "closes_on": today.isoformat()})
     past = make_thread(theme=theme, kind="vacancy", title="Verlopen vacature voorzitter",
-                       closes_on=date.today() - timedelta(days=1))
+                       closes_on=today - timedelta(days=1))
     make_thread(theme=theme, kind="vacancy", title="Gesloten vacature penningmeester", closed=True)
     open_titles = thread_titles(client.get("/nl/vacancies"))
     assert sorted(open_titles) == ["Open vacature secretaris", "Vacature die vandaag sluit"]

@@ -19,6 +19,11 @@ def local_now():
     return datetime.now(timezone())
 
 
+def local_today():
+    """The date in the site's time zone: a vacancy "closing today" closes at local midnight."""
+    return local_now().date()
+
+
 def period_key(period, when=None):
     """The digest period a local moment belongs to: 2026-11-23 (daily) or 2026-W48 (weekly)."""
     when = when or local_now()

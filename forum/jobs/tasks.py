@@ -8,7 +8,7 @@ from search.indexing import sync_outbox
 from .. import outbox, ratelimit
 from ..extensions import db
 from ..models import DigestSent, Thread, utcnow
-from .clock import local_now
+from .clock import local_today
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ DIGEST_RECORDS_KEPT = timedelta(days=120)
 
 def close_vacancies(today=None):
     """Close open vacancies whose closing date has passed; returns how many. Idempotent."""
-    today = today or local_now().date()
+    today = today or local_today()
     threads = db.session.scalars(
         db.select(Thread).where(Thread.kind == "vacancy", Thread.closed.is_(False),
                                 Thread.closes_on.is_not(None), Thread.closes_on < today)

@@ -4,11 +4,11 @@ Every function builds its result in a fixed number of queries (eager loading, on
 'thanked by me', one for read markers) so that pages do not slow down as threads grow.
 """
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
+from ..jobs.clock import local_today
 from ..models import (
     LANGUAGES, Post, Reaction, Theme, Thread, ThreadRead, User, Watch,
 )
@@ -161,7 +161,7 @@ def top(query, n):
 
 
 def open_vacancy_clause(today=None):
-    today = today or date.today()
+    today = today or local_today()
     return db.and_(
         Thread.kind == "vacancy", Thread.closed.is_(False),
         db.or_(Thread.closes_on.is_(None), Thread.closes_on >= today),
@@ -169,7 +169,7 @@ def open_vacancy_clause(today=None):
 
 
 def closed_vacancy_clause(today=None):
-    today = today or date.today()
+    today = today or local_today()
     return db.and_(
         Thread.kind == "vacancy", db.or_(Thread.closed.is_(True), Thread.closes_on < today),
     )

@@ -26,6 +26,7 @@ from .. import outbox, signals
 from ..errors import DomainError
 from ..extensions import db
 from ..formtools import strip as strip_field
+from ..jobs.clock import local_today
 from ..markup import render_markdown
 from ..transactions import unit_of_work
 from ..models import (
@@ -314,7 +315,7 @@ def create_thread(author, theme, kind, title, body, language=None, tags=(), fiel
         raise ForumError("invalid_language", field="language")
     tag_names = normalise_tags(tags)
     columns, extra = clean_fields(kind, fields)
-    if kind == "vacancy" and columns["closes_on"] and columns["closes_on"] < date.today():
+    if kind == "vacancy" and columns["closes_on"] and columns["closes_on"] < local_today():
         raise ForumError("closes_in_past", field="closes_on")
 
     now = utcnow()
