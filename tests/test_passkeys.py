@@ -375,3 +375,49 @@ def test_prune_removes_expired_challenges(app, runner):
     assert result.exit_code == 0 and "1 expired passkey challenges" in result.output
     with app.app_context():
         assert db.session.scalars(db.select(WebauthnChallenge.challenge)).all() == ["new"]
+
+
+def test_staff_with_a_passkey_confirm_it_before_every_staff_page(app, make_user):
+    """From the URL map: signed in with the password only, every moderation and
+    administration route asks the passkey first (the passkey itself is the factor)."""
+    from tests.test_second_factor import _url, staff_rules
+
+    app.config["STAFF_SECOND_FACTOR"] = True
+    admin, _device, _c = member_with_passkey(app, make_user, role="admin")
+    c = app.test_client()
+    login(c, admin)  # password only: no factor in this session
+    rules = staff_rules(app)
+    assert len(rules) > 20
+    token = c.csrf_token()
+    for rule in rules:
+        for method in [m for m in ("GET", "POST") if m in rule.methods]:
+            response = c.get(_url(rule)) if method == "GET" else c.post(_url(rule), data={"csrf_token": token})
+            assert response.status_code == 302, (rule.endpoint, method, response.status_code)
+            assert "/nl/settings/security/confirm" in response.headers["Location"], (rule.endpoint, method)
+
+
+def test_every_sensitive_action_asks_a_fresh_passkey(app, make_user):
+    """Each endpoint in SENSITIVE_ENDPOINTS, by its URL map rules: with the last factor too old,
+    a passkey holder is sent to confirm it and nothing happens."""
+    from auth.views import SENSITIVE_ENDPOINTS
+
+    app.config["STAFF_SECOND_FACTOR"] = True
+    admin, _device, c = member_with_passkey(app, make_user, role="admin")
+    target = make_user()
+    own_key = passkeys_of(app, admin)[0]
+    app.config["FRESH_FACTOR_MAX_AGE"] = -1
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint in SENSITIVE_ENDPOINTS]
+    assert {r.endpoint for r in rules} == SENSITIVE_ENDPOINTS
+    token = c.csrf_token()
+    for rule in rules:
+        values = {"lang": "nl", "user_id": target.id, "passkey_id": own_key.id}
+        url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+        for method in [m for m in ("GET", "POST") if m in rule.methods]:
+            response = c.get(url) if method == "GET" else c.post(
+                url, data={"csrf_token": token, "role": "admin", "confirm": "y"}, headers={"X-CSRFToken": token})
+            assert response.status_code == 302, (rule.endpoint, method, response.status_code)
+            assert "/nl/settings/security/confirm" in response.headers["Location"], (rule.endpoint, method)
+    with app.app_context():
+        person = db.session.get(User, target.id)
+        assert person.role == "member" and person.deleted_at is None
+    assert [p.id for p in passkeys_of(app, admin)] == [own_key.id]
