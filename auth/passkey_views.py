@@ -180,6 +180,8 @@ def passkey_confirm_options():
         return _json_options(passkeys.confirm_options(current_user._get_current_object()))
     except RateLimited as exc:
         return _error(_too_many(), 429, exc.retry_after)
+    except services.AuthError:
+        return _error(_not_accepted())
 
 
 @bp.post("/settings/security/confirm/passkey")

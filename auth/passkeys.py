@@ -102,7 +102,6 @@ def _take_challenge(purpose, user=None):
     taken = db.session.execute(
         db.delete(WebauthnChallenge).where(WebauthnChallenge.id == row.id, WebauthnChallenge.expires_at > utcnow())
     ).rowcount == 1
-    db.session.expunge(row)
     return (base64url_to_bytes(challenge), ref) if taken else (None, {})
 
 
@@ -300,9 +299,15 @@ def sign_in(credential):
 
 
 def confirm_options(user):
-    """Options to confirm a sensitive action with one of the member's own passkeys."""
+    """Options to confirm a sensitive action with one of the member's own passkeys.
+
+    Raises RateLimited (wrong codes and passkeys of this account), AuthError('no_passkey').
+    """
     ratelimit.check(f"second-factor:{user.id}", current_app.config["RATELIMIT_SECOND_FACTOR"])
-    return _options_json("confirm", user, passkeys_of(user))
+    own = passkeys_of(user)
+    if not own:  # an empty list would let the browser offer any passkey of the site
+        raise AuthError("no_passkey")
+    return _options_json("confirm", user, own)
 
 
 def confirm(user, credential, purpose="confirm"):

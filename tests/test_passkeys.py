@@ -287,6 +287,11 @@ def test_bad_bodies_are_answered_clearly(app, client, make_user):
     assert response.status_code == 400 and "error" in response.get_json()
     # Without the CSRF token nothing happens.
     assert c.post("/nl/settings/security/passkeys/options", json={"name": "x"}).status_code == 400
+    # Nothing to confirm with: no challenge that any passkey of the site could answer.
+    without = make_user()
+    login(client, without)
+    assert api(client, "/nl/settings/security/confirm/passkey/options").status_code == 400
+    assert client.get("/nl/settings/security/confirm").headers["Location"].endswith("/nl/settings/security")
 
 
 def test_a_suspended_member_cannot_sign_in_with_a_passkey(app, make_user):
