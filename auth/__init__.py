@@ -1,4 +1,6 @@
 """Accounts: registration, confirmation, approval, sign-in, passwords, profile."""
+import os
+
 from flask_babel import lazy_gettext as _l
 
 from forum.extensions import db, login_manager
@@ -23,11 +25,19 @@ CONFIG_DEFAULTS = {
     "SECOND_FACTOR_PENDING_MAX_AGE": 10 * 60,  # between the password (or link) and the code
     "NEW_DEVICE_MAIL": True,                  # mail the member on a sign-in from a new browser
     "STAFF_SECURITY_AUDIT": True,             # staff security events also in the moderation audit log
+    # Passkeys (auth/passkeys.py). Empty: the host and origin of AGORA_BASE_URL.
+    "WEBAUTHN_RP_ID": os.environ.get("AGORA_WEBAUTHN_RP_ID", ""),
+    "WEBAUTHN_ORIGINS": os.environ.get("AGORA_WEBAUTHN_ORIGIN", ""),  # comma-separated
+    "WEBAUTHN_CHALLENGE_MAX_AGE": 5 * 60,     # seconds a passkey challenge can be answered
+    "PASSKEYS_MAX": 10,                       # passkeys per account
+    "RATELIMIT_PASSKEY_OPTIONS_IP": (30, 60),  # passkey sign-in challenges per IP
+    "RATELIMIT_PASSKEY_FAILED_IP": (10, 600),  # passkey sign-ins refused per IP
+    "RATELIMIT_PASSKEY_REGISTER": (10, 3600),  # passkey registrations started per account
 }
 
 
 def init_app(app):
-    from . import outbox
+    from . import outbox, passkey_views  # noqa: F401  (passkey_views adds its routes to bp)
     from .views import bp
 
     for key, value in CONFIG_DEFAULTS.items():
@@ -41,6 +51,7 @@ def init_app(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     app.register_blueprint(bp)
+    app.jinja_env.globals["passkeys_available"] = passkey_views.passkeys.available
     outbox.init_app(app)
     from . import cli
     cli.init_app(app)

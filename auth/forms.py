@@ -152,6 +152,31 @@ class StartTotpForm(FlaskForm):
     """The button that starts setting up an authenticator app."""
 
 
+class PasskeyNameForm(FlaskForm):
+    name = StringField(_l("Name of the passkey"), filters=[_strip], validators=[
+        Length(max=60, message=_l("Keep the name under 60 characters.")),
+    ])
+
+
+class RenamePasskeyForm(FlaskForm):
+    name = StringField(_l("New name"), filters=[_strip], validators=[
+        DataRequired(message=_l("Give the passkey a name, e.g. 'Laptop at home'.")),
+        Length(max=60, message=_l("Keep the name under 60 characters.")),
+    ])
+
+
+class RemovePasskeyForm(FlaskForm):
+    pass
+
+
+def rename_passkey_form(passkey_id, name=None):
+    """The rename form of one passkey on the security page; its fields carry the passkey's id
+    (several on one page). No CSRF field of its own: the app-wide check covers the POST
+    (the template adds the token)."""
+    kwargs = {"formdata": None, "data": {"name": name}} if name is not None else {}
+    return RenamePasskeyForm(prefix=f"p{passkey_id}", meta={"csrf": False}, **kwargs)
+
+
 class ResetSecondFactorForm(FlaskForm):
     """An admin's button: remove a member's second factor."""
 

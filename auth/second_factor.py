@@ -14,7 +14,8 @@ from forum import ratelimit
 from forum.extensions import db
 from forum.models import RecoveryCode, TotpCredential, utcnow
 
-from . import securitylog
+from . import passkeys, securitylog
+from .outbox import queue_mail
 from .services import AuthError, _audit
 
 STEP = 30            # seconds per code (RFC 6238 default, what every app uses)
@@ -37,6 +38,11 @@ def credential(user):
 def has_totp(user):
     cred = credential(user)
     return cred is not None and cred.confirmed_at is not None
+
+
+def has_any(user):
+    """Whether `user` has a second factor: an authenticator app or a passkey."""
+    return has_totp(user) or passkeys.has_passkey(user)
 
 
 def pending_enrolment(user):
@@ -199,13 +205,18 @@ def remove_totp(user, code):
 
 
 def reset_second_factor(admin, user):
-    """An admin removes a member's second factor (lost phone and codes); audited.
+    """An admin removes a member's second factor (lost phone, passkeys and codes); audited.
 
-    The member's sessions end: whoever holds one must sign in again, and a staff member
-    must then set up a new factor before the staff pages open.
+    Authenticator app, recovery codes and passkeys all go. The member's sessions end:
+    whoever holds one must sign in again, and a staff member must then set up a new factor
+    before the staff pages open. The member gets a mail, so a reset they did not ask for
+    does not go unnoticed.
     """
+    removed_passkeys = len(passkeys.passkeys_of(user))
     _remove(user)
+    passkeys.remove_all(user)
     user.rotate_session_token()
-    securitylog.record(user, "second_factor_reset", by=admin.id)
-    _audit(admin, "reset_second_factor", "user", user.id)
+    securitylog.record(user, "second_factor_reset", by=admin.id, passkeys=removed_passkeys)
+    _audit(admin, "reset_second_factor", "user", user.id, passkeys=removed_passkeys)
+    queue_mail("second_factor_reset", user.email, user_id=user.id)
     db.session.commit()

@@ -722,6 +722,16 @@ def _compose_new_device(row):
                   reset_url=external_url("auth.reset_request", lang=user.locale))]
 
 
+def _compose_second_factor_reset(row):
+    user = _live_user(row)
+    if user is None:
+        return []
+    return [_mail(user.email, "auth_second_factor_reset", user.locale,
+                  lambda: _("The second factor of your Agora account has been removed"),
+                  user=user, security_url=external_url("auth.settings_security", lang=user.locale),
+                  reset_url=external_url("auth.reset_request", lang=user.locale))]
+
+
 _COMPOSERS = {
     "reset": _compose_reset,
     "confirm": _compose_confirm,
@@ -733,6 +743,7 @@ _COMPOSERS = {
     "rejected": _compose_rejected,
     "signin_request": _compose_signin_request,
     "new_device": _compose_new_device,
+    "second_factor_reset": _compose_second_factor_reset,
 }
 
 

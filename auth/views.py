@@ -3,7 +3,8 @@ import time
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -14,10 +15,10 @@ from forum.models import User
 from forum.permissions import admin_required, moderator_required
 from forum.ratelimit import RateLimited
 
-from . import devices, links, second_factor, securitylog, services
+from . import devices, links, passkeys, second_factor, securitylog, services
 from .forms import (ApproveForm, option, ChangeEmailForm, ChangePasswordForm, CodeForm, EmailForm, FinishSignInForm,
-                    LoginForm, PasswordOffForm, ProfileForm, RegisterForm, RejectForm, ResendTokenForm, ResetPasswordForm,
-                    ResetSecondFactorForm, StartTotpForm)
+                    LoginForm, PasskeyNameForm, PasswordOffForm, ProfileForm, RegisterForm, RejectForm, RemovePasskeyForm,
+                    ResendTokenForm, ResetPasswordForm, ResetSecondFactorForm, StartTotpForm, rename_passkey_form)
 from .tokens import TokenExpired, TokenInvalid
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang>")
@@ -116,7 +117,7 @@ def _signed_in(user, remember, next_url, method="password"):
     return _finish_sign_in(user, remember, next_url, method)
 
 
-def _finish_sign_in(user, remember, next_url, method, factor=None):
+def _finish_sign_in(user, remember, next_url, method, factor=None, as_json=False):
     services.record_sign_in(user, method, second_factor=factor, new_device=not devices.is_known(user))
     # A new session on sign-in: nothing from before (fixation) carries over.
     session.clear()
@@ -124,7 +125,9 @@ def _finish_sign_in(user, remember, next_url, method, factor=None):
     if factor:
         session["factor_at"] = int(time.time())
     flash(_("Welcome back, %(name)s.", name=user.name), "success")
-    response = redirect(safe_next(next_url) or url_for("main.home", lang=user.locale))
+    target = safe_next(next_url) or url_for("main.home", lang=user.locale)
+    # A passkey's answer comes by fetch(): the page script goes where the JSON says.
+    response = jsonify(redirect=target) if as_json else redirect(target)
     return devices.remember(response, user)
 
 
@@ -163,7 +166,8 @@ def login_code():
         else:
             pending = session["second_factor"]
             return _finish_sign_in(user, pending.get("r"), pending.get("n"), pending.get("m", "password"), method)
-    return render_template("auth/login_code.html", form=form), status
+    return render_template("auth/login_code.html", form=form,
+                           offer_passkey=passkeys.available() and passkeys.has_passkey(user)), status
 
 
 @bp.route("/login/link", methods=["GET", "POST"])
@@ -536,10 +540,16 @@ def _security_page(status=200, **context):
     user = current_user._get_current_object()
     context.setdefault("code_form", CodeForm())
     context.setdefault("password_form", PasswordOffForm())
+    context.setdefault("rename_forms", {})
+    user_passkeys = passkeys.passkeys_of(user)
     return render_template(
         "auth/settings_security.html", tab="security", has_totp=second_factor.has_totp(user),
         remaining=second_factor.remaining_recovery_codes(user), events=securitylog.recent(user),
         start_form=StartTotpForm(), required=_factor_required(user), has_password=bool(user.password_hash),
+        passkeys=user_passkeys, passkeys_available=passkeys.available(),
+        passkeys_full=len(user_passkeys) >= current_app.config["PASSKEYS_MAX"],
+        add_passkey_form=PasskeyNameForm(prefix="new", formdata=None), remove_passkey_form=RemovePasskeyForm(),
+        rename_form=lambda p: context["rename_forms"].get(p.id) or rename_passkey_form(p.id, p.name),
         **context,
     ), status
 
@@ -659,7 +669,9 @@ def confirm_factor():
     """Ask the code again before a sensitive action (FRESH_FACTOR_MAX_AGE after the last one)."""
     user = current_user._get_current_object()
     next_url = safe_next(request.values.get("next")) or url_for("auth.settings_security")
-    if not second_factor.has_totp(user):
+    has_totp = second_factor.has_totp(user)
+    offer_passkey = passkeys.available() and passkeys.has_passkey(user)
+    if not (has_totp or offer_passkey):
         return redirect(url_for("auth.settings_security"))
     form = CodeForm()
     status = 400 if request.method == "POST" else 200
@@ -674,7 +686,8 @@ def confirm_factor():
         else:
             session["factor_at"] = int(time.time())
             return redirect(next_url)
-    return render_template("auth/confirm_factor.html", form=form, next_url=next_url), status
+    return render_template("auth/confirm_factor.html", form=form, next_url=next_url, has_totp=has_totp,
+                           offer_passkey=offer_passkey), status
 
 
 @bp.post("/admin/users/<int:user_id>/second-factor/reset")
@@ -699,6 +712,8 @@ STAFF_PREFIXES = ("/<lang>/mod/", "/<lang>/admin/")
 SENSITIVE_ENDPOINTS = frozenset({
     "admin.set_role", "admin.delete_user", "moderation.log_csv", "privacy.export_download", "privacy.delete",
     "auth.reset_second_factor",
+    # Adding or removing a passkey changes how the account signs in (renaming does not).
+    "auth.passkey_register_options", "auth.passkey_register", "auth.passkey_remove",
 })
 
 
@@ -728,12 +743,19 @@ def require_second_factor():
         return None
     user = current_user._get_current_object()
     staff_page = rule.rule.startswith(STAFF_PREFIXES)
-    if staff_page and _factor_required(user) and not (second_factor.has_totp(user) and "factor_at" in session):
-        if not second_factor.has_totp(user):
+    sensitive = request.endpoint in SENSITIVE_ENDPOINTS
+    if not (staff_page and _factor_required(user)) and not sensitive:
+        return None
+    has_factor = second_factor.has_any(user)  # an authenticator app or a passkey
+    if staff_page and _factor_required(user) and not (has_factor and "factor_at" in session):
+        if not has_factor:
             flash(_("Set up a second factor first: moderators and administrators need one to open these pages."), "info")
             return redirect(url_for("auth.settings_security", lang=current_language()))
         return redirect(url_for("auth.confirm_factor", lang=current_language(), next=_back_after_confirm()))
-    if request.endpoint in SENSITIVE_ENDPOINTS and second_factor.has_totp(user) and not _factor_fresh():
-        flash(_("Enter a code from your authenticator app to continue."), "info")
+    if sensitive and has_factor and not _factor_fresh():
+        if second_factor.has_totp(user):
+            flash(_("Enter a code from your authenticator app to continue."), "info")
+        else:
+            flash(_("Confirm it is you with your passkey to continue."), "info")
         return redirect(url_for("auth.confirm_factor", lang=current_language(), next=_back_after_confirm()))
     return None

@@ -433,6 +433,40 @@ class RecoveryCode(db.Model):
     used_at = db.Column(db.DateTime)
 
 
+class Passkey(db.Model):
+    """A member's passkey (WebAuthn credential, auth/passkeys.py): signs in alone, and counts
+    as the second factor for staff. Only the public key is kept; the private key never
+    leaves the member's device or password manager."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    # base64url of the authenticator's credential id (at most 1023 bytes, so 1364 characters).
+    credential_id = db.Column(db.String(1400), nullable=False, unique=True)
+    public_key = db.Column(db.LargeBinary, nullable=False)  # COSE key, as the library verifies it
+    # The authenticator's signature counter: a value that does not grow betrays a cloned key.
+    sign_count = db.Column(db.BigInteger, nullable=False, default=0)
+    # The user handle given to the authenticator (base64url): compared when it is sent back.
+    user_handle = db.Column(db.String(100), nullable=False)
+    name = db.Column(db.String(60), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_used_at = db.Column(db.DateTime)
+
+
+class WebauthnChallenge(db.Model):
+    """A challenge handed to the browser for one passkey ceremony: single use, short-lived,
+    kept in the database so any worker can check the answer (the session holds its id)."""
+
+    __tablename__ = "webauthn_challenge"
+
+    id = db.Column(db.Integer, primary_key=True)
+    challenge = db.Column(db.String(100), nullable=False, unique=True)  # base64url
+    purpose = db.Column(db.String(20), nullable=False)  # register, signin, confirm
+    # Empty for a sign-in (the passkey tells whose account it is).
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(db.DateTime, nullable=False, index=True)
+
+
 class SecurityEvent(db.Model):
     """The member's security log: sign-ins, failures, second-factor changes (settings page)."""
 

@@ -33,6 +33,10 @@ class LiveServer:
             "AGORA_SECRET_KEY": "live-test-secret",
             # The browser tests use the demo staff accounts, which have no second factor.
             "AGORA_STAFF_SECOND_FACTOR": "0",
+            # Passkeys need a host name as relying party (browsers refuse 127.0.0.1): with one,
+            # the pages carry their passkey parts, so axe and the other browser tests see them.
+            # Using a passkey needs the site opened as http://localhost (tests/e2e/test_passkeys.py).
+            "AGORA_WEBAUTHN_RP_ID": "localhost",
         })
         self.env.update(env or {})
         self.process = None

@@ -126,6 +126,11 @@ POST_EXPECTED = {
     "auth.totp_start": MEMBER_POST, "auth.totp_enrol": MEMBER_POST, "auth.totp_remove": MEMBER_POST,
     "auth.recovery_codes": MEMBER_POST, "auth.confirm_factor": MEMBER_POST, "auth.password_off": MEMBER_POST,
     "auth.reset_second_factor": ADMIN_POST,
+    # passkeys: sign-in is public (JSON; an empty form is a 400); the owner's passkey is a 404 to others
+    "auth.passkey_login_options": refused(OPEN, OPEN), "auth.passkey_login": refused(OPEN, OPEN),
+    "auth.passkey_register_options": MEMBER_POST, "auth.passkey_register": MEMBER_POST,
+    "auth.passkey_rename": refused(404), "auth.passkey_remove": refused(404),
+    "auth.passkey_confirm_options": MEMBER_POST, "auth.passkey_confirm": MEMBER_POST,
     "auth.logout": refused(None),  # a member posting here would end the session used below
     "auth.settings": MEMBER_POST, "auth.settings_email": MEMBER_POST, "auth.settings_password": MEMBER_POST,
     "auth.approve": MOD_POST, "auth.reject": MOD_POST,
@@ -190,6 +195,18 @@ def _attach_image(app, post_id, uploader_id):
         return {"attachment_id": row.id, "attachment_name": row.filename, "attachments_js": "attachments.js"}
 
 
+def _passkey(app, owner_id):
+    """A passkey of the owner (the key bytes need not verify: nobody may reach it); its id."""
+    from forum.models import Passkey
+
+    with app.app_context():
+        passkey = Passkey(user_id=owner_id, credential_id="b3duZXItcGFzc2tleQ", public_key=b"\xa5",
+                          user_handle="aGFuZGxl", name="Sleutel van de eigenaar")
+        db.session.add(passkey)
+        db.session.commit()
+        return passkey.id
+
+
 def _members_event(app, owner_id, org_id):
     """A members-only event planned by the owner for their council; its id."""
     from datetime import datetime, timedelta
@@ -237,6 +254,7 @@ def world(app, make_org, make_user, make_theme, make_thread, make_post):
         }
     ids.update(_attach_image(app, reply.id, owner.id))
     ids["event_id"] = _members_event(app, owner.id, org.id)
+    ids["passkey_id"] = _passkey(app, owner.id)
     return {"ids": ids, "owner": owner, "reply": reply, "thread": thread}
 
 
@@ -371,6 +389,9 @@ def test_post_routes_refuse_anonymous_and_members_where_they_must(app, world, ma
         post = db.session.get(Post, world["reply"].id)
         assert post.status == "visible" and post.body_source == "Een reactie van de eigenaar zelf."
         assert db.session.get(User, world["owner"].id).role == "member"
+        from forum.models import Passkey
+        passkey = db.session.get(Passkey, world["ids"]["passkey_id"])
+        assert passkey is not None and passkey.name == "Sleutel van de eigenaar"
 
 
 @pytest.mark.parametrize("method,path", [

@@ -28,9 +28,10 @@ def close_vacancies_command():
 
 @jobs_cli.command("prune")
 def prune_command():
-    """Remove rate-limit events and digest records nobody needs any more."""
+    """Remove rate-limit events, digest records and passkey challenges nobody needs any more."""
     from .tasks import prune
 
     result = prune()
-    click.echo(f"Removed {result['rate_limit_events']} rate-limit events and "
-               f"{result['digest_records']} old digest records.")
+    click.echo(f"Removed {result['rate_limit_events']} rate-limit events, "
+               f"{result['digest_records']} old digest records and "
+               f"{result['passkey_challenges']} expired passkey challenges.")

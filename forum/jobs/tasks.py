@@ -30,7 +30,8 @@ def close_vacancies(today=None):
 
 
 def prune():
-    """Drop rate-limit events no limit looks at any more and old digest records.
+    """Drop rate-limit events no limit looks at any more, old digest records and expired
+    passkey challenges (a browser that never answered leaves one behind).
 
     A digest record only matters while its period can still be sent; four months back is
     plenty (weekly keys are per ISO week, so old rows never block a new digest).
@@ -38,8 +39,11 @@ def prune():
     events = ratelimit.prune()
     cutoff = utcnow() - DIGEST_RECORDS_KEPT
     digests = db.session.execute(db.delete(DigestSent).where(DigestSent.created_at < cutoff)).rowcount
+    from auth.passkeys import prune_challenges  # the accounts area owns the table
+
+    challenges = prune_challenges()
     db.session.commit()
-    return {"rate_limit_events": events, "digest_records": digests}
+    return {"rate_limit_events": events, "digest_records": digests, "passkey_challenges": challenges}
 
 
 def drain_search_outbox():
