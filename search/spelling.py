@@ -81,3 +81,51 @@ def best_correction(word, dictionaries):
         if best is None or key < best:
             best = key
     return best[2] if best else None
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits(word):
+    """Every string one edit away: a letter deleted, swapped with the next, replaced or added."""
+    out = set()
+    for i in range(len(word) + 1):
+        head, tail = word[:i], word[i:]
+        if tail:
+            out.add(head + tail[1:])
+            if len(tail) > 1:
+                out.add(head + tail[1] + tail[0] + tail[2:])
+            out.update(head + c + tail[1:] for c in _LETTERS if c != tail[0])
+        out.update(head + c + tail for c in _LETTERS)
+    out.discard(word)
+    return out
+
+
+def compound_correction(word, zipf_of, min_word, min_part):
+    """A misspelt long Dutch compound corrected through its parts (keukentafelgsprek ->
+    keukentafelgesprek): one part as typed is a Dutch word, the other one edit away from one.
+    `zipf_of(part)` is the part's frequency (search/compounds.py: wordfreq's Dutch list and
+    its compounds) or None. The likeliest reading wins: the one whose rarer part is most
+    frequent. None when the word reads as it is or no such reading exists."""
+    if len(word) < min_word or not word.isalpha() or zipf_of(word) is not None:
+        return None
+    best, best_score = None, 0.0
+    for cut in range(min_part, len(word) - min_part + 1):
+        head, tail = word[:cut], word[cut:]
+        head_zipf, tail_zipf = zipf_of(head), zipf_of(tail)
+        if head_zipf is not None and tail_zipf is not None:
+            return None  # a compound of known words, not a typo
+        if head_zipf is not None:
+            fixes = [(head, head_zipf, t) for t in _edits(tail) if len(t) >= min_part]
+            for _head, zipf, fixed in fixes:
+                score = min(zipf, zipf_of(fixed) or 0.0)
+                if score > best_score:
+                    best, best_score = head + fixed, score
+        if tail_zipf is not None:
+            for fixed in _edits(head):
+                if len(fixed) < min_part:
+                    continue
+                score = min(tail_zipf, zipf_of(fixed) or 0.0)
+                if score > best_score:
+                    best, best_score = fixed + tail, score
+    return best

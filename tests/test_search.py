@@ -566,6 +566,29 @@ def test_query_side_compounds_and_lexicon(client, make_thread, public_theme, syn
     assert titles(search(client, "kinderopvang")) == ["Places en crèche"]
 
 
+def test_query_words_hyphens_and_misspelt_compounds(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Opvang in het weekend", body="Logeeropvang voor mantelzorgers.")
+    make_thread(theme=public_theme, title="Un micro crédit pour un permis", language="fr",
+                body="Le CPAS soutient un projet de micro crédit.")
+    make_thread(theme=public_theme, title="Une leçon de cuisine", language="fr", body="Les voisins cuisinent.")
+    make_thread(theme=public_theme, title="Gesprek aan de keukentafel", body="Het gesprek gaat over zorg.")
+    make_thread(theme=public_theme, title="Expulsions évitées", language="fr",
+                body="Prévenir une expulsion grâce au CPAS.")
+    sync()
+    # A hyphenated word also finds it written together (week-end -> weekend).
+    assert titles(search(client, "week-end", only="nl")) == ["Opvang in het weekend"]
+    # A word written together also finds two French words written apart.
+    assert titles(search(client, "microcredit")) == ["Un micro crédit pour un permis"]
+    # Question words and articles of the query are left out when other words remain:
+    # "les" is not needed in the thread (and is not the Dutch "les", a lesson).
+    data = search(client, "comment prévenir les expulsions")
+    assert titles(data)[0] == "Expulsions évitées" and data["matched"] == "all"
+    assert titles(search(client, "hoe opvang weekend"))[0] == "Opvang in het weekend"
+    # A misspelt compound is mended through its parts, then found with its parts apart.
+    data = search(client, "keukentafelgsprek")
+    assert titles(data) == ["Gesprek aan de keukentafel"] and data["corrected"] == "keukentafelgesprek"
+
+
 def test_bad_input_answers_with_a_message_or_results(client, make_thread, public_theme, sync):
     make_thread(theme=public_theme, title="Armoede in de wijk", body="Armoede en schulden bij gezinnen.")
     sync()
@@ -573,7 +596,7 @@ def test_bad_input_answers_with_a_message_or_results(client, make_thread, public
         "long": ("armoede " + "x" * 500, "shortened"),
         "many words": (" ".join(f"woord{i}" for i in range(40)) + " armoede", "too_many_words"),
         "stop words": ("de het een van", "only_stopwords"),
-        "punctuation": ("?!... ;;; ---", None),
+        "punctuation": ("?!... ;;; ---", "no_words"),
         "star": ("*", "short_wildcard"),
     }
     for name, (q, code) in cases.items():
