@@ -8,7 +8,6 @@ Engine-specific tests say so in their name and docstring; they exist only where 
 storage itself differs (Whoosh's index generations on disk, PostgreSQL's swapped table).
 """
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -427,14 +426,11 @@ def test_phrases_exclusion_or_and_bounded_wildcards(client, make_thread, public_
     assert sorted(titles(search(client, "voedselbank OR vrije", only="nl"))) == [
         "Huurwoning in de vrije sector", "Voedselbank in de wijk"]
     assert len(search(client, "huurwon*", only="nl")["results"]) == 2
+    # (How fast these answer is measured in bench/search.py, not asserted here.)
     for q in ("*", "a*", "**"):
-        started = time.monotonic()
         data = search(client, q)
-        assert time.monotonic() - started < 1
         assert data["total"] == 0 and "short_wildcard" in data["notice_codes"]
-    started = time.monotonic()
     data = search(client, "huurwoning " * 50 + "x" * 300)
-    assert time.monotonic() - started < 1
     assert "shortened" in data["notice_codes"] or "too_many_words" in data["notice_codes"]
 
 
