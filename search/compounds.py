@@ -4,7 +4,7 @@ from functools import lru_cache
 import wordfreq
 
 from .tuning import (
-    FRENCH_SPLIT_PART, COMPOUND_MIN_PART, COMPOUND_MIN_WORD, COMPOUND_PART_ZIPF, COMPOUND_SHORT_PART_ZIPF,
+    CORRECT_MAX_WORD, FRENCH_SPLIT_PART, COMPOUND_MIN_PART, COMPOUND_MIN_WORD, COMPOUND_PART_ZIPF, COMPOUND_SHORT_PART_ZIPF,
     COMPOUND_SPLIT_PARTS_BELOW,
 )
 
@@ -97,7 +97,8 @@ def corrected(word):
     """A misspelt Dutch compound corrected through its parts (search/spelling.py), or None."""
     from .spelling import compound_correction
 
-    return compound_correction(word, zipf, COMPOUND_MIN_WORD + 2, COMPOUND_MIN_PART + 1)
+    return compound_correction(word, zipf, lambda part: _known(part, True), COMPOUND_MIN_WORD + 2,
+                               CORRECT_MAX_WORD, COMPOUND_MIN_PART + 1)
 
 
 def lemmatise_last(word, lemma):

@@ -24,7 +24,7 @@ from . import compounds, highlight
 from .analysis import detect_language, fold
 from .backend import SearchRequest, get_backend
 from .query import glossary_words, parse
-from .tuning import CORRECT_BELOW, MOST_BELOW, SUGGEST_BELOW
+from .tuning import CORRECT_BELOW, MAX_SPLIT_WORDS, MOST_BELOW, SUGGEST_BELOW
 
 PER_PAGE = 10
 MAX_PAGE = 100
@@ -384,8 +384,8 @@ def _corrected_text(backend, parsed, request):
     corrections = dict(backend.suggest(words, request.visibilities) or {})
     # A long word the index's dictionary cannot mend: a Dutch compound with a typo in one
     # part (keukentafelgsprek), mended through its parts (search/compounds.py).
-    for word in words:
-        if word not in corrections and fold(word) not in glossary_words():
+    for word in [w for w in words if w not in corrections][:MAX_SPLIT_WORDS]:
+        if fold(word) not in glossary_words():
             mended = compounds.corrected(fold(word))
             if mended:
                 corrections[word] = mended

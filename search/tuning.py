@@ -10,6 +10,7 @@ SUGGEST_BELOW = 3  # "did you mean" only when a query finds fewer threads than t
 # of unknown words, then compound parts, then "most words".
 MOST_BELOW = 3  # fewer threads than this with all words: rank by most concepts instead
 CORRECT_BELOW = 3  # fewer threads than this and a word the index does not know: correct it
+CORRECT_MAX_WORD = 40  # longer words are not mended as misspelt compounds (search/spelling.py)
 JOIN_BOOST = 0.5  # two query words found as one Dutch compound, relative to the words apart
 JOIN_LINKS = ("", "s", "en")  # linking morphemes tried between the parts (vervoer+s+kosten)
 MIN_JOIN_PART = 3  # shorter words are not joined into compounds
