@@ -607,3 +607,21 @@ def test_bad_input_answers_with_a_message_or_results(client, make_thread, public
     assert titles(data) == ["Armoede in de wijk"]
     for q in ("armoede " + "x" * 500, "?!... ;;;", "*", "de het een van"):
         assert client.get("/nl/search", query_string={"q": q}).status_code == 200
+
+
+def test_query_plan_translates_the_words_of_a_multiword_match_at_lower_weight():
+    from search.query import concepts, parse
+    from search.tuning import WORD_WEIGHT
+
+    parsed = parse("aide administrative domicile")
+    (whole,) = [e for e in parsed.expansions if e.kind == "translation" and (e.start, e.end) == (0, 1)]
+    assert ("nl", "hulp bij de administratie") in whole.targets and whole.weight == 1
+    # Each word of the match also stands for its own translations, at WORD_WEIGHT, as an
+    # alternative of that word inside the concept (not of the whole query).
+    (first,) = [c for c in concepts(parsed) if c.start == 0]
+    word_level = {p.start: [e for e in p.expansions if e.kind == "word"] for p in first.parts}
+    assert word_level[0] and all(e.weight == WORD_WEIGHT for e in word_level[0])
+    assert ("nl", "hulpverlening") in word_level[0][0].targets
+    # Question words and articles only go when other words remain.
+    assert [g[0].text for g in parse("comment les aidants proches").groups] == ["aidants", "proches"]
+    assert [g[0].text for g in parse("les").groups] == ["les"]
