@@ -607,6 +607,11 @@ def test_bad_input_answers_with_a_message_or_results(client, make_thread, public
     assert titles(data) == ["Armoede in de wijk"]
     for q in ("armoede " + "x" * 500, "?!... ;;;", "*", "de het een van"):
         assert client.get("/nl/search", query_string={"q": q}).status_code == 200
+    # The page says why nothing was searched, in the member's language.
+    page = client.get("/nl/search", query_string={"q": "?!... ;;;"}).get_data(as_text=True)
+    assert "Je zoekopdracht bevat geen woorden" in page
+    page = client.get("/fr/search", query_string={"q": "?!... ;;;"}).get_data(as_text=True)
+    assert "Votre recherche ne contient aucun mot" in page
 
 
 def test_query_plan_translates_the_words_of_a_multiword_match_at_lower_weight():
