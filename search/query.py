@@ -25,12 +25,17 @@ _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 # Words that only shape a question or a sentence ("hoe", "comment", "les"): left out of the
 # plan when other words remain, since no thread is about them. The engines' stop lists
 # leave many of these in (French "les" and "comment", Dutch "welke"), so a thread would
-# otherwise need them to hold "all words", and "les" is also the Dutch word for a lesson.
-QUERY_FUNCTION_WORDS = frozenset("""
-    les le la des du un une aux au comment quoi pourquoi quel quelle quels quelles lequel laquelle
-    lesquels lesquelles combien quand ou
-    hoe wat welke welk waarom wanneer hoeveel waar wie ik je jij jullie we wij mijn onze ons er
-""".split())
+# otherwise need them to hold "all words". Per language: a search in Dutch only keeps
+# "les" (a lesson), one in French only keeps "wie".
+QUERY_FUNCTION_WORDS = {
+    "fr": frozenset("""
+        les le la des du un une aux au comment quoi pourquoi quel quelle quels quelles lequel laquelle
+        lesquels lesquelles combien quand ou
+    """.split()),
+    "nl": frozenset("""
+        hoe wat welke welk waarom wanneer hoeveel waar wie ik je jij jullie we wij mijn onze ons er
+    """.split()),
+}
 _NOT_WORD = re.compile(r"[^\w'’*-]+")
 
 
@@ -166,7 +171,7 @@ def parse(text, cross_language=True, languages=LANGUAGES, wide=False):
             else:
                 parsed.groups.append([clause])
             pending_or = False
-    _drop_function_words(parsed)
+    _drop_function_words(parsed, languages)
     if cross_language:
         parsed.expansions = expand(parsed.groups, languages)
         if wide:
@@ -177,10 +182,12 @@ def parse(text, cross_language=True, languages=LANGUAGES, wide=False):
     return parsed
 
 
-def _drop_function_words(parsed):
+def _drop_function_words(parsed, languages):
     """Leave out plain words of QUERY_FUNCTION_WORDS while other words remain."""
+    words = frozenset().union(*(QUERY_FUNCTION_WORDS[lang] for lang in languages))
+
     def function_word(group):
-        return len(group) == 1 and group[0].kind == "word" and fold(group[0].text) in QUERY_FUNCTION_WORDS
+        return len(group) == 1 and group[0].kind == "word" and fold(group[0].text) in words
 
     kept = [g for g in parsed.groups if not function_word(g)]
     if kept and len(kept) < len(parsed.groups):

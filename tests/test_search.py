@@ -630,3 +630,5 @@ def test_query_plan_translates_the_words_of_a_multiword_match_at_lower_weight():
     # Question words and articles only go when other words remain.
     assert [g[0].text for g in parse("comment les aidants proches").groups] == ["aidants", "proches"]
     assert [g[0].text for g in parse("les").groups] == ["les"]
+    # ... and only those of the languages searched: in Dutch only, "les" is a lesson.
+    assert [g[0].text for g in parse("les privacy", languages=("nl",)).groups] == ["les", "privacy"]
