@@ -4,7 +4,7 @@ from functools import lru_cache
 import wordfreq
 
 from .tuning import (
-    COMPOUND_MIN_PART, COMPOUND_MIN_WORD, COMPOUND_PART_ZIPF, COMPOUND_SHORT_PART_ZIPF,
+    CORRECT_MAX_WORD, FRENCH_SPLIT_PART, COMPOUND_MIN_PART, COMPOUND_MIN_WORD, COMPOUND_PART_ZIPF, COMPOUND_SHORT_PART_ZIPF,
     COMPOUND_SPLIT_PARTS_BELOW,
 )
 
@@ -45,11 +45,60 @@ def lexicon():
     return words
 
 
+@lru_cache(maxsize=1)
+def french_words():
+    """Folded French word -> Zipf frequency, for the words of at least FRENCH_SPLIT_PART letters."""
+    from .analysis import fold
+
+    words = {}
+    for i, bucket in enumerate(wordfreq.get_frequency_list("fr")):
+        zipf = 9 - i / 100
+        if zipf < 3.0:
+            break
+        for word in bucket:
+            if len(word) >= FRENCH_SPLIT_PART and word.isalpha():
+                words.setdefault(fold(word), zipf)
+    return words
+
+
+def french_split(word, min_zipf):
+    """Two common French words a folded word is made of, written together (microcredit ->
+    ('micro', 'credit'), sansabri -> ('sans', 'abri')), or () when it is one word or none."""
+    words = french_words()
+    if word in words or len(word) < 2 * FRENCH_SPLIT_PART:
+        return ()
+    best, best_zipf = (), min_zipf
+    for cut in range(FRENCH_SPLIT_PART, len(word) - FRENCH_SPLIT_PART + 1):
+        head, tail = word[:cut], word[cut:]
+        zipf = min(words.get(head, 0.0), words.get(tail, 0.0))
+        if zipf >= best_zipf:
+            best, best_zipf = (head, tail), zipf
+    return best
+
+
 def split(word):
     """The parts of a folded Dutch compound, outer split first and then the parts' own
     parts ('schuldhulpverlening' -> ('schuld', 'hulpverlening', 'hulp', 'verlening')),
     or () when it is not a compound of known words."""
     return _parts(word, False)
+
+
+def zipf(word):
+    """How Dutch a folded word is: its Zipf frequency (wordfreq), a compound's (the score of
+    its likeliest split, a point lower), or None for no Dutch word."""
+    known = _known(word, True)
+    if known is None:
+        best = _best(word)
+        known = best[2] - 1.0 if best else None
+    return known
+
+
+def corrected(word):
+    """A misspelt Dutch compound corrected through its parts (search/spelling.py), or None."""
+    from .spelling import compound_correction
+
+    return compound_correction(word, zipf, lambda part: _known(part, True), COMPOUND_MIN_WORD + 2,
+                               CORRECT_MAX_WORD, COMPOUND_MIN_PART + 1)
 
 
 def lemmatise_last(word, lemma):

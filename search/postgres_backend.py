@@ -155,7 +155,8 @@ class _Query:
         self.sql = sql
         self.lexicon = lexicon
         self.rank = {"nl": [], "fr": [], "compound": [], "exp_nl": [], "exp_fr": [], "exp_compound": [],
-                     "prefix": [], "join": [], "split": [], "exp_nl_weak": [], "exp_fr_weak": [],
+                     "prefix": [], "join_nl": [], "join_fr": [], "split_nl": [], "split_fr": [],
+                     "exp_nl_weak": [], "exp_fr_weak": [],
                      "exp_compound_weak": []}
         self.covering = None
         self.condition = self._build(parsed)
@@ -235,16 +236,17 @@ class _Query:
             if not analysis.terms(lang, word):
                 continue
             if expansion.kind == "split":
-                # A compound's parts anywhere in the text, ranked below the compound itself.
-                q = self.sql.all_words(lang, word)
-                parts.append(f"d.tsv_{lang} @@ {q}")
-                self.rank["split"].append(q)
+                # A compound's parts anywhere in the text, ranked below the compound itself,
+                # each part on its own (as Whoosh sums its parts' scores: ts_rank_cd of
+                # "a & b" would only count the stretches holding both).
+                parts.append(f"d.tsv_{lang} @@ {self.sql.all_words(lang, word)}")
+                self.rank[f"split_{lang}"] += [self.sql.all_words(lang, part) for part in word.split()]
                 continue
             q = self.sql.phrase(lang, word)
             parts.append(f"d.tsv_{lang} @@ {q}")
             if expansion.kind == "join":
                 # Two query words written as one compound: ranked below the words apart.
-                self.rank["join"].append(q)
+                self.rank[f"join_{lang}"].append(q)
                 continue
             weak = "_weak" if expansion.weight < 1 else ""
             self.rank[f"exp_{lang}{weak}"].append(q)
@@ -310,19 +312,21 @@ class _Query:
         rank("nl", r["exp_nl"], EXPANSION_BOOST)
         rank("fr", r["exp_fr"], EXPANSION_BOOST)
         rank("nl", r["exp_compound"], EXPANSION_BOOST * COMPOUND_BOOST)
-        rank("nl", r["join"], JOIN_BOOST)
+        rank("nl", r["join_nl"], JOIN_BOOST)
+        rank("fr", r["join_fr"], JOIN_BOOST)
         rank("nl", r["exp_nl_weak"], EXPANSION_BOOST * PART_WEIGHT)
         rank("fr", r["exp_fr_weak"], EXPANSION_BOOST * PART_WEIGHT)
         rank("nl", r["exp_compound_weak"], EXPANSION_BOOST * PART_WEIGHT * COMPOUND_BOOST)
-        rank("nl", r["split"], SPLIT_BOOST)
+        rank("nl", r["split_nl"], SPLIT_BOOST)
+        rank("fr", r["split_fr"], SPLIT_BOOST)
         return " + ".join(terms) if terms else "0"
 
     def highlight_query(self, lang):
         """One tsquery with everything that should be marked in a text of `lang`."""
         r = self.rank
-        compounds = r["compound"] + r["exp_compound"] + r["exp_compound_weak"] + r["join"] + r["split"] \
-            if lang == "nl" else []
-        return _tsq_or(r[lang] + r["prefix"] + r[f"exp_{lang}"] + r[f"exp_{lang}_weak"] + compounds)
+        compounds = r["compound"] + r["exp_compound"] + r["exp_compound_weak"] if lang == "nl" else []
+        return _tsq_or(r[lang] + r["prefix"] + r[f"exp_{lang}"] + r[f"exp_{lang}_weak"] + compounds
+                       + r[f"join_{lang}"] + r[f"split_{lang}"])
 
 
 def _day(d):

@@ -15,13 +15,27 @@ from pathlib import Path
 from . import lexicon
 from .analysis import LANGUAGES, fold, terms
 from .tuning import (
-    JOIN_LINKS, MAX_CLAUSES, MAX_JOIN_PAIRS, MAX_QUERY_CHARS, MAX_SPLIT_WORDS, MIN_JOIN_PART, MIN_PREFIX,
-    MIN_SPLIT_PART, MIN_SPLIT_WORD, PART_WEIGHT,
+    FRENCH_SPLIT_ZIPF, JOIN_LINKS, MAX_CLAUSES, MAX_JOIN_PAIRS, MAX_QUERY_CHARS, MAX_SPLIT_WORDS, MIN_JOIN_PART,
+    MIN_PREFIX, MIN_SPLIT_PART, MIN_SPLIT_WORD, PART_WEIGHT, WORD_WEIGHT,
 )
 
 GLOSSARY_PATH = Path(__file__).with_name("glossary.tsv")
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+# Words that only shape a question or a sentence ("hoe", "comment", "les"): left out of the
+# plan when other words remain, since no thread is about them. The engines' stop lists
+# leave many of these in (French "les" and "comment", Dutch "welke"), so a thread would
+# otherwise need them to hold "all words". Per language: a search in Dutch only keeps
+# "les" (a lesson), one in French only keeps "wie".
+QUERY_FUNCTION_WORDS = {
+    "fr": frozenset("""
+        les le la des du un une aux au comment quoi pourquoi quel quelle quels quelles lequel laquelle
+        lesquels lesquelles combien quand ou
+    """.split()),
+    "nl": frozenset("""
+        hoe wat welke welk waarom wanneer hoeveel waar wie ik je jij jullie we wij mijn onze ons er
+    """.split()),
+}
 _NOT_WORD = re.compile(r"[^\w'’*-]+")
 
 
@@ -41,8 +55,11 @@ class Expansion:
     end: int
     source_language: str
     targets: list  # [(language, text)]
-    kind: str = "translation"  # or "join" (words as one compound), "split" (a compound apart)
-    weight: float = 1.0  # below 1: a weaker translation (of a compound's parts only)
+    # or "join" (words as one compound), "split" (a Dutch compound apart), "respell" (one
+    # word written otherwise: week-end as weekend, microcredit as "micro credit"), "word" (a
+    # word of a multiword lexicon match translated on its own)
+    kind: str = "translation"
+    weight: float = 1.0  # below 1: a weaker translation (of a compound's parts, of one word of a match)
 
 
 @dataclass
@@ -154,13 +171,27 @@ def parse(text, cross_language=True, languages=LANGUAGES, wide=False):
             else:
                 parsed.groups.append([clause])
             pending_or = False
+    _drop_function_words(parsed, languages)
     if cross_language:
         parsed.expansions = expand(parsed.groups, languages)
         if wide:
             parsed.expansions += compound_translations(parsed.groups, parsed.expansions, languages)
     if "nl" in languages:
-        parsed.expansions += joins(parsed.groups) + (splits(parsed.groups) if wide else [])
+        parsed.expansions += joins(parsed.groups, languages) + (splits(parsed.groups) if wide else [])
+    parsed.expansions += respellings(parsed.groups, languages, wide)
     return parsed
+
+
+def _drop_function_words(parsed, languages):
+    """Leave out plain words of QUERY_FUNCTION_WORDS while other words remain."""
+    words = frozenset().union(*(QUERY_FUNCTION_WORDS[lang] for lang in languages))
+
+    def function_word(group):
+        return len(group) == 1 and group[0].kind == "word" and fold(group[0].text) in words
+
+    kept = [g for g in parsed.groups if not function_word(g)]
+    if kept and len(kept) < len(parsed.groups):
+        parsed.groups = kept
 
 
 # -- the bilingual lexicon (and the older glossary) ----------------------------------------
@@ -250,10 +281,25 @@ def expand(groups, languages=LANGUAGES):
             if found:
                 size, start, end, targets = found
                 expansions.append(Expansion(start, end, lang, [t for t in targets if t[0] in languages]))
+                if end > start:
+                    expansions += _word_translations(tokens[pos:pos + size], index[lang], lang, languages)
                 pos += size
             else:
                 pos += 1
     return [e for e in expansions if e.targets]
+
+
+def _word_translations(window, table, lang, languages):
+    """The words of a multiword lexicon match translated one by one, at WORD_WEIGHT: "aide
+    administrative a domicile" is also hulp + administratie + thuis, for threads that say it
+    in other words than the entry. A group whose tokens name no entry of their own adds nothing."""
+    out = []
+    for group in sorted({t[1] for t in window}):
+        key = tuple(t[0] for t in window if t[1] == group)
+        targets = [t for t in table.get(key, ()) if t[0] in languages]
+        if targets:
+            out.append(Expansion(group, group, lang, targets, kind="word", weight=WORD_WEIGHT))
+    return out
 
 
 def compound_translations(groups, expansions, languages=LANGUAGES):
@@ -299,9 +345,10 @@ def compound_translations(groups, expansions, languages=LANGUAGES):
     return out
 
 
-def joins(groups):
+def joins(groups, languages=LANGUAGES):
     """Adjacent plain words as one Dutch compound, both orders, with linking -s-/-en-:
-    "woning aanpassing" -> woningaanpassing, "kosten vervoer" -> vervoerskosten."""
+    "woning aanpassing" -> woningaanpassing, "kosten vervoer" -> vervoerskosten; and as
+    one French word in the order typed ("micro credit" -> microcredit)."""
     out = []
     for i in range(len(groups) - 1):
         pair = groups[i:i + 2]
@@ -318,6 +365,8 @@ def joins(groups):
                 if link and first.endswith(link):
                     continue
                 targets.append(("nl", first + link + second))
+        if "fr" in languages:
+            targets.append(("fr", a + b))
         out.append(Expansion(i, i + 1, "nl", targets, kind="join"))
         if len(out) >= MAX_JOIN_PAIRS:
             break
@@ -349,6 +398,32 @@ def splits(groups):
     return out
 
 
+def respellings(groups, languages=LANGUAGES, wide=False):
+    """One word written otherwise, in both languages: a hyphenated word also written together
+    (week-end -> weekend, sans-abri -> sansabri; written apart it is a phrase already), and with
+    `wide`, a long word as two French words written apart (microcredit -> "micro credit",
+    sansabri -> "sans abri"), when both are common French words (wordfreq's list)."""
+    from .compounds import french_split
+
+    out = []
+    for i, group in enumerate(groups):
+        if len(group) != 1 or group[0].kind != "word":
+            continue
+        word = fold(group[0].text).strip("-")
+        targets = []
+        if "-" in word:
+            joined = word.replace("-", "")
+            if joined.isalpha():
+                targets += [(lang, joined) for lang in languages]
+        elif wide and "fr" in languages and word.isalpha():
+            parts = french_split(word, FRENCH_SPLIT_ZIPF)
+            if parts:
+                targets.append(("fr", " ".join(parts)))
+        if targets:
+            out.append(Expansion(i, i, targets[0][0], targets, kind="respell"))
+    return out
+
+
 # -- the plan: concepts, and what covers each word ----------------------------------------
 
 def concepts(parsed):
@@ -373,7 +448,7 @@ def concepts(parsed):
             if leaf.start == leaf.end:
                 leaves[leaf.start] = leaf
     for e in parsed.expansions:
-        if e.kind == "split" and e.start in leaves:
+        if e.kind in ("split", "respell", "word") and e.start in leaves:
             leaves[e.start].expansions.append(e)
     by_start = {c.start: n for n, c in enumerate(out) if c.start == c.end}
     for e in parsed.expansions:

@@ -20,11 +20,11 @@ from forum.models import LANGUAGES, Organisation, Post, Theme, Thread
 from forum.permissions import can_read_thread, is_member
 from forum.places import province_label
 
-from . import highlight
+from . import compounds, highlight
 from .analysis import detect_language, fold
 from .backend import SearchRequest, get_backend
 from .query import glossary_words, parse
-from .tuning import CORRECT_BELOW, MOST_BELOW, SUGGEST_BELOW
+from .tuning import CORRECT_BELOW, MAX_SPLIT_WORDS, MOST_BELOW, SUGGEST_BELOW
 
 PER_PAGE = 10
 MAX_PAGE = 100
@@ -54,6 +54,7 @@ def notice_text(code):
         "wildcard_capped": _("Many words start like that: only the first %(n)d were searched.", n=50),
         "timed_out": _("This search took too long. Use more specific words or fewer wildcards."),
         "only_stopwords": _("Your search only contained very common words. Try more specific words."),
+        "no_words": _("Your search contained no words. Type one or more words to search for."),
         "bad_date": _("A date was not understood and was ignored; use the form 2025-03-31."),
         "most_words": _("No topic contains all the words; these are the topics with the most of them."),
         "few_all_words": _("Only a few topics contain all the words; topics with most of them follow."),
@@ -187,6 +188,9 @@ def search_threads(user, params, ui_language="nl"):
     parsed = parse(params.q, cross_language=not params.only,
                    languages=(params.only,) if params.only else LANGUAGES)
     if parsed.is_empty:
+        # Nothing searchable: only punctuation, or a lone short wildcard (which says so itself).
+        if not parsed.notices:
+            notices.append("no_words")
         outcome.notice_codes = notices + parsed.notices
         outcome.notices = [notice_text(c) for c in outcome.notice_codes]
         return outcome
@@ -198,6 +202,7 @@ def search_threads(user, params, ui_language="nl"):
     result = backend.query(request)
 
     # A word the index does not know, and (almost) nothing found: search the correction.
+    unused_correction = ""
     if result.total < CORRECT_BELOW and not result.timed_out and not params.exact:
         corrected = _corrected_text(backend, parsed, request)
         if corrected:
@@ -207,20 +212,31 @@ def search_threads(user, params, ui_language="nl"):
             found = backend.query(better_request)
             if found.total and found.total >= result.total:
                 parsed, request, result, outcome.corrected = better, better_request, found, corrected
+            else:
+                unused_correction = corrected  # may still find its compound's parts (below)
     # Too little: also long words as compound parts written apart (and their translations),
-    # and with several words, rank the threads holding the most of them (one more query).
+    # and with several words, rank the threads holding the most of them (one more query;
+    # two when a correction found nothing by itself: keukentafelgesprek as keukentafel, gesprek).
     if result.total < MOST_BELOW and not result.timed_out:
-        wider = parse(parsed.text, cross_language=not params.only,
-                      languages=(params.only,) if params.only else LANGUAGES, wide=True)
-        wider.mode = "most" if len(wider.groups) > 1 else "all"
-        if wider.mode == "most" or len(wider.expansions) > len(parsed.expansions):
+        all_found = result.total
+        for text, correction in ((parsed.text, ""), (unused_correction, unused_correction)):
+            if not text:
+                continue
+            wider = parse(text, cross_language=not params.only,
+                          languages=(params.only,) if params.only else LANGUAGES, wide=True)
+            wider.mode = "most" if len(wider.groups) > 1 else "all"
+            if wider.mode == "all" and len(wider.expansions) <= len(parsed.expansions) and not correction:
+                continue
             wider_request = replace(request, parsed=wider)
             found = backend.query(wider_request)
             if found.total > result.total:
-                if wider.mode == "most":
-                    notices.append("most_words" if not result.total else "few_all_words")
-                    outcome.matched = "most"
                 parsed, request, result = wider, wider_request, found
+                outcome.corrected = correction or outcome.corrected
+                outcome.matched = wider.mode
+            if found.total >= MOST_BELOW:
+                break
+        if outcome.matched == "most":
+            notices.append("most_words" if not all_found else "few_all_words")
     notices += [n for n in result.notices if n not in notices]
     if not result.total and not result.timed_out and "only_stopwords" not in notices and _only_stopwords(parsed):
         notices.append("only_stopwords")
@@ -365,7 +381,14 @@ def _corrected_text(backend, parsed, request):
     words = parsed.words()
     if not words:
         return ""
-    corrections = backend.suggest(words, request.visibilities)
+    corrections = dict(backend.suggest(words, request.visibilities) or {})
+    # A long word the index's dictionary cannot mend: a Dutch compound with a typo in one
+    # part (keukentafelgsprek), mended through its parts (search/compounds.py).
+    for word in [w for w in words if w not in corrections][:MAX_SPLIT_WORDS]:
+        if fold(word) not in glossary_words():
+            mended = compounds.corrected(fold(word))
+            if mended:
+                corrections[word] = mended
     if not corrections:
         return ""
     text = parsed.text

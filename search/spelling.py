@@ -81,3 +81,48 @@ def best_correction(word, dictionaries):
         if best is None or key < best:
             best = key
     return best[2] if best else None
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits(word):
+    """Every string one edit away: a letter deleted, swapped with the next, replaced or added."""
+    out = set()
+    for i in range(len(word) + 1):
+        head, tail = word[:i], word[i:]
+        if tail:
+            out.add(head + tail[1:])
+            if len(tail) > 1:
+                out.add(head + tail[1] + tail[0] + tail[2:])
+            out.update(head + c + tail[1:] for c in _LETTERS if c != tail[0])
+        out.update(head + c + tail for c in _LETTERS)
+    out.discard(word)
+    return out
+
+
+def compound_correction(word, zipf_of, known_of, min_word, max_word, min_part):
+    """A misspelt long Dutch compound corrected through its parts (keukentafelgsprek ->
+    keukentafelgesprek): one part as typed is a Dutch word or compound (`zipf_of`, which may
+    split it), the other one edit away from a Dutch word (`known_of`, a dictionary lookup:
+    search/compounds.py, wordfreq's Dutch list). The likeliest reading wins: the one whose
+    rarer part is most frequent (then the one whose mended part is). None when the word reads as it is, is too short or too long
+    (the edits of a part grow with its length), or no reading exists."""
+    if not min_word <= len(word) <= max_word or not word.isalpha() or zipf_of(word) is not None:
+        return None
+    best, best_score = None, (0.0, 0.0)
+    for cut in range(min_part, len(word) - min_part + 1):
+        head, tail = word[:cut], word[cut:]
+        head_zipf, tail_zipf = zipf_of(head), zipf_of(tail)
+        if head_zipf is not None and tail_zipf is not None:
+            return None  # a compound of known words, not a typo
+        for zipf, wrong, mend in ((head_zipf, tail, lambda fixed: head + fixed),
+                                  (tail_zipf, head, lambda fixed: fixed + tail)):
+            if zipf is None:
+                continue
+            for fixed in _edits(wrong):
+                known = (known_of(fixed) or 0.0) if len(fixed) >= min_part else 0.0
+                score = (min(zipf, known), known)  # ties: the more frequent mended part
+                if score > best_score:
+                    best, best_score = mend(fixed), score
+    return best

@@ -10,6 +10,7 @@ SUGGEST_BELOW = 3  # "did you mean" only when a query finds fewer threads than t
 # of unknown words, then compound parts, then "most words".
 MOST_BELOW = 3  # fewer threads than this with all words: rank by most concepts instead
 CORRECT_BELOW = 3  # fewer threads than this and a word the index does not know: correct it
+CORRECT_MAX_WORD = 40  # longer words are not mended as misspelt compounds (search/spelling.py)
 JOIN_BOOST = 0.5  # two query words found as one Dutch compound, relative to the words apart
 JOIN_LINKS = ("", "s", "en")  # linking morphemes tried between the parts (vervoer+s+kosten)
 MIN_JOIN_PART = 3  # shorter words are not joined into compounds
@@ -19,6 +20,9 @@ MIN_SPLIT_WORD = 9  # shorter words are not split at query time
 MIN_SPLIT_PART = 4  # nor into parts shorter than this (kinder|armoede, week|endopvang)
 MAX_SPLIT_WORDS = 3  # words of one query tried as split compounds
 PART_WEIGHT = 0.5  # translations of a compound's parts, relative to those of the whole word
+WORD_WEIGHT = 0.5  # the words of a multiword lexicon match translated one by one, relative to the match
+FRENCH_SPLIT_ZIPF = 3.5  # a query word is tried as two French words when both are this frequent (wordfreq)
+FRENCH_SPLIT_PART = 4  # ... and of at least this many letters (micro|credit, sans|abri)
 
 # -- Both engines: weights, compounds, facets ----------------------------------------------
 # Query-time weights. Titles (with tags, places and organisation names) count more than

@@ -8,7 +8,6 @@ Engine-specific tests say so in their name and docstring; they exist only where 
 storage itself differs (Whoosh's index generations on disk, PostgreSQL's swapped table).
 """
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -427,14 +426,11 @@ def test_phrases_exclusion_or_and_bounded_wildcards(client, make_thread, public_
     assert sorted(titles(search(client, "voedselbank OR vrije", only="nl"))) == [
         "Huurwoning in de vrije sector", "Voedselbank in de wijk"]
     assert len(search(client, "huurwon*", only="nl")["results"]) == 2
+    # (How fast these answer is measured in bench/search.py, not asserted here.)
     for q in ("*", "a*", "**"):
-        started = time.monotonic()
         data = search(client, q)
-        assert time.monotonic() - started < 1
         assert data["total"] == 0 and "short_wildcard" in data["notice_codes"]
-    started = time.monotonic()
     data = search(client, "huurwoning " * 50 + "x" * 300)
-    assert time.monotonic() - started < 1
     assert "shortened" in data["notice_codes"] or "too_many_words" in data["notice_codes"]
 
 
@@ -566,6 +562,29 @@ def test_query_side_compounds_and_lexicon(client, make_thread, public_theme, syn
     assert titles(search(client, "kinderopvang")) == ["Places en crèche"]
 
 
+def test_query_words_hyphens_and_misspelt_compounds(client, make_thread, public_theme, sync):
+    make_thread(theme=public_theme, title="Opvang in het weekend", body="Logeeropvang voor mantelzorgers.")
+    make_thread(theme=public_theme, title="Un micro crédit pour un permis", language="fr",
+                body="Le CPAS soutient un projet de micro crédit.")
+    make_thread(theme=public_theme, title="Une leçon de cuisine", language="fr", body="Les voisins cuisinent.")
+    make_thread(theme=public_theme, title="Gesprek aan de keukentafel", body="Het gesprek gaat over zorg.")
+    make_thread(theme=public_theme, title="Expulsions évitées", language="fr",
+                body="Prévenir une expulsion grâce au CPAS.")
+    sync()
+    # A hyphenated word also finds it written together (week-end -> weekend).
+    assert titles(search(client, "week-end", only="nl")) == ["Opvang in het weekend"]
+    # A word written together also finds two French words written apart.
+    assert titles(search(client, "microcredit")) == ["Un micro crédit pour un permis"]
+    # Question words and articles of the query are left out when other words remain:
+    # "les" is not needed in the thread (and is not the Dutch "les", a lesson).
+    data = search(client, "comment prévenir les expulsions")
+    assert titles(data)[0] == "Expulsions évitées" and data["matched"] == "all"
+    assert titles(search(client, "hoe opvang weekend"))[0] == "Opvang in het weekend"
+    # A misspelt compound is mended through its parts, then found with its parts apart.
+    data = search(client, "keukentafelgsprek")
+    assert titles(data) == ["Gesprek aan de keukentafel"] and data["corrected"] == "keukentafelgesprek"
+
+
 def test_bad_input_answers_with_a_message_or_results(client, make_thread, public_theme, sync):
     make_thread(theme=public_theme, title="Armoede in de wijk", body="Armoede en schulden bij gezinnen.")
     sync()
@@ -573,7 +592,7 @@ def test_bad_input_answers_with_a_message_or_results(client, make_thread, public
         "long": ("armoede " + "x" * 500, "shortened"),
         "many words": (" ".join(f"woord{i}" for i in range(40)) + " armoede", "too_many_words"),
         "stop words": ("de het een van", "only_stopwords"),
-        "punctuation": ("?!... ;;; ---", None),
+        "punctuation": ("?!... ;;; ---", "no_words"),
         "star": ("*", "short_wildcard"),
     }
     for name, (q, code) in cases.items():
@@ -588,3 +607,28 @@ def test_bad_input_answers_with_a_message_or_results(client, make_thread, public
     assert titles(data) == ["Armoede in de wijk"]
     for q in ("armoede " + "x" * 500, "?!... ;;;", "*", "de het een van"):
         assert client.get("/nl/search", query_string={"q": q}).status_code == 200
+    # The page says why nothing was searched, in the member's language.
+    page = client.get("/nl/search", query_string={"q": "?!... ;;;"}).get_data(as_text=True)
+    assert "Je zoekopdracht bevat geen woorden" in page
+    page = client.get("/fr/search", query_string={"q": "?!... ;;;"}).get_data(as_text=True)
+    assert "Votre recherche ne contient aucun mot" in page
+
+
+def test_query_plan_translates_the_words_of_a_multiword_match_at_lower_weight():
+    from search.query import concepts, parse
+    from search.tuning import WORD_WEIGHT
+
+    parsed = parse("aide administrative domicile")
+    (whole,) = [e for e in parsed.expansions if e.kind == "translation" and (e.start, e.end) == (0, 1)]
+    assert ("nl", "hulp bij de administratie") in whole.targets and whole.weight == 1
+    # Each word of the match also stands for its own translations, at WORD_WEIGHT, as an
+    # alternative of that word inside the concept (not of the whole query).
+    (first,) = [c for c in concepts(parsed) if c.start == 0]
+    word_level = {p.start: [e for e in p.expansions if e.kind == "word"] for p in first.parts}
+    assert word_level[0] and all(e.weight == WORD_WEIGHT for e in word_level[0])
+    assert ("nl", "hulpverlening") in word_level[0][0].targets
+    # Question words and articles only go when other words remain.
+    assert [g[0].text for g in parse("comment les aidants proches").groups] == ["aidants", "proches"]
+    assert [g[0].text for g in parse("les").groups] == ["les"]
+    # ... and only those of the languages searched: in Dutch only, "les" is a lesson.
+    assert [g[0].text for g in parse("les privacy", languages=("nl",)).groups] == ["les", "privacy"]
