@@ -1,0 +1,510 @@
+"""Mail-in (forum/mailin): replies and new topics by e-mail, through the two real entry
+points: an SMTP conversation with `flask mail serve` on 127.0.0.1 (smtplib) and
+`flask mail receive` reading standard input (a subprocess, as an MTA's pipe runs it).
+
+One site (SQLite file, Whoosh index, the session's aiosmtpd mailbox for what the forum
+sends) and one `mail serve` process serve the whole module; every test makes its own
+members and topics. The corpus in tests/data/mail/ is shaped like what Outlook (Dutch and
+French), Gmail, Apple Mail and Thunderbird send; {{TO}}, {{FROM_ADDR}} and {{MESSAGE_ID}}
+are filled in per test.
+"""
+import os
+import smtplib
+import subprocess
+import sys
+import time
+import uuid
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+
+from forum import create_app
+from forum.extensions import db
+from forum.mailin import addresses, services as mail_services
+from forum.mailin.models import IncomingMail
+from forum.models import Organisation, Post, Theme, Thread, User, utcnow
+from tests.conftest import ON_POSTGRES, PASSWORD, Mailbox, _free_port, login
+
+pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="the receiver processes share the module's SQLite site")
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "data" / "mail"
+DOMAIN = "forum.agora.test"
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+
+
+class Site:
+    def __init__(self, app, env, smtp_port, mailbox):
+        self.app, self.env, self.smtp_port, self.mailbox = app, env, smtp_port, mailbox
+        self.counter = 0
+
+    # -- content -------------------------------------------------------------------
+    def member(self, locale="nl", **kw):
+        self.counter += 1
+        n = self.counter
+        with self.app.app_context():
+            org = Organisation(name=f"Adviesraad Maildorp {n}", slug=f"adviesraad-maildorp-{n}",
+                               municipality=f"Maildorp {n}", province="NL-UT", country="NL", language="nl",
+                               membership_status="active")
+            db.session.add(org)
+            db.session.flush()
+            values = dict(email=f"lid{n}.{uuid.uuid4().hex[:6]}@example.org", name=f"Lid {n}", role="member",
+                          status="active", organisation_id=org.id, locale=locale, confirmed_at=utcnow(),
+                          approved_at=utcnow(), terms_accepted_at=utcnow(), notify_mode="immediate")
+            values.update(kw)
+            user = User(**values)
+            user.set_password(PASSWORD)
+            db.session.add(user)
+            db.session.commit()
+            return user.id, user.email
+
+    def theme(self, **kw):
+        self.counter += 1
+        with self.app.app_context():
+            theme = Theme(slug=f"thema-mail-{self.counter}", name_nl=f"Thema {self.counter}",
+                          name_fr=f"Thème {self.counter}", visibility="members", position=self.counter, **kw)
+            db.session.add(theme)
+            db.session.commit()
+            return theme.id, theme.slug
+
+    def thread(self, author_id, **kw):
+        from forum.threads.services import create_thread
+
+        theme_id, _slug = self.theme()
+        with self.app.app_context():
+            thread = create_thread(db.session.get(User, author_id), db.session.get(Theme, theme_id), "question",
+                                   "Hoe regelen jullie de eigen bijdrage?", "Wij zijn benieuwd naar jullie ervaring.",
+                                   check_abuse=False)
+            for key, value in kw.items():
+                setattr(thread, key, value)
+            db.session.commit()
+            return thread.id
+
+    def reply_address(self, user_id, thread_id):
+        with self.app.app_context():
+            return addresses.reply_address(db.session.get(User, user_id), db.session.get(Thread, thread_id))
+
+    def theme_address(self, user_id, slug):
+        with self.app.app_context():
+            theme = db.session.scalar(db.select(Theme).where(Theme.slug == slug))
+            return addresses.theme_address(db.session.get(User, user_id), theme)
+
+    def posts(self, thread_id):
+        with self.app.app_context():
+            return [(p.number, p.author_id, p.body_source, p.status, [a.filename for a in p.attachments])
+                    for p in db.session.scalars(db.select(Post).where(Post.thread_id == thread_id).order_by(Post.number))]
+
+    def log(self, message_id):
+        with self.app.app_context():
+            row = db.session.scalar(db.select(IncomingMail).where(IncomingMail.message_id == message_id))
+            if row is not None:
+                db.session.expunge(row)
+            return row
+
+    # -- sending ---------------------------------------------------------------------
+    def smtp(self, raw, to, mail_from="sender@example.org"):
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=60) as smtp:
+            return smtp.sendmail(mail_from, [to], raw)
+
+    def pipe(self, raw):
+        return subprocess.run(FLASK + ["mail", "receive"], input=raw, capture_output=True, env=self.env,
+                              cwd=ROOT, timeout=120)
+
+
+def corpus(name, to, sender, message_id=None):
+    message_id = message_id or f"<{uuid.uuid4().hex}@mail.example.org>"
+    raw = (CORPUS / name).read_bytes()
+    for key, value in (("{{TO}}", to), ("{{FROM_ADDR}}", sender), ("{{MESSAGE_ID}}", message_id)):
+        raw = raw.replace(key.encode(), value.encode())
+    return raw, message_id
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, smtp_server, template_cache):
+    instance = tmp_path_factory.mktemp("mailin") / "instance"
+    config = {
+        "TEMPLATE_CACHE_DIR": template_cache, "TESTING": True, "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
+        "BASE_URL": "http://agora.test", "SERVER_NAME": None, "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
+        "PREMODERATE_FIRST_POSTS": 0, "NEW_MEMBER_POSTS": 0, "STAFF_SECOND_FACTOR": False,
+        "STAFF_SECURITY_AUDIT": False, "NEW_DEVICE_MAIL": False, "MAIL_DOMAIN": DOMAIN,
+    }
+    app = create_app(config)
+    from tests.conftest import Client
+
+    app.test_client_class = Client
+    with app.app_context():
+        db.create_all()
+    env = {**os.environ, "AGORA_INSTANCE_PATH": str(instance), "AGORA_SECRET_KEY": "test-secret-key",
+           "AGORA_MAIL_SERVER": "127.0.0.1", "AGORA_MAIL_PORT": str(smtp_server.port),
+           "AGORA_BASE_URL": "http://agora.test", "AGORA_MAIL_DOMAIN": DOMAIN,
+           "AGORA_PREMODERATE_FIRST_POSTS": "0", "AGORA_MAIL_IN_MAX_PARTS": "100"}
+    port = _free_port()
+    server = subprocess.Popen(FLASK + ["mail", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    line = server.stdout.readline().decode()
+    assert "Agora mail-in (SMTP) on 127.0.0.1" in line, line
+    yield Site(app, env, port, smtp_server.handler)
+    server.terminate()
+    server.wait(timeout=30)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def scene(site, locale="nl", **thread_values):
+    """A thread by one member and a second member (the sender) with their reply address."""
+    author_id, _ = site.member()
+    member_id, member_email = site.member(locale=locale)
+    thread_id = site.thread(author_id, **thread_values)
+    return author_id, member_id, member_email, thread_id, site.reply_address(member_id, thread_id)
+
+
+def refused(site, name, to, sender, reason):
+    """Send a corpus message over SMTP; check it was refused for `reason`."""
+    raw, message_id = corpus(name, to, sender)
+    site.smtp(raw, to)
+    assert site.log(message_id).reason == reason
+    return message_id
+
+
+def answers(site, address, count=None, wait=5):
+    """The refusal answers the forum sent to `address` (waits a moment for `count`)."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = [m for m in site.mailbox.to(address) if "auto-replied" in (m["Auto-Submitted"] or "")]
+        if count is None or len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+# -- what a member sends, as their mail program sends it ------------------------------
+
+REPLIES = {
+    "outlook_nl.eml": ("Beste allemaal,\n\nBij ons in Testdorp kost de eigen bijdrage € 19 per maand; de cliëntenraad "
+                       "heeft daar in 2025 over geadviseerd.\nMet vriendelijke groet,\nMarianne de Vries\n"
+                       "Secretaris Adviesraad Testdorp", []),
+    "gmail_nl.eml": ("Hoi Jan,\n\nWij gebruiken een vast spreekuur op dinsdag. Dat werkt goed!\n\nGroet,\nPieter", []),
+    "gmail_fr_pdf.eml": ("Voici notre avis de l’an dernier, en pièce jointe.", ["Avis CPAS 2025.pdf"]),
+    "apple_mail_image.eml": ("Hierbij de foto van de regiobijeenkomst in Zwolle.", ["IMG_0042.png"]),
+    "thunderbird_nl.eml": ("Goedemiddag,\n\nIk sluit me aan bij Pieter: één vast moment per week is duidelijk voor "
+                           "inwoners.", []),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPLIES))
+def test_a_reply_by_smtp_posts_the_members_own_text(site, name):
+    author_id, _ = site.member()
+    member_id, member_email = site.member()
+    thread_id = site.thread(author_id)
+    raw, message_id = corpus(name, site.reply_address(member_id, thread_id), member_email)
+
+    assert site.smtp(raw, site.reply_address(member_id, thread_id)) == {}
+
+    expected, files = REPLIES[name]
+    posts = site.posts(thread_id)
+    assert posts[-1][:4] == (2, member_id, expected, "visible")
+    assert [f.rsplit(".", 1)[1] for f in posts[-1][4]] == [f.rsplit(".", 1)[1] for f in files]
+    assert site.log(message_id).status == "posted"
+    assert answers(site, member_email) == []  # nothing to answer when it went well
+
+
+def test_html_only_outlook_in_french_keeps_the_text_and_leaves_out_the_original(site):
+    author_id, _ = site.member()
+    member_id, member_email = site.member(locale="fr")
+    thread_id = site.thread(author_id)
+    to = site.reply_address(member_id, thread_id)
+    raw, _mid = corpus("outlook_fr_html.eml", to, member_email)
+
+    site.smtp(raw, to)
+
+    body = site.posts(thread_id)[-1][2]
+    assert body.startswith("Bonjour à tous,")
+    assert "se réunit **chaque mois** avec l’échevin." in body
+    assert body.rstrip().endswith("Françoise")
+    assert "Message d'origine" not in body and "Ancien texte" not in body and "Envoyé" not in body
+
+
+def test_the_web_rules_apply_mentions_notifications_and_search(site):
+    author_id, author_email = site.member()
+    member_id, member_email = site.member()
+    thread_id = site.thread(author_id)
+    site.mailbox.clear()
+    raw, _mid = corpus("gmail_nl.eml", site.reply_address(member_id, thread_id), member_email)
+    site.smtp(raw, site.reply_address(member_id, thread_id))
+
+    # The thread's author follows it and is mailed at once, with their own reply address.
+    note = site.mailbox.last(author_email)
+    assert note["Reply-To"] == site.reply_address(author_id, thread_id)
+    assert note["References"] == f"<agora.thread.{thread_id}@{DOMAIN}>"
+    assert "Wij gebruiken een vast spreekuur op dinsdag." in Mailbox.body(note)
+    # Found by the site's search like a web post.
+    client = site.app.test_client()
+    login(client, member_email)
+    data = client.get("/api/v1/search", query_string={"q": "spreekuur dinsdag"}).get_json()
+    assert thread_id in [r.get("thread_id") for r in data["results"]]
+
+
+def test_the_same_message_twice_posts_once(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    raw, message_id = corpus("gmail_nl.eml", to, member_email)
+    site.smtp(raw, to)
+    site.smtp(raw, to)
+    assert [p[0] for p in site.posts(thread_id)] == [1, 2]
+
+
+# -- never a loop, never a robot -----------------------------------------------------
+
+@pytest.mark.parametrize("name,reason", [("auto_reply.eml", "auto_reply"), ("bounce.eml", "bounce")])
+def test_auto_replies_and_bounces_are_dropped_silently(site, name, reason):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    raw, message_id = corpus(name, to, member_email)
+
+    site.smtp(raw, to, mail_from="" if name == "bounce.eml" else member_email)
+
+    assert len(site.posts(thread_id)) == 1
+    row = site.log(message_id)
+    assert (row.status, row.reason) == ("ignored", reason)
+    assert answers(site, member_email, wait=1) == []
+
+
+# -- refused, with one answer that says why ------------------------------------------
+
+def test_a_locked_thread_refuses_and_answers_in_the_members_language(site):
+    author_id, _ = site.member()
+    member_id, member_email = site.member(locale="fr")
+    thread_id = site.thread(author_id, locked=True)
+    to = site.reply_address(member_id, thread_id)
+    raw, message_id = corpus("outlook_nl.eml", to, member_email)
+
+    site.smtp(raw, to)
+
+    assert len(site.posts(thread_id)) == 1
+    assert site.log(message_id).reason == "locked"
+    (answer,) = answers(site, member_email, 1)
+    assert answer["Content-Language"] == "fr"
+    assert answer["In-Reply-To"] == message_id
+    with site.app.test_request_context("/fr/"):
+        from flask_babel import force_locale, gettext
+        with force_locale("fr"):
+            assert gettext("This topic is closed for new replies.") in Mailbox.body(answer)
+
+
+def test_a_forged_sender_posts_nothing_and_is_answered_once_a_day(site):
+    author_id, _ = site.member()
+    member_id, _member_email = site.member()
+    thread_id = site.thread(author_id)
+    to = site.reply_address(member_id, thread_id)
+    for _ in range(2):
+        raw, message_id = corpus("gmail_nl.eml", to, "impostor@example.net")
+        site.smtp(raw, to)
+        assert site.log(message_id).reason == "wrong_sender"
+    assert len(site.posts(thread_id)) == 1
+    (answer,) = answers(site, "impostor@example.net", 1)
+    assert answer["Content-Language"] == "nl, fr"  # unknown: in both languages
+    assert answers(site, "impostor@example.net", 2, wait=1) == [answer]
+
+
+def test_a_token_for_another_thread_or_member_does_not_work(site):
+    author_id, _ = site.member()
+    member_id, member_email = site.member()
+    other_id, _ = site.member()
+    thread_id = site.thread(author_id)
+    other_thread = site.thread(author_id)
+    good = site.reply_address(member_id, thread_id)
+    token = good.split("@")[0].rsplit(".", 1)[1]
+    for forged in (f"reply+{other_thread}.{member_id}.{token}@{DOMAIN}",  # another thread
+                   f"reply+{thread_id}.{other_id}.{token}@{DOMAIN}"):    # another member
+        raw, message_id = corpus("gmail_nl.eml", forged, member_email)
+        site.smtp(raw, forged)
+        assert site.log(message_id).reason == "bad_token"
+    assert len(site.posts(thread_id)) == 1 and len(site.posts(other_thread)) == 1
+
+
+def test_a_revoked_address_stops_working(site):
+    author_id, _ = site.member()
+    member_id, member_email = site.member()
+    thread_id = site.thread(author_id)
+    old = site.reply_address(member_id, thread_id)
+    client = site.app.test_client()
+    login(client, member_email)
+    response = client.post_form("/nl/settings/mail", {"revoke": "1"})
+    assert response.status_code == 302
+    assert site.reply_address(member_id, thread_id) != old
+
+    refused(site, "gmail_nl.eml", old, member_email, "bad_token")
+    assert len(site.posts(thread_id)) == 1
+    assert len(answers(site, member_email, 1)) == 1
+
+
+def test_a_suspended_member_gets_a_polite_answer(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    with site.app.app_context():
+        db.session.get(User, member_id).status = "suspended"
+        db.session.commit()
+    refused(site, "gmail_nl.eml", to, member_email, "suspended")
+    assert len(site.posts(thread_id)) == 1
+    assert len(answers(site, member_email, 1)) == 1
+
+
+def test_winmail_dat_is_refused_with_a_clear_message(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    refused(site, "outlook_winmail.eml", to, member_email, "winmail")
+    assert len(site.posts(thread_id)) == 1
+    (answer,) = answers(site, member_email, 1)
+    assert "winmail.dat" in Mailbox.body(answer)
+
+
+# -- the SMTP receiver itself ----------------------------------------------------------
+
+def test_no_open_relay(site):
+    with smtplib.SMTP("127.0.0.1", site.smtp_port, timeout=60) as smtp:
+        smtp.ehlo()
+        smtp.mail("someone@example.org")
+        code, _msg = smtp.rcpt("victim@example.com")
+    assert code == 550
+
+
+def test_a_30_mb_message_is_refused_during_the_conversation(site):
+    member_id, member_email = site.member()
+    to = f"reply+1.{member_id}.{'0' * 20}@{DOMAIN}"
+    raw = (f"From: {member_email}\r\nTo: {to}\r\nSubject: groot\r\nMessage-ID: <big@example.org>\r\n\r\n"
+           .encode() + b"x" * 76 + b"\r\n") * 1 + (b"y" * 998 + b"\r\n") * (30 * 1024 * 1024 // 1000)
+    with pytest.raises(smtplib.SMTPException) as caught:
+        site.smtp(raw, to)
+    assert "552" in str(caught.value) or getattr(caught.value, "smtp_code", 0) == 552
+    assert site.log("<big@example.org>") is None
+
+
+def test_a_message_with_10000_mime_parts_is_refused(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    parts = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(10_000))
+    raw = (f"From: {member_email}\r\nTo: {to}\r\nSubject: parts\r\nMessage-ID: <parts@example.org>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n").encode() + parts + b"--b--\r\n"
+    with pytest.raises(smtplib.SMTPDataError) as caught:
+        site.smtp(raw, to)
+    assert caught.value.smtp_code == 552
+    assert len(site.posts(thread_id)) == 1
+
+
+# -- standard input (an MTA's pipe) --------------------------------------------------
+
+def test_mail_receive_on_standard_input(site):
+    author_id, _ = site.member()
+    member_id, member_email = site.member()
+    thread_id = site.thread(author_id)
+    raw, message_id = corpus("thunderbird_nl.eml", site.reply_address(member_id, thread_id), member_email)
+
+    result = site.pipe(raw)
+
+    assert result.returncode == 0, result.stderr
+    with site.app.app_context():
+        post_id = db.session.scalar(db.select(Post.id).where(Post.thread_id == thread_id, Post.number == 2))
+    assert result.stdout.decode().strip() == f"posted http://agora.test/nl/p/{post_id}"
+    assert site.posts(thread_id)[-1][2] == REPLIES["thunderbird_nl.eml"][0]
+    # The MTA delivers it again: posted once.
+    again = site.pipe(raw)
+    assert (again.returncode, again.stdout.decode().strip()) == (0, "ignored: duplicate")
+    assert len(site.posts(thread_id)) == 2
+
+
+def test_mail_receive_says_75_when_the_database_is_unavailable(site, tmp_path):
+    raw, _mid = corpus("gmail_nl.eml", f"reply+1.1.{'0' * 20}@{DOMAIN}", "a@example.org")
+    env = {**site.env, "AGORA_DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/agora.db"}
+    result = subprocess.run(FLASK + ["mail", "receive"], input=raw, capture_output=True, env=env, cwd=ROOT,
+                            timeout=120)
+    assert result.returncode == 75, (result.stdout, result.stderr)
+
+
+def test_mail_receive_refuses_an_auto_reply_and_a_30_mb_message(site):
+    member_id, member_email = site.member()
+    author_id, _ = site.member()
+    thread_id = site.thread(author_id)
+    to = site.reply_address(member_id, thread_id)
+    raw, _mid = corpus("auto_reply.eml", to, member_email)
+    assert site.pipe(raw).stdout.decode().strip() == "ignored: auto_reply"
+    big = (f"From: {member_email}\r\nTo: {to}\r\nSubject: groot\r\nMessage-ID: <big-pipe@example.org>\r\n\r\n"
+           .encode() + (b"y" * 998 + b"\r\n") * (30 * 1024 * 1024 // 1000))
+    result = site.pipe(big)
+    assert (result.returncode, result.stdout.decode().strip()) == (0, "refused: too_large")
+    assert site.log("<big-pipe@example.org>").raw is None  # not kept
+    assert len(site.posts(thread_id)) == 1
+
+
+# -- starting a topic by mail ----------------------------------------------------------
+
+def test_a_theme_address_starts_a_question_and_header_injection_goes_nowhere(site):
+    member_id, member_email = site.member()
+    _theme_id, slug = site.theme()
+    to = site.theme_address(member_id, slug)
+    assert to.startswith(f"theme+{slug}.{member_id}.")
+    raw = (f"From: Lid <{member_email}>\r\nTo: {to}\r\nMessage-ID: <new-topic@example.org>\r\n"
+           "Subject: =?utf-8?q?Wie_heeft_ervaring_met_de_wachtlijst=3F=0D=0ABcc:_victim@example.com?=\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nBij ons loopt de wachtlijst op.\r\n").encode()
+    site.smtp(raw, to)
+    with site.app.app_context():
+        thread = db.session.scalar(db.select(Thread).join(Theme).where(Theme.slug == slug))
+        assert thread.title == "Wie heeft ervaring met de wachtlijst? Bcc: victim@example.com"
+        assert thread.kind == "discussion"
+        assert thread.posts[0].body_source == "Bij ons loopt de wachtlijst op."
+    assert site.mailbox.to("victim@example.com") == []
+
+
+def test_a_refusal_answer_never_carries_an_injected_header(site):
+    member_id, member_email = site.member()
+    author_id, _ = site.member()
+    thread_id = site.thread(author_id, locked=True)
+    to = site.reply_address(member_id, thread_id)
+    raw = (f"From: {member_email}\r\nTo: {to}\r\nMessage-ID: <inject@example.org>\r\n"
+           "Subject: =?utf-8?q?Hallo=0D=0ABcc:_victim@example.com?=\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\nTekst.\r\n").encode()
+    site.smtp(raw, to)
+    (answer,) = answers(site, member_email, 1)
+    assert answer["Bcc"] is None and "victim" not in answer["Subject"]
+    assert site.mailbox.to("victim@example.com") == []
+
+
+# -- pages -----------------------------------------------------------------------------
+
+def test_moderators_see_the_incoming_mail_log_and_members_do_not(site):
+    mod_id, mod_email = site.member(role="moderator")
+    member_id, member_email = site.member()
+    raw, message_id = corpus("auto_reply.eml", f"reply+1.{member_id}.{'0' * 20}@{DOMAIN}", member_email)
+    site.smtp(raw, f"reply+1.{member_id}.{'0' * 20}@{DOMAIN}")
+    staff = site.app.test_client()
+    login(staff, mod_email)
+    page = staff.get("/nl/mod/mail")
+    assert page.status_code == 200 and member_email in page.get_data(as_text=True)
+    row = site.log(message_id)
+    raw_page = staff.get(f"/nl/mod/mail/{row.id}/raw")
+    assert raw_page.status_code == 200 and raw_page.mimetype == "text/plain"
+    assert b"Ik ben afwezig" in raw_page.data
+    member = site.app.test_client()
+    login(member, member_email)
+    assert member.get("/nl/mod/mail").status_code == 403
+    assert member.get(f"/nl/mod/mail/{row.id}/raw").status_code == 403
+
+
+def test_switching_reply_by_mail_off_removes_the_reply_to(site):
+    member_id, member_email = site.member()
+    author_id, _ = site.member()
+    thread_id = site.thread(author_id)
+    client = site.app.test_client()
+    login(client, member_email)
+    page = client.get("/nl/settings/mail").get_data(as_text=True)
+    assert "theme+" in page
+    client.post_form("/nl/settings/mail", {"switch": "1"})
+    assert site.reply_address(member_id, thread_id) is None
+    # An address mailed before is refused while it is off, with the reason.
+    with site.app.app_context():
+        mail_services.set_enabled(db.session.get(User, member_id), True)
+        to = site.reply_address(member_id, thread_id)
+        mail_services.set_enabled(db.session.get(User, member_id), False)
+    raw, message_id = corpus("gmail_nl.eml", to, member_email)
+    site.smtp(raw, to)
+    assert site.log(message_id).reason == "mail_off"
+    assert len(site.posts(thread_id)) == 1
+    client.post_form("/nl/settings/mail", {"switch": "1"})
+    assert site.reply_address(member_id, thread_id) == to
