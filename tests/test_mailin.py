@@ -108,9 +108,9 @@ class Site:
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=60) as smtp:
             return smtp.sendmail(mail_from, [to], raw)
 
-    def pipe(self, raw):
-        return subprocess.run(FLASK + ["mail", "receive"], input=raw, capture_output=True, env=self.env,
-                              cwd=ROOT, timeout=120)
+    def pipe(self, raw, **env):
+        return subprocess.run(FLASK + ["mail", "receive"], input=raw, capture_output=True,
+                              env={**self.env, **env}, cwd=ROOT, timeout=120)
 
 
 def corpus(name, to, sender, message_id=None):
@@ -508,3 +508,103 @@ def test_switching_reply_by_mail_off_removes_the_reply_to(site):
     assert len(site.posts(thread_id)) == 1
     client.post_form("/nl/settings/mail", {"switch": "1"})
     assert site.reply_address(member_id, thread_id) == to
+
+
+# -- the web's anti-abuse rules, DMARC, retry ----------------------------------------
+
+def test_the_webs_rate_limit_applies_to_mail(site):
+    """The receiver runs with the site's defaults: a new member may post twice a minute."""
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    for n in range(3):
+        raw = (f"From: {member_email}\r\nTo: {to}\r\nSubject: Re\r\nMessage-ID: <rate-{n}-{thread_id}@example.org>\r\n"
+               f"Content-Type: text/plain; charset=utf-8\r\n\r\nReactie nummer {n} over de wachtlijst.\r\n").encode()
+        site.smtp(raw, to)
+    assert [p[0] for p in site.posts(thread_id)] == [1, 2, 3]
+    assert site.log(f"<rate-2-{thread_id}@example.org>").reason == "too_fast"
+    (answer,) = answers(site, member_email, 1)
+    with site.app.test_request_context("/nl/"):
+        from forum.moderation.abuse import PostingRefused
+
+        assert PostingRefused("too_fast").message in Mailbox.body(answer)
+
+
+AUTH = "Authentication-Results: mx.agora.test; spf=pass smtp.mailfrom=example.org; dkim=pass; dmarc={result}\r\n"
+
+
+def test_dmarc_failure_is_refused_when_the_mta_is_trusted(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    raw, message_id = corpus("gmail_nl.eml", to, member_email)
+    raw = AUTH.format(result="fail").encode() + raw
+    result = site.pipe(raw, AGORA_MAIL_IN_AUTHSERV_ID="mx.agora.test")
+    assert result.stdout.decode().strip() == "refused: dmarc_failed"
+    assert len(site.posts(thread_id)) == 1
+    # Without the setting the same header means nothing (anyone can write one).
+    raw2, _mid = corpus("gmail_nl.eml", to, member_email)
+    assert site.pipe(AUTH.format(result="fail").encode() + raw2).stdout.decode().startswith("posted ")
+
+
+def test_the_shared_theme_address_needs_a_trusted_dmarc_pass(site):
+    member_id, member_email = site.member()
+    _theme_id, slug = site.theme()
+    to = f"{slug}@{DOMAIN}"
+
+    def message(n, auth):
+        return (auth + f"From: {member_email}\r\nTo: {to}\r\nSubject: Wie kent een goede trainer?\r\n"
+                f"Message-ID: <shared-{n}-{slug}@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                "Wij zoeken een trainer voor onze nieuwe leden.\r\n").encode()
+
+    forged = message(1, "Authentication-Results: elsewhere.example; dmarc=pass\r\n")
+    assert site.pipe(forged, AGORA_MAIL_IN_AUTHSERV_ID="mx.agora.test").stdout.decode().strip() == \
+        "refused: unknown_address"
+    passed = site.pipe(message(2, AUTH.format(result="pass")), AGORA_MAIL_IN_AUTHSERV_ID="mx.agora.test")
+    assert passed.stdout.decode().startswith("posted ")
+    with site.app.app_context():
+        thread = db.session.scalar(db.select(Thread).join(Theme).where(Theme.slug == slug))
+        assert (thread.title, thread.kind, thread.author_id) == ("Wie kent een goede trainer?", "question", member_id)
+
+
+def test_mail_retry_processes_a_kept_message_that_failed(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    raw, message_id = corpus("gmail_nl.eml", to, member_email)
+    with site.app.app_context():
+        db.session.add(IncomingMail(message_id=message_id, sender=member_email, status="failed", reason="error",
+                                    raw=raw, size=len(raw)))
+        db.session.commit()
+    result = site.app.test_cli_runner().invoke(args=["mail", "retry"])
+    assert result.exit_code == 0 and "posted http://agora.test/nl/p/" in result.output
+    assert site.log(message_id).status == "posted"
+    assert site.posts(thread_id)[-1][2] == REPLIES["gmail_nl.eml"][0]
+
+
+# -- outgoing: what the notification and digest mails carry --------------------------
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "MAIL_DOMAIN": DOMAIN}
+
+
+def test_a_demo_site_without_smtp_writes_the_reply_address_into_instance_mail(app, make_user, make_thread, make_post):
+    app.config["MAIL_SERVER"] = ""
+    author = make_user(notify_mode="immediate")
+    thread = make_thread(author=author)
+    make_post(thread)
+    files = sorted(Path(app.config["MAIL_FOLDER"]).glob("*.eml"))
+    msg = message_from_bytes(files[-1].read_bytes(), policy=default_policy)
+    with app.app_context():
+        expected = addresses.reply_address(db.session.get(User, author.id), db.session.get(Thread, thread.id))
+    assert msg["Reply-To"] == expected and expected.startswith(f"reply+{thread.id}.{author.id}.")
+    assert msg["In-Reply-To"] == f"<agora.thread.{thread.id}@{DOMAIN}>"
+    assert "/nl/settings/mail" in Mailbox.body(msg)
+
+
+def test_the_digest_lists_a_reply_address_per_topic(app, mail, make_user, make_thread, make_post):
+    from forum.jobs.digest import send_digests
+
+    author = make_user(notify_mode="daily")
+    thread = make_thread(author=author)
+    make_post(thread)
+    with app.app_context():
+        send_digests("daily")
+        expected = addresses.reply_address(db.session.get(User, author.id), db.session.get(Thread, thread.id))
+    body = Mailbox.body(mail.last(author.email))
+    assert expected in body
