@@ -576,6 +576,43 @@ def test_mail_retry_processes_a_kept_message_that_failed(site):
     assert site.posts(thread_id)[-1][2] == REPLIES["gmail_nl.eml"][0]
 
 
+def test_a_silenced_member_and_a_closed_vacancy_are_refused(site):
+    from datetime import date, timedelta
+
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    with site.app.app_context():
+        db.session.get(User, member_id).silenced_until = utcnow() + timedelta(days=3)
+        db.session.commit()
+    refused(site, "gmail_nl.eml", to, member_email, "forbidden")
+    assert len(site.posts(thread_id)) == 1
+
+    author_id, member_id, member_email, vacancy_id, to = scene(
+        site, kind="vacancy", closes_on=date.today() - timedelta(days=1))
+    refused(site, "gmail_nl.eml", to, member_email, "closed_vacancy")
+    assert len(site.posts(vacancy_id)) == 1
+    (answer,) = answers(site, member_email, 1)
+    with site.app.test_request_context("/nl/"):
+        from flask_babel import gettext
+
+        assert gettext("This vacancy is closed.") in Mailbox.body(answer)
+
+
+def test_mail_serve_speaks_lmtp(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    port = _free_port()
+    server = subprocess.Popen(FLASK + ["mail", "serve", "--lmtp", "--host", "127.0.0.1", "--port", str(port)],
+                              env=site.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert "(LMTP) on 127.0.0.1" in server.stdout.readline().decode()
+        raw, message_id = corpus("apple_mail_image.eml", to, member_email)
+        with smtplib.LMTP("127.0.0.1", port, timeout=60) as lmtp:
+            assert lmtp.sendmail(member_email, [to], raw) == {}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert site.posts(thread_id)[-1][2] == REPLIES["apple_mail_image.eml"][0]
+
+
 # -- outgoing: what the notification and digest mails carry --------------------------
 
 @pytest.fixture

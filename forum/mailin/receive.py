@@ -99,7 +99,7 @@ def _receive(raw, envelope_from, recipients):
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return Outcome("ignored", "duplicate")
+        return Outcome("ignored", "duplicate")  # the same Message-ID: never a row of its own
     if too_big or too_many_parts:
         return _finish(row.id, Outcome("refused", "too_large" if too_big else "too_many_parts"), None)
     outcome = process(row.id, envelope_from, recipients)
@@ -255,6 +255,9 @@ def _post_reply(mail_id, parsed, user, thread_id):
     thread = db.session.get(Thread, thread_id)
     if thread is None or not can_read_thread(user, thread):
         return _refuse(mail_id, "no_thread", parsed, user)
+    if thread.kind == "vacancy" and not thread.is_open_vacancy:
+        # Mostly "I am interested" to an old mail: the web shows the same notice.
+        return _refuse(mail_id, "closed_vacancy", parsed, user)
     return _post(mail_id, parsed, user, lambda: create_reply(user, thread, parsed.text))
 
 
@@ -288,7 +291,7 @@ def _post(mail_id, parsed, user, write):
     except AttachmentRefused as exc:
         return _refuse(mail_id, "attachment", parsed, user, details=lambda: exc.messages)
     except ForumError as exc:
-        return _refuse(mail_id, exc.code, parsed, user, details=lambda: [exc.message])
+        return _refuse(mail_id, exc.code, parsed, user, message=lambda: exc.message)
     return _posted(mail_id, post, user)
 
 
@@ -334,35 +337,38 @@ def reason_text(reason):
         "mail_off": lambda: _("You have switched off posting by mail in your settings."),
         "winmail": lambda: _("Your mail program sent the attachments as “winmail.dat”, which the forum cannot read. Set your mail program to send HTML or plain text mail and send the files again."),
         "no_thread": lambda: _("This topic no longer exists, or you cannot reply to it."),
+        "closed_vacancy": lambda: _("This vacancy is closed."),
         "no_theme": lambda: _("This theme does not exist, or you cannot start a topic in it."),
         "attachment": lambda: _("One of the attachments could not be added."),
         "too_large": lambda: _("The mail is larger than the forum accepts."),
         "too_many_parts": lambda: _("The mail consists of more parts than the forum accepts."),
         "auto_reply": lambda: _("An automatic reply (such as an out-of-office message)."),
         "bounce": lambda: _("A delivery report from a mail server."),
-        "duplicate": lambda: _("This mail was received before."),
         "no_sender": lambda: _("The mail has no sender address."),
         "error": lambda: _("The mail could not be processed; it is kept so it can be tried again."),
     }
     text = texts.get(reason)
     if text is not None:
         return text()
+    from ..moderation.abuse import PostingRefused
     from ..threads.services import ForumError
 
+    if reason in ("duplicate", "too_fast", "daily_limit"):  # the same text again, posting too fast
+        return PostingRefused(reason).message
     return ForumError(reason).message
 
 
-def _refuse(mail_id, reason, parsed, user, details=None):
+def _refuse(mail_id, reason, parsed, user, details=None, message=None):
     """Record the refusal and answer the sender once (see _may_answer)."""
     known = user is not None
     address = user.email if known else parsed.sender
     answered = False
     if address and _may_answer(address.lower(), known):
-        answered = send_answer(address, user, reason, parsed, details)
+        answered = send_answer(address, user, reason, parsed, details, message)
     return _finish(mail_id, Outcome("refused", reason), user, answered=answered)
 
 
-def send_answer(address, user, reason, parsed, details=None):
+def send_answer(address, user, reason, parsed, details=None, message=None):
     """One short mail saying why and what to do: in the member's language, in both
     languages to someone unknown. Never echoes the subject into a header."""
     from auth.mail import build_message, send_rendered
@@ -377,7 +383,7 @@ def send_answer(address, user, reason, parsed, details=None):
         with force_locale(lang):
             subjects.append(_("Your mail to the forum was not posted"))
             bodies.append(render_template(
-                "mail/mailin_refused.txt", lang=lang, user=user, reason=reason_text(reason),
+                "mail/mailin_refused.txt", lang=lang, user=user, reason=message() if message else reason_text(reason),
                 details=details() if details else [], subject=parsed.subject,
                 forum_url=external_url("main.home", lang=lang),
                 settings_url=external_url("mailin.settings", lang=lang)))
