@@ -1,8 +1,11 @@
 """The member's mail settings and the moderators' incoming-mail log."""
+import re
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import SubmitField
 
 from auth.views import no_store
@@ -20,6 +23,11 @@ LOG_PAGE = 50
 class MailSettingsForm(FlaskForm):
     switch = SubmitField(_l("Switch"))
     revoke = SubmitField(_l("Get new addresses"))
+
+
+def breakable(address):
+    """An address that may wrap after its + and dots (a phone screen is narrower than it)."""
+    return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[+.])|(?=@)", address))
 
 
 def _user():
@@ -44,7 +52,7 @@ def settings():
     if addresses.enabled() and addresses.replies_enabled(user.id):
         for theme in db.session.scalars(db.select(Theme).order_by(Theme.position, Theme.id)):
             if can_read_theme(user, theme) and can_start_thread(user, theme):
-                themes.append((theme, addresses.theme_address(user, theme)))
+                themes.append((theme, breakable(addresses.theme_address(user, theme))))
     return render_template("mailin/settings.html", form=form, themes=themes, tab="mail",
                            mail_on=addresses.enabled(), replies=addresses.replies_enabled(user.id)
                            ), 400 if request.method == "POST" else 200
