@@ -613,6 +613,22 @@ def test_mail_serve_speaks_lmtp(site):
     assert site.posts(thread_id)[-1][2] == REPLIES["apple_mail_image.eml"][0]
 
 
+def test_a_new_members_first_reply_is_held_for_review_and_the_member_told(site):
+    """The receiver runs with the site's default pre-moderation of a new member's first posts
+    only when it is on: here a second receiver process with AGORA_PREMODERATE_FIRST_POSTS=2."""
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    raw, message_id = corpus("gmail_nl.eml", to, member_email)
+    result = site.pipe(raw, AGORA_PREMODERATE_FIRST_POSTS="2")
+    assert result.stdout.decode().startswith("held http://agora.test/nl/p/")
+    assert site.posts(thread_id)[-1][3] == "held"
+    (notice,) = answers(site, member_email, 1)
+    with site.app.test_request_context("/nl/"):
+        from flask_babel import gettext
+
+        assert gettext("Thank you. Your reply will appear once a moderator has looked at it.") in Mailbox.body(notice)
+        assert gettext("Your mail to the forum awaits a moderator") == notice["Subject"]
+
+
 # -- outgoing: what the notification and digest mails carry --------------------------
 
 @pytest.fixture

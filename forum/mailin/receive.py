@@ -258,7 +258,7 @@ def _post_reply(mail_id, parsed, user, thread_id):
     if thread.kind == "vacancy" and not thread.is_open_vacancy:
         # Mostly "I am interested" to an old mail: the web shows the same notice.
         return _refuse(mail_id, "closed_vacancy", parsed, user)
-    return _post(mail_id, parsed, user, lambda: create_reply(user, thread, parsed.text))
+    return _post(mail_id, parsed, user, lambda: create_reply(user, thread, parsed.text), "post")
 
 
 def _start_thread(mail_id, parsed, user, slug):
@@ -274,34 +274,51 @@ def _start_thread(mail_id, parsed, user, slug):
         thread = create_thread(user, theme, kind, title, parsed.text)
         return db.session.scalar(db.select(Post).where(Post.thread_id == thread.id, Post.number == 1))
 
-    return _post(mail_id, parsed, user, write)
+    return _post(mail_id, parsed, user, write, "thread")
 
 
-def _post(mail_id, parsed, user, write):
-    """Check the attachments (before anything is written), write the post through the
-    forum's service, attach the files; a refusal becomes an answer with the web's message."""
+def _post(mail_id, parsed, user, write, kind):
+    """Check the attachments (before anything is written) and the posting page's rate limit
+    (RATELIMIT_POST / RATELIMIT_THREAD, counted in the service's transaction as on the web),
+    write the post through the forum's service, attach the files; a refusal becomes an
+    answer with the web's message."""
+    from .. import ratelimit
     from ..attachments.services import AttachmentRefused, attach_files
     from ..threads.services import ForumError
+    from ..threads.views import DEFAULT_POST_LIMIT, DEFAULT_THREAD_LIMIT
 
+    setting, default = ("RATELIMIT_THREAD", DEFAULT_THREAD_LIMIT) if kind == "thread" else (
+        "RATELIMIT_POST", DEFAULT_POST_LIMIT)
     try:
         prepared = _uploads(user, parsed)
+        if not user.is_moderator:
+            ratelimit.hit(f"{kind}:{user.id}", current_app.config.get(setting, default), commit=False)
         post = write()
         if prepared:
             attach_files(user, post, prepared)
     except AttachmentRefused as exc:
         return _refuse(mail_id, "attachment", parsed, user, details=lambda: exc.messages)
+    except ratelimit.RateLimited:
+        return _refuse(mail_id, "too_fast", parsed, user)
     except ForumError as exc:
         return _refuse(mail_id, exc.code, parsed, user, message=lambda: exc.message)
-    return _posted(mail_id, post, user)
+    return _posted(mail_id, post, user, parsed)
 
 
-def _posted(mail_id, post, user):
+def _posted(mail_id, post, user, parsed):
     from ..threads.notifications import external_url
 
     lang = user.locale if user.locale in ("nl", "fr") else "nl"
     url = external_url("threads.post", post_id=post.id, lang=lang)
     outcome = Outcome("held" if post.status == "held" else "posted", "", url)
-    return _finish(mail_id, outcome, user, thread_id=post.thread_id, post_id=post.id)
+    answered = False
+    if outcome.status == "held":
+        # As the web says after posting: otherwise the member would wonder where it went.
+        with force_locale(lang):
+            text = (_("Thank you. Your topic will appear once a moderator has looked at it.") if post.number == 1
+                    else _("Thank you. Your reply will appear once a moderator has looked at it."))
+        answered = send_answer(user.email, user, "held", parsed, message=lambda: text)
+    return _finish(mail_id, outcome, user, thread_id=post.thread_id, post_id=post.id, answered=answered)
 
 
 # -- recording and answering -----------------------------------------------------------
@@ -381,9 +398,12 @@ def send_answer(address, user, reason, parsed, details=None, message=None):
     bodies, subjects = [], []
     for lang in langs:
         with force_locale(lang):
-            subjects.append(_("Your mail to the forum was not posted"))
+            held = reason == "held"
+            subjects.append(_("Your mail to the forum awaits a moderator") if held
+                            else _("Your mail to the forum was not posted"))
             bodies.append(render_template(
-                "mail/mailin_refused.txt", lang=lang, user=user, reason=message() if message else reason_text(reason),
+                "mail/mailin_refused.txt", lang=lang, user=user, held=held,
+                reason=message() if message else reason_text(reason),
                 details=details() if details else [], subject=parsed.subject,
                 forum_url=external_url("main.home", lang=lang),
                 settings_url=external_url("mailin.settings", lang=lang)))
