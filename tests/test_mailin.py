@@ -629,6 +629,35 @@ def test_a_new_members_first_reply_is_held_for_review_and_the_member_told(site):
         assert gettext("Your mail to the forum awaits a moderator") == notice["Subject"]
 
 
+def test_html_mail_goes_through_the_one_sanitiser(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    html = ('<p>Zie <a href="javascript:alert(1)">hier</a> en <a href="https://example.org/rapport">het rapport</a>.</p>'
+            '<script>alert(2)</script><img src="x" onerror="alert(3)"><p onclick="alert(4)">Groet</p>')
+    raw = (f"From: {member_email}\r\nTo: {to}\r\nSubject: Re\r\nMessage-ID: <xss-{thread_id}@example.org>\r\n"
+           f"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n").encode()
+    site.pipe(raw, AGORA_MAIL_IN_AUTHSERV_ID="")
+    with site.app.app_context():
+        post = db.session.scalar(db.select(Post).where(Post.thread_id == thread_id, Post.number == 2))
+        rendered = post.body_html
+    assert 'href="https://example.org/rapport"' in rendered and "Groet" in rendered
+    for bad in ('href="javascript', "<script", "onerror", "onclick", "alert(2)"):
+        assert bad not in rendered
+
+
+def test_the_envelope_of_a_pipe_counts(site):
+    """Postfix passes ${sender} and ${recipient}: a null sender is a bounce whatever the headers."""
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    raw, _mid = corpus("gmail_nl.eml", "someone-else@example.org", member_email)
+    result = subprocess.run(FLASK + ["mail", "receive", "--sender", "", "--recipient", to], input=raw,
+                            capture_output=True, env=site.env, cwd=ROOT, timeout=120)
+    assert result.stdout.decode().strip() == "ignored: bounce"
+    raw, _mid = corpus("gmail_nl.eml", "someone-else@example.org", member_email)
+    result = subprocess.run(FLASK + ["mail", "receive", "--sender", member_email, "--recipient", to.upper()],
+                            input=raw, capture_output=True, env=site.env, cwd=ROOT, timeout=120)
+    assert result.stdout.decode().startswith("posted ")
+    assert len(site.posts(thread_id)) == 2
+
+
 # -- outgoing: what the notification and digest mails carry --------------------------
 
 @pytest.fixture

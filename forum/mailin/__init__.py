@@ -38,7 +38,10 @@ def init_app(app):
         """Mail-in: replies and new topics by e-mail."""
 
     @mail_cli.command("receive")
-    def receive_command():
+    @click.option("--sender", default=None, help="The envelope sender (Postfix pipe: ${sender}); empty for a bounce.")
+    @click.option("--recipient", "recipients", multiple=True,
+                  help="An envelope recipient (Postfix pipe: ${recipient}); else taken from the headers.")
+    def receive_command(sender, recipients):
         """Read one message on standard input and post it (for an MTA's pipe).
 
         Prints one line (`posted <url>`, `refused: <reason>`, `ignored: auto_reply` ...).
@@ -56,7 +59,7 @@ def init_app(app):
             while sys.stdin.buffer.read(MB):  # drain, so the MTA's pipe does not break
                 pass
         try:
-            outcome = receive(raw)
+            outcome = receive(raw, envelope_from=sender, recipients=[r.lower() for r in recipients] or None)
         except TemporaryFailure as exc:
             click.echo(f"tempfail: {exc}".splitlines()[0], err=True)
             sys.exit(EX_TEMPFAIL)
