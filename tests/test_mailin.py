@@ -658,6 +658,48 @@ def test_the_envelope_of_a_pipe_counts(site):
     assert len(site.posts(thread_id)) == 2
 
 
+def test_an_attachment_the_web_refuses_is_refused_by_mail_too(site):
+    import base64
+    import io
+    import zipfile
+
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notulen.txt", "Notulen van de vergadering")
+    payload = base64.encodebytes(buffer.getvalue()).decode()
+    raw = (f"From: {member_email}\r\nTo: {to}\r\nSubject: Re\r\nMessage-ID: <zip-{thread_id}@example.org>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
+           "--zz\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDe notulen zitten erbij.\r\n"
+           "--zz\r\nContent-Type: application/zip; name=notulen.zip\r\n"
+           "Content-Disposition: attachment; filename=notulen.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           f"{payload}\r\n--zz--\r\n").encode()
+    site.smtp(raw, to)
+    assert site.log(f"<zip-{thread_id}@example.org>").reason == "attachment"
+    assert len(site.posts(thread_id)) == 1  # neither the text nor the file
+    (answer,) = answers(site, member_email, 1)
+    with site.app.test_request_context("/nl/"):
+        from forum.attachments.services import problem_message
+
+        assert problem_message("archive", name="notulen.zip") in Mailbox.body(answer)
+
+
+def test_raw_messages_are_emptied_after_the_set_days(site):
+    from datetime import timedelta
+
+    with site.app.app_context():
+        old = IncomingMail(message_id="<old@example.org>", sender="a@example.org", status="posted", raw=b"x",
+                           received_at=utcnow() - timedelta(days=31))
+        recent = IncomingMail(message_id="<recent@example.org>", sender="a@example.org", status="posted",
+                              raw=b"y", received_at=utcnow() - timedelta(days=29))
+        db.session.add_all([old, recent])
+        db.session.commit()
+    raw, _mid = corpus("auto_reply.eml", f"reply+1.1.{'0' * 20}@{DOMAIN}", "a@example.org")
+    site.smtp(raw, f"reply+1.1.{'0' * 20}@{DOMAIN}")
+    assert site.log("<old@example.org>").raw is None
+    assert site.log("<recent@example.org>").raw == b"y"
+
+
 # -- outgoing: what the notification and digest mails carry --------------------------
 
 @pytest.fixture
@@ -676,7 +718,17 @@ def test_a_demo_site_without_smtp_writes_the_reply_address_into_instance_mail(ap
         expected = addresses.reply_address(db.session.get(User, author.id), db.session.get(Thread, thread.id))
     assert msg["Reply-To"] == expected and expected.startswith(f"reply+{thread.id}.{author.id}.")
     assert msg["In-Reply-To"] == f"<agora.thread.{thread.id}@{DOMAIN}>"
-    assert "/nl/settings/mail" in Mailbox.body(msg)
+    body = Mailbox.body(msg)
+    with app.test_request_context("/nl/"):
+        from flask_babel import force_locale, gettext
+
+        for lang in ("nl", "fr"):  # the member's language first, then the other
+            with force_locale(lang):
+                line = gettext("Reply to this mail to post your reply in the topic (the quoted text is left out). "
+                               "Switch this off or get new reply addresses: %(url)s",
+                               url=f"http://agora.test/{lang}/settings/mail")
+            assert line in body
+    assert body.index("/nl/settings/mail") < body.index("/fr/settings/mail")
 
 
 def test_the_digest_lists_a_reply_address_per_topic(app, mail, make_user, make_thread, make_post):

@@ -147,6 +147,7 @@ def _send(user, period, notifications, new_threads):
     from auth.mail import send_mail
 
     from ..mailin.addresses import reply_address
+    from ..mailin.outgoing import reply_notice
     from ..threads.notifications import external_url, unsubscribe_headers, unsubscribe_token
 
     lang = user.locale if user.locale in ("nl", "fr") else "nl"
@@ -172,5 +173,5 @@ def _send(user, period, notifications, new_threads):
         user=user, period=period, items=items, new_items=new_items,
         notifications_url=external_url("threads.notifications", lang=lang),
         settings_url=external_url("auth.settings", lang=lang), unsubscribe_url=unsubscribe,
-        mail_settings_url=external_url("mailin.settings", lang=lang),
+        reply_notice=reply_notice(lang, digest=True),
     )

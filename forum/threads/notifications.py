@@ -124,7 +124,7 @@ def deliver_immediate(notifications):
     """
     from auth.mail import send_mail
 
-    from ..mailin.outgoing import thread_headers
+    from ..mailin.outgoing import reply_notice, thread_headers
 
     sent = False
     for n in notifications:
@@ -142,8 +142,8 @@ def deliver_immediate(notifications):
         threading, reply_address = thread_headers(user, thread, post, n.kind)
         ok = send_mail(
             user.email, f"notify_{n.kind}", lang, subject=_subject(n.kind, thread.title),
-            headers={**unsubscribe_headers(user, lang), **threading}, reply_address=reply_address,
-            mail_settings_url=external_url("mailin.settings", lang=lang),
+            headers={**unsubscribe_headers(user, lang), **threading},
+            reply_notice=reply_notice(lang) if reply_address else "",
             user=user, notification=n, thread=thread, post=post,
             actor=n.actor, text=plain_text(post.body_html) if post is not None else "",
             link=link, unsubscribe_url=unsubscribe,
