@@ -386,6 +386,11 @@ def test_a_message_with_10000_mime_parts_is_refused(site):
     with pytest.raises(smtplib.SMTPDataError) as caught:
         site.smtp(raw, to)
     assert caught.value.smtp_code == 552
+    # Parts need no headers of their own: the boundaries count too.
+    bare = raw.replace(b"Content-Type: text/plain\r\n", b"").replace(b"<parts@", b"<bare-parts@")
+    with pytest.raises(smtplib.SMTPDataError) as caught:
+        site.smtp(bare, to)
+    assert caught.value.smtp_code == 552
     assert len(site.posts(thread_id)) == 1
 
 

@@ -172,9 +172,15 @@ def unflow(text, delsp=False):
     return "\n".join(out)
 
 
+_BOUNDARY = re.compile(rb'(?i)boundary\s*=\s*"?([^";\r\n]{1,200})')
+
+
 def count_parts(raw):
-    """A cheap upper bound of the MIME parts, before anything is parsed."""
-    return len(re.findall(rb"(?im)^content-type\s*:", raw))
+    """A cheap estimate of the MIME parts before anything is parsed: the larger of the
+    Content-Type headers and the boundary lines (a part needs no Content-Type header)."""
+    headers = len(re.findall(rb"(?im)^content-type\s*:", raw))
+    lines = sum(len(re.findall(rb"(?m)^--" + re.escape(b.strip()), raw)) for b in set(_BOUNDARY.findall(raw)))
+    return max(headers, lines)
 
 
 def parse(raw):
