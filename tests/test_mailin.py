@@ -705,6 +705,22 @@ def test_raw_messages_are_emptied_after_the_set_days(site):
     assert site.log("<recent@example.org>").raw == b"y"
 
 
+def test_an_interrupted_delivery_is_finished_when_the_mta_tries_again(site):
+    from datetime import timedelta
+
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    raw, message_id = corpus("gmail_nl.eml", to, member_email)
+    with site.app.app_context():  # kept, then the process died before deciding
+        db.session.add(IncomingMail(message_id=message_id, sender=member_email, recipient=to, status="received",
+                                    raw=raw, size=len(raw), received_at=utcnow() - timedelta(minutes=10)))
+        db.session.commit()
+    result = site.pipe(raw)
+    assert result.stdout.decode().startswith("posted ")
+    assert site.log(message_id).status == "posted"
+    assert site.pipe(raw).stdout.decode().strip() == "ignored: duplicate"
+    assert len(site.posts(thread_id)) == 2
+
+
 # -- outgoing: what the notification and digest mails carry --------------------------
 
 @pytest.fixture

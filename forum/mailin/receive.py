@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 ANSWERS_PER_DAY = 10
+STALE_MINUTES = 5  # a message still "received" after this was interrupted, not in progress
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 
 
@@ -99,13 +100,24 @@ def _receive(raw, envelope_from, recipients):
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return Outcome("ignored", "duplicate")  # the same Message-ID: never a row of its own
+        return _seen_before(row.message_id, envelope_from, recipients)
     if too_big or too_many_parts:
         return _finish(row.id, Outcome("refused", "too_large" if too_big else "too_many_parts"), None)
     outcome = process(row.id, envelope_from, recipients)
     if outcome.status in ("posted", "held"):
         _index_now()
     return outcome
+
+
+def _seen_before(message_id, envelope_from, recipients):
+    """The same Message-ID again: ignored, unless the first delivery was interrupted before
+    it was decided (the process died, the database went away): then the MTA's retry is the
+    moment to finish it."""
+    row = db.session.scalar(db.select(IncomingMail).where(IncomingMail.message_id == message_id))
+    stale = utcnow() - timedelta(minutes=STALE_MINUTES)
+    if row is None or row.status != "received" or row.received_at > stale or row.raw is None:
+        return Outcome("ignored", "duplicate")  # never a row of its own
+    return process(row.id, envelope_from, recipients)
 
 
 def _index_now():
@@ -126,8 +138,8 @@ def process(mail_id, envelope_from=None, recipients=None):
     raw = row.raw or b""
     try:
         parsed, msg = parse.parse(raw)
-        if recipients is None:
-            recipients = _header_recipients(msg)
+        if recipients is None:  # `mail retry`: the envelope recipient kept, else the headers
+            recipients = [row.recipient] if row.recipient else _header_recipients(msg)
         return _decide(row.id, parsed, msg, envelope_from, recipients)
     except (OperationalError, InterfaceError):
         raise
