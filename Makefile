@@ -38,7 +38,7 @@ migrate: install
 	$(FLASK) db upgrade
 
 demo: migrate
-	$(FLASK) forum demo --if-empty
+	AGORA_MAIL_DOMAIN=$${AGORA_MAIL_DOMAIN:-agora.localhost} $(FLASK) forum demo --if-empty
 
 run: demo
 	$(FLASK) search reindex --if-stale

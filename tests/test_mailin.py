@@ -752,6 +752,18 @@ def test_a_demo_site_without_smtp_writes_the_reply_address_into_instance_mail(ap
     assert body.index("/nl/settings/mail") < body.index("/fr/settings/mail")
 
 
+def test_the_demo_writes_a_notification_with_a_reply_address_into_instance_mail(app, runner):
+    """`make run` loads the demo with AGORA_MAIL_DOMAIN=agora.localhost and no SMTP server."""
+    app.config["MAIL_SERVER"] = ""
+    result = runner.invoke(args=["forum", "demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    mails = [message_from_bytes(f.read_bytes(), policy=default_policy)
+             for f in sorted(Path(app.config["MAIL_FOLDER"]).glob("*.eml"))]
+    to_marieke = [m for m in mails if m["To"] == "marieke@agora.example" and m["Reply-To"]]
+    assert to_marieke and all(m["Reply-To"].startswith("reply+") and m["Reply-To"].endswith(f"@{DOMAIN}")
+                              for m in to_marieke)
+
+
 def test_the_digest_lists_a_reply_address_per_topic(app, mail, make_user, make_thread, make_post):
     from forum.jobs.digest import send_digests
 
