@@ -482,6 +482,10 @@ def test_moderators_see_the_incoming_mail_log_and_members_do_not(site):
     login(staff, mod_email)
     page = staff.get("/nl/mod/mail")
     assert page.status_code == 200 and member_email in page.get_data(as_text=True)
+    with site.app.test_request_context("/nl/"):
+        from flask_babel import gettext
+
+        assert gettext("ignored") in page.get_data(as_text=True)
     row = site.log(message_id)
     raw_page = staff.get(f"/nl/mod/mail/{row.id}/raw")
     assert raw_page.status_code == 200 and raw_page.mimetype == "text/plain"

@@ -30,6 +30,11 @@ def breakable(address):
     return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[+.])|(?=@)", address))
 
 
+def status_labels():
+    return {"received": _("received, not yet decided"), "posted": _("posted"), "held": _("held for review"),
+            "refused": _("refused"), "ignored": _("ignored"), "failed": _("failed, kept for a retry")}
+
+
 def _user():
     return current_user._get_current_object()
 
@@ -71,7 +76,8 @@ def log():
         page = 1
     pagination = db.paginate(query, page=page, per_page=LOG_PAGE, error_out=False, count=True)
     return render_template("mailin/log.html", mails=list(pagination.items), pagination=pagination,
-                           status=status, statuses=INCOMING_STATUSES, reason_text=reason_text)
+                           status=status, statuses=INCOMING_STATUSES, reason_text=reason_text,
+                           labels=status_labels())
 
 
 @bp.get("/mod/mail/<int:mail_id>/raw")
