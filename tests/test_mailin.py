@@ -725,6 +725,40 @@ def test_an_interrupted_delivery_is_finished_when_the_mta_tries_again(site):
     assert len(site.posts(thread_id)) == 2
 
 
+def plain(sender, to, message_id, text, subject="Re: onderwerp"):
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n").encode()
+
+
+def test_mentions_notify_and_the_same_text_twice_is_refused_as_on_the_web(site):
+    author_id, member_id, member_email, thread_id, to = scene(site)
+    mentioned_id, mentioned_email = site.member(name=f"Greet Mail{uuid.uuid4().hex[:4]}")
+    with site.app.app_context():
+        from forum.threads.mentions import handle_of
+
+        handle = handle_of(db.session.get(User, mentioned_id).name)
+    text = f"Goede vraag. @{handle} weet hier meer van."
+    site.smtp(plain(member_email, to, f"<m1-{thread_id}@example.org>", text), to)
+    assert site.posts(thread_id)[-1][2] == text
+    note = site.mailbox.last(mentioned_email)  # mailed at once, with a reply address of their own
+    assert note["Reply-To"] == site.reply_address(mentioned_id, thread_id)
+    site.smtp(plain(member_email, to, f"<m2-{thread_id}@example.org>", text), to)
+    assert site.log(f"<m2-{thread_id}@example.org>").reason == "duplicate"
+    assert len(site.posts(thread_id)) == 2
+
+
+def test_a_theme_only_moderators_may_post_in_is_refused(site):
+    member_id, member_email = site.member()
+    _theme_id, slug = site.theme(post_policy="moderators")
+    to = site.theme_address(member_id, slug)
+    site.smtp(plain(member_email, to, f"<mods-{slug}@example.org>", "Een aankondiging van mij.",
+                    subject="Aankondiging van de week"), to)
+    assert site.log(f"<mods-{slug}@example.org>").reason == "forbidden"
+    with site.app.app_context():
+        assert db.session.scalar(db.select(Thread).join(Theme).where(Theme.slug == slug)) is None
+    assert len(answers(site, member_email, 1)) == 1
+
+
 # -- outgoing: what the notification and digest mails carry --------------------------
 
 @pytest.fixture
