@@ -2,8 +2,8 @@
 points: an SMTP conversation with `flask mail serve` on 127.0.0.1 (smtplib) and
 `flask mail receive` reading standard input (a subprocess, as an MTA's pipe runs it).
 
-One site (SQLite file, Whoosh index, the session's aiosmtpd mailbox for what the forum
-sends) and one `mail serve` process serve the whole module; every test makes its own
+One site (SQLite file and Whoosh index, or the suite's PostgreSQL database; the session's
+aiosmtpd mailbox for what the forum sends) and one `mail serve` process serve the whole module; every test makes its own
 members and topics. The corpus in tests/data/mail/ is shaped like what Outlook (Dutch and
 French), Gmail, Apple Mail and Thunderbird send; {{TO}}, {{FROM_ADDR}} and {{MESSAGE_ID}}
 are filled in per test.
@@ -25,9 +25,7 @@ from forum.extensions import db
 from forum.mailin import addresses, services as mail_services
 from forum.mailin.models import IncomingMail
 from forum.models import Organisation, Post, Theme, Thread, User, utcnow
-from tests.conftest import ON_POSTGRES, PASSWORD, Mailbox, _free_port, login
-
-pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="the receiver processes share the module's SQLite site")
+from tests.conftest import ON_POSTGRES, PASSWORD, TEST_DATABASE_URL, TEST_SEARCH_BACKEND, Mailbox, _free_port, login
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "data" / "mail"
@@ -122,7 +120,7 @@ def corpus(name, to, sender, message_id=None):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, smtp_server, template_cache):
+def site(tmp_path_factory, smtp_server, template_cache, request):
     instance = tmp_path_factory.mktemp("mailin") / "instance"
     config = {
         "TEMPLATE_CACHE_DIR": template_cache, "TESTING": True, "INSTANCE_PATH": str(instance),
@@ -130,14 +128,21 @@ def site(tmp_path_factory, smtp_server, template_cache):
         "BASE_URL": "http://agora.test", "SERVER_NAME": None, "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
         "PREMODERATE_FIRST_POSTS": 0, "NEW_MEMBER_POSTS": 0, "STAFF_SECOND_FACTOR": False,
         "STAFF_SECURITY_AUDIT": False, "NEW_DEVICE_MAIL": False, "MAIL_DOMAIN": DOMAIN,
+        "SEARCH_BACKEND": TEST_SEARCH_BACKEND,
+        **({"SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL} if ON_POSTGRES else {}),
     }
     app = create_app(config)
     from tests.conftest import Client
 
     app.test_client_class = Client
     with app.app_context():
-        db.create_all()
-    env = {**os.environ, "AGORA_INSTANCE_PATH": str(instance), "AGORA_SECRET_KEY": "test-secret-key",
+        if ON_POSTGRES:
+            request.getfixturevalue("postgres_databases").clean(db.engine)
+        else:
+            db.create_all()
+    env = {**os.environ, **({"AGORA_DATABASE_URL": TEST_DATABASE_URL} if ON_POSTGRES else {}),
+           "AGORA_SEARCH_BACKEND": TEST_SEARCH_BACKEND,
+           "AGORA_INSTANCE_PATH": str(instance), "AGORA_SECRET_KEY": "test-secret-key",
            "AGORA_MAIL_SERVER": "127.0.0.1", "AGORA_MAIL_PORT": str(smtp_server.port),
            "AGORA_BASE_URL": "http://agora.test", "AGORA_MAIL_DOMAIN": DOMAIN,
            "AGORA_PREMODERATE_FIRST_POSTS": "0", "AGORA_MAIL_IN_MAX_PARTS": "100"}
