@@ -12,6 +12,7 @@ import os
 import smtplib
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from email import message_from_bytes
@@ -151,6 +152,8 @@ def site(tmp_path_factory, smtp_server, template_cache, request):
                               env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     line = server.stdout.readline().decode()
     assert "Agora mail-in (SMTP) on 127.0.0.1" in line, line
+    # Keep reading its log, so a full pipe never blocks the receiver.
+    threading.Thread(target=server.stdout.read, daemon=True).start()
     yield Site(app, env, port, smtp_server.handler)
     server.terminate()
     server.wait(timeout=30)
