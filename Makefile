@@ -38,12 +38,14 @@ migrate: install
 	$(FLASK) db upgrade
 
 demo: migrate
-	$(FLASK) forum demo --if-empty
+	AGORA_MAIL_DOMAIN=$${AGORA_MAIL_DOMAIN:-agora.localhost} $(FLASK) forum demo --if-empty
 
 run: demo
 	$(FLASK) search reindex --if-stale
 	@echo "Agora on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
 	@echo "Demo: moderators and admins need no second factor here (AGORA_STAFF_SECOND_FACTOR=0); a real site keeps it on."
+	@echo "Mail-in demo: notification mails in instance/mail/ carry reply addresses @$${AGORA_MAIL_DOMAIN:-agora.localhost} (flask mail receive < file.eml posts one)."
+	export AGORA_MAIL_DOMAIN=$${AGORA_MAIL_DOMAIN:-agora.localhost}; \
 	$(BIN)/python -m forum.jobs.runner --app wsgi & JOBS=$$!; \
 	trap "kill $$JOBS 2>/dev/null" EXIT INT TERM; \
 	AGORA_STAFF_SECOND_FACTOR=$${AGORA_STAFF_SECOND_FACTOR:-0} $(BIN)/gunicorn --config gunicorn.conf.py --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app

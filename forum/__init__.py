@@ -96,6 +96,7 @@ AREAS = (
     "forum.api",
     "forum.feeds",
     "forum.events",
+    "forum.mailin",
     "forum.io",
     "forum.jobs",
     "forum.cli",

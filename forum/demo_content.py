@@ -348,9 +348,12 @@ def load_demo(if_empty=True):
     for key, name, email, org_slug, role, locale in PEOPLE:
         user = db.session.scalar(db.select(User).where(User.email == email))
         if user is None:
+            # Marieke is mailed at once: with AGORA_MAIL_DOMAIN (make run) her notification
+            # mails in instance/mail/ show the reply address of mail-in.
             user = User(email=email, name=name, role=role, status="active", locale=locale,
                         organisation_id=orgs[org_slug].id, confirmed_at=now, approved_at=now,
-                        terms_accepted_at=now, created_at=now - timedelta(days=90))
+                        terms_accepted_at=now, created_at=now - timedelta(days=90),
+                        notify_mode="immediate" if key == "marieke" else "weekly")
             user.password_hash = password_hash
             db.session.add(user)
         people[key] = user

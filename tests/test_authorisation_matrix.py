@@ -105,6 +105,8 @@ GET_EXPECTED = {
     "events.upcoming": PUBLIC, "events.month": PUBLIC, "events.feed_ics": PUBLIC, "api.events": PUBLIC,
     "events.event": HIDDEN, "events.event_ics": HIDDEN, "events.new": WRITERS,
     "events.edit": MODERATOR_ONLY_EDIT, "events.participants_csv": MODERATOR_ONLY_EDIT,
+    # mail-in: the member's own settings; the incoming-mail log and a raw message are staff only
+    "mailin.settings": SIGNED_IN, "mailin.log": MODERATORS, "mailin.raw": MODERATORS,
 }
 
 
@@ -133,6 +135,7 @@ POST_EXPECTED = {
     "auth.passkey_confirm_options": MEMBER_POST, "auth.passkey_confirm": MEMBER_POST,
     "auth.logout": refused(None),  # a member posting here would end the session used below
     "auth.settings": MEMBER_POST, "auth.settings_email": MEMBER_POST, "auth.settings_password": MEMBER_POST,
+    "mailin.settings": MEMBER_POST,
     "auth.approve": MOD_POST, "auth.reject": MOD_POST,
     # forum: the post and thread belong to another member
     "threads.new_thread": MEMBER_POST, "threads.reply": MEMBER_POST, "threads.preview": refused(OPEN, 403),
@@ -255,7 +258,19 @@ def world(app, make_org, make_user, make_theme, make_thread, make_post):
     ids.update(_attach_image(app, reply.id, owner.id))
     ids["event_id"] = _members_event(app, owner.id, org.id)
     ids["passkey_id"] = _passkey(app, owner.id)
+    ids["mail_id"] = _incoming_mail(app, owner.id)
     return {"ids": ids, "owner": owner, "reply": reply, "thread": thread}
+
+
+def _incoming_mail(app, user_id):
+    from forum.mailin.models import IncomingMail
+
+    with app.app_context():
+        row = IncomingMail(message_id="<matrix@example.org>", sender="lid@example.org", status="posted",
+                           user_id=user_id, raw=b"From: lid@example.org\r\n\r\nTekst\r\n")
+        db.session.add(row)
+        db.session.commit()
+        return row.id
 
 
 def _visitor_clients(app, make_user):

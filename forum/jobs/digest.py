@@ -146,6 +146,8 @@ def _new_in_followed_themes(user, since):
 def _send(user, period, notifications, new_threads):
     from auth.mail import send_mail
 
+    from ..mailin.addresses import reply_address
+    from ..mailin.outgoing import reply_notice
     from ..threads.notifications import external_url, unsubscribe_headers, unsubscribe_token
 
     lang = user.locale if user.locale in ("nl", "fr") else "nl"
@@ -158,10 +160,11 @@ def _send(user, period, notifications, new_threads):
             link = external_url("threads.thread", thread_id=n.thread_id, lang=lang)
         else:
             link = external_url("threads.notifications", lang=lang)
-        items.append({"n": n, "link": link})
+        items.append({"n": n, "link": link,
+                      "reply_address": reply_address(user, n.thread) if n.thread is not None else None})
     themes = {t.id: t for t in db.session.scalars(
         db.select(Theme).where(Theme.id.in_({t.theme_id for t in new_threads})))} if new_threads else {}
-    new_items = [{"thread": t, "theme": themes.get(t.theme_id),
+    new_items = [{"thread": t, "theme": themes.get(t.theme_id), "reply_address": reply_address(user, t),
                   "link": external_url("threads.thread", thread_id=t.id, lang=lang)} for t in new_threads]
     subject = (lambda: _("Your daily Agora digest")) if period == "daily" else (lambda: _("Your weekly Agora digest"))
     return send_mail(
@@ -170,4 +173,5 @@ def _send(user, period, notifications, new_threads):
         user=user, period=period, items=items, new_items=new_items,
         notifications_url=external_url("threads.notifications", lang=lang),
         settings_url=external_url("auth.settings", lang=lang), unsubscribe_url=unsubscribe,
+        reply_notice=reply_notice(lang, digest=True),
     )

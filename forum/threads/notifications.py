@@ -124,6 +124,8 @@ def deliver_immediate(notifications):
     """
     from auth.mail import send_mail
 
+    from ..mailin.outgoing import reply_notice, thread_headers
+
     sent = False
     for n in notifications:
         if n.kind not in MAIL_KINDS or n.emailed_at is not None:
@@ -137,9 +139,11 @@ def deliver_immediate(notifications):
         link = (external_url("threads.post", post_id=post.id, lang=lang) if post is not None
                 else external_url("threads.thread", thread_id=thread.id, lang=lang))
         unsubscribe = external_url("threads.unsubscribe", token=unsubscribe_token(user), lang=lang)
+        threading, reply_address = thread_headers(user, thread, post, n.kind)
         ok = send_mail(
             user.email, f"notify_{n.kind}", lang, subject=_subject(n.kind, thread.title),
-            headers=unsubscribe_headers(user, lang),
+            headers={**unsubscribe_headers(user, lang), **threading},
+            reply_notice=reply_notice(lang) if reply_address else "",
             user=user, notification=n, thread=thread, post=post,
             actor=n.actor, text=plain_text(post.body_html) if post is not None else "",
             link=link, unsubscribe_url=unsubscribe,

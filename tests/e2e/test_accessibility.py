@@ -63,6 +63,7 @@ PAGES = {
         ("settings-organisation", "/{lang}/settings/organisation"),
         ("export", "/{lang}/settings/export"),
         ("delete-account", "/{lang}/settings/delete"),
+        ("settings-mail", "/{lang}/settings/mail"),
         ("badge", "/{lang}/badge"),
         ("search", "/{lang}/search?q=gemeente"),
         ("forbidden", "/{lang}/mod/"),
@@ -80,6 +81,7 @@ PAGES = {
         ("thread-page", "/{lang}/t/{members_thread}"),
         ("history", "/{lang}/p/{edited_post}/history"),
         ("advice-statistics", "/{lang}/advice/statistics"),
+        ("incoming-mail", "/{lang}/mod/mail"),
     ],
     ADMIN: [
         ("overview", "/{lang}/admin/"),
