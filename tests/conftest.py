@@ -149,6 +149,7 @@ def app_config(tmp_path, smtp_server, template_cache):
         # Factory members count as established: no pre-moderation of their first posts and
         # no new-member limits. tests/test_moderation*.py switch these back on.
         "PREMODERATE_FIRST_POSTS": 0,
+        "PREMODERATE_FIRST_EVENTS": 0,
         "NEW_MEMBER_POSTS": 0,
         # Staff sign in with a password alone, their sign-ins stay out of the audit log
         # (tests count its entries) and no new-browser mail goes out;

@@ -105,6 +105,7 @@ GET_EXPECTED = {
     "events.upcoming": PUBLIC, "events.month": PUBLIC, "events.feed_ics": PUBLIC, "api.events": PUBLIC,
     "events.event": HIDDEN, "events.event_ics": HIDDEN, "events.new": WRITERS,
     "events.edit": MODERATOR_ONLY_EDIT, "events.participants_csv": MODERATOR_ONLY_EDIT,
+    "events.calendar_page": MEMBERS, "events.personal_feed": expect(404),  # a token that is not valid
 }
 
 
@@ -159,6 +160,8 @@ POST_EXPECTED = {
     # events: the event belongs to the owner's council
     "events.new": MEMBER_POST, "events.register": MEMBER_POST, "events.unregister": MEMBER_POST,
     "events.edit": refused(403), "events.cancel": refused(403),
+    "events.approve": MOD_POST, "events.refuse": MOD_POST,
+    "events.calendar_new": MEMBER_POST, "events.calendar_revoke": MEMBER_POST,
 }
 
 # URL arguments: by name from the fixture's ids, with per-endpoint exceptions.

@@ -9,7 +9,7 @@ from ..threads.notifications import external_url
 from . import queries
 from .models import EVENT_KINDS
 from .policy import can_see_online_link
-from .services import local_time
+from .services import local_time, registration_of
 
 
 def _day(name):
@@ -34,7 +34,9 @@ def event_json(event, reader):
         "status": event.status,
         "url": external_url("events.event", event_id=event.id, lang="nl"),
         "ics_url": external_url("events.event_ics", event_id=event.id, lang="nl"),
-        **({"online_url": event.online_url} if can_see_online_link(reader, event) else {}),
+        # A private link for people going and the organisers, as on the page (was: never).
+        **({"online_url": event.online_url}
+           if can_see_online_link(reader, event, registration_of(reader, event)) else {}),
     }
 
 

@@ -75,4 +75,4 @@ def add_demo_events():
         event_id = event.id
         for n, name in enumerate(REGISTRATIONS[key]):
             services.register(people[name], db.session.get(Event, event_id),
-                              note="Ik kom met twee collega's." if n == 0 else "", listed=n % 2 == 0)
+                              note="Ik kom met twee collega's." if n == 0 else "", listed=n % 2 == 0, notify=False)

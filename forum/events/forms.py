@@ -1,7 +1,8 @@
 """Forms for planning an event and registering for one."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
 from wtforms.validators import Optional
 
 from ..formtools import option as choice
@@ -16,7 +17,8 @@ KIND_LABELS = {
     "other": _l("Other meeting"),
 }
 LANGUAGE_LABELS = {"nl": _l("Dutch"), "fr": _l("French"), "both": _l("Dutch and French")}
-AUDIENCE_LABELS = {"public": _l("Everyone"), "members": _l("Members only")}
+AUDIENCE_LABELS = {"public": _l("Everyone"), "members": _l("Members only"),
+                   "provinces": _l("Members of councils in the provinces chosen below")}
 ZONE_LABELS = {"Europe/Amsterdam": _l("Dutch time (Europe/Amsterdam)"),
                "Europe/Brussels": _l("Belgian time (Europe/Brussels)")}
 UMBRELLA = "umbrella"
@@ -39,6 +41,8 @@ class EventForm(FlaskForm):
     online_url = StringField(_l("Online link"), filters=[strip])
     online_private = BooleanField(_l("Show the link only to people who registered"))
     audience = SelectField(_l("Who may see it"), choices=[choice(k, v) for k, v in AUDIENCE_LABELS.items()])
+    audience_provinces = SelectMultipleField(_l("Provinces (for an event of one or more provinces)"),
+                                             validate_choice=False)
     capacity = IntegerField(_l("Number of seats"), validators=[Optional()])
     registration_deadline = DateTimeLocalField(_l("Registration closes"), format=LOCAL_FORMATS,
                                                validators=[Optional()])
@@ -47,7 +51,7 @@ class EventForm(FlaskForm):
     def service_data(self):
         """The fields as the service checks them."""
         names = ("title", "kind", "language", "starts_at", "ends_at", "timezone", "all_day", "venue", "address",
-                 "municipality", "province", "online_url", "online_private", "audience", "capacity",
+                 "municipality", "province", "online_url", "online_private", "audience", "audience_provinces", "capacity",
                  "registration_deadline", "description")
         return {name: getattr(self, name).data for name in names}
 

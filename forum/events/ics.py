@@ -3,7 +3,7 @@ from datetime import timezone
 from urllib.parse import urlsplit
 
 from flask import current_app
-from icalendar import Calendar
+from icalendar import Calendar, vCalAddress, vText
 from icalendar import Event as VEvent
 
 from .services import local_time
@@ -47,13 +47,39 @@ def _vevent(event, url, lang, with_link):
     return item
 
 
-def calendar(events, url_for_event, name=None, with_link=lambda event: False, lang="nl"):
-    """A VCALENDAR (METHOD:PUBLISH) as bytes; `url_for_event(event)` gives each page address."""
+def _calendar(method):
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
+    cal.add("method", method)
+    return cal
+
+
+def invitation(event, user, url, method, with_link):
+    """The event as a mail attachment for one participant (RFC 5546): METHOD:REQUEST puts it
+    in (or, with a higher SEQUENCE, updates) their calendar, METHOD:CANCEL takes it out.
+    The organiser is the site's sender address; the participant is the only attendee."""
+    cal = _calendar(method)
+    item = _vevent(event, url, "nl", with_link)
+    if method == "CANCEL":
+        item["status"] = "CANCELLED"
+    organiser = vCalAddress(f"mailto:{current_app.config['MAIL_SENDER'].rsplit('<', 1)[-1].rstrip('>').strip()}")
+    organiser.params["cn"] = vText(event.organisation.name if event.organisation else "Agora")
+    item.add("organizer", organiser)
+    attendee = vCalAddress(f"mailto:{user.email}")
+    attendee.params["cn"] = vText(user.name)
+    attendee.params["role"] = vText("REQ-PARTICIPANT")
+    attendee.params["partstat"] = vText("DECLINED" if method == "CANCEL" else "ACCEPTED")
+    item.add("attendee", attendee)
+    cal.add_component(item)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def calendar(events, url_for_event, name=None, with_link=lambda event: False, lang="nl"):
+    """A VCALENDAR (METHOD:PUBLISH) as bytes; `url_for_event(event)` gives each page address."""
+    cal = _calendar("PUBLISH")
     if name:
         cal.add("x-wr-calname", name)
     for event in events:

@@ -4,7 +4,7 @@ from ..models import TimestampMixin, utcnow
 
 EVENT_KINDS = ("general_assembly", "regional", "training", "webinar", "information", "other")
 EVENT_LANGUAGES = ("nl", "fr", "both")
-AUDIENCES = ("public", "members")
+AUDIENCES = ("public", "members", "provinces")
 EVENT_STATUSES = ("scheduled", "cancelled")
 REGISTRATION_STATUSES = ("going", "waiting", "cancelled")
 
@@ -33,10 +33,17 @@ class Event(TimestampMixin, db.Model):
     online_url = db.Column(db.String(500), nullable=False, default="")
     # The link is only shown to people registered as going.
     online_private = db.Column(db.Boolean, nullable=False, default=False)
+    # "public", "members", or "provinces": then only members of councils in one of the
+    # provinces of `audience_provinces` (ISO codes separated by spaces), its organisers and
+    # the moderators see it; to everyone else it does not exist (404).
     audience = db.Column(db.String(10), nullable=False, default="public")
+    audience_provinces = db.Column(db.String(200), nullable=False, default="")
     capacity = db.Column(db.Integer)
     registration_deadline = db.Column(db.DateTime)
     status = db.Column(db.String(10), nullable=False, default="scheduled", index=True)
+    # A member's first events wait for a moderator (AGORA_PREMODERATE_FIRST_EVENTS): until
+    # approved only its organisers and the moderators see it, and nobody can register.
+    held = db.Column(db.Boolean, nullable=False, default=False, index=True)
     # iCalendar SEQUENCE: raised on every change so calendars replace their copy.
     sequence = db.Column(db.Integer, nullable=False, default=0)
 
@@ -48,6 +55,10 @@ class Event(TimestampMixin, db.Model):
     @property
     def is_cancelled(self):
         return self.status == "cancelled"
+
+    @property
+    def province_codes(self):
+        return [code for code in self.audience_provinces.split() if code]
 
     @property
     def is_past(self):
@@ -75,4 +86,16 @@ class Registration(TimestampMixin, db.Model):
     reminded_at = db.Column(db.DateTime)
 
     event = db.relationship("Event", back_populates="registrations")
+    user = db.relationship("User")
+
+
+class CalendarToken(db.Model):
+    """A member's secret calendar-feed address: only its SHA-256 is stored, so the address
+    is shown once when made; making a new one or revoking it ends the old one."""
+
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    used_at = db.Column(db.DateTime)
+
     user = db.relationship("User")

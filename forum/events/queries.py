@@ -2,13 +2,14 @@
 from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
+from sqlalchemy import and_, false, literal, or_
 
 from ..extensions import db
 from ..models import utcnow
-from ..permissions import is_member
+from ..permissions import can_moderate, is_member
 from ..places import TIME_ZONES
 from .models import Event, Registration
+from .policy import member_province
 
 
 # Calendar days where the members live: both countries keep the same clock.
@@ -24,7 +25,9 @@ def visible_events(user, province=None, kind=None, language=None, mine=False, pu
     """A select of the events `user` may see, narrowed by the filters."""
     stmt = db.select(Event)
     if public_only or not is_member(user):
-        stmt = stmt.where(Event.audience == "public")
+        stmt = stmt.where(Event.audience == "public", Event.held.is_(False))
+    elif not can_moderate(user):
+        stmt = stmt.where(or_(_own_council(user), and_(Event.held.is_(False), _audience_clause(user))))
     if province:
         stmt = stmt.where(Event.province == province)
     if kind:
@@ -36,6 +39,20 @@ def visible_events(user, province=None, kind=None, language=None, mine=False, pu
         stmt = stmt.where(Event.id.in_(db.select(Registration.event_id).where(
             Registration.user_id == user.id, Registration.status.in_(("going", "waiting")))))
     return stmt
+
+
+def _own_council(user):
+    return Event.organisation_id == user.organisation_id if user.organisation_id is not None else false()
+
+
+def _audience_clause(user):
+    """What a member (not a moderator) may see of the published events: the province
+    codes are stored separated by spaces, so ' NL-UT ' is searched in ' NL-UT NL-GE '."""
+    province = member_province(user)
+    in_province = (
+        (literal(" ") + Event.audience_provinces + literal(" ")).contains(f" {province} ", autoescape=True)
+        if province else false())
+    return or_(Event.audience.in_(("public", "members")), and_(Event.audience == "provinces", in_province))
 
 
 def upcoming(stmt, now=None):
@@ -71,3 +88,25 @@ def counts(event):
     result = {"going": 0, "waiting": 0}
     result.update(dict(rows))
     return result
+
+
+def agenda(user, limit=4):
+    """The home page's Agenda box: the next events the reader may see, not cancelled, each
+    with its local time text ({"event", "when"}), in the reader's language."""
+    from ..i18n import current_language
+    from .services import when_text
+
+    stmt = upcoming(visible_events(user)).where(Event.status == "scheduled").limit(limit)
+    lang = current_language()
+    return [{"event": e, "when": when_text(e, lang)} for e in db.session.scalars(stmt)]
+
+
+def personal_feed(user, since):
+    """A member's calendar feed: events they registered for (going or waiting) and the
+    events of their council's province they may see, ending after `since`."""
+    mine = db.select(Registration.event_id).where(
+        Registration.user_id == user.id, Registration.status.in_(("going", "waiting")))
+    province = member_province(user)
+    wanted = or_(Event.id.in_(mine), Event.province == province) if province else Event.id.in_(mine)
+    stmt = visible_events(user).where(wanted, Event.held.is_(False), Event.ends_at >= since)
+    return db.session.scalars(stmt.order_by(Event.starts_at, Event.id).limit(1000)).all()

@@ -4,7 +4,9 @@ Seats are counted with the event row locked: SELECT ... FOR UPDATE on PostgreSQL
 SQLite the write lock every POST takes up front (forum/database.py), so two members taking
 the last seat at the same moment through two workers never exceed the capacity.
 """
+import hashlib
 import logging
+import secrets
 from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -13,7 +15,7 @@ from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app
 from flask_babel import gettext as _
 
-from auth.mail import send_mail
+from auth.mail import render_mail, send_mail, send_rendered
 from .. import ratelimit
 from ..errors import DomainError
 from ..extensions import db
@@ -21,7 +23,8 @@ from ..markup import render_markdown
 from ..models import utcnow
 from ..places import CODES, TIME_ZONES
 from ..transactions import unit_of_work
-from .models import AUDIENCES, EVENT_KINDS, EVENT_LANGUAGES, Event, Registration
+from .models import AUDIENCES, EVENT_KINDS, EVENT_LANGUAGES, CalendarToken, Event, Registration
+from ..permissions import can_moderate
 from .policy import can_create_event, can_manage_event, can_register
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ class EventError(DomainError):
             "starts_in_past": _("A new event cannot start in the past."),
             "no_such_time": _("This time does not exist on that day: the clocks go forward then."),
             "invalid_province": _("Choose a province from the list."),
+            "audience_provinces_required": _("Choose at least one province whose councils may see the event."),
+            "not_held": _("This event is not waiting for review."),
             "invalid_online_url": _("Enter a secure web address starting with https://."),
             "invalid_capacity": _("Enter a number of seats of 1 or more, or leave it empty."),
             "capacity_below_registered": _(
@@ -174,6 +179,13 @@ def clean_event(data, now=None, event=None):
     if province and province not in CODES:
         raise EventError("invalid_province", "province")
     values["province"] = province
+    codes = data.get("audience_provinces") or []
+    codes = codes.split() if isinstance(codes, str) else list(codes)
+    if any(code not in CODES for code in codes):
+        raise EventError("invalid_province", "audience_provinces")
+    if values["audience"] == "provinces" and not codes:
+        raise EventError("audience_provinces_required", "audience_provinces")
+    values["audience_provinces"] = " ".join(sorted(set(codes))) if values["audience"] == "provinces" else ""
     url = str(data.get("online_url") or "").strip()
     if url:
         parts = urlsplit(url)
@@ -223,11 +235,69 @@ def create_event(actor, organisation, data, now=None):
     if not actor.is_moderator:  # counted in this transaction: a refused event does not count
         ratelimit.hit(f"event:{actor.id}", current_app.config.get("RATELIMIT_EVENT", DEFAULT_EVENT_LIMIT),
                       commit=False)
-    event = Event(organisation_id=organisation_id, created_by_id=actor.id,
+    event = Event(organisation_id=organisation_id, created_by_id=actor.id, held=_hold(actor),
                   description_html=str(render_markdown(values["description"])), **values)
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def _hold(actor):
+    """A member's first PREMODERATE_FIRST_EVENTS events wait for a moderator, like first posts:
+    the review queue (moderation) lists them. Moderators' events are never held."""
+    if actor.is_moderator:
+        return False
+    published = db.session.scalar(db.select(db.func.count(Event.id)).where(
+        Event.created_by_id == actor.id, Event.held.is_(False))) or 0
+    return published < current_app.config.get("PREMODERATE_FIRST_EVENTS", 2)
+
+
+def held_events(limit=100):
+    """Events waiting for review, oldest first (the moderation queue)."""
+    return db.session.scalars(db.select(Event).where(Event.held.is_(True))
+                              .order_by(Event.created_at, Event.id).limit(limit)).all()
+
+
+def held_count():
+    return db.session.scalar(db.select(db.func.count(Event.id)).where(Event.held.is_(True))) or 0
+
+
+@unit_of_work()
+def approve_event(actor, event):
+    """Publish a held event; its planner hears of it."""
+    from ..moderation.audit import record
+
+    if not can_moderate(actor):
+        raise EventError("forbidden")
+    event = _lock(event)
+    if not event.held:
+        raise EventError("not_held")
+    event.held = False
+    record(actor, "approve_event", "event", event.id, "", title=event.title)
+    db.session.commit()
+    if event.created_by is not None:
+        _send(event, event.created_by, "events_approved", lambda: _("Published: %(title)s", title=event.title))
+    return event
+
+
+@unit_of_work()
+def refuse_event(actor, event, reason=""):
+    """Refuse a held event: it is deleted (nobody could register for it) and its planner is told."""
+    from ..moderation.audit import record
+
+    if not can_moderate(actor):
+        raise EventError("forbidden")
+    event = _lock(event)
+    if not event.held:
+        raise EventError("not_held")
+    planner, title, lang = event.created_by, event.title, None
+    record(actor, "refuse_event", "event", event.id, reason, title=title)
+    db.session.delete(event)
+    db.session.commit()
+    if planner is not None and planner.deleted_at is None:
+        lang = planner.locale if planner.locale in ("nl", "fr") else "nl"
+        send_mail(planner.email, "events_refused", lang, lambda: _("Not published: %(title)s", title=title),
+                  user=planner, title=title, reason=reason)
 
 
 @unit_of_work()
@@ -251,7 +321,7 @@ def update_event(actor, event, data, now=None):
     db.session.commit()
     _mail_promoted(event, promoted)
     if changed:
-        _mail_participants(event, "events_changed", lambda: _("Changed: %(title)s", title=event.title))
+        _mail_participants(event, "events_changed", lambda: _("Changed: %(title)s", title=event.title), "REQUEST")
     return event
 
 
@@ -266,7 +336,7 @@ def cancel_event(actor, event):
     event.status = "cancelled"
     event.sequence += 1
     db.session.commit()
-    _mail_participants(event, "events_cancelled", lambda: _("Cancelled: %(title)s", title=event.title))
+    _mail_participants(event, "events_cancelled", lambda: _("Cancelled: %(title)s", title=event.title), "CANCEL")
     return event
 
 
@@ -280,8 +350,9 @@ def registration_of(user, event):
 
 
 @unit_of_work()
-def register(user, event, note="", listed=False, now=None):
-    """Take a seat, or a place on the waiting list when the event is full.
+def register(user, event, note="", listed=False, now=None, notify=True):
+    """Take a seat, or a place on the waiting list when the event is full; a confirmation
+    mail follows (not for demo content: notify=False).
 
     Registering again while going or waiting only updates the note and the listing."""
     event = _lock(event)
@@ -297,11 +368,18 @@ def register(user, event, note="", listed=False, now=None):
         db.session.add(registration)
     registration.note = note
     registration.listed = bool(listed)
-    if registration.status == "cancelled":
+    joined = registration.status == "cancelled"
+    if joined:
         full = event.capacity is not None and going_count(event) >= event.capacity
         registration.status = "waiting" if full else "going"
         registration.joined_at = now or utcnow()
-    db.session.flush()
+    db.session.commit()
+    if joined and notify:  # a confirmation, with the calendar file for a seat (not for a waiting place)
+        waiting = registration.status == "waiting"
+        _send(event, user, "events_registered",
+              lambda: _("Waiting list: %(title)s", title=event.title) if waiting
+              else _("Registered: %(title)s", title=event.title),
+              method=None if waiting else "REQUEST", waiting=waiting)
     return registration
 
 
@@ -315,10 +393,14 @@ def cancel_registration(user, event):
     if registration is None or registration.status == "cancelled":
         raise EventError("not_registered")
     _count_registration(user)
+    was_going = registration.status == "going"
     registration.status = "cancelled"
     db.session.flush()
     promoted = _promote(event)
     db.session.commit()
+    if was_going:  # takes the event out of their calendar
+        _send(event, user, "events_unregistered", lambda: _("Registration cancelled: %(title)s", title=event.title),
+              method="CANCEL")
     _mail_promoted(event, promoted)
     return registration
 
@@ -380,26 +462,86 @@ def _promote(event):
     return promoted
 
 
+# -- the personal calendar feed -------------------------------------------------------------
+
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@unit_of_work()
+def new_calendar_token(user):
+    """A new secret feed address for `user` (the old one stops working); returns the token,
+    which is not stored: only its hash is."""
+    ratelimit.hit(f"calendar-token:{user.id}", (10, 3600), commit=False)
+    token = secrets.token_urlsafe(32)
+    row = db.session.get(CalendarToken, user.id)
+    if row is None:
+        row = CalendarToken(user_id=user.id, token_hash="")
+        db.session.add(row)
+    row.token_hash, row.created_at, row.used_at = _token_hash(token), utcnow(), None
+    db.session.flush()
+    return token
+
+
+@unit_of_work()
+def revoke_calendar_token(user):
+    db.session.execute(db.delete(CalendarToken).where(CalendarToken.user_id == user.id))
+
+
+def has_calendar_token(user):
+    return db.session.get(CalendarToken, user.id) is not None
+
+
+def calendar_token_user(token):
+    """The member a feed token belongs to, or None (unknown, revoked, or no longer a member)."""
+    from ..permissions import is_member
+
+    if not token or len(token) > 100:
+        return None
+    row = db.session.scalar(db.select(CalendarToken).where(CalendarToken.token_hash == _token_hash(token)))
+    if row is None or not is_member(row.user):
+        return None
+    return row.user
+
+
 # -- mail ----------------------------------------------------------------------------------
 
-def _send(event, user, template, subject):
+def _send(event, user, template, subject, method=None, **context):
+    """One mail to a participant in their language; with `method` ("REQUEST" or "CANCEL") the
+    event goes along as an .ics attachment their mail program offers to put in (or take out of)
+    their calendar."""
     if user.deleted_at is not None:
         return
     lang = user.locale if user.locale in ("nl", "fr") else "nl"
     from ..threads.notifications import external_url
+    from . import ics
+    from .policy import can_see_online_link
 
-    send_mail(user.email, template, lang, subject, user=user, event=event,
-              when=when_text(event, lang), link=external_url("events.event", event_id=event.id, lang=lang))
+    link = external_url("events.event", event_id=event.id, lang=lang)
+    msg = render_mail(user.email, template, lang, subject, user=user, event=event, when=when_text(event, lang),
+                      link=link, **context)
+    if method:
+        body = ics.invitation(event, user, link, method,
+                              with_link=can_see_online_link(user, event, registration_of(user, event)))
+        msg.add_attachment(body, maintype="text", subtype="calendar", filename=f"agora-event-{event.id}.ics",
+                           params={"method": method})
+        # Becoming multipart moved the Content-* headers onto the text part: the outer message
+        # says its language again (mail programs and tests read it there).
+        msg["Content-Language"] = lang
+    send_rendered(msg, template)
 
 
 def _mail_promoted(event, registrations):
     for registration in registrations:
         _send(event, registration.user, "events_promoted",
-              lambda: _("You have a seat: %(title)s", title=event.title))
+              lambda: _("You have a seat: %(title)s", title=event.title), method="REQUEST")
 
 
-def _mail_participants(event, template, subject):
+def _mail_participants(event, template, subject, method):
+    """Everyone going or waiting; only people going get the calendar attachment (the ones
+    waiting never had it in their calendar)."""
     registrations = db.session.scalars(db.select(Registration).where(
         Registration.event_id == event.id, Registration.status.in_(("going", "waiting")))).all()
     for registration in registrations:
-        _send(event, registration.user, template, subject)
+        _send(event, registration.user, template, subject,
+              method=method if registration.status == "going" else None)

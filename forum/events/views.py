@@ -15,11 +15,11 @@ from ..formtools import show_error
 from ..i18n import current_language
 from ..models import Organisation
 from ..moderation.services import csv_safe
-from ..permissions import is_member, member_required
+from ..permissions import is_member, member_required, moderator_required
 from ..places import CODES, province_choices, province_name
 from . import bp, ics, queries, services
 from .forms import KIND_LABELS, LANGUAGE_LABELS, UMBRELLA, EventForm, RegistrationForm
-from .models import EVENT_KINDS, EVENT_LANGUAGES, Event
+from .models import EVENT_KINDS, EVENT_LANGUAGES, Event, Registration
 from .policy import can_create_any_event, can_manage_event, can_see_event, can_see_online_link
 from .services import EventError, local_time
 
@@ -110,6 +110,7 @@ def _prepare(form, user):
     lang = current_language()
     form.organisation.choices = _organiser_choices(user)
     form.province.choices = [choice("", _("No province"))] + [choice(c, n) for c, n in province_choices(lang)]
+    form.audience_provinces.choices = [choice(c, n) for c, n in province_choices(lang)]
 
 
 def _organiser(form):
@@ -187,7 +188,8 @@ def _form_data(event):
         "starts_at": starts.replace(tzinfo=None), "ends_at": ends.replace(tzinfo=None),
         "timezone": event.timezone, "all_day": event.all_day, "venue": event.venue, "address": event.address,
         "municipality": event.municipality, "province": event.province, "online_url": event.online_url,
-        "online_private": event.online_private, "audience": event.audience, "capacity": event.capacity,
+        "online_private": event.online_private, "audience": event.audience,
+        "audience_provinces": event.province_codes, "capacity": event.capacity,
         "registration_deadline": deadline.replace(tzinfo=None) if deadline else None,
         "description": event.description,
     }
@@ -210,6 +212,7 @@ def event(event_id):
         language_label=LANGUAGE_LABELS[event.language], province=province_name(event.province, lang),
         show_link=can_see_online_link(user, event, registration),
         deadline=services.moment_text(event.registration_deadline, event, lang) if event.registration_deadline else "",
+        audience_names=", ".join(province_name(code, lang) for code in event.province_codes),
     )
 
 
@@ -222,7 +225,7 @@ def _rate_limited_message():
 def register(event_id):
     event = _event_or_404(event_id)
     if not can_see_event(current_user, event):
-        abort(404)
+        abort(404)  # also a held event or another province's: as if it did not exist
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
@@ -270,6 +273,31 @@ def cancel(event_id):
     else:
         flash(_("The event has been cancelled and the people registered have been told."), "success")
     return redirect(url_for("events.event", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/approve")
+@moderator_required
+def approve(event_id):
+    """Publish a member's event held for review (the moderation queue lists them)."""
+    try:
+        services.approve_event(_user(), _event_or_404(event_id))
+    except EventError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The event has been published and its organiser told."), "success")
+    return redirect(url_for("events.event", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/refuse")
+@moderator_required
+def refuse(event_id):
+    try:
+        services.refuse_event(_user(), _event_or_404(event_id))
+    except EventError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("events.event", event_id=event_id))
+    flash(_("The event has been refused and deleted; its organiser has been told."), "success")
+    return redirect(url_for("moderation.queue"))
 
 
 @bp.get("/events/<int:event_id>/participants.csv")
@@ -332,3 +360,56 @@ def feed_ics():
     body = ics.calendar(events, _event_url, name=_("Agora events"),
                         with_link=lambda e: not e.online_private, lang=current_language())
     return _ics_response(body, "agora-events.ics", private=False)
+
+
+# -- the personal calendar feed -------------------------------------------------------------
+
+@bp.get("/events/calendar")
+@member_required
+def calendar_page():
+    """Where a member makes (or stops) the secret address of their own calendar feed."""
+    return render_template("events/calendar.html", has_token=services.has_calendar_token(_user()), feed_url=None)
+
+
+@bp.post("/events/calendar")
+@member_required
+def calendar_new():
+    """A new secret address, shown once (only its hash is kept); the old one stops working."""
+    try:
+        token = services.new_calendar_token(_user())
+    except ratelimit.RateLimited:
+        flash(_("You have made several calendar addresses in a short time. Wait an hour and try again."), "error")
+        return redirect(url_for("events.calendar_page"))
+    from ..threads.notifications import external_url
+
+    feed_url = external_url("events.personal_feed", token=token, lang=current_language())
+    response = Response(render_template("events/calendar.html", has_token=True, feed_url=feed_url,
+                                        webcal_url="webcal://" + feed_url.split("://", 1)[1]))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/events/calendar/revoke")
+@member_required
+def calendar_revoke():
+    services.revoke_calendar_token(_user())
+    flash(_("Your calendar address has been stopped. Calendars that used it get nothing any more."), "success")
+    return redirect(url_for("events.calendar_page"))
+
+
+@bp.get("/events/feed/<token>.ics")
+def personal_feed(token):
+    """A member's own feed, for Outlook, Google and Apple calendars: no cookie, the secret
+    address is the key. An unknown or revoked address is a 404."""
+    from ..models import utcnow
+
+    user = services.calendar_token_user(token)
+    if user is None:
+        abort(404)
+    events = queries.personal_feed(user, utcnow() - timedelta(days=31))
+    registrations = {r.event_id: r for r in db.session.scalars(db.select(Registration).where(
+        Registration.user_id == user.id, Registration.event_id.in_([e.id for e in events])))}
+    body = ics.calendar(events, _event_url, name=_("My Agora events"),
+                        with_link=lambda e: can_see_online_link(user, e, registrations.get(e.id)),
+                        lang=current_language())
+    return _ics_response(body, "agora-my-events.ics", private=True)

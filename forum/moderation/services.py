@@ -565,10 +565,12 @@ def held_count():
 
 
 def review_count():
-    """Everything waiting for a moderator: flagged posts, held posts, registrations."""
+    """Everything waiting for a moderator: flagged posts, held posts and events, registrations."""
     from auth.services import pending_registrations_count
 
-    return flagged_count() + held_count() + pending_registrations_count()
+    from ..events.services import held_count as held_events_count
+
+    return flagged_count() + held_count() + held_events_count() + pending_registrations_count()
 
 
 def flagged_posts(sort="oldest", limit=50, offset=0):

@@ -64,6 +64,8 @@ def _post_or_404(post_id):
 def queue():
     from auth.services import pending_registrations_count
 
+    from ..events import services as event_services
+
     sort = "most" if request.args.get("sort") == "most" else "oldest"
     try:
         # Capped: OFFSET must stay inside PostgreSQL's bigint (?page=9999...).
@@ -80,6 +82,7 @@ def queue():
         pages=max((flagged_total + QUEUE_PAGE - 1) // QUEUE_PAGE, 1),
         flagged=flagged, flagged_total=flagged_total, held=held, held_total=services.held_count(),
         pending_total=pending_registrations_count(), history=history, hide_form=HideForm(),
+        held_events=event_services.held_events(), held_events_total=event_services.held_count(),
     )
 
 

@@ -1,0 +1,43 @@
+"""events: province audiences, held (pre-moderated) events, personal calendar tokens
+
+Revision ID: 7b82ccb1dde1
+Revises: b4e1c7a9d2f5
+Create Date: 2026-12-03 06:20:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '7b82ccb1dde1'
+down_revision = 'b4e1c7a9d2f5'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('calendar_token',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_calendar_token_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_calendar_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_calendar_token_token_hash'))
+    )
+    with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('audience_provinces', sa.String(length=200), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('held', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.create_index(batch_op.f('ix_event_held'), ['held'], unique=False)
+    with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.alter_column('audience_provinces', server_default=None)
+        batch_op.alter_column('held', server_default=None)
+
+
+def downgrade():
+    with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_held'))
+        batch_op.drop_column('held')
+        batch_op.drop_column('audience_provinces')
+    op.drop_table('calendar_token')
