@@ -390,6 +390,7 @@ def test_past_events_and_the_month_view(app, client, make_event):
         old = make_event(title="Vorig overleg")
         row = db.session.get(Event, old.id)
         row.starts_at, row.ends_at = datetime(2025, 3, 4, 18), datetime(2025, 3, 4, 20)
+        row.last_ends_at = row.ends_at  # a single event: its only meeting ends the series
         db.session.commit()
     listed = html(client.get("/nl/events"))
     assert "Komend overleg" in listed and "Vorig overleg" not in listed

@@ -1,7 +1,7 @@
 """Forms for planning an event and registering for one."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
+from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.validators import Optional
 
@@ -21,6 +21,9 @@ AUDIENCE_LABELS = {"public": _l("Everyone"), "members": _l("Members only"),
                    "provinces": _l("Members of councils in the provinces chosen below")}
 ZONE_LABELS = {"Europe/Amsterdam": _l("Dutch time (Europe/Amsterdam)"),
                "Europe/Brussels": _l("Belgian time (Europe/Brussels)")}
+REPEAT_LABELS = {"": _l("Does not repeat"), "weekly": _l("Every week"),
+                 "monthly_weekday": _l("Every month on the same weekday (such as the second Tuesday)"),
+                 "monthly_date": _l("Every month on the same date")}
 UMBRELLA = "umbrella"
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -34,6 +37,9 @@ class EventForm(FlaskForm):
     ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMATS, validators=[Optional()])
     timezone = SelectField(_l("Time zone"), choices=[choice(k, v) for k, v in ZONE_LABELS.items()])
     all_day = BooleanField(_l("All day (only the dates count)"))
+    repeat = SelectField(_l("Repeats"), choices=[choice(k, v) for k, v in REPEAT_LABELS.items()], validate_choice=False)
+    repeat_until = DateField(_l("Last meeting on"), validators=[Optional()])
+    repeat_skip = StringField(_l("Skip these dates"), filters=[strip])
     venue = StringField(_l("Venue"), filters=[strip])
     address = StringField(_l("Address"), filters=[strip])
     municipality = StringField(_l("Municipality"), filters=[strip])
@@ -52,7 +58,7 @@ class EventForm(FlaskForm):
         """The fields as the service checks them."""
         names = ("title", "kind", "language", "starts_at", "ends_at", "timezone", "all_day", "venue", "address",
                  "municipality", "province", "online_url", "online_private", "audience", "audience_provinces", "capacity",
-                 "registration_deadline", "description")
+                 "registration_deadline", "description", "repeat", "repeat_until", "repeat_skip")
         return {name: getattr(self, name).data for name in names}
 
 

@@ -1,11 +1,12 @@
 """iCalendar (RFC 5545) output with the `icalendar` library: one event or a feed."""
-from datetime import timezone
+from datetime import datetime, time, timezone
 from urllib.parse import urlsplit
 
 from flask import current_app
 from icalendar import Calendar, vCalAddress, vText
 from icalendar import Event as VEvent
 
+from . import repeat
 from .services import local_time
 
 PRODID = "-//Agora//Events//NL"
@@ -30,6 +31,8 @@ def _vevent(event, url, lang, with_link):
         # Times in the event's own zone (TZID) with a VTIMEZONE: 19:30 stays 19:30 local.
         item.add("dtstart", local_time(event.starts_at, event))
         item.add("dtend", local_time(event.ends_at, event))
+    if event.repeat:
+        _add_rule(item, event)
     location = ", ".join(part for part in (event.venue, event.address, event.municipality) if part)
     if not location and with_link and event.online_url:
         location = event.online_url
@@ -45,6 +48,32 @@ def _vevent(event, url, lang, with_link):
     item.add("created", event.created_at.replace(tzinfo=timezone.utc))
     item.add("last-modified", event.updated_at.replace(tzinfo=timezone.utc))
     return item
+
+
+DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def _add_rule(item, event):
+    """RRULE and EXDATE of a series (RFC 5545 3.8.5): UNTIL in UTC for timed events (a date
+    for all-day ones), the skipped meetings as EXDATEs in the event's zone."""
+    first = local_time(event.starts_at, event)
+    rule = {"freq": "weekly" if event.repeat == "weekly" else "monthly"}
+    if event.repeat == "monthly_weekday":
+        n, day = repeat.nth_weekday(first.date())
+        rule["byday"] = f"{n}{DAY_CODES[day]}"
+    elif event.repeat == "monthly_date":
+        rule["bymonthday"] = first.day
+    if event.all_day:
+        rule["until"] = event.repeat_until
+    else:
+        last = datetime.combine(event.repeat_until, time(23, 59, 59), first.tzinfo)
+        rule["until"] = last.astimezone(timezone.utc)
+    item.add("rrule", rule)
+    starts = {moment.date(): moment for moment in repeat.local_starts(
+        event.repeat, first.replace(tzinfo=None), event.repeat_until, ())}
+    skipped = [starts[day] for day in repeat.skip_dates(event) if day in starts]
+    if skipped:
+        item.add("exdate", [day.date() if event.all_day else day.replace(tzinfo=first.tzinfo) for day in skipped])
 
 
 def _calendar(method):

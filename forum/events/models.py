@@ -44,6 +44,13 @@ class Event(TimestampMixin, db.Model):
     # A member's first events wait for a moderator (AGORA_PREMODERATE_FIRST_EVENTS): until
     # approved only its organisers and the moderators see it, and nobody can register.
     held = db.Column(db.Boolean, nullable=False, default=False, index=True)
+    # Repeating (forum/events/repeat.py): "", "weekly", "monthly_weekday" (the 2nd Tuesday),
+    # "monthly_date" (the 12th); until a local date; skipped local dates ("2027-01-12 2027-02-09").
+    repeat = db.Column(db.String(16), nullable=False, default="")
+    repeat_until = db.Column(db.Date)
+    repeat_skip = db.Column(db.Text, nullable=False, default="")
+    # The end of the last meeting (naive UTC; ends_at for a single event): lists ask for it.
+    last_ends_at = db.Column(db.DateTime, nullable=False, index=True)
     # iCalendar SEQUENCE: raised on every change so calendars replace their copy.
     sequence = db.Column(db.Integer, nullable=False, default=0)
 
@@ -61,8 +68,13 @@ class Event(TimestampMixin, db.Model):
         return [code for code in self.audience_provinces.split() if code]
 
     @property
+    def last_starts_at(self):
+        """When the last meeting starts (the only one of a single event)."""
+        return self.last_ends_at - (self.ends_at - self.starts_at)
+
+    @property
     def is_past(self):
-        return self.ends_at < utcnow()
+        return self.last_ends_at < utcnow()
 
     def __repr__(self):
         return f"<Event {self.id} {self.title!r}>"

@@ -51,7 +51,8 @@ def can_manage_event(user, event):
 
 def registration_open(event, now=None):
     now = now or utcnow()
-    if event.status != "scheduled" or event.held or event.starts_at <= now:
+    # A series (one registration for every meeting) stays open until its last meeting starts.
+    if event.status != "scheduled" or event.held or event.last_starts_at <= now:
         return False
     return not (event.registration_deadline and event.registration_deadline <= now)
 

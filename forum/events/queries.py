@@ -56,18 +56,19 @@ def _audience_clause(user):
 
 
 def upcoming(stmt, now=None):
-    """Events not yet over, soonest first."""
-    return stmt.where(Event.ends_at >= (now or utcnow())).order_by(Event.starts_at, Event.id)
+    """Events not yet over (a series until its last meeting), soonest first."""
+    return stmt.where(Event.last_ends_at >= (now or utcnow())).order_by(Event.starts_at, Event.id)
 
 
 def past(stmt, now=None):
     """Events that are over, latest first."""
-    return stmt.where(Event.ends_at < (now or utcnow())).order_by(Event.starts_at.desc(), Event.id.desc())
+    return stmt.where(Event.last_ends_at < (now or utcnow())).order_by(Event.starts_at.desc(), Event.id.desc())
 
 
 def between(stmt, start, end):
-    """Events overlapping [start, end) (naive UTC), soonest first."""
-    return stmt.where(Event.ends_at > start, Event.starts_at < end).order_by(Event.starts_at, Event.id)
+    """Events (series: from the first meeting to the end of the last) overlapping [start, end)
+    (naive UTC), soonest first; repeat.between() picks a series' meetings in it."""
+    return stmt.where(Event.last_ends_at > start, Event.starts_at < end).order_by(Event.starts_at, Event.id)
 
 
 def participants(event, everyone):
@@ -108,5 +109,5 @@ def personal_feed(user, since):
         Registration.user_id == user.id, Registration.status.in_(("going", "waiting")))
     province = member_province(user)
     wanted = or_(Event.id.in_(mine), Event.province == province) if province else Event.id.in_(mine)
-    stmt = visible_events(user).where(wanted, Event.held.is_(False), Event.ends_at >= since)
+    stmt = visible_events(user).where(wanted, Event.held.is_(False), Event.last_ends_at >= since)
     return db.session.scalars(stmt.order_by(Event.starts_at, Event.id).limit(1000)).all()

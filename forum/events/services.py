@@ -7,10 +7,11 @@ the last seat at the same moment through two workers never exceed the capacity.
 import hashlib
 import logging
 import secrets
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app
 from flask_babel import gettext as _
@@ -23,6 +24,7 @@ from ..markup import render_markdown
 from ..models import utcnow
 from ..places import CODES, TIME_ZONES
 from ..transactions import unit_of_work
+from . import repeat
 from .models import AUDIENCES, EVENT_KINDS, EVENT_LANGUAGES, CalendarToken, Event, Registration
 from ..permissions import can_moderate
 from .policy import can_create_event, can_manage_event, can_register
@@ -41,7 +43,8 @@ DEFAULT_EVENT_LIMIT = (5, 3600)
 DEFAULT_REGISTRATION_LIMIT = (20, 600)
 ZONES = tuple(sorted(set(TIME_ZONES.values())))
 # Fields whose change matters to people who registered: they get a mail.
-NOTIFY_FIELDS = ("starts_at", "ends_at", "timezone", "all_day", "venue", "address", "municipality", "online_url")
+NOTIFY_FIELDS = ("starts_at", "ends_at", "timezone", "all_day", "venue", "address", "municipality", "online_url",
+                 "repeat", "repeat_until", "repeat_skip")
 
 
 class EventError(DomainError):
@@ -72,6 +75,11 @@ class EventError(DomainError):
                 "%(count)d people have already registered: the capacity cannot be lower.",
                 count=self.params.get("count", 0)),
             "deadline_after_start": _("Registration has to close before the event starts."),
+            "invalid_repeat": _("Choose how the event repeats from the list."),
+            "repeat_until_required": _("Enter the date of the last meeting of the series."),
+            "repeat_until_before_start": _("The series cannot end before its first meeting."),
+            "repeat_until_too_far": _("A series can run for at most two years. Plan a new series after that."),
+            "invalid_skip_dates": _("Enter the dates to skip as 2027-01-12, separated by commas."),
             "note_too_long": _("The note can be at most %(max)d characters.", max=NOTE_MAX),
             "registration_closed": _("Registration for this event is closed."),
             "not_registered": _("You are not registered for this event."),
@@ -100,8 +108,10 @@ def to_utc(local, zone_name, field):
 
 
 def local_time(value, event):
-    """A stored naive UTC moment as an aware time in the event's own zone."""
-    return value.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(event.timezone))
+    """A stored naive UTC moment as an aware time in the event's own zone (`event` may also be
+    the dict of cleaned values)."""
+    zone = event["timezone"] if isinstance(event, dict) else event.timezone
+    return value.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
 
 
 def moment_text(value, event, lang):
@@ -109,9 +119,18 @@ def moment_text(value, event, lang):
     return babel_format_datetime(local_time(value, event), "EEEE d MMMM y HH:mm", locale=lang)
 
 
-def when_text(event, lang):
-    """'3 december 2026 19:30 – 21:30' in the event's zone and `lang`, for pages and mails."""
-    start, end = local_time(event.starts_at, event), local_time(event.ends_at, event)
+def meeting(event):
+    """(start, end) naive UTC of the next meeting not over (the last one of a series that is
+    over); a single event has one."""
+    if event.repeat:
+        return repeat.next_occurrence(event, utcnow())
+    return event.starts_at, event.ends_at
+
+
+def when_text(event, lang, times=None):
+    """'3 december 2026 19:30 – 21:30' in the event's zone and `lang`, for pages and mails;
+    for a series the next meeting, or the meeting `times` ((start, end) naive UTC)."""
+    start, end = (local_time(moment, event) for moment in (times or meeting(event)))
     if event.all_day:
         last = (end - timedelta(days=1)).date()
         first_text = babel_format_datetime(start, "EEEE d MMMM y", locale=lang)
@@ -122,6 +141,32 @@ def when_text(event, lang):
     if end.date() == start.date():
         return f"{text}–{babel_format_datetime(end, 'HH:mm', locale=lang)}"
     return f"{text} – {babel_format_datetime(end, 'EEEE d MMMM y HH:mm', locale=lang)}"
+
+
+ORDINALS = {1: lambda: _("first"), 2: lambda: _("second"), 3: lambda: _("third"), 4: lambda: _("fourth"),
+            -1: lambda: _("last")}
+
+
+def repeat_text(event, lang):
+    """'Every second Tuesday of the month until 29 June 2027; not on 12 January 2027', or ''."""
+    if not event.repeat:
+        return ""
+    first = local_time(event.starts_at, event)
+    weekday_name = babel_format_datetime(first, "EEEE", locale=lang)
+    until = babel_format_date(event.repeat_until, "d MMMM y", locale=lang)
+    if event.repeat == "weekly":
+        text = _("Every week on %(weekday)s until %(until)s", weekday=weekday_name, until=until)
+    elif event.repeat == "monthly_weekday":
+        n, _day = repeat.nth_weekday(first.date())
+        text = _("Every %(nth)s %(weekday)s of the month until %(until)s", nth=ORDINALS[n](),
+                 weekday=weekday_name, until=until)
+    else:
+        text = _("Every month on day %(day)d until %(until)s", day=first.day, until=until)
+    skipped = repeat.skip_dates(event)
+    if skipped:
+        text += "; " + _("not on %(dates)s", dates=", ".join(
+            babel_format_date(day, "d MMMM y", locale=lang) for day in skipped))
+    return text
 
 
 # -- validation ----------------------------------------------------------------------------
@@ -170,6 +215,7 @@ def clean_event(data, now=None, event=None):
         raise EventError("end_before_start", "ends_at")
     values["starts_at"] = to_utc(starts, values["timezone"], "starts_at")
     values["ends_at"] = to_utc(ends, values["timezone"], "ends_at")
+    _clean_repeat(data, values)
     changed_start = event is None or event.starts_at != values["starts_at"]
     if changed_start and values["starts_at"] < now:
         raise EventError("starts_in_past", "starts_at")
@@ -208,6 +254,36 @@ def clean_event(data, now=None, event=None):
         deadline = None
     values["registration_deadline"] = deadline
     return values
+
+
+def _clean_repeat(data, values):
+    """The series fields, and the end of the last meeting (what lists and feeds look at)."""
+    repeat_kind = data.get("repeat") or ""
+    if repeat_kind not in repeat.REPEATS:
+        raise EventError("invalid_repeat", "repeat")
+    values["repeat"] = repeat_kind
+    if not repeat_kind:
+        values.update(repeat_until=None, repeat_skip="", last_ends_at=values["ends_at"])
+        return
+    until = data.get("repeat_until")
+    if isinstance(until, datetime):
+        until = until.date()
+    if not isinstance(until, date):
+        raise EventError("repeat_until_required", "repeat_until")
+    first_day = local_time(values["starts_at"], values).date()
+    if until < first_day:
+        raise EventError("repeat_until_before_start", "repeat_until")
+    if until > first_day + repeat.MAX_SPAN:
+        raise EventError("repeat_until_too_far", "repeat_until")
+    try:
+        skip = repeat.parse_skip(data.get("repeat_skip"))
+    except ValueError:
+        raise EventError("invalid_skip_dates", "repeat_skip") from None
+    values["repeat_until"] = until
+    values["repeat_skip"] = " ".join(day.isoformat() for day in skip)
+    meetings = repeat.series_times(repeat_kind, values["starts_at"], values["ends_at"], values["timezone"],
+                                   until, skip)
+    values["last_ends_at"] = meetings[-1][1]
 
 
 # -- events --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ..models import Organisation
 from ..moderation.services import csv_safe
 from ..permissions import is_member, member_required, moderator_required
 from ..places import CODES, province_choices, province_name
-from . import bp, ics, queries, services
+from . import bp, ics, queries, repeat, services
 from .forms import KIND_LABELS, LANGUAGE_LABELS, UMBRELLA, EventForm, RegistrationForm
 from .models import EVENT_KINDS, EVENT_LANGUAGES, Event, Registration
 from .policy import can_create_any_event, can_manage_event, can_see_event, can_see_online_link
@@ -65,6 +65,7 @@ def upcoming():
         page_args={**{k: ("1" if v is True else v) for k, v in filters.items() if v}, **({"past": "1"} if show_past else {})},
         kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS,
         provinces=province_choices(lang), when=lambda e: services.when_text(e, lang),
+        repeat_text=lambda e: services.repeat_text(e, lang),
         province_name=lambda code: province_name(code, lang), can_create=can_create_any_event(current_user),
     )
 
@@ -76,14 +77,17 @@ def month():
     first = _month_arg(request.args.get("month"))
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     previous = (first - timedelta(days=1)).replace(day=1)
-    stmt = queries.between(queries.visible_events(_user()), queries.utc_midnight(first),
-                           queries.utc_midnight(following))
+    start, end = queries.utc_midnight(first), queries.utc_midnight(following)
+    stmt = queries.between(queries.visible_events(_user()), start, end)
     days = {}
     for e in db.session.scalars(stmt.limit(2000)):
-        days.setdefault(local_time(e.starts_at, e).date(), []).append(e)
+        for times in repeat.between(e, start, end):  # each meeting of a series on its own day
+            days.setdefault(local_time(times[0], e).date(), []).append((times[0], e, services.when_text(e, lang, times)))
+    days = [(day, [(e, text) for _start, e, text in sorted(items, key=lambda item: (item[0], item[1].id))])
+            for day, items in sorted(days.items())]
     return render_template(
-        "events/month.html", days=sorted(days.items()), first=first, previous=previous, following=following,
-        kind_labels=KIND_LABELS, when=lambda e: services.when_text(e, lang),
+        "events/month.html", days=days, first=first, previous=previous, following=following,
+        kind_labels=KIND_LABELS,
         day_label=lambda d: format_date(d, "EEEE d MMMM"), month_label=format_date(first, "LLLL y"),
     )
 
@@ -190,6 +194,7 @@ def _form_data(event):
         "municipality": event.municipality, "province": event.province, "online_url": event.online_url,
         "online_private": event.online_private, "audience": event.audience,
         "audience_provinces": event.province_codes, "capacity": event.capacity,
+        "repeat": event.repeat, "repeat_until": event.repeat_until, "repeat_skip": event.repeat_skip.replace(" ", ", "),
         "registration_deadline": deadline.replace(tzinfo=None) if deadline else None,
         "description": event.description,
     }
@@ -209,6 +214,7 @@ def event(event_id):
         form=RegistrationForm(obj=registration), counts=queries.counts(event),
         participants=queries.participants(event, manager) if is_member(user) else [],
         when=services.when_text(event, lang), kind_label=KIND_LABELS[event.kind],
+        repeat_text=services.repeat_text(event, lang),
         language_label=LANGUAGE_LABELS[event.language], province=province_name(event.province, lang),
         show_link=can_see_online_link(user, event, registration),
         deadline=services.moment_text(event.registration_deadline, event, lang) if event.registration_deadline else "",
@@ -355,7 +361,7 @@ def feed_ics():
 
     filters = dict(_filters(), mine=False)
     stmt = queries.visible_events(None, public_only=True, **{k: v for k, v in filters.items() if k != "mine"})
-    events = db.session.scalars(stmt.where(Event.ends_at >= utcnow() - timedelta(days=31))
+    events = db.session.scalars(stmt.where(Event.last_ends_at >= utcnow() - timedelta(days=31))
                                 .order_by(Event.starts_at, Event.id).limit(1000)).all()
     body = ics.calendar(events, _event_url, name=_("Agora events"),
                         with_link=lambda e: not e.online_private, lang=current_language())

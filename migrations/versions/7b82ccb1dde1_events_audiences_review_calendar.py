@@ -1,4 +1,4 @@
-"""events: province audiences, held (pre-moderated) events, personal calendar tokens
+"""events: province audiences, held (pre-moderated) events, repeating events, personal calendar tokens
 
 Revision ID: 7b82ccb1dde1
 Revises: b4e1c7a9d2f5
@@ -30,13 +30,27 @@ def upgrade():
         batch_op.add_column(sa.Column('audience_provinces', sa.String(length=200), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('held', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_index(batch_op.f('ix_event_held'), ['held'], unique=False)
+        batch_op.add_column(sa.Column('repeat', sa.String(length=16), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('repeat_until', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('repeat_skip', sa.Text(), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('last_ends_at', sa.DateTime(), nullable=True))
+    op.execute("UPDATE event SET last_ends_at = ends_at")
     with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.alter_column('last_ends_at', existing_type=sa.DateTime(), nullable=False)
+        batch_op.create_index(batch_op.f('ix_event_last_ends_at'), ['last_ends_at'], unique=False)
         batch_op.alter_column('audience_provinces', server_default=None)
         batch_op.alter_column('held', server_default=None)
+        batch_op.alter_column('repeat', server_default=None)
+        batch_op.alter_column('repeat_skip', server_default=None)
 
 
 def downgrade():
     with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_last_ends_at'))
+        batch_op.drop_column('last_ends_at')
+        batch_op.drop_column('repeat_skip')
+        batch_op.drop_column('repeat_until')
+        batch_op.drop_column('repeat')
         batch_op.drop_index(batch_op.f('ix_event_held'))
         batch_op.drop_column('held')
         batch_op.drop_column('audience_provinces')
