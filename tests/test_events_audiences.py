@@ -267,3 +267,58 @@ def test_home_page_agenda_shows_the_next_events_the_reader_may_see(app, client, 
     assert "Open infoavond" in page and "Besloten ledenoverleg" not in page
     member = as_member(app, make_user(), lang=lang)
     assert "Besloten ledenoverleg" in html(member.get(f"/{lang}/"))
+
+
+# -- the discussion thread of an event, in search as the kind "event" ----------------------
+
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_an_event_gets_a_discussion_thread_that_search_finds_as_kind_event(app, client, runner, make_user,
+                                                                           make_theme, lang):
+    public = make_theme(visibility="public")
+    members = make_theme(visibility="members")
+    login(client, make_user(role="moderator"), lang=lang)
+    assert 'value="event"' not in html(client.get(f"/{lang}/new"))  # only events open these
+    for title, audience in (("Studiedag schuldhulpverlening", "public"), ("Besloten ledenberaad", "members"),
+                            ("Provinciaal overleg", "provinces")):
+        form = event_form(title=title, audience=audience, description="Over **schuldhulp** en armoede.")
+        if audience == "provinces":
+            form["audience_provinces"] = ["NL-UT"]
+        assert client.post_form(f"/{lang}/events/new", form).status_code == 302
+    with app.app_context():
+        events = {e.title: e for e in db.session.scalars(db.select(Event))}
+        open_event = events["Studiedag schuldhulpverlening"]
+        assert open_event.thread.kind == "event" and open_event.thread.theme_id == public.id
+        assert events["Besloten ledenberaad"].thread.theme_id == members.id
+        assert events["Provinciaal overleg"].thread_id is None  # a theme cannot hide it per province
+        thread_id = open_event.thread_id
+        event_id = open_event.id
+    page = html(client.get(f"/{lang}/events/{event_id}"))
+    assert shows(app, page, "Questions, minutes and slides", lang)
+    visitor = app.test_client()
+    topic = html(visitor.get(f"/{lang}/t/{thread_id}"))
+    assert "Studiedag schuldhulpverlening" in topic and f"/events/{event_id}" in topic
+
+    result = runner.invoke(args=["search", "sync"])
+    assert result.exit_code == 0, result.output
+    data = visitor.get("/api/v1/search", query_string={"q": "schuldhulp"}).get_json()
+    facets = {f["value"]: f["count"] for f in data["facets"]["kind"]}
+    assert facets == {"event": 1}  # the members' thread is not counted for a visitor
+    only = visitor.get("/api/v1/search", query_string={"q": "schuldhulp", "kind": "event"}).get_json()
+    assert [r["title"] for r in only["results"]] == ["Studiedag schuldhulpverlening"]
+    search_page = html(visitor.get(f"/{lang}/search?q=schuldhulp"))
+    assert shows(app, search_page, "Event", lang)
+
+
+def test_a_held_event_gets_its_thread_when_published(app, client, make_user, make_org, make_theme):
+    app.config["PREMODERATE_FIRST_EVENTS"] = 1
+    make_theme(visibility="public")
+    org = make_org()
+    login(client, make_user(organisation=org))
+    client.post_form("/nl/events/new", event_form(organisation=str(org.id), title="Eerste infoavond"))
+    with app.app_context():
+        event = db.session.scalars(db.select(Event)).one()
+        assert event.held and event.thread_id is None
+    moderator = as_member(app, make_user(role="moderator"))
+    moderator.post_form(f"/nl/events/{event.id}/approve", {})
+    with app.app_context():
+        assert db.session.get(Event, event.id).thread.title == "Eerste infoavond"

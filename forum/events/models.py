@@ -54,6 +54,12 @@ class Event(TimestampMixin, db.Model):
     # iCalendar SEQUENCE: raised on every change so calendars replace their copy.
     sequence = db.Column(db.Integer, nullable=False, default=0)
 
+    # The `ref` it was imported with (forum import): importing the same file again skips it.
+    import_ref = db.Column(db.String(80), unique=True)
+    # The event's discussion thread (kind "event"): questions before, minutes and slides after.
+    thread_id = db.Column(db.Integer, db.ForeignKey("thread.id", ondelete="SET NULL"))
+    thread = db.relationship("Thread")
+
     organisation = db.relationship("Organisation")
     created_by = db.relationship("User")
     registrations = db.relationship("Registration", back_populates="event", cascade="all, delete-orphan",

@@ -315,7 +315,58 @@ def create_event(actor, organisation, data, now=None):
                   description_html=str(render_markdown(values["description"])), **values)
     db.session.add(event)
     db.session.flush()
+    if not event.held:
+        db.session.commit()
+        open_thread(event)  # last: it commits itself
     return event
+
+
+def _discussion_theme(event, author):
+    """Where an event's thread goes: the first theme (by position) its planner may start a
+    topic in whose readers are the event's: a public theme for a public event, a members-only
+    theme for a members' event. A province event gets none: a theme cannot hide a thread from
+    the other provinces' members, and the event itself is hidden from them."""
+    from ..models import Theme
+    from ..permissions import can_start_thread
+
+    if event.audience == "provinces":
+        return None
+    visibility = "public" if event.audience == "public" else "members"
+    themes = db.session.scalars(db.select(Theme).where(Theme.visibility == visibility)
+                                .order_by(Theme.position, Theme.id)).all()
+    return next((theme for theme in themes if can_start_thread(author, theme, "event")), None)
+
+
+def open_thread(event):
+    """Start the event's discussion thread (kind "event", its planner the author): questions
+    before the meeting, minutes and slides (attachments) after it, searchable like any topic.
+    Commits; returns the thread or None when there is no theme for it."""
+    from flask_babel import force_locale
+
+    from ..threads import services as threads
+    from ..threads.notifications import external_url
+
+    author = event.created_by
+    if event.thread_id is not None or author is None:
+        return None
+    theme = _discussion_theme(event, author)
+    if theme is None:
+        return None
+    lang = event.language if event.language in ("nl", "fr") else (author.locale if author.locale in ("nl", "fr") else "nl")
+    with force_locale(lang):
+        intro = _("Questions before the meeting, and the minutes and slides after it, go in this topic. "
+                  "The event, with registration: %(url)s",
+                  url=external_url("events.event", event_id=event.id, lang=lang))
+    body = f"{event.description}\n\n{intro}".strip()
+    event_id = event.id
+    try:
+        thread = threads.create_thread(author, theme, "event", event.title, body, language=lang, check_abuse=False)
+    except threads.ForumError:
+        log.warning("No discussion thread for event %s", event_id, exc_info=True)
+        return None
+    db.session.execute(db.update(Event).where(Event.id == event_id).values(thread_id=thread.id))
+    db.session.commit()
+    return thread
 
 
 def _hold(actor):
@@ -351,6 +402,7 @@ def approve_event(actor, event):
     event.held = False
     record(actor, "approve_event", "event", event.id, "", title=event.title)
     db.session.commit()
+    open_thread(event)
     if event.created_by is not None:
         _send(event, event.created_by, "events_approved", lambda: _("Published: %(title)s", title=event.title))
     return event

@@ -433,7 +433,8 @@ def change_kind(actor, thread, kind, reason=""):
     _require_moderator(actor)
     reason = _clean_reason(reason, required=False)
     # An advice needs its register fields (date, addressee, ...): it is posted as one, not made one.
-    if kind not in THREAD_KINDS or kind == "advice" or thread.kind == "advice":
+    # An event's thread belongs to its event: not made one, nor made something else.
+    if kind not in THREAD_KINDS or "advice" in (kind, thread.kind) or "event" in (kind, thread.kind):
         raise ModerationError("invalid_kind", field="kind")
     previous = thread.kind
     if previous == kind:

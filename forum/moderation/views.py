@@ -237,7 +237,7 @@ def _thread_forms(thread, **given):
     forms.update(given)
     forms["move_form"].theme.choices = [option(t.id, t.name(lang)) for t in themes if t.id != thread.theme_id]
     from ..threads.forms import KIND_LABELS
-    forms["kind_form"].kind.choices = [option(k, KIND_LABELS[k]) for k in THREAD_KINDS if k != "advice"]
+    forms["kind_form"].kind.choices = [option(k, KIND_LABELS[k]) for k in THREAD_KINDS if k not in ("advice", "event")]
     return forms
 
 
