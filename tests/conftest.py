@@ -251,6 +251,26 @@ def other_site_config(app_config, request, tmp_path):
     return make
 
 
+@pytest.fixture
+def empty_site(other_site_config):
+    """make() gives a second, empty site with its schema built (round trips of export and
+    import); its connections are closed after the test."""
+    sites = []
+
+    def make(**kw):
+        site = create_app(other_site_config(**kw))
+        with site.app_context():
+            db.create_all()
+        sites.append(site)
+        return site
+
+    yield make
+    for site in sites:
+        with site.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture(params=SEARCH_BACKENDS)
 def search_backend(request):
     """Runs a test once per search engine (tests/test_search*.py override app_config with

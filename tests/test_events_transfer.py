@@ -2,7 +2,6 @@
 events accepted, idempotent on ref, and a round trip into an empty site."""
 import json
 
-from forum import create_app
 from forum.events.models import Event
 from forum.extensions import db
 from forum.models import Thread, count
@@ -68,7 +67,7 @@ def test_bad_events_are_reported_with_paths_and_nothing_is_written(app, runner, 
         assert count(Event) == 0 and count(Thread) == 0  # the whole file or nothing
 
 
-def test_events_export_and_import_into_an_empty_site(app, other_site_config, runner, tmp_path):
+def test_events_export_and_import_into_an_empty_site(app, empty_site, runner, tmp_path):
     data = dict(example(), events=events_section())
     data["events"][1].update(repeat="monthly_weekday", repeat_until="2032-06-30", repeat_skip=["2031-12-28"])
     assert runner.invoke(args=["forum", "import", write(tmp_path, data)]).exit_code == 0
@@ -78,16 +77,9 @@ def test_events_export_and_import_into_an_empty_site(app, other_site_config, run
     namur = next(e for e in exported if e["ref"] == "ev-namur")
     assert namur["starts_at"] == "2031-10-26T19:30:00+01:00" and namur["organiser"] == "org-namur"
     assert namur["repeat"] == "monthly_weekday" and namur["repeat_skip"] == ["2031-12-28"]
-    other = create_app(other_site_config())
-    try:
-        with other.app_context():
-            db.create_all()
-        result = other.test_cli_runner().invoke(args=["forum", "import", str(path)])
-        assert result.exit_code == 0, result.output
-        second = tmp_path / "second.json"
-        assert other.test_cli_runner().invoke(args=["forum", "export", str(second)]).exit_code == 0
-        assert json.loads(second.read_text(encoding="utf-8"))["events"] == exported
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    other = empty_site()
+    result = other.test_cli_runner().invoke(args=["forum", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    second = tmp_path / "second.json"
+    assert other.test_cli_runner().invoke(args=["forum", "export", str(second)]).exit_code == 0
+    assert json.loads(second.read_text(encoding="utf-8"))["events"] == exported
