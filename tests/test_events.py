@@ -332,6 +332,17 @@ def test_demo_has_an_assembly_consultations_in_both_countries_a_webinar_and_a_wa
         assert {e.timezone for e in events if e.kind == "regional"} == {"Europe/Amsterdam", "Europe/Brussels"}
         full = [e for e in events if e.capacity and any(r.status == "waiting" for r in e.registrations)]
         assert full and all(sum(r.status == "going" for r in e.registrations) == e.capacity for e in full)
+        # A council's monthly meeting (a series with a summer break) and a past meeting with minutes.
+        series = [e for e in events if e.repeat == "monthly_weekday"]
+        assert len(series) == 1 and series[0].repeat_skip and series[0].thread is not None
+        past = [e for e in events if e.is_past]
+        assert len(past) == 1 and past[0].thread is not None
+        from forum.attachments.models import Attachment
+
+        minutes = db.session.scalars(db.select(Attachment).join(Attachment.post).where(
+            Attachment.post.has(thread_id=past[0].thread_id))).all()
+        assert [a.filename.endswith(".pdf") for a in minutes] == [True]
+        past_thread = past[0].thread_id
         ids = [e.id for e in events]
     from forum.demo_content import DEMO_PASSWORD
     login(client, "marieke@agora.example", DEMO_PASSWORD)
@@ -339,6 +350,7 @@ def test_demo_has_an_assembly_consultations_in_both_countries_a_webinar_and_a_wa
         assert client.get(f"/{lang}/events").status_code == 200
         for event_id in ids:
             assert client.get(f"/{lang}/events/{event_id}").status_code == 200
+        assert f"/t/{past_thread}" in html(client.get(f"/{lang}/events?past=1"))  # minutes from the past list
 
 
 # -- privacy -------------------------------------------------------------------------------

@@ -302,16 +302,19 @@ def _lock(event):
 
 
 @unit_of_work()
-def create_event(actor, organisation, data, now=None):
-    """Plan an event for the umbrella (organisation None) or a member council."""
+def create_event(actor, organisation, data, now=None, review=True):
+    """Plan an event for the umbrella (organisation None) or a member council.
+
+    review=False skips the rate limit and the hold for review: only for content that counts
+    as already moderated (demo content)."""
     organisation_id = organisation.id if organisation is not None else None
     if not can_create_event(actor, organisation_id):
         raise EventError("forbidden", "organisation")
     values = clean_event(data, now)
-    if not actor.is_moderator:  # counted in this transaction: a refused event does not count
+    if review and not actor.is_moderator:  # counted in this transaction: a refused event does not count
         ratelimit.hit(f"event:{actor.id}", current_app.config.get("RATELIMIT_EVENT", DEFAULT_EVENT_LIMIT),
                       commit=False)
-    event = Event(organisation_id=organisation_id, created_by_id=actor.id, held=_hold(actor),
+    event = Event(organisation_id=organisation_id, created_by_id=actor.id, held=review and _hold(actor),
                   description_html=str(render_markdown(values["description"])), **values)
     db.session.add(event)
     db.session.flush()
