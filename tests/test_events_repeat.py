@@ -12,31 +12,21 @@ from icalendar import Calendar
 from forum.events.models import Event
 from forum.extensions import db
 from tests.conftest import as_member, html, login, shows
+from forum.events.demo import second_tuesday as _second_tuesday
+from forum.events.demo import second_tuesdays
 from tests.test_events import event_form
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
-def _second_tuesday(year, month):
-    first = date(year, month, 1)
-    return first + timedelta(days=(1 - first.weekday()) % 7 + 7)
-
-
-def _first_meeting():
-    """The next second Tuesday at least three days away."""
-    day = date.today()
-    year, month = day.year, day.month
-    while _second_tuesday(year, month) < day + timedelta(days=3):
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return _second_tuesday(year, month)
+MEETINGS = second_tuesdays(10)  # the next second Tuesdays of a month, from three days away
 
 
 def _add_months(day, n):
-    month = day.month - 1 + n
-    return _second_tuesday(day.year + month // 12, month % 12 + 1)
+    return MEETINGS[MEETINGS.index(day) + n]
 
 
-FIRST = _first_meeting()
+FIRST = MEETINGS[0]
 SKIPPED = _add_months(FIRST, 2)
 UNTIL = _add_months(FIRST, 9)
 

@@ -19,19 +19,24 @@ def _at(days, hour, minute=0):
     return datetime.combine(date.today() + timedelta(days=days), time(hour, minute))
 
 
-def _second_tuesday(year, month):
+def second_tuesday(year, month):
     first = date(year, month, 1)
     return first + timedelta(days=(1 - first.weekday()) % 7 + 7)
 
 
-def _council_series():
-    """The next second Tuesday (at least three days away) and ten months of meetings after it."""
+def second_tuesdays(count):
+    """The next `count` second Tuesdays of a month, the first at least three days away
+    (the demo's council series; tests/test_events_repeat.py plans one too)."""
     today = date.today()
     year, month = today.year, today.month
-    while _second_tuesday(year, month) < today + timedelta(days=3):
+    while second_tuesday(year, month) < today + timedelta(days=3):
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    first = _second_tuesday(year, month)
-    later = [_second_tuesday(year + (month - 1 + n) // 12, (month - 1 + n) % 12 + 1) for n in range(1, 11)]
+    return [second_tuesday(year + (month - 1 + n) // 12, (month - 1 + n) % 12 + 1) for n in range(count)]
+
+
+def _council_series():
+    """The next second Tuesday and ten months of meetings after it, with the July one skipped."""
+    first, *later = second_tuesdays(11)
     summer = [day for day in later if day.month == 7] or later[5:6]
     return first, later[-1], summer
 
