@@ -322,3 +322,25 @@ def test_a_held_event_gets_its_thread_when_published(app, client, make_user, mak
     moderator.post_form(f"/nl/events/{event.id}/approve", {})
     with app.app_context():
         assert db.session.get(Event, event.id).thread.title == "Eerste infoavond"
+
+
+# -- the mail digest lists new events of the member's province -----------------------------
+
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_the_digest_lists_new_events_in_the_members_province(app, runner, mail, make_user, make_org, make_event,
+                                                             lang):
+    reader = make_user(notify_mode="weekly", email=f"lezer-{lang}@example.org", locale=lang,
+                       organisation=make_org(province="NL-GE"))
+    nearby = make_event(title="Regio-overleg Gelderland", province="NL-GE", municipality="Arnhem")
+    make_event(title="Overleg in Utrecht", province="NL-UT")
+    make_event(title="Alleen voor Utrechtse raden", province="NL-GE", audience="provinces",
+               audience_provinces=["NL-UT"])
+    result = runner.invoke(args=["jobs", "digest", "weekly"])
+    assert result.exit_code == 0, result.output
+    msg = mail.last(reader.email)
+    body = mail.body(msg)
+    assert msg["Content-Language"] == lang
+    assert tr(app, "New events in your province", lang) in body
+    assert "Regio-overleg Gelderland" in body and "Arnhem" in body
+    assert f"http://agora.test/{lang}/events/{nearby.id}" in body
+    assert "Overleg in Utrecht" not in body and "Alleen voor Utrechtse raden" not in body

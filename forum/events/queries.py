@@ -111,3 +111,14 @@ def personal_feed(user, since):
     wanted = or_(Event.id.in_(mine), Event.province == province) if province else Event.id.in_(mine)
     stmt = visible_events(user).where(wanted, Event.held.is_(False), Event.last_ends_at >= since)
     return db.session.scalars(stmt.order_by(Event.starts_at, Event.id).limit(1000)).all()
+
+
+def new_in_province(user, since, now, limit=10):
+    """For the mail digest: upcoming events in the province of the member's council planned
+    since the last digest, soonest first (each is listed once, in the digest after it was planned)."""
+    province = member_province(user)
+    if not province:
+        return []
+    stmt = upcoming(visible_events(user), now).where(
+        Event.province == province, Event.status == "scheduled", Event.held.is_(False), Event.created_at >= since)
+    return db.session.scalars(stmt.limit(limit)).all()
