@@ -33,7 +33,7 @@ def populate_events(folder, count, database_url=None, seed=11):
             ends = starts + timedelta(hours=2)
             series = i % 25 == 0
             until = day + timedelta(days=300) if series else None
-            last = series_times("monthly_weekday", starts, ends, zone, until, [])[-1][1] if series else ends
+            last = series_times("monthly_weekday", starts, ends, zone, until, ())[-1][1] if series else ends
             audience = ("public", "public", "members", "provinces")[i % 4]
             rows.append(dict(
                 title=f"Bijeenkomst {i}: {rng.choice(('armoede', 'mantelzorg', 'jeugdzorg', 'de Wmo'))}",

@@ -432,11 +432,16 @@ def test_reminders_go_out_the_day_before_once_in_each_language(app, runner, make
     as_member(app, quiet).post_form(f"/nl/events/{soon.id}/register", {})
     as_member(app, waiting).post_form(f"/nl/events/{later.id}/register", {})
     mail.clear()
+    subjects = {lang: tr(app, "Reminder: %(title)s", lang, title="Morgen: regio-overleg") for lang in ("nl", "fr")}
+
+    def reminders(user):  # the same round may also send the member's digest (new events nearby)
+        return [m for m in mail.to(user.email) if m["Subject"] in subjects.values()]
+
     assert "event-reminders" in run_round(app, {})
-    assert mail.last(dutch.email)["Subject"] == tr(app, "Reminder: %(title)s", "nl", title="Morgen: regio-overleg")
-    assert mail.last(french.email)["Subject"] == tr(app, "Reminder: %(title)s", "fr", title="Morgen: regio-overleg")
-    assert mail.to(quiet.email) == [] and mail.to(waiting.email) == []
+    assert [m["Subject"] for m in reminders(dutch)] == [subjects["nl"]]
+    assert [m["Subject"] for m in reminders(french)] == [subjects["fr"]]
+    assert reminders(quiet) == [] and reminders(waiting) == []
     result = runner.invoke(args=["events", "remind"])  # a second runner, or a restart: nothing twice
     assert result.exit_code == 0 and "0 reminder(s)" in result.output
     run_round(app, {})
-    assert len(mail.to(dutch.email)) == 1 and len(mail.to(french.email)) == 1
+    assert len(reminders(dutch)) == 1 and len(reminders(french)) == 1

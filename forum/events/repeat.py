@@ -9,6 +9,7 @@ per date that nobody asked for); cancelling the series cancels every meeting, sk
 is an edit that adds it to the skipped dates (calendars get an EXDATE and a higher SEQUENCE).
 """
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
@@ -62,13 +63,17 @@ def local_starts(repeat, first_local, until, skip):
 def occurrences(event):
     """(start, end) of every meeting of `event` as naive UTC, in order."""
     if not event.repeat:
-        return [(event.starts_at, event.ends_at)]
+        return ((event.starts_at, event.ends_at),)
     return series_times(event.repeat, event.starts_at, event.ends_at, event.timezone, event.repeat_until,
-                        skip_dates(event))
+                        tuple(skip_dates(event)))
 
 
+@lru_cache(maxsize=4096)
 def series_times(repeat, starts_at, ends_at, zone_name, until, skip):
-    """(start, end) naive UTC of each meeting of a series whose first meeting is given in naive UTC."""
+    """(start, end) naive UTC of each meeting of a series whose first meeting is given in naive UTC.
+
+    Cached per process on all its inputs (an edit changes them): lists show a series' next
+    meeting on every page view, and expanding the rule is the page's main cost (bench/pages.py)."""
     zone = ZoneInfo(zone_name)
     first = _local(starts_at, zone_name)
     # The length on the wall clock stays the same (an evening of two hours), also across a change.
@@ -78,7 +83,7 @@ def series_times(repeat, starts_at, ends_at, zone_name, until, skip):
         start = moment.replace(tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
         end = (moment + length).replace(tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
         result.append((start, end))
-    return result or [(starts_at, ends_at)]
+    return tuple(result) or ((starts_at, ends_at),)
 
 
 def skip_dates(event):

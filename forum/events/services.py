@@ -282,7 +282,7 @@ def _clean_repeat(data, values):
     values["repeat_until"] = until
     values["repeat_skip"] = " ".join(day.isoformat() for day in skip)
     meetings = repeat.series_times(repeat_kind, values["starts_at"], values["ends_at"], values["timezone"],
-                                   until, skip)
+                                   until, tuple(skip))
     values["last_ends_at"] = meetings[-1][1]
 
 
