@@ -344,3 +344,24 @@ def test_the_digest_lists_new_events_in_the_members_province(app, runner, mail, 
     assert "Regio-overleg Gelderland" in body and "Arnhem" in body
     assert f"http://agora.test/{lang}/events/{nearby.id}" in body
     assert "Overleg in Utrecht" not in body and "Alleen voor Utrechtse raden" not in body
+
+
+# -- an optional theme, as a filter --------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_an_event_has_an_optional_theme_to_filter_on(app, client, make_user, make_theme, lang):
+    poverty = make_theme(visibility="public", slug="armoede", name_nl="Armoede", name_fr="Pauvreté")
+    login(client, make_user(role="moderator"), lang=lang)
+    bad = client.post_form(f"/{lang}/events/new", event_form(theme="99999"))
+    assert bad.status_code == 400
+    error = html(bad).split('id="theme-error">', 1)[1].split("</p>", 1)[0]
+    assert shows(app, error, "Choose a theme from the list.", lang)
+    assert client.post_form(f"/{lang}/events/new", event_form(title="Armoedeoverleg", theme=str(poverty.id))).status_code == 302
+    assert client.post_form(f"/{lang}/events/new", event_form(title="Zonder thema")).status_code == 302
+    filtered = html(client.get(f"/{lang}/events?theme=armoede"))
+    assert "Armoedeoverleg" in filtered and "Zonder thema" not in filtered
+    assert "Zonder thema" in html(client.get(f"/{lang}/events?theme=bestaat-niet"))  # unknown: ignored
+    with app.app_context():
+        event_id = db.session.scalar(db.select(Event.id).where(Event.title == "Armoedeoverleg"))
+    page = html(client.get(f"/{lang}/events/{event_id}"))
+    assert ("Pauvreté" if lang == "fr" else "Armoede") in page and "?theme=armoede" in page

@@ -19,7 +19,7 @@ def events_section():
          "organiser": "org-namur", "starts_at": "2031-10-26T18:30:00Z", "ends_at": "2031-10-26T20:30:00Z",
          "timezone": "Europe/Brussels", "all_day": False, "venue": "", "address": "", "municipality": "Namur",
          "province": "BE-WNA", "online_url": "https://meet.example.org/namur", "audience": "public",
-         "capacity": None, "description": ""},
+         "capacity": None, "description": "", "theme": "wmo"},
     ]
 
 
@@ -34,7 +34,7 @@ def test_events_import_with_past_ones_and_twice_adds_nothing(app, runner, tmp_pa
         alv = events["ev-alv-2025"]
         assert alv.is_past and alv.audience == "members" and alv.capacity == 120 and alv.organisation_id is None
         namur = events["ev-namur"]
-        assert namur.organisation.slug == "ccs-namur"
+        assert namur.organisation.slug == "ccs-namur" and namur.theme.slug == "wmo"
         # 18:30 UTC on the day summer time ends is 19:30 in Brussels.
         from forum.events.services import local_time
 
@@ -54,7 +54,7 @@ def test_bad_events_are_reported_with_paths_and_nothing_is_written(app, runner, 
     events.append(dict(events_section()[0], ref="ev-3", starts_at="2025-06-14T13:30:00",
                        online_url="javascript:alert(1)"))
     events.append(dict(events_section()[0], ref="ev-4", description="x" * (2 * 1024 * 1024)))
-    events.append(dict(events_section()[0], ref="ev-5", organiser="org-unknown", capacity=0))
+    events.append(dict(events_section()[0], ref="ev-5", organiser="org-unknown", capacity=0, theme="geen-thema"))
     result = runner.invoke(args=["forum", "import", write(tmp_path, dict(example(), events=events))])
     assert result.exit_code != 0
     assert "events[0].ends_at: The event cannot end before it starts." in result.output
@@ -63,6 +63,7 @@ def test_bad_events_are_reported_with_paths_and_nothing_is_written(app, runner, 
     assert "events[3].description: The description can be at most 20000 characters." in result.output
     assert "events[4].organiser: unknown organisation ref 'org-unknown'" in result.output
     assert "events[4].capacity: Enter a number of seats of 1 or more" in result.output
+    assert "events[4].theme: unknown theme 'geen-thema'" in result.output
     with app.app_context():
         assert count(Event) == 0 and count(Thread) == 0  # the whole file or nothing
 
@@ -76,7 +77,7 @@ def test_events_export_and_import_into_an_empty_site(app, empty_site, runner, tm
     exported = json.loads(path.read_text(encoding="utf-8"))["events"]
     namur = next(e for e in exported if e["ref"] == "ev-namur")
     assert namur["starts_at"] == "2031-10-26T19:30:00+01:00" and namur["organiser"] == "org-namur"
-    assert namur["repeat"] == "monthly_weekday" and namur["repeat_skip"] == ["2031-12-28"]
+    assert namur["repeat"] == "monthly_weekday" and namur["repeat_skip"] == ["2031-12-28"] and namur["theme"] == "wmo"
     other = empty_site()
     result = other.test_cli_runner().invoke(args=["forum", "import", str(path)])
     assert result.exit_code == 0, result.output

@@ -32,6 +32,7 @@ class EventForm(FlaskForm):
     organisation = SelectField(_l("Organiser"))
     title = StringField(_l("Title"), filters=[strip])
     kind = SelectField(_l("Kind of meeting"), choices=[choice(k, v) for k, v in KIND_LABELS.items()])
+    theme = SelectField(_l("Theme (optional)"), validate_choice=False)
     language = SelectField(_l("Language"), choices=[choice(k, v) for k, v in LANGUAGE_LABELS.items()])
     starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL_FORMATS, validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMATS, validators=[Optional()])
@@ -58,7 +59,7 @@ class EventForm(FlaskForm):
         """The fields as the service checks them."""
         names = ("title", "kind", "language", "starts_at", "ends_at", "timezone", "all_day", "venue", "address",
                  "municipality", "province", "online_url", "online_private", "audience", "audience_provinces", "capacity",
-                 "registration_deadline", "description", "repeat", "repeat_until", "repeat_skip")
+                 "registration_deadline", "description", "repeat", "repeat_until", "repeat_skip", "theme")
         return {name: getattr(self, name).data for name in names}
 
 

@@ -54,6 +54,9 @@ class Event(TimestampMixin, db.Model):
     # iCalendar SEQUENCE: raised on every change so calendars replace their copy.
     sequence = db.Column(db.Integer, nullable=False, default=0)
 
+    # Optional theme (a forum theme: poverty, youth care, ...): a filter on the events pages.
+    theme_id = db.Column(db.Integer, db.ForeignKey("theme.id", ondelete="SET NULL"), index=True)
+    theme = db.relationship("Theme")
     # The `ref` it was imported with (forum import): importing the same file again skips it.
     import_ref = db.Column(db.String(80), unique=True)
     # The event's discussion thread (kind "event"): questions before, minutes and slides after.

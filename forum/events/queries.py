@@ -21,7 +21,7 @@ def utc_midnight(day):
     return datetime.combine(day, time(), MEMBERS_ZONE).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def visible_events(user, province=None, kind=None, language=None, mine=False, public_only=False):
+def visible_events(user, province=None, kind=None, language=None, mine=False, public_only=False, theme=None):
     """A select of the events `user` may see, narrowed by the filters."""
     stmt = db.select(Event)
     if public_only or not is_member(user):
@@ -32,6 +32,10 @@ def visible_events(user, province=None, kind=None, language=None, mine=False, pu
         stmt = stmt.where(Event.province == province)
     if kind:
         stmt = stmt.where(Event.kind == kind)
+    if theme:  # a theme's slug
+        from ..models import Theme
+
+        stmt = stmt.where(Event.theme_id == db.select(Theme.id).where(Theme.slug == theme).scalar_subquery())
     if language:
         # A bilingual event suits readers of either language.
         stmt = stmt.where(Event.language.in_((language, "both")) if language in ("nl", "fr") else Event.language == language)

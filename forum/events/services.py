@@ -67,6 +67,7 @@ class EventError(DomainError):
             "starts_in_past": _("A new event cannot start in the past."),
             "no_such_time": _("This time does not exist on that day: the clocks go forward then."),
             "invalid_province": _("Choose a province from the list."),
+            "invalid_theme": _("Choose a theme from the list."),
             "audience_provinces_required": _("Choose at least one province whose councils may see the event."),
             "not_held": _("This event is not waiting for review."),
             "invalid_online_url": _("Enter a secure web address starting with https://."),
@@ -225,6 +226,7 @@ def clean_event(data, now=None, event=None):
     if province and province not in CODES:
         raise EventError("invalid_province", "province")
     values["province"] = province
+    values["theme_id"] = _theme_id(data.get("theme"))
     codes = data.get("audience_provinces") or []
     codes = codes.split() if isinstance(codes, str) else list(codes)
     if any(code not in CODES for code in codes):
@@ -254,6 +256,23 @@ def clean_event(data, now=None, event=None):
         deadline = None
     values["registration_deadline"] = deadline
     return values
+
+
+def _theme_id(value):
+    """An optional theme, by id (the form) or as a Theme; None for none."""
+    from ..models import Theme
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, Theme):
+        return value.id
+    try:
+        theme = db.session.get(Theme, int(value))
+    except (TypeError, ValueError):
+        theme = None
+    if theme is None:
+        raise EventError("invalid_theme", "theme")
+    return theme.id
 
 
 def _clean_repeat(data, values):

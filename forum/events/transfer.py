@@ -4,7 +4,7 @@ One object per event: {"ref", "title", "kind", "language", "organiser" (organisa
 null for the umbrella), "starts_at", "ends_at" (ISO 8601 with an offset), "timezone",
 "all_day", "venue", "address", "municipality", "province" (ISO 3166-2), "online_url",
 "audience", "capacity", "description"}, plus optional "online_private", "audience_provinces",
-"repeat", "repeat_until", "repeat_skip", "status" and "registration_deadline". The same rules
+"repeat", "repeat_until", "repeat_skip", "status", "registration_deadline" and "theme" (a theme's slug). The same rules
 as the form (forum/events/services.clean_event) apply, except that past events are accepted
 (a community moves in with its history); problems are reported per path
 (`events[2].ends_at: The event cannot end before it starts.`) and nothing is written unless
@@ -24,7 +24,7 @@ from .services import ZONES, EventError, clean_event, local_time
 
 FIELDS = {"ref", "title", "kind", "language", "organiser", "starts_at", "ends_at", "timezone", "all_day", "venue",
           "address", "municipality", "province", "online_url", "online_private", "audience", "audience_provinces",
-          "capacity", "registration_deadline", "description", "repeat", "repeat_until", "repeat_skip", "status"}
+          "capacity", "registration_deadline", "description", "repeat", "repeat_until", "repeat_skip", "status", "theme"}
 
 
 def _moment(item, key, zone, required=True):
@@ -72,6 +72,9 @@ def validate_events(data, plan, problems, objects, item_class):
             "repeat_skip": " ".join(str(d) for d in item.list_("repeat_skip")),
         }
         status = item.choice("status", EVENT_STATUSES, "scheduled")
+        theme = item.text("theme") or None
+        if theme and theme not in plan.theme_ids and theme not in {t["slug"] for t in plan.themes}:
+            item.error("theme", f"unknown theme {theme!r}")
         if fields["starts_at"] is None or fields["ends_at"] is None:
             continue
         try:
@@ -89,14 +92,16 @@ def validate_events(data, plan, problems, objects, item_class):
         if ref in existing:
             plan.skipped["events"] += 1
             continue
-        plan.events.append(dict(values, import_ref=ref, status=status, organiser_ref=organiser))
+        plan.events.append(dict(values, import_ref=ref, status=status, organiser_ref=organiser, theme_slug=theme))
 
 
-def write_events(rows, organisation_ids):
+def write_events(rows, organisation_ids, theme_ids):
     """Add the checked events (in the importer's transaction); returns how many."""
     for row in rows:
         row = dict(row)
         organiser = row.pop("organiser_ref")
+        theme = row.pop("theme_slug")
+        row["theme_id"] = theme_ids.get(theme) if theme else None
         db.session.add(Event(organisation_id=organisation_ids.get(organiser) if organiser else None,
                              description_html=str(render_markdown(row["description"])), held=False, **row))
     db.session.flush()
@@ -119,5 +124,5 @@ def export_events(ref, org_refs):
         "audience": e.audience, "audience_provinces": e.province_codes, "capacity": e.capacity,
         "registration_deadline": _iso(e.registration_deadline, e), "description": e.description,
         "repeat": e.repeat or None, "repeat_until": e.repeat_until.isoformat() if e.repeat_until else None,
-        "repeat_skip": e.repeat_skip.split(), "status": e.status,
+        "repeat_skip": e.repeat_skip.split(), "status": e.status, "theme": e.theme.slug if e.theme else None,
     } for e in events]

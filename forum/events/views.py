@@ -39,7 +39,9 @@ def _filters():
     province = request.args.get("province") or None
     kind = request.args.get("kind") or None
     language = request.args.get("language") or None
+    theme = request.args.get("theme") or None
     return {
+        "theme": theme if theme in {t.slug for t in _themes()} else None,
         "province": province if province in CODES else None,
         "kind": kind if kind in EVENT_KINDS else None,
         "language": language if language in EVENT_LANGUAGES else None,
@@ -65,6 +67,7 @@ def upcoming():
         page_args={**{k: ("1" if v is True else v) for k, v in filters.items() if v}, **({"past": "1"} if show_past else {})},
         kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS,
         provinces=province_choices(lang), when=lambda e: services.when_text(e, lang),
+        themes=[(t.slug, t.name(lang)) for t in _themes()],
         repeat_text=lambda e: services.repeat_text(e, lang),
         province_name=lambda code: province_name(code, lang), can_create=can_create_any_event(current_user),
     )
@@ -101,6 +104,12 @@ def _month_arg(value):
         return date.today().replace(day=1)
 
 
+def _themes():
+    from ..models import Theme
+
+    return db.session.scalars(db.select(Theme).order_by(Theme.position, Theme.id)).all()
+
+
 def _organiser_choices(user):
     choices = []
     if user.is_moderator:
@@ -115,6 +124,7 @@ def _prepare(form, user):
     form.organisation.choices = _organiser_choices(user)
     form.province.choices = [choice("", _("No province"))] + [choice(c, n) for c, n in province_choices(lang)]
     form.audience_provinces.choices = [choice(c, n) for c, n in province_choices(lang)]
+    form.theme.choices = [choice("", _("No theme"))] + [choice(str(t.id), t.name(lang)) for t in _themes()]
 
 
 def _organiser(form):
@@ -194,6 +204,7 @@ def _form_data(event):
         "municipality": event.municipality, "province": event.province, "online_url": event.online_url,
         "online_private": event.online_private, "audience": event.audience,
         "audience_provinces": event.province_codes, "capacity": event.capacity,
+        "theme": str(event.theme_id) if event.theme_id else "",
         "repeat": event.repeat, "repeat_until": event.repeat_until, "repeat_skip": event.repeat_skip.replace(" ", ", "),
         "registration_deadline": deadline.replace(tzinfo=None) if deadline else None,
         "description": event.description,

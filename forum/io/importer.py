@@ -99,7 +99,7 @@ def _write(plan):
     posts_written += _append_posts(plan.appends, user_ids, now)
     from ..events.transfer import write_events
 
-    events = write_events(plan.events, org_ids)
+    events = write_events(plan.events, org_ids, theme_ids)
     return {"themes": len(themes), "organisations": len(orgs), "users": len(users),
             "threads": len(plan.threads), "posts": posts_written, "events": events}
 

@@ -36,6 +36,10 @@ def upgrade():
         batch_op.add_column(sa.Column('last_ends_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('thread_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('import_ref', sa.String(length=80), nullable=True))
+        batch_op.add_column(sa.Column('theme_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_event_theme_id_theme'), 'theme', ['theme_id'], ['id'],
+                                    ondelete='SET NULL')
+        batch_op.create_index(batch_op.f('ix_event_theme_id'), ['theme_id'], unique=False)
         batch_op.create_unique_constraint(batch_op.f('uq_event_import_ref'), ['import_ref'])
         batch_op.create_foreign_key(batch_op.f('fk_event_thread_id_thread'), 'thread', ['thread_id'], ['id'],
                                     ondelete='SET NULL')
@@ -52,6 +56,9 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_last_ends_at'))
+        batch_op.drop_index(batch_op.f('ix_event_theme_id'))
+        batch_op.drop_constraint(batch_op.f('fk_event_theme_id_theme'), type_='foreignkey')
+        batch_op.drop_column('theme_id')
         batch_op.drop_constraint(batch_op.f('uq_event_import_ref'), type_='unique')
         batch_op.drop_column('import_ref')
         batch_op.drop_constraint(batch_op.f('fk_event_thread_id_thread'), type_='foreignkey')
