@@ -142,3 +142,34 @@ def test_skipping_one_more_date_raises_the_sequence_and_adds_an_exdate(app, clie
     [vevent] = Calendar.from_ical(client.get(f"/nl/events/{series}.ics").data).walk("VEVENT")
     assert int(vevent["sequence"]) == 1
     assert sorted(d.dt.date() for d in vevent["exdate"].dts) == [SKIPPED, extra]
+
+
+def test_a_series_reminds_the_day_before_each_meeting_once(app, make_user, mail):
+    """A weekly meeting whose next session is in 20 hours: one reminder now, none on a second
+    run, and one again the day before the session a week later."""
+    from forum.events import services
+    from forum.events.reminders import send_reminders
+    from forum.models import User, utcnow
+
+    moderator, member = make_user(role="moderator"), make_user()
+    now = utcnow()
+    first_local = (datetime.now(BRUSSELS) + timedelta(days=6)).replace(second=0, microsecond=0, tzinfo=None)
+    with app.app_context():
+        event = services.create_event(db.session.get(User, moderator.id), None, {
+            "title": "Wekelijks spreekuur", "kind": "other", "language": "nl", "timezone": "Europe/Brussels",
+            "starts_at": first_local, "ends_at": first_local + timedelta(hours=1), "audience": "members",
+            "repeat": "weekly", "repeat_until": (first_local + timedelta(days=30)).date()})
+        services.register(db.session.get(User, member.id), event, notify=False)
+        event_id = event.id
+        # The series began last week: move every meeting back seven days (next one: ~20 hours away).
+        row = db.session.get(Event, event_id)
+        shift = row.starts_at - (now + timedelta(hours=20) - timedelta(days=7))
+        row.starts_at, row.ends_at, row.last_ends_at = row.starts_at - shift, row.ends_at - shift, row.last_ends_at - shift
+        row.repeat_until = row.repeat_until - timedelta(days=shift.days)
+        db.session.commit()
+        mail.clear()
+        assert send_reminders(now) == 1
+        assert send_reminders(now + timedelta(hours=1)) == 0
+        assert send_reminders(now + timedelta(days=3)) == 0  # no meeting within a day
+        assert send_reminders(now + timedelta(days=7)) == 1  # the next week's meeting
+    assert len(mail.to(member.email)) == 2
