@@ -1,4 +1,4 @@
-"""events: province audiences, held (pre-moderated) events, repeating events, personal calendar tokens
+"""events: province audiences, held (pre-moderated) events, repeating events, discussion threads, themes, import refs, personal calendar tokens
 
 Revision ID: 7b82ccb1dde1
 Revises: b4e1c7a9d2f5
