@@ -8,7 +8,8 @@
 Generates a forum with bulk inserts into a fresh instance folder (SQLite), serves it with
 gunicorn (2 workers) on 127.0.0.1, signs in as a member and loads, in interleaved rounds,
 the latest-activity page, a theme page, a thread page of a 100-post thread (first page of
-replies), and a static file served by the same server, as a signed-in member and as an
+replies), the upcoming-events page (with --events, 5,000 by default: bench/events_data.py),
+and a static file served by the same server, as a signed-in member and as an
 anonymous reader (the theme and the thread are in a public theme). Prints median and p95
 latency and requests/s per page, each page's median as a multiple of the static file's, so the
 figures read as ratios on any machine, and the in-process time of one request (Flask test
@@ -216,6 +217,7 @@ def main():
     parser.add_argument("--members", type=int, default=2500)
     parser.add_argument("--threads", type=int, default=20000)
     parser.add_argument("--posts", type=int, default=200000)
+    parser.add_argument("--events", type=int, default=5000, help="events (the upcoming-events page)")
     parser.add_argument("--seconds", type=float, default=6.0, help="per page (upper bound)")
     parser.add_argument("--requests", type=int, default=3000, help="per page (upper bound)")
     parser.add_argument("--concurrency", type=int, default=4)
@@ -239,11 +241,15 @@ def main():
         started = time.monotonic()
         theme_slug, thread_id = populate(folder, options.members, options.threads, options.posts,
                                          database_url=options.database_url)
+        from events_data import populate_events  # bench/events_data.py
+
+        populate_events(folder, options.events, database_url=options.database_url)
         generated = time.monotonic() - started
         forum_pages = [
             ("latest activity", "/nl/latest"),
             ("theme page", f"/nl/themes/{theme_slug}"),
             ("thread, 100 posts", f"/nl/t/{thread_id}"),
+            ("upcoming events", "/nl/events"),
         ]
         inproc = in_process(folder, forum_pages, options.database_url, profile=options.profile)
         if options.profile:  # in-process only: print those figures and stop

@@ -96,6 +96,8 @@ def build_config(instance_path):
         # Weeks after an advice was sent without a recorded answer before its poster is reminded (once).
         "ADVICE_REMINDER_WEEKS": int(env("AGORA_ADVICE_REMINDER_WEEKS", 8)),
         "PREMODERATE_FIRST_POSTS": int(env("AGORA_PREMODERATE_FIRST_POSTS", 2)),
+        # A member's first events (planned for their council) wait for a moderator.
+        "PREMODERATE_FIRST_EVENTS": int(env("AGORA_PREMODERATE_FIRST_EVENTS", 2)),
         "NEW_MEMBER_MAX_LINKS": int(env("AGORA_NEW_MEMBER_MAX_LINKS", 2)),
         "SEARCH_SYNC_AFTER_REQUEST": True,
         # Attachments: per file, per member in a rolling 24 hours (0: no quota), per post;

@@ -16,7 +16,9 @@ USER_STATUSES = ("unconfirmed", "pending", "active", "suspended")
 NOTIFY_MODES = ("immediate", "daily", "weekly", "never")
 THEME_VISIBILITIES = ("public", "members")
 THEME_POST_POLICIES = ("everyone", "moderators")
-THREAD_KINDS = ("question", "practice", "initiative", "vacancy", "advice", "discussion", "announcement")
+# "event": the discussion thread of an event (questions before, minutes and slides after), only
+# opened by forum/events/, never chosen on the new-topic form.
+THREAD_KINDS = ("question", "practice", "initiative", "vacancy", "advice", "discussion", "announcement", "event")
 POST_STATUSES = ("visible", "held", "hidden", "deleted")
 FLAG_REASONS = ("spam", "offensive", "off_topic", "privacy", "other")
 

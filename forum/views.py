@@ -27,9 +27,11 @@ def home():
         visible.where(Thread.kind == "question", Thread.accepted_post_id.is_(None), Thread.post_count <= 1),
         newest), 5)
     vacancies = queries.top(queries.ordered(visible.where(queries.open_vacancy_clause()), newest), 5)
+    from .events.queries import agenda
+
     return render_template(
         "home.html", threads=threads, unread_ids=queries.unread_ids(current_user, threads),
-        unanswered=unanswered, vacancies=vacancies,
+        unanswered=unanswered, vacancies=vacancies, agenda=agenda(current_user),
     )
 
 

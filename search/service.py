@@ -32,7 +32,7 @@ MAX_PAGE = 100
 KIND_LABELS = {
     "question": _l("Question"), "practice": _l("Practice"), "initiative": _l("Initiative"),
     "vacancy": _l("Vacancy"), "advice": _l("Advice"), "discussion": _l("Discussion"),
-    "announcement": _l("Announcement"),
+    "announcement": _l("Announcement"), "event": _l("Event"),
 }
 LANGUAGE_LABELS = {"nl": "Nederlands", "fr": "Français"}
 SOLVED_LABELS = {"yes": _l("Solved"), "no": _l("Unsolved")}

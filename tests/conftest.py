@@ -149,6 +149,7 @@ def app_config(tmp_path, smtp_server, template_cache):
         # Factory members count as established: no pre-moderation of their first posts and
         # no new-member limits. tests/test_moderation*.py switch these back on.
         "PREMODERATE_FIRST_POSTS": 0,
+        "PREMODERATE_FIRST_EVENTS": 0,
         "NEW_MEMBER_POSTS": 0,
         # Staff sign in with a password alone, their sign-ins stay out of the audit log
         # (tests count its entries) and no new-browser mail goes out;
@@ -248,6 +249,26 @@ def other_site_config(app_config, request, tmp_path):
         return config
 
     return make
+
+
+@pytest.fixture
+def empty_site(other_site_config):
+    """make() gives a second, empty site with its schema built (round trips of export and
+    import); its connections are closed after the test."""
+    sites = []
+
+    def make(**kw):
+        site = create_app(other_site_config(**kw))
+        with site.app_context():
+            db.create_all()
+        sites.append(site)
+        return site
+
+    yield make
+    for site in sites:
+        with site.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture(params=SEARCH_BACKENDS)

@@ -107,6 +107,7 @@ GET_EXPECTED = {
     "events.edit": MODERATOR_ONLY_EDIT, "events.participants_csv": MODERATOR_ONLY_EDIT,
     # mail-in: the member's own settings; the incoming-mail log and a raw message are staff only
     "mailin.settings": SIGNED_IN, "mailin.log": MODERATORS, "mailin.raw": MODERATORS,
+    "events.calendar_page": MEMBERS, "events.personal_feed": expect(404),  # a token that is not valid
 }
 
 
@@ -167,6 +168,8 @@ POST_EXPECTED = {
     # events: the event belongs to the owner's council
     "events.new": MEMBER_POST, "events.register": MEMBER_POST, "events.unregister": MEMBER_POST,
     "events.edit": refused(403), "events.cancel": refused(403),
+    "events.approve": MOD_POST, "events.refuse": MOD_POST,
+    "events.calendar_new": MEMBER_POST, "events.calendar_revoke": MEMBER_POST,
 }
 
 # URL arguments: by name from the fixture's ids, with per-endpoint exceptions.

@@ -29,7 +29,8 @@ def test_demo_loads_once_and_is_usable(app, runner, client):
 
     with app.app_context():
         threads = db.session.scalars(db.select(Thread)).all()
-        assert {t.kind for t in threads} == {"question", "practice", "initiative", "vacancy", "advice", "discussion", "announcement"}
+        assert {t.kind for t in threads} == {"question", "practice", "initiative", "vacancy", "advice", "discussion", "announcement",
+                                                "event"}  # the events' discussion threads
         advice = [t for t in threads if t.kind == "advice"]
         assert len(advice) == 12 and {t.language for t in advice} == {"nl", "fr"}
         assert {t.fields["answer_status"] for t in advice} == {"awaiting", "adopted", "partly", "not_adopted", "no_answer"}

@@ -9,7 +9,7 @@ from ..threads.notifications import external_url
 from . import queries
 from .models import EVENT_KINDS
 from .policy import can_see_online_link
-from .services import local_time
+from .services import local_time, meeting, registration_of
 
 
 def _day(name):
@@ -23,7 +23,8 @@ def _day(name):
 
 
 def event_json(event, reader):
-    start, end = local_time(event.starts_at, event), local_time(event.ends_at, event)
+    # A series: its next meeting (the last one once it is over), with the rule next to it.
+    start, end = (local_time(moment, event) for moment in meeting(event))
     return {
         "id": event.id, "title": event.title, "kind": event.kind, "language": event.language,
         "starts_at": start.isoformat(), "ends_at": end.isoformat(), "timezone": event.timezone,
@@ -32,9 +33,13 @@ def event_json(event, reader):
         # Whether it can be followed online; the link itself only where the reader may see it.
         "online": bool(event.online_url),
         "status": event.status,
+        "repeat": event.repeat or None,
+        "repeat_until": event.repeat_until.isoformat() if event.repeat_until else None,
         "url": external_url("events.event", event_id=event.id, lang="nl"),
         "ics_url": external_url("events.event_ics", event_id=event.id, lang="nl"),
-        **({"online_url": event.online_url} if can_see_online_link(reader, event) else {}),
+        # A private link for people going and the organisers, as on the page (was: never).
+        **({"online_url": event.online_url}
+           if can_see_online_link(reader, event, registration_of(reader, event)) else {}),
     }
 
 

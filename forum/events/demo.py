@@ -1,5 +1,6 @@
 """Demo events: a general assembly, regional consultations in both countries, a webinar,
-and a training that is full with people on its waiting list."""
+a training that is full with people on its waiting list, a council's monthly meeting (a
+series with a summer break) and a past consultation with its minutes attached to its thread."""
 from datetime import date, datetime, time, timedelta
 
 from ..extensions import db
@@ -18,7 +19,30 @@ def _at(days, hour, minute=0):
     return datetime.combine(date.today() + timedelta(days=days), time(hour, minute))
 
 
+def second_tuesday(year, month):
+    first = date(year, month, 1)
+    return first + timedelta(days=(1 - first.weekday()) % 7 + 7)
+
+
+def second_tuesdays(count):
+    """The next `count` second Tuesdays of a month, the first at least three days away
+    (the demo's council series; tests/test_events_repeat.py plans one too)."""
+    today = date.today()
+    year, month = today.year, today.month
+    while second_tuesday(year, month) < today + timedelta(days=3):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return [second_tuesday(year + (month - 1 + n) // 12, (month - 1 + n) % 12 + 1) for n in range(count)]
+
+
+def _council_series():
+    """The next second Tuesday and ten months of meetings after it, with the July one skipped."""
+    first, *later = second_tuesdays(11)
+    summer = [day for day in later if day.month == 7] or later[5:6]
+    return first, later[-1], summer
+
+
 def _specs():
+    first, last, summer = _council_series()
     return [
         dict(key="alv", organiser="mod", org=None, title="Algemene ledenvergadering / Assemblée générale",
              kind="general_assembly", language="both", timezone="Europe/Amsterdam", starts_at=_at(45, 13, 30),
@@ -49,6 +73,20 @@ def _specs():
              province="BE-VAN", audience="members", capacity=3,
              description="Een dag oefenen met vergaderen, samenvatten en het advies op papier krijgen. "
                          "Kleine groep: bij volzet komt u op de wachtlijst."),
+        dict(key="raad", organiser="marieke", org="asd-zwolle", title="Vergadering Adviesraad Sociaal Domein Zwolle",
+             kind="other", language="nl", timezone="Europe/Amsterdam",
+             starts_at=datetime.combine(first, time(19, 30)), ends_at=datetime.combine(first, time(21, 30)),
+             venue="Stadhuis, commissiekamer 2", address="Grote Kerkplein 15", municipality="Zwolle",
+             province="NL-OV", audience="public", capacity=None, repeat="monthly_weekday", repeat_until=last,
+             repeat_skip=" ".join(day.isoformat() for day in summer),
+             description="De openbare vergadering van de adviesraad, elke tweede dinsdag van de maand "
+                         "(niet in de zomer). Inwoners zijn welkom; de agenda staat een week vooraf in het topic."),
+        dict(key="terugblik", organiser="mod", org=None, title="Regio-overleg Brabant: wachtlijsten jeugdzorg",
+             kind="regional", language="nl", timezone="Europe/Amsterdam", starts_at=_at(-40, 19, 30),
+             ends_at=_at(-40, 21, 30), venue="Het Klooster", address="Prins Hendrikstraat 12", municipality="Oss",
+             province="NL-NB", audience="members", capacity=30,
+             description="Adviesraden uit Noord-Brabant over de wachtlijsten in de jeugdzorg en wat raden "
+                         "daarover kunnen adviseren.", now=_at(-60, 12)),
     ]
 
 
@@ -59,7 +97,19 @@ REGISTRATIONS = {
     "regio-be": ["isabelle", "mathieu", "nadia"],
     "webinar": ["joost", "fatima", "koen"],
     "vorming": ["els", "koen", "joost", "marieke", "nadia"],
+    "raad": ["henk", "fatima"],
+    "terugblik": [],
 }
+MINUTES = [
+    "Verslag regio-overleg Noord-Brabant",
+    "Onderwerp: wachtlijsten in de jeugdzorg",
+    "",
+    "Aanwezig: adviesraden van Oss, Uden, Tilburg en Helmond; de koepel.",
+    "",
+    "1. Elke raad ziet wachttijden van drie tot negen maanden voor specialistische jeugdhulp.",
+    "2. Afgesproken: een gezamenlijk ongevraagd advies aan de regio over overbruggingszorg.",
+    "3. Volgende keer: de ervaringen van ouders, met het ouderpanel van Tilburg.",
+]
 
 
 def add_demo_events():
@@ -71,8 +121,26 @@ def add_demo_events():
     orgs = {o.slug: o for o in db.session.scalars(db.select(Organisation))}
     for spec in _specs():
         key, organiser, org = spec.pop("key"), people[spec.pop("organiser")], spec.pop("org")
-        event = services.create_event(organiser, orgs[org] if org else None, spec)
+        now = spec.pop("now", None)
+        event = services.create_event(organiser, orgs[org] if org else None, spec, now=now, review=False)
         event_id = event.id
         for n, name in enumerate(REGISTRATIONS[key]):
             services.register(people[name], db.session.get(Event, event_id),
-                              note="Ik kom met twee collega's." if n == 0 else "", listed=n % 2 == 0)
+                              note="Ik kom met twee collega's." if n == 0 else "", listed=n % 2 == 0, notify=False)
+        if key == "terugblik":
+            _attach_minutes(db.session.get(Event, event_id), people["moderator"])
+
+
+def _attach_minutes(event, author):
+    """The past consultation's minutes as a PDF on a reply in its thread."""
+    from ..attachments.pdfgen import make_pdf
+    from ..attachments.services import add_attachments, check_file
+    from ..threads import services as threads
+
+    if event.thread is None:
+        return
+    post = threads.create_reply(author, event.thread, "Het verslag van het overleg staat in de bijlage. "
+                                                      "Aanvullingen zijn welkom in dit topic.", check_abuse=False)
+    pdf = make_pdf(MINUTES, title="Verslag regio-overleg Noord-Brabant")
+    add_attachments(post, author.id, [check_file(pdf, "verslag-regio-overleg-brabant.pdf")])
+    db.session.commit()

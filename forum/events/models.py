@@ -4,7 +4,7 @@ from ..models import TimestampMixin, utcnow
 
 EVENT_KINDS = ("general_assembly", "regional", "training", "webinar", "information", "other")
 EVENT_LANGUAGES = ("nl", "fr", "both")
-AUDIENCES = ("public", "members")
+AUDIENCES = ("public", "members", "provinces")
 EVENT_STATUSES = ("scheduled", "cancelled")
 REGISTRATION_STATUSES = ("going", "waiting", "cancelled")
 
@@ -33,12 +33,35 @@ class Event(TimestampMixin, db.Model):
     online_url = db.Column(db.String(500), nullable=False, default="")
     # The link is only shown to people registered as going.
     online_private = db.Column(db.Boolean, nullable=False, default=False)
+    # "public", "members", or "provinces": then only members of councils in one of the
+    # provinces of `audience_provinces` (ISO codes separated by spaces), its organisers and
+    # the moderators see it; to everyone else it does not exist (404).
     audience = db.Column(db.String(10), nullable=False, default="public")
+    audience_provinces = db.Column(db.String(200), nullable=False, default="")
     capacity = db.Column(db.Integer)
     registration_deadline = db.Column(db.DateTime)
     status = db.Column(db.String(10), nullable=False, default="scheduled", index=True)
+    # A member's first events wait for a moderator (AGORA_PREMODERATE_FIRST_EVENTS): until
+    # approved only its organisers and the moderators see it, and nobody can register.
+    held = db.Column(db.Boolean, nullable=False, default=False, index=True)
+    # Repeating (forum/events/repeat.py): "", "weekly", "monthly_weekday" (the 2nd Tuesday),
+    # "monthly_date" (the 12th); until a local date; skipped local dates ("2027-01-12 2027-02-09").
+    repeat = db.Column(db.String(16), nullable=False, default="")
+    repeat_until = db.Column(db.Date)
+    repeat_skip = db.Column(db.Text, nullable=False, default="")
+    # The end of the last meeting (naive UTC; ends_at for a single event): lists ask for it.
+    last_ends_at = db.Column(db.DateTime, nullable=False, index=True)
     # iCalendar SEQUENCE: raised on every change so calendars replace their copy.
     sequence = db.Column(db.Integer, nullable=False, default=0)
+
+    # Optional theme (a forum theme: poverty, youth care, ...): a filter on the events pages.
+    theme_id = db.Column(db.Integer, db.ForeignKey("theme.id", ondelete="SET NULL"), index=True)
+    theme = db.relationship("Theme")
+    # The `ref` it was imported with (forum import): importing the same file again skips it.
+    import_ref = db.Column(db.String(80), unique=True)
+    # The event's discussion thread (kind "event"): questions before, minutes and slides after.
+    thread_id = db.Column(db.Integer, db.ForeignKey("thread.id", ondelete="SET NULL"))
+    thread = db.relationship("Thread")
 
     organisation = db.relationship("Organisation")
     created_by = db.relationship("User")
@@ -50,8 +73,17 @@ class Event(TimestampMixin, db.Model):
         return self.status == "cancelled"
 
     @property
+    def province_codes(self):
+        return [code for code in self.audience_provinces.split() if code]
+
+    @property
+    def last_starts_at(self):
+        """When the last meeting starts (the only one of a single event)."""
+        return self.last_ends_at - (self.ends_at - self.starts_at)
+
+    @property
     def is_past(self):
-        return self.ends_at < utcnow()
+        return self.last_ends_at < utcnow()
 
     def __repr__(self):
         return f"<Event {self.id} {self.title!r}>"
@@ -75,4 +107,16 @@ class Registration(TimestampMixin, db.Model):
     reminded_at = db.Column(db.DateTime)
 
     event = db.relationship("Event", back_populates="registrations")
+    user = db.relationship("User")
+
+
+class CalendarToken(db.Model):
+    """A member's secret calendar-feed address: only its SHA-256 is stored, so the address
+    is shown once when made; making a new one or revoking it ends the old one."""
+
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    used_at = db.Column(db.DateTime)
+
     user = db.relationship("User")

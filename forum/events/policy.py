@@ -3,9 +3,30 @@ from ..models import utcnow
 from ..permissions import can_moderate, can_post, is_member
 
 
+def _organises(user, event):
+    return (is_member(user) and event.organisation_id is not None
+            and user.organisation_id == event.organisation_id)
+
+
+def member_province(user):
+    """The province of the member's council ('' without one): what province audiences use."""
+    org = getattr(user, "organisation", None) if is_member(user) else None
+    return (org.province or "") if org is not None else ""
+
+
 def can_see_event(user, event):
-    """Public events are for everyone; members-only events for members."""
-    return event.audience == "public" or is_member(user)
+    """Public events are for everyone, members-only events for members, a province event for
+    members of councils in those provinces. A held event (waiting for review) and a province
+    event are also seen by its organisers and the moderators; to anyone else they are a 404."""
+    if can_moderate(user) or _organises(user, event):
+        return True
+    if event.held:
+        return False
+    if event.audience == "public":
+        return True
+    if event.audience == "provinces":
+        return member_province(user) in event.province_codes
+    return is_member(user)
 
 
 def can_create_event(user, organisation_id=None):
@@ -30,7 +51,8 @@ def can_manage_event(user, event):
 
 def registration_open(event, now=None):
     now = now or utcnow()
-    if event.status != "scheduled" or event.starts_at <= now:
+    # A series (one registration for every meeting) stays open until its last meeting starts.
+    if event.status != "scheduled" or event.held or event.last_starts_at <= now:
         return False
     return not (event.registration_deadline and event.registration_deadline <= now)
 

@@ -3,10 +3,12 @@ import logging
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from sqlalchemy import or_
 
 from ..extensions import db
 from ..models import User, utcnow
 from .models import Event, Registration
+from .repeat import next_occurrence
 from .services import _send
 
 log = logging.getLogger(__name__)
@@ -23,18 +25,18 @@ def send_reminders(now=None):
     Agora (notify_mode "never") get none.
     """
     now = now or utcnow()
-    due = db.session.execute(
-        db.select(Registration.id).join(Event).join(User, User.id == Registration.user_id).where(
-            Registration.status == "going", Registration.reminded_at.is_(None), Event.status == "scheduled",
-            Event.starts_at > now, Event.starts_at <= now + REMIND_BEFORE,
-            User.status == "active", User.deleted_at.is_(None), User.notify_mode != "never",
-        ).order_by(Registration.id)
-    ).scalars().all()
+    wanted = (Registration.status == "going", Event.status == "scheduled", Event.held.is_(False),
+              User.status == "active", User.deleted_at.is_(None), User.notify_mode != "never")
+    joined = db.select(Registration.id).join(Event).join(User, User.id == Registration.user_id)
+    due = [(registration_id, Registration.reminded_at.is_(None)) for registration_id in db.session.execute(
+        joined.where(*wanted, Event.repeat == "", Registration.reminded_at.is_(None),
+                     Event.starts_at > now, Event.starts_at <= now + REMIND_BEFORE).order_by(Registration.id)
+    ).scalars()]
+    due += _series_due(joined, wanted, now)
     sent = 0
-    for registration_id in due:
+    for registration_id, unclaimed in due:
         claimed = db.session.execute(
-            db.update(Registration).where(Registration.id == registration_id, Registration.reminded_at.is_(None))
-            .values(reminded_at=now)
+            db.update(Registration).where(Registration.id == registration_id, unclaimed).values(reminded_at=now)
         ).rowcount
         db.session.commit()
         if not claimed:
@@ -44,3 +46,19 @@ def send_reminders(now=None):
         _send(event, registration.user, "events_reminder", lambda e=event: _("Reminder: %(title)s", title=e.title))
         sent += 1
     return sent
+
+
+def _series_due(joined, wanted, now):
+    """Registrations for a series whose next meeting starts within a day and who were not
+    reminded of it yet: (id, the condition that claims it). A series' reminder is sent once per
+    meeting: reminded_at before that meeting's reminder window means an earlier meeting."""
+    rows = db.session.execute(
+        joined.add_columns(Event.id).where(*wanted, Event.repeat != "", Event.last_ends_at > now)
+        .order_by(Registration.id)).all()
+    due = []
+    for registration_id, event_id in rows:
+        start, _end = next_occurrence(db.session.get(Event, event_id), now)
+        if now < start <= now + REMIND_BEFORE:
+            window = start - REMIND_BEFORE
+            due.append((registration_id, or_(Registration.reminded_at.is_(None), Registration.reminded_at < window)))
+    return due

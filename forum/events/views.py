@@ -15,11 +15,11 @@ from ..formtools import show_error
 from ..i18n import current_language
 from ..models import Organisation
 from ..moderation.services import csv_safe
-from ..permissions import is_member, member_required
+from ..permissions import is_member, member_required, moderator_required
 from ..places import CODES, province_choices, province_name
-from . import bp, ics, queries, services
+from . import bp, ics, queries, repeat, services
 from .forms import KIND_LABELS, LANGUAGE_LABELS, UMBRELLA, EventForm, RegistrationForm
-from .models import EVENT_KINDS, EVENT_LANGUAGES, Event
+from .models import EVENT_KINDS, EVENT_LANGUAGES, Event, Registration
 from .policy import can_create_any_event, can_manage_event, can_see_event, can_see_online_link
 from .services import EventError, local_time
 
@@ -39,7 +39,9 @@ def _filters():
     province = request.args.get("province") or None
     kind = request.args.get("kind") or None
     language = request.args.get("language") or None
+    theme = request.args.get("theme") or None
     return {
+        "theme": theme if theme in {t.slug for t in _themes()} else None,
         "province": province if province in CODES else None,
         "kind": kind if kind in EVENT_KINDS else None,
         "language": language if language in EVENT_LANGUAGES else None,
@@ -65,6 +67,8 @@ def upcoming():
         page_args={**{k: ("1" if v is True else v) for k, v in filters.items() if v}, **({"past": "1"} if show_past else {})},
         kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS,
         provinces=province_choices(lang), when=lambda e: services.when_text(e, lang),
+        themes=[(t.slug, t.name(lang)) for t in _themes()],
+        repeat_text=lambda e: services.repeat_text(e, lang),
         province_name=lambda code: province_name(code, lang), can_create=can_create_any_event(current_user),
     )
 
@@ -76,14 +80,17 @@ def month():
     first = _month_arg(request.args.get("month"))
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     previous = (first - timedelta(days=1)).replace(day=1)
-    stmt = queries.between(queries.visible_events(_user()), queries.utc_midnight(first),
-                           queries.utc_midnight(following))
+    start, end = queries.utc_midnight(first), queries.utc_midnight(following)
+    stmt = queries.between(queries.visible_events(_user()), start, end)
     days = {}
     for e in db.session.scalars(stmt.limit(2000)):
-        days.setdefault(local_time(e.starts_at, e).date(), []).append(e)
+        for times in repeat.between(e, start, end):  # each meeting of a series on its own day
+            days.setdefault(local_time(times[0], e).date(), []).append((times[0], e, services.when_text(e, lang, times)))
+    days = [(day, [(e, text) for _start, e, text in sorted(items, key=lambda item: (item[0], item[1].id))])
+            for day, items in sorted(days.items())]
     return render_template(
-        "events/month.html", days=sorted(days.items()), first=first, previous=previous, following=following,
-        kind_labels=KIND_LABELS, when=lambda e: services.when_text(e, lang),
+        "events/month.html", days=days, first=first, previous=previous, following=following,
+        kind_labels=KIND_LABELS,
         day_label=lambda d: format_date(d, "EEEE d MMMM"), month_label=format_date(first, "LLLL y"),
     )
 
@@ -95,6 +102,12 @@ def _month_arg(value):
         return date(year, number, 1) if 1900 < year < 3000 else date.today().replace(day=1)
     except ValueError:
         return date.today().replace(day=1)
+
+
+def _themes():
+    from ..models import Theme
+
+    return db.session.scalars(db.select(Theme).order_by(Theme.position, Theme.id)).all()
 
 
 def _organiser_choices(user):
@@ -110,6 +123,8 @@ def _prepare(form, user):
     lang = current_language()
     form.organisation.choices = _organiser_choices(user)
     form.province.choices = [choice("", _("No province"))] + [choice(c, n) for c, n in province_choices(lang)]
+    form.audience_provinces.choices = [choice(c, n) for c, n in province_choices(lang)]
+    form.theme.choices = [choice("", _("No theme"))] + [choice(str(t.id), t.name(lang)) for t in _themes()]
 
 
 def _organiser(form):
@@ -187,7 +202,10 @@ def _form_data(event):
         "starts_at": starts.replace(tzinfo=None), "ends_at": ends.replace(tzinfo=None),
         "timezone": event.timezone, "all_day": event.all_day, "venue": event.venue, "address": event.address,
         "municipality": event.municipality, "province": event.province, "online_url": event.online_url,
-        "online_private": event.online_private, "audience": event.audience, "capacity": event.capacity,
+        "online_private": event.online_private, "audience": event.audience,
+        "audience_provinces": event.province_codes, "capacity": event.capacity,
+        "theme": str(event.theme_id) if event.theme_id else "",
+        "repeat": event.repeat, "repeat_until": event.repeat_until, "repeat_skip": event.repeat_skip.replace(" ", ", "),
         "registration_deadline": deadline.replace(tzinfo=None) if deadline else None,
         "description": event.description,
     }
@@ -207,9 +225,11 @@ def event(event_id):
         form=RegistrationForm(obj=registration), counts=queries.counts(event),
         participants=queries.participants(event, manager) if is_member(user) else [],
         when=services.when_text(event, lang), kind_label=KIND_LABELS[event.kind],
+        repeat_text=services.repeat_text(event, lang),
         language_label=LANGUAGE_LABELS[event.language], province=province_name(event.province, lang),
         show_link=can_see_online_link(user, event, registration),
         deadline=services.moment_text(event.registration_deadline, event, lang) if event.registration_deadline else "",
+        audience_names=", ".join(province_name(code, lang) for code in event.province_codes),
     )
 
 
@@ -222,7 +242,7 @@ def _rate_limited_message():
 def register(event_id):
     event = _event_or_404(event_id)
     if not can_see_event(current_user, event):
-        abort(404)
+        abort(404)  # also a held event or another province's: as if it did not exist
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
@@ -270,6 +290,31 @@ def cancel(event_id):
     else:
         flash(_("The event has been cancelled and the people registered have been told."), "success")
     return redirect(url_for("events.event", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/approve")
+@moderator_required
+def approve(event_id):
+    """Publish a member's event held for review (the moderation queue lists them)."""
+    try:
+        services.approve_event(_user(), _event_or_404(event_id))
+    except EventError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The event has been published and its organiser told."), "success")
+    return redirect(url_for("events.event", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/refuse")
+@moderator_required
+def refuse(event_id):
+    try:
+        services.refuse_event(_user(), _event_or_404(event_id))
+    except EventError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("events.event", event_id=event_id))
+    flash(_("The event has been refused and deleted; its organiser has been told."), "success")
+    return redirect(url_for("moderation.queue"))
 
 
 @bp.get("/events/<int:event_id>/participants.csv")
@@ -327,8 +372,61 @@ def feed_ics():
 
     filters = dict(_filters(), mine=False)
     stmt = queries.visible_events(None, public_only=True, **{k: v for k, v in filters.items() if k != "mine"})
-    events = db.session.scalars(stmt.where(Event.ends_at >= utcnow() - timedelta(days=31))
+    events = db.session.scalars(stmt.where(Event.last_ends_at >= utcnow() - timedelta(days=31))
                                 .order_by(Event.starts_at, Event.id).limit(1000)).all()
     body = ics.calendar(events, _event_url, name=_("Agora events"),
                         with_link=lambda e: not e.online_private, lang=current_language())
     return _ics_response(body, "agora-events.ics", private=False)
+
+
+# -- the personal calendar feed -------------------------------------------------------------
+
+@bp.get("/events/calendar")
+@member_required
+def calendar_page():
+    """Where a member makes (or stops) the secret address of their own calendar feed."""
+    return render_template("events/calendar.html", has_token=services.has_calendar_token(_user()), feed_url=None)
+
+
+@bp.post("/events/calendar")
+@member_required
+def calendar_new():
+    """A new secret address, shown once (only its hash is kept); the old one stops working."""
+    try:
+        token = services.new_calendar_token(_user())
+    except ratelimit.RateLimited:
+        flash(_("You have made several calendar addresses in a short time. Wait an hour and try again."), "error")
+        return redirect(url_for("events.calendar_page"))
+    from ..threads.notifications import external_url
+
+    feed_url = external_url("events.personal_feed", token=token, lang=current_language())
+    response = Response(render_template("events/calendar.html", has_token=True, feed_url=feed_url,
+                                        webcal_url="webcal://" + feed_url.split("://", 1)[1]))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/events/calendar/revoke")
+@member_required
+def calendar_revoke():
+    services.revoke_calendar_token(_user())
+    flash(_("Your calendar address has been stopped. Calendars that used it get nothing any more."), "success")
+    return redirect(url_for("events.calendar_page"))
+
+
+@bp.get("/events/feed/<token>.ics")
+def personal_feed(token):
+    """A member's own feed, for Outlook, Google and Apple calendars: no cookie, the secret
+    address is the key. An unknown or revoked address is a 404."""
+    from ..models import utcnow
+
+    user = services.calendar_token_user(token)
+    if user is None:
+        abort(404)
+    events = queries.personal_feed(user, utcnow() - timedelta(days=31))
+    registrations = {r.event_id: r for r in db.session.scalars(db.select(Registration).where(
+        Registration.user_id == user.id, Registration.event_id.in_([e.id for e in events])))}
+    body = ics.calendar(events, _event_url, name=_("My Agora events"),
+                        with_link=lambda e: can_see_online_link(user, e, registrations.get(e.id)),
+                        lang=current_language())
+    return _ics_response(body, "agora-my-events.ics", private=True)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Organisation, Post, Theme, Thread, User
+from ..events.transfer import export_events
 from .validation import REF_MAX
 
 FORMAT = "agora"
@@ -69,6 +70,7 @@ def export_data():
             "notify_mode": u.notify_mode,
         } for u in users],
         "threads": list(_threads(ref, user_refs)),
+        "events": export_events(ref, org_refs),
     }
 
 

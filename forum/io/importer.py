@@ -55,7 +55,8 @@ def import_data(data, dry_run=False, base_dir=None):
     if dry_run:
         end_read()
         result.created = {"themes": len(plan.themes), "organisations": len(plan.organisations),
-                          "users": len(plan.users), "threads": len(plan.threads), "posts": plan.new_posts}
+                          "users": len(plan.users), "threads": len(plan.threads), "posts": plan.new_posts,
+                          "events": len(plan.events)}
         result.seconds = time.monotonic() - started
         return result
     with unit_of_work():
@@ -96,8 +97,11 @@ def _write(plan):
     for start in range(0, len(plan.threads), BATCH):
         posts_written += _write_threads(plan.threads[start:start + BATCH], theme_ids, user_ids, user_orgs, tag_ids, now)
     posts_written += _append_posts(plan.appends, user_ids, now)
+    from ..events.transfer import write_events
+
+    events = write_events(plan.events, org_ids, theme_ids)
     return {"themes": len(themes), "organisations": len(orgs), "users": len(users),
-            "threads": len(plan.threads), "posts": posts_written}
+            "threads": len(plan.threads), "posts": posts_written, "events": events}
 
 
 def _tag_ids(names):

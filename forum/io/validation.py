@@ -18,7 +18,7 @@ from ..places import find_province
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
-TOP_LEVEL = {"format", "version", "exported_at", "themes", "organisations", "users", "threads"}
+TOP_LEVEL = {"format", "version", "exported_at", "themes", "organisations", "users", "threads", "events"}
 REF_MAX = 80
 CHUNK = 500
 
@@ -185,6 +185,7 @@ class Plan:
     organisations: list = field(default_factory=list)
     users: list = field(default_factory=list)
     threads: list = field(default_factory=list)
+    events: list = field(default_factory=list)  # checked by forum/events/transfer.py
     # Existing rows matched on their natural key that get their import ref recorded.
     adopt_organisations: list = field(default_factory=list)  # (id, ref)
     adopt_users: list = field(default_factory=list)  # (id, ref)
@@ -243,6 +244,9 @@ def validate(data, base_dir=None):
     _organisations(data, plan, problems)
     _users(data, plan, problems)
     _threads(data, plan, problems, base_dir)
+    from ..events.transfer import validate_events
+
+    validate_events(data, plan, problems, _objects, Item)
     return plan, problems
 
 

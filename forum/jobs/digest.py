@@ -64,7 +64,10 @@ def send_digest(user_id, period, key):
     since = _since(user_id, period, claim, now)
     notifications = _notifications(user, since)
     new_threads = _new_in_followed_themes(user, since)
-    if not notifications and not new_threads:
+    from ..events.queries import new_in_province
+
+    events = new_in_province(user, since, now)
+    if not notifications and not new_threads and not events:
         db.session.commit()  # the period is done for this member: nothing to tell
         return "empty"
     ids = [n.id for n in notifications]
@@ -72,7 +75,7 @@ def send_digest(user_id, period, key):
         n.emailed_at = now
     db.session.commit()  # claim and "mailed" markers are durable before the mail leaves
 
-    if _send(user, period, notifications, new_threads):
+    if _send(user, period, notifications, new_threads, events):
         return "sent"
     # Nothing left: give the period back so the next run tries again.
     db.session.execute(db.delete(DigestSent).where(DigestSent.id == claim.id))
@@ -143,7 +146,7 @@ def _new_in_followed_themes(user, since):
     return [t for t in threads if can_read_thread(user, t)]
 
 
-def _send(user, period, notifications, new_threads):
+def _send(user, period, notifications, new_threads, events=()):
     from auth.mail import send_mail
 
     from ..mailin.addresses import reply_address
@@ -166,11 +169,15 @@ def _send(user, period, notifications, new_threads):
         db.select(Theme).where(Theme.id.in_({t.theme_id for t in new_threads})))} if new_threads else {}
     new_items = [{"thread": t, "theme": themes.get(t.theme_id), "reply_address": reply_address(user, t),
                   "link": external_url("threads.thread", thread_id=t.id, lang=lang)} for t in new_threads]
+    from ..events.services import when_text
+
+    event_items = [{"event": e, "when": when_text(e, lang),
+                    "link": external_url("events.event", event_id=e.id, lang=lang)} for e in events]
     subject = (lambda: _("Your daily Agora digest")) if period == "daily" else (lambda: _("Your weekly Agora digest"))
     return send_mail(
         user.email, "digest", lang, subject=subject,
         headers={**unsubscribe_headers(user, lang), "Auto-Submitted": "auto-generated"},
-        user=user, period=period, items=items, new_items=new_items,
+        user=user, period=period, items=items, new_items=new_items, event_items=event_items,
         notifications_url=external_url("threads.notifications", lang=lang),
         settings_url=external_url("auth.settings", lang=lang), unsubscribe_url=unsubscribe,
         reply_notice=reply_notice(lang, digest=True),

@@ -433,7 +433,8 @@ def change_kind(actor, thread, kind, reason=""):
     _require_moderator(actor)
     reason = _clean_reason(reason, required=False)
     # An advice needs its register fields (date, addressee, ...): it is posted as one, not made one.
-    if kind not in THREAD_KINDS or kind == "advice" or thread.kind == "advice":
+    # An event's thread belongs to its event: not made one, nor made something else.
+    if kind not in THREAD_KINDS or "advice" in (kind, thread.kind) or "event" in (kind, thread.kind):
         raise ModerationError("invalid_kind", field="kind")
     previous = thread.kind
     if previous == kind:
@@ -565,10 +566,12 @@ def held_count():
 
 
 def review_count():
-    """Everything waiting for a moderator: flagged posts, held posts, registrations."""
+    """Everything waiting for a moderator: flagged posts, held posts and events, registrations."""
     from auth.services import pending_registrations_count
 
-    return flagged_count() + held_count() + pending_registrations_count()
+    from ..events.services import held_count as held_events_count
+
+    return flagged_count() + held_count() + held_events_count() + pending_registrations_count()
 
 
 def flagged_posts(sort="oldest", limit=50, offset=0):

@@ -64,6 +64,8 @@ def _post_or_404(post_id):
 def queue():
     from auth.services import pending_registrations_count
 
+    from ..events import services as event_services
+
     sort = "most" if request.args.get("sort") == "most" else "oldest"
     try:
         # Capped: OFFSET must stay inside PostgreSQL's bigint (?page=9999...).
@@ -80,6 +82,7 @@ def queue():
         pages=max((flagged_total + QUEUE_PAGE - 1) // QUEUE_PAGE, 1),
         flagged=flagged, flagged_total=flagged_total, held=held, held_total=services.held_count(),
         pending_total=pending_registrations_count(), history=history, hide_form=HideForm(),
+        held_events=event_services.held_events(), held_events_total=event_services.held_count(),
     )
 
 
@@ -234,7 +237,7 @@ def _thread_forms(thread, **given):
     forms.update(given)
     forms["move_form"].theme.choices = [option(t.id, t.name(lang)) for t in themes if t.id != thread.theme_id]
     from ..threads.forms import KIND_LABELS
-    forms["kind_form"].kind.choices = [option(k, KIND_LABELS[k]) for k in THREAD_KINDS if k != "advice"]
+    forms["kind_form"].kind.choices = [option(k, KIND_LABELS[k]) for k in THREAD_KINDS if k not in ("advice", "event")]
     return forms
 
 

@@ -18,6 +18,7 @@ KIND_LABELS = {
     "advice": _l("Advice"),
     "discussion": _l("Discussion"),
     "announcement": _l("Announcement"),
+    "event": _l("Event"),
 }
 KIND_HINTS = {
     "question": _l("Ask other councils; you can mark the reply that helped you as the answer."),

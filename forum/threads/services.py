@@ -51,6 +51,7 @@ KIND_FIELDS = {
     "question": (),
     "discussion": (),
     "announcement": (),
+    "event": (),
     "practice": ("municipality", "problem", "approach", "result", "contact"),
     "initiative": ("municipality", "province", "initiator", "website", "contact"),
     "vacancy": ("asked", "closes_on", "contact"),

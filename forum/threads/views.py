@@ -307,7 +307,7 @@ def _new_thread_form():
     startable = [t for t in db.session.scalars(db.select(Theme).order_by(Theme.position, Theme.id))
                  if can_start_thread(user, t)]
     form.theme.choices = [choice(t.id, t.name(lang)) for t in startable]
-    kinds = [k for k in THREAD_KINDS if (k != "announcement" or can_moderate(user))
+    kinds = [k for k in THREAD_KINDS if k != "event" and (k != "announcement" or can_moderate(user))
              and (k != "advice" or can_post_advice(user))]
     form.kind.choices = [choice(k, KIND_LABELS[k]) for k in kinds]
     form.offers_advice = "advice" in kinds

@@ -45,6 +45,10 @@ PAGES = {
         ("signin-link-errors", "/{lang}/login/link", SUBMIT_EMPTY),
         ("resend", "/{lang}/confirm/resend"),
         ("not-found", "/{lang}/no-such-page"),
+        ("events", "/{lang}/events"),
+        ("events-past", "/{lang}/events?past=1"),
+        ("events-month", "/{lang}/events/month"),
+        ("event-series", "/{lang}/events/{public_event}"),
     ],
     MEMBER: [
         ("home", "/{lang}/"),
@@ -69,6 +73,10 @@ PAGES = {
         ("forbidden", "/{lang}/mod/"),
         ("advice-thread", "/{lang}/t/{own_advice}"),
         ("advice-answer", "/{lang}/advice/{own_advice}/answer"),
+        ("event-full", "/{lang}/events/{full_event}"),
+        ("event-new", "/{lang}/events/new"),
+        ("event-new-errors", "/{lang}/events/new", SUBMIT_EMPTY),
+        ("event-calendar", "/{lang}/events/calendar"),
     ],
     MODERATOR: [
         ("queue", "/{lang}/mod/"),
@@ -123,6 +131,9 @@ def facts(live_server):
         "org_id": q("SELECT id FROM organisation WHERE slug = 'asd-zwolle'"),
         "theme_id": q("SELECT id FROM theme ORDER BY position LIMIT 1"),
         "own_advice": q("SELECT id FROM thread WHERE kind = 'advice' AND author_id = ? LIMIT 1", marieke),
+        "public_event": q("SELECT id FROM event WHERE audience = 'public' AND \"repeat\" != '' LIMIT 1"),
+        "full_event": q("SELECT e.id FROM event e JOIN registration r ON r.event_id = e.id "
+                        "WHERE r.status = 'waiting' LIMIT 1"),
     }
 
 
