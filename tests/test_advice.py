@@ -278,6 +278,9 @@ def test_import_round_trip_into_an_empty_site(app, runner, council, make_thread,
             assert thread.municipality == "Utrecht" and thread.province == "NL-UT"
             assert thread.fields["requested"] is False and thread.fields["answer_status"] == "no_answer"
             assert thread.fields["follow_up"] == "Geen reactie."
+            # The importer's bulk insert fills the register's columns (forum.models.advice_columns).
+            assert (thread.sent_on.isoformat(), thread.sent_year, thread.answer_status, thread.requested) == (
+                f"{LAST_YEAR}-03-14", LAST_YEAR, "no_answer", False)
     finally:
         with other.app_context():
             db.session.remove()

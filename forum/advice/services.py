@@ -1,6 +1,8 @@
 """The advice register: recording the municipality's answer, the filtered list with its
 facet counts, the CSV rows, the umbrella's statistics and the 8-week reminder."""
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,22 +21,22 @@ log = logging.getLogger(__name__)
 PER_PAGE = 20
 
 
-# The register filters and counts on these JSON values; the kind column (indexed) narrows
-# the rows to advice first, so a few thousand advices stay cheap (see README "Advice register").
+# The register filters, sorts and counts on the thread's advice columns: indexed copies of
+# the JSON fields that forum.models.advice_columns keeps in step (see README "Advice register").
 def status_expr():
-    return Thread.fields["answer_status"].as_string()
+    return Thread.answer_status
 
 
 def sent_expr():
-    return Thread.fields["sent_on"].as_string()
+    return Thread.sent_on
 
 
 def year_expr():
-    return db.func.substr(sent_expr(), 1, 4)
+    return Thread.sent_year
 
 
 def requested_expr():
-    return Thread.fields["requested"].as_boolean()
+    return Thread.requested
 
 
 @unit_of_work()
@@ -118,7 +120,7 @@ def _conditions(filters, skip=None):
     if filters.province and skip != "province":
         conds.append(Thread.province == filters.province)
     if filters.year and skip != "year":
-        conds.append(year_expr() == filters.year)
+        conds.append(year_expr() == int(filters.year))
     if filters.theme and skip != "theme":
         conds.append(Theme.slug == filters.theme)
     if filters.requested and skip != "requested":
@@ -132,8 +134,10 @@ def _conditions(filters, skip=None):
 
 def visible_advice(user):
     """Advice threads the user may see: visible, in a theme they may read, not merged away."""
+    # `sent_on IS NOT NULL` (every advice has it) is the predicate of the partial indexes.
     query = (db.select(Thread).join(Thread.theme)
-             .where(Thread.kind == "advice", Thread.status == "visible", Thread.merged_into_id.is_(None)))
+             .where(Thread.sent_on.is_not(None), Thread.kind == "advice", Thread.status == "visible",
+                    Thread.merged_into_id.is_(None)))
     if not is_member(user):
         query = query.where(Theme.visibility == "public")
     return query
@@ -154,9 +158,27 @@ def _facet_column(name):
     }[name]
 
 
-def facet_counts(user, filters):
-    """{facet: [(value, count), ...]}: per facet one grouped query under the other filters,
-    so each count says how many entries choosing that value would show."""
+FACET_LIMIT = 30  # values shown per facet (the most frequent); the chosen one always shows
+CACHE_MAX = 512  # filter sets whose counts a worker keeps
+_CACHE_LOCK = threading.Lock()
+
+
+def register_stamp():
+    """What the register's counts depend on, read cheaply (the partial index on updated_at):
+    number and latest change of the advice rows, and of the themes (visibility, slug). Any
+    change to an advice (posted, answered, hidden, moved, merged, deleted) or a theme gives a
+    new stamp, on every worker, whichever code path made it."""
+    advice = Thread.sent_on.is_not(None)
+    # One statement of four sub-queries: the max alone reads one entry of its index, the
+    # count alone scans the smallest covering one (together they would read every row).
+    return tuple(db.session.execute(db.select(
+        db.select(db.func.count(Thread.id)).where(advice).scalar_subquery(),
+        db.select(db.func.max(Thread.updated_at)).where(advice).scalar_subquery(),
+        db.select(db.func.count(Theme.id)).scalar_subquery(),
+        db.select(db.func.max(Theme.updated_at)).scalar_subquery())).one())
+
+
+def _compute_counts(user, filters):
     result = {}
     for name in FACETS:
         column = _facet_column(name)
@@ -170,7 +192,51 @@ def facet_counts(user, filters):
         else:
             rows.sort(key=lambda r: (-r[1], str(r[0])))
         result[name] = rows
-    return result
+    total = db.session.scalar(visible_advice(user).where(*_conditions(filters))
+                              .with_only_columns(db.func.count(Thread.id)))
+    return result, total
+
+
+def _cache():
+    return current_app.extensions.setdefault("advice_counts", OrderedDict())
+
+
+def register_counts(user, filters):
+    """({facet: [(value, count), ...]}, total): per facet one grouped query under the other
+    filters, so each count says how many entries choosing that value would show; and the
+    number of entries under all filters. Kept per worker for each filter set and audience
+    until register_stamp() changes (bounded: the least recently used set goes first)."""
+    key = (is_member(user), tuple(str(getattr(filters, name)) for name in FACETS), register_stamp())
+    cache = _cache()
+    with _CACHE_LOCK:
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+    if found is None:
+        found = _compute_counts(user, filters)
+        with _CACHE_LOCK:
+            cache[key] = found
+            while len(cache) > CACHE_MAX:
+                cache.popitem(last=False)
+    facets, total = found
+    return {name: bounded(name, rows, filters) for name, rows in facets.items()}, total
+
+
+def bounded(name, rows, filters):
+    """At most FACET_LIMIT values of a facet (they come most frequent first), keeping the
+    chosen value; years (one a year) are all shown."""
+    if name == "year" or len(rows) <= FACET_LIMIT:
+        return rows
+    chosen = str(getattr(filters, name))
+    kept = rows[:FACET_LIMIT]
+    if chosen and all(str(value) != chosen for value, _count in kept):
+        kept += [row for row in rows if str(row[0]) == chosen]
+    return kept
+
+
+def facet_counts(user, filters):
+    """{facet: [(value, count), ...]} (see register_counts)."""
+    return register_counts(user, filters)[0]
 
 
 def csv_rows(rows, lang, base_url):
@@ -244,7 +310,7 @@ def statistics(user, lang):
 def due_for_reminder(today):
     """Advice still awaiting an answer, sent more than the setting's weeks ago, not reminded yet."""
     weeks = current_app.config["ADVICE_REMINDER_WEEKS"]
-    cutoff = (today - timedelta(weeks=weeks)).isoformat()
+    cutoff = today - timedelta(weeks=weeks)
     return db.session.scalars(
         db.select(Thread).where(
             Thread.kind == "advice", Thread.status == "visible", status_expr() == "awaiting",
@@ -288,5 +354,5 @@ def is_answered(thread):
     return (thread.fields or {}).get("answer_status") in ANSWERED
 
 
-__all__ = ["record_answer", "Filters", "facet_counts", "advice_query", "csv_rows", "statistics",
+__all__ = ["record_answer", "Filters", "facet_counts", "register_counts", "advice_query", "csv_rows", "statistics",
            "send_reminders", "parse_bool"]

@@ -31,13 +31,15 @@ def _user():
 @bp.get("/advice")
 def register():
     filters = services.Filters.from_args(request.args)
+    facets, total = services.register_counts(current_user, filters)
     pagination = db.paginate(services.advice_query(current_user, filters).options(*queries.list_options()),
-                             page=filters.page, per_page=services.PER_PAGE, error_out=False, count=True)
+                             page=filters.page, per_page=services.PER_PAGE, error_out=False, count=False)
+    pagination.total = total  # counted (and cached) with the facets
     lang = current_language()
     themes = {t.slug: t.name(lang) for t in db.session.scalars(db.select(Theme))}
     return render_template(
         "advice/register.html", filters=filters, pagination=pagination, threads=list(pagination.items),
-        facets=services.facet_counts(current_user, filters), theme_names=themes,
+        facets=facets, theme_names=themes,
         status_labels=STATUS_LABELS, province_label=lambda code: province_name(code, lang),
     )
 
