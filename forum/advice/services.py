@@ -10,11 +10,11 @@ from flask import current_app
 
 from .. import outbox
 from ..extensions import db
-from ..models import LANGUAGES, Post, Theme, Thread, User
-from ..permissions import can_record_answer, is_member
+from ..models import LANGUAGES, AdviceRevision, Post, Theme, Thread, User
+from ..permissions import can_edit_advice, can_record_answer, is_member
 from ..places import find_province
 from ..transactions import unit_of_work
-from .fields import ANSWERED, STATUSES, AdviceError, clean_answer, parse_bool
+from .fields import ANSWERED, STATUSES, AdviceError, clean, clean_answer, parse_bool
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ def record_answer(user, thread, status, answered_on=None, follow_up="", prepared
     if len(follow_up) > 4000:
         raise AdviceError("field_too_long", field="follow_up")
     fields.update(answer_status=status, answered_on=answered, follow_up=follow_up)
+    if prepared or _shown(fields, thread.municipality, thread.province) != _shown(
+            thread.fields, thread.municipality, thread.province):
+        keep_revision(user, thread, "answer")
     if prepared:
         from ..attachments.services import add_attachments
 
@@ -61,6 +64,72 @@ def record_answer(user, thread, status, answered_on=None, follow_up="", prepared
     thread.fields = fields  # a new dict: JSON columns do not track changes inside
     outbox.enqueue("thread", thread.id)
     return thread
+
+
+# -- correcting an advice, with its history ---------------------------------------------
+
+# The fields the history compares and shows, in the order of the advice's card.
+HISTORY_FIELDS = ("requested", "sent_on", "addressee", "municipality", "province", "summary",
+                  "answer_status", "answered_on", "follow_up")
+
+
+def _shown(fields, municipality, province):
+    values = dict(fields or {}, municipality=municipality, province=province)
+    return {name: values.get(name, "") for name in HISTORY_FIELDS}
+
+
+def keep_revision(user, thread, change):
+    """Keep the advice's fields as they are now (before `change`, "edit" or "answer")."""
+    db.session.add(AdviceRevision(thread_id=thread.id, editor_id=user.id if user else None, change=change,
+                                  fields=_shown(thread.fields, thread.municipality, thread.province)))
+
+
+@unit_of_work()
+def edit_advice(user, thread, values, today=None):
+    """Correct an advice's own fields (requested, sent_on, addressee, municipality, province,
+    summary) after posting; the earlier values go into its history. The answer and what
+    happened next stay as recorded (their own form). Returns whether anything changed. Commits."""
+    if not can_edit_advice(user, thread):
+        raise AdviceError("forbidden")
+    current = dict(thread.fields or {})
+    columns, extra = clean(dict(
+        values, answer_status=current.get("answer_status"), answered_on=current.get("answered_on"),
+        follow_up=current.get("follow_up"), text_only=current.get("text_only")), today)
+    fields = dict(current, **extra)
+    if _shown(fields, columns["municipality"], columns["province"]) == _shown(
+            current, thread.municipality, thread.province):
+        return False
+    keep_revision(user, thread, "edit")
+    thread.municipality, thread.province = columns["municipality"], columns["province"]
+    thread.fields = fields  # a new dict: JSON columns do not track changes inside
+    outbox.enqueue("thread", thread.id)
+    return True
+
+
+@dataclass
+class Version:
+    """One state of an advice's fields: who made it, when, how ("post", "edit", "answer"),
+    its values and the names of those that differ from the state before it."""
+    editor: object
+    made_at: object
+    change: str
+    values: dict
+    changed: list
+
+
+def history(thread):
+    """The advice's versions, newest first. A revision keeps the state *before* a change,
+    so version k was made by revision k-1's editor; the first is the posting."""
+    revisions = db.session.scalars(db.select(AdviceRevision).where(AdviceRevision.thread_id == thread.id)
+                                   .order_by(AdviceRevision.id)).all()
+    states = [r.fields for r in revisions] + [_shown(thread.fields, thread.municipality, thread.province)]
+    makers = [(thread.author, thread.created_at, "post")] + [(r.editor, r.created_at, r.change) for r in revisions]
+    versions = []
+    for i, (values, (editor, made_at, change)) in enumerate(zip(states, makers)):
+        before = states[i - 1] if i else None
+        changed = [n for n in HISTORY_FIELDS if before is not None and before.get(n, "") != values.get(n, "")]
+        versions.append(Version(editor, made_at, change, values, changed))
+    return versions[::-1]
 
 
 # -- the register ----------------------------------------------------------------------
@@ -354,5 +423,5 @@ def is_answered(thread):
     return (thread.fields or {}).get("answer_status") in ANSWERED
 
 
-__all__ = ["record_answer", "Filters", "facet_counts", "register_counts", "advice_query", "csv_rows", "statistics",
+__all__ = ["record_answer", "edit_advice", "history", "Filters", "facet_counts", "register_counts", "advice_query", "csv_rows", "statistics",
            "send_reminders", "parse_bool"]
