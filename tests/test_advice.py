@@ -174,6 +174,29 @@ def test_register_filters_counts_and_csv(app, client, council, make_thread, make
     assert liege["answer_status"] == "partly" and liege["requested"] == "requested"
 
 
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_the_csv_opened_back_equals_the_api(app, client, council, make_thread, make_theme, make_org, make_user, lang):
+    from forum.places import province_name
+
+    _seed(make_thread, make_theme, council, make_org, make_user)
+    for query in ("", f"year={LAST_YEAR}", "municipality=Utrecht", "status=partly"):
+        response = client.get(f"/{lang}/advice.csv?{query}")
+        rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+        api = client.get(f"/api/v1/advice?{query}&per_page=100").get_json()
+        assert api["total"] == len(rows) and rows, query
+        assert [int(r["id"]) for r in rows] == [r["id"] for r in api["results"]], query  # same order
+        for row, entry in zip(rows, api["results"]):
+            summary = row.pop("summary")
+            assert not summary.startswith(("=", "+", "-", "@"))  # formula-safe
+            assert row["title"] == entry["title"] and row["language"] == entry["language"]
+            assert row["municipality"] == entry["municipality"]
+            assert row["province"] == province_name(entry["province"], lang)
+            assert row["requested"] == ("requested" if entry["requested"] else "own")
+            assert row["sent_on"] == entry["sent_on"] and row["answer_status"] == entry["answer_status"]
+            assert (row["answered_on"] or None) == entry["answered_on"]
+            assert row["url"].rsplit("/t/", 1)[1] == entry["url"].rsplit("/t/", 1)[1].split("/")[0]
+
+
 def test_statistics_chart_figures_equal_the_table(app, council, make_thread, make_theme, make_org, make_user):
     _seed(make_thread, make_theme, council, make_org, make_user)
     member = as_member(app, council["poster"])

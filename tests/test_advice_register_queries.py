@@ -154,3 +154,40 @@ def test_a_facet_shows_a_bounded_number_of_values(app, client, make_org, make_us
     page = html(client.get("/nl/advice?municipality=Gemeente 4"))
     assert page.count('class="advice-entry"') == 1
     assert re.search(r'<strong aria-current="true">Gemeente 4 \(1\)</strong>', page)  # the chosen one stays
+
+
+def test_the_migration_fills_the_columns_of_existing_advice(other_site_config):
+    """Advice posted before the columns existed is found in the register after the upgrade."""
+    import json
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from forum import create_app
+
+    app = create_app(other_site_config())
+    with app.app_context():
+        upgrade(revision="b4e1c7a9d2f5")  # the revision before the advice columns
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO theme (id, slug, name_nl, name_fr, description_nl, description_fr, position, visibility, "
+                "post_policy, created_at, updated_at) VALUES (1, 'wonen', 'Wonen', 'Logement', '', '', 0, 'public', "
+                "'everyone', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            for n, (kind, fields) in enumerate([
+                    ("advice", {"requested": True, "sent_on": f"{LAST_YEAR}-05-06", "answer_status": "partly"}),
+                    ("advice", {"requested": False, "sent_on": f"{LAST_YEAR - 1}-01-02"}),
+                    ("question", {})], start=1):
+                connection.execute(text(
+                    "INSERT INTO thread (id, theme_id, kind, title, language, status, municipality, province, closed, "
+                    "fields, locked, pinned, last_post_at, post_count, thanks_count, created_at, updated_at) VALUES "
+                    "(:id, 1, :kind, 'Advies', 'nl', 'visible', 'Utrecht', 'NL-UT', false, :fields, false, '', "
+                    "CURRENT_TIMESTAMP, 0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"id": n, "kind": kind, "fields": json.dumps(fields)})
+        upgrade()
+        rows = {row.id: row for row in db.session.execute(db.select(
+            Thread.id, Thread.sent_on, Thread.sent_year, Thread.answer_status, Thread.requested))}
+        assert tuple(rows[1])[1:] == (date(LAST_YEAR, 5, 6), LAST_YEAR, "partly", True)
+        assert tuple(rows[2])[1:] == (date(LAST_YEAR - 1, 1, 2), LAST_YEAR - 1, "awaiting", False)
+        assert tuple(rows[3])[1:] == (None, None, None, None)
+        db.session.remove()
+        db.engine.dispose()

@@ -5,6 +5,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import quote, urlencode
 
 from flask import current_app
 
@@ -176,6 +177,12 @@ class Filters:
         values["sort"] = self.sort if self.sort != "new" else ""
         values.update(changes)
         return {k: v for k, v in values.items() if v}
+
+    def link(self, base, **changes):
+        """`base` (the register's path, built once a page) with these filters' query: the
+        facet links are many, and url_for for each cost more than the page's queries."""
+        args = self.args(**changes)
+        return base + ("?" + urlencode(args, quote_via=quote) if args else "")
 
     @property
     def active(self):

@@ -6,13 +6,14 @@ from datetime import date
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..attachments import posting as attachment_posting
 from ..attachments.services import AttachmentRefused
 from ..extensions import db
 from ..formtools import option, show_error
 from ..i18n import current_language
-from ..models import Theme
+from ..models import Theme, Thread
 from ..permissions import (can_edit_advice, can_moderate, can_read_thread, can_record_answer, member_required,
                            moderator_required)
 from ..places import province_choices, province_name
@@ -33,7 +34,8 @@ def _user():
 def register():
     filters = services.Filters.from_args(request.args)
     facets, total = services.register_counts(current_user, filters)
-    pagination = db.paginate(services.advice_query(current_user, filters).options(*queries.list_options()),
+    # An entry shows its council, nothing of its author or tags: load just that.
+    pagination = db.paginate(services.advice_query(current_user, filters).options(joinedload(Thread.organisation)),
                              page=filters.page, per_page=services.PER_PAGE, error_out=False, count=False)
     pagination.total = total  # counted (and cached) with the facets
     lang = current_language()
@@ -42,6 +44,7 @@ def register():
         "advice/register.html", filters=filters, pagination=pagination, threads=list(pagination.items),
         facets=facets, theme_names=themes,
         status_labels=STATUS_LABELS, province_label=lambda code: province_name(code, lang),
+        register_path=url_for("advice.register"),
     )
 
 
@@ -50,7 +53,8 @@ def register_csv():
     """The filtered register as CSV (at most CSV_MAX rows), every cell formula-safe."""
     filters = services.Filters.from_args(request.args)
     rows = db.session.scalars(services.advice_query(current_user, filters)
-                              .options(*queries.list_options()).limit(CSV_MAX)).unique()
+                              .options(contains_eager(Thread.theme), joinedload(Thread.organisation))
+                              .limit(CSV_MAX)).unique()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in services.csv_rows(rows, current_language(), current_app.config["BASE_URL"]):
