@@ -123,6 +123,9 @@ def test_cached_counts_follow_every_change(app, client, register, make_user, mak
     assert "6 advices" in page or "6 adviezen" in page
     page = html(client.get("/nl/advice"))  # from the cache: the same figures
     assert _status_count(page, "adopted") == 2
+    # The facets' links kept with the counts follow the sort as well.
+    assert "status=adopted&amp;sort=old" in html(client.get("/nl/advice?sort=old"))
+    assert "sort=old" not in html(client.get("/nl/advice")).split('class="sidebar facets"')[1]
     first = register["threads"][0]
     council = as_member(app, register["poster"])
     assert council.post_form(f"/nl/advice/{first.id}/answer", {"answer_status": "adopted"}).status_code == 302

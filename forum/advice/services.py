@@ -277,25 +277,35 @@ def _cache():
     return current_app.extensions.setdefault("advice_counts", OrderedDict())
 
 
+@dataclass
+class Counts:
+    """A filter set's facet counts (bounded) and total, with the facets' HTML per language
+    (filled by the view)."""
+    facets: dict
+    total: int
+    fragments: dict
+
+
 def register_counts(user, filters):
-    """({facet: [(value, count), ...]}, total): per facet one grouped query under the other
-    filters, so each count says how many entries choosing that value would show; and the
-    number of entries under all filters. Kept per worker for each filter set and audience
-    until register_stamp() changes (bounded: the least recently used set goes first)."""
-    key = (is_member(user), tuple(str(getattr(filters, name)) for name in FACETS), register_stamp())
+    """Counts for the register: per facet [(value, count), ...] from one grouped query under
+    the other filters, so each count says how many entries choosing that value would show;
+    and the number of entries under all filters. Kept per worker for each filter set and
+    audience until register_stamp() changes (bounded: the least recently used set goes first)."""
+    # The sort too: the facets' links keep it (the counts do not depend on it).
+    key = (is_member(user), tuple(str(getattr(filters, name)) for name in FACETS), filters.sort, register_stamp())
     cache = _cache()
     with _CACHE_LOCK:
         found = cache.get(key)
         if found is not None:
             cache.move_to_end(key)
     if found is None:
-        found = _compute_counts(user, filters)
+        facets, total = _compute_counts(user, filters)
+        found = Counts({name: bounded(name, rows, filters) for name, rows in facets.items()}, total, {})
         with _CACHE_LOCK:
             cache[key] = found
             while len(cache) > CACHE_MAX:
                 cache.popitem(last=False)
-    facets, total = found
-    return {name: bounded(name, rows, filters) for name, rows in facets.items()}, total
+    return found
 
 
 def bounded(name, rows, filters):
@@ -308,11 +318,6 @@ def bounded(name, rows, filters):
     if chosen and all(str(value) != chosen for value, _count in kept):
         kept += [row for row in rows if str(row[0]) == chosen]
     return kept
-
-
-def facet_counts(user, filters):
-    """{facet: [(value, count), ...]} (see register_counts)."""
-    return register_counts(user, filters)[0]
 
 
 def csv_rows(rows, lang, base_url):
@@ -430,5 +435,5 @@ def is_answered(thread):
     return (thread.fields or {}).get("answer_status") in ANSWERED
 
 
-__all__ = ["record_answer", "edit_advice", "history", "Filters", "facet_counts", "register_counts", "advice_query", "csv_rows", "statistics",
+__all__ = ["record_answer", "edit_advice", "history", "Filters", "register_counts", "advice_query", "csv_rows", "statistics",
            "send_reminders", "parse_bool"]

@@ -6,6 +6,7 @@ from datetime import date
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..attachments import posting as attachment_posting
@@ -33,18 +34,22 @@ def _user():
 @bp.get("/advice")
 def register():
     filters = services.Filters.from_args(request.args)
-    facets, total = services.register_counts(current_user, filters)
+    counts = services.register_counts(current_user, filters)
     # An entry shows its council, nothing of its author or tags: load just that.
     pagination = db.paginate(services.advice_query(current_user, filters).options(joinedload(Thread.organisation)),
                              page=filters.page, per_page=services.PER_PAGE, error_out=False, count=False)
-    pagination.total = total  # counted (and cached) with the facets
+    pagination.total = counts.total  # counted (and cached) with the facets
     lang = current_language()
-    themes = {t.slug: t.name(lang) for t in db.session.scalars(db.select(Theme))}
+    register_path = url_for("advice.register")
+    facets_html = counts.fragments.get(lang)
+    if facets_html is None:  # the facets' HTML is kept with their counts, per language
+        themes = {t.slug: t.name(lang) for t in db.session.scalars(db.select(Theme))}
+        facets_html = counts.fragments[lang] = Markup(render_template(
+            "advice/_facets.html", filters=filters, facets=counts.facets, theme_names=themes,
+            province_label=lambda code: province_name(code, lang), register_path=register_path))
     return render_template(
         "advice/register.html", filters=filters, pagination=pagination, threads=list(pagination.items),
-        facets=facets, theme_names=themes,
-        status_labels=STATUS_LABELS, province_label=lambda code: province_name(code, lang),
-        register_path=url_for("advice.register"),
+        facets_html=facets_html, register_path=register_path,
     )
 
 
