@@ -69,7 +69,6 @@ PAGES = {
         ("advice-thread", "/{lang}/t/{own_advice}"),
         ("advice-answer", "/{lang}/advice/{own_advice}/answer"),
         ("advice-edit", "/{lang}/advice/{own_advice}/edit"),
-        ("advice-edit-errors", "/{lang}/advice/{own_advice}/edit", SUBMIT_EMPTY),
         ("advice-history", "/{lang}/advice/{own_advice}/history"),
     ],
     MODERATOR: [
