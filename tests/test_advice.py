@@ -248,14 +248,38 @@ def test_the_reminder_is_sent_once_in_the_posters_language(app, mail, make_org, 
                 fields=advice_fields(sent_on=(date.today() - timedelta(weeks=3)).isoformat()))
     make_thread(author=poster, kind="advice", theme=make_theme(),
                 fields=advice_fields(sent_on=f"{LAST_YEAR - 1}-01-01", answer_status="adopted"))
+    from forum.jobs.runner import run_round
+
+    run_round(app, {})  # the job process, twice: one mail
+    run_round(app, {})
     with app.app_context():
-        assert send_reminders() == 1
         assert send_reminders() == 0
     messages = mail.to(poster.email)
     assert len(messages) == 1
     body = mail.body(messages[0])
     assert shows(app, body, "You get this reminder once per advice.", "fr")
     assert f"/fr/advice/{old.id}/answer" in body
+
+
+def test_the_reminder_reaches_the_council_when_the_poster_has_left_it(app, mail, make_org, make_user, make_thread,
+                                                                      make_theme):
+    from forum.advice.services import send_reminders
+    from forum.models import User
+
+    org = make_org(name="Adviesraad Sociaal Domein Tiel")
+    poster = make_user(organisation=org)
+    stays_nl, stays_fr = make_user(organisation=org), make_user(organisation=org, locale="fr")
+    elsewhere = make_user(organisation=make_org(name="Adviesraad Culemborg"))
+    make_thread(author=poster, kind="advice", theme=make_theme(),
+                fields=advice_fields(sent_on=(date.today() - timedelta(weeks=10)).isoformat()))
+    with app.app_context():
+        db.session.get(User, poster.id).organisation_id = elsewhere.organisation_id  # moved to another council
+        db.session.commit()
+        assert send_reminders() == 2
+        assert send_reminders() == 0
+    assert not mail.to(poster.email) and not mail.to(elsewhere.email)
+    assert shows(app, mail.body(mail.to(stays_nl.email)[0]), "You get this reminder once per advice.", "nl")
+    assert shows(app, mail.body(mail.to(stays_fr.email)[0]), "You get this reminder once per advice.", "fr")
 
 
 def test_import_validates_and_export_keeps_the_advice_fields(app, council, make_thread, make_theme):

@@ -400,10 +400,31 @@ def due_for_reminder(today):
     ).all()
 
 
+REMINDER_RECIPIENTS_MAX = 30
+
+
+def reminder_recipients(thread):
+    """Who hears that an advice still awaits its answer: the member who posted it while they
+    are an active member of that council; when they left it (or their account did), the
+    council's active members, so the reminder still reaches the council."""
+    def active(user):
+        return user is not None and user.deleted_at is None and user.status == "active"
+
+    author = db.session.get(User, thread.author_id) if thread.author_id else None
+    if active(author) and (thread.organisation_id is None or author.organisation_id == thread.organisation_id):
+        return [author]
+    if thread.organisation_id is None:
+        return []
+    return db.session.scalars(
+        db.select(User).where(User.organisation_id == thread.organisation_id, User.status == "active",
+                              User.deleted_at.is_(None)).order_by(User.id).limit(REMINDER_RECIPIENTS_MAX)).all()
+
+
 def send_reminders(today=None):
-    """Remind the posting member of each advice without an answer after the set weeks,
-    once: the thread is marked before the mail leaves (a failed mail is not retried, a
-    second run sends nothing). Returns how many were sent. Runs inside the job's unit."""
+    """Remind the council of each advice without an answer after the set weeks (see
+    reminder_recipients), each person in their own language, once: the thread is marked
+    before the mail leaves (a failed mail is not retried, a second run sends nothing).
+    Returns how many mails were sent. Runs inside the job's unit."""
     from flask_babel import gettext as _
 
     from auth.mail import send_mail
@@ -415,19 +436,18 @@ def send_reminders(today=None):
     for thread in due_for_reminder(today):
         thread.fields = dict(thread.fields, reminded_on=today.isoformat())
         db.session.commit()  # claimed: a second run finds it marked
-        author = db.session.get(User, thread.author_id) if thread.author_id else None
-        if author is None or author.deleted_at is not None or author.status != "active":
-            continue
-        lang = author.locale if author.locale in LANGUAGES else "nl"
-        try:
-            send_mail(author.email, "advice_reminder", lang, subject=lambda: _("Has the municipality answered your advice?"),
-                      headers={"Auto-Submitted": "auto-generated"}, user=author, thread=thread,
-                      weeks=current_app.config["ADVICE_REMINDER_WEEKS"],
-                      link=external_url("threads.thread", thread_id=thread.id, lang=lang),
-                      answer_link=external_url("advice.record_answer", thread_id=thread.id, lang=lang))
-            sent += 1
-        except Exception:  # one refused address must not stop the others
-            log.exception("advice reminder for thread %s failed", thread.id)
+        for person in reminder_recipients(thread):
+            lang = person.locale if person.locale in LANGUAGES else "nl"
+            try:
+                send_mail(person.email, "advice_reminder", lang,
+                          subject=lambda: _("Has the municipality answered your advice?"),
+                          headers={"Auto-Submitted": "auto-generated"}, user=person, thread=thread,
+                          weeks=current_app.config["ADVICE_REMINDER_WEEKS"],
+                          link=external_url("threads.thread", thread_id=thread.id, lang=lang),
+                          answer_link=external_url("advice.record_answer", thread_id=thread.id, lang=lang))
+                sent += 1
+            except Exception:  # one refused address must not stop the others
+                log.exception("advice reminder for thread %s to user %s failed", thread.id, person.id)
     return sent
 
 
