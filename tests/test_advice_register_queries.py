@@ -74,6 +74,7 @@ def register(make_org, make_user, make_thread, make_theme):
     for n, status in enumerate(["awaiting", "adopted", "partly", "not_adopted", "no_answer", "adopted"]):
         answered = "" if status == "awaiting" else f"{LAST_YEAR - n % 2}-12-01"
         threads.append(make_thread(author=poster, kind="advice", theme=public, language="fr" if n % 3 == 0 else "nl",
+                                   tags=("minima", "wonen") if n % 2 else ("minima",),
                                    fields=advice_fields(sent_on=f"{LAST_YEAR - n % 2}-0{n + 1}-10", answer_status=status,
                                                         answered_on=answered, municipality=f"Plaats {n % 3}")))
     make_thread(author=poster, kind="question", theme=public)
@@ -83,6 +84,7 @@ def register(make_org, make_user, make_thread, make_theme):
 REGISTER_PAGES = ["/nl/advice", "/nl/advice?sort=old", f"/nl/advice?status=adopted&year={LAST_YEAR}",
                   "/nl/advice?status=partly", f"/nl/advice?year={LAST_YEAR - 1}&page=2",
                   "/nl/advice?requested=requested&language=fr", "/nl/advice?municipality=Plaats%201",
+                  "/nl/advice?tag=wonen&status=adopted",
                   f"/nl/advice.csv?year={LAST_YEAR}"]
 
 
@@ -199,3 +201,13 @@ def test_the_migration_fills_the_columns_of_existing_advice(other_site_config):
         assert tuple(rows[3])[1:] == (None, None, None, None)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_topic_filter_counts_tags(client, register):
+    page = html(client.get("/nl/advice"))
+    counts = dict((tag, int(n)) for tag, n in re.findall(r'tag=(\w+)"[^>]*>\w+</a> <span class="count">\((\d+)\)', page))
+    assert counts == {"minima": 6, "wonen": 3}
+    page = html(client.get("/nl/advice?tag=wonen"))
+    assert page.count('class="advice-entry"') == 3
+    assert _status_count(page.replace("tag=wonen&amp;", ""), "adopted") == 2  # counts under the tag
+    assert html(client.get("/nl/advice?tag=Wonen")).count('class="advice-entry"') == 3

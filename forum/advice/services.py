@@ -11,7 +11,7 @@ from flask import current_app
 
 from .. import outbox
 from ..extensions import db
-from ..models import LANGUAGES, AdviceRevision, Post, Theme, Thread, User
+from ..models import LANGUAGES, AdviceRevision, Post, Tag, Theme, Thread, User, thread_tags
 from ..permissions import can_edit_advice, can_record_answer, is_member
 from ..places import find_province
 from ..transactions import unit_of_work
@@ -135,7 +135,8 @@ def history(thread):
 
 # -- the register ----------------------------------------------------------------------
 
-FACETS = ("municipality", "province", "year", "theme", "requested", "status", "language")
+# "Topic" in the issue: the theme and the tags.
+FACETS = ("municipality", "province", "year", "theme", "tag", "requested", "status", "language")
 
 
 @dataclass
@@ -144,6 +145,7 @@ class Filters:
     province: str = ""
     year: str = ""
     theme: str = ""
+    tag: str = ""
     requested: str = ""  # "requested" or "own"
     status: str = ""
     language: str = ""
@@ -164,6 +166,7 @@ class Filters:
             province=(find_province(province) or "") if province else "",
             year=year if year.isdigit() and len(year) == 4 else "",
             theme=(args.get("theme") or "").strip()[:80],
+            tag=(args.get("tag") or "").strip().lower()[:40],
             requested=args.get("requested") if args.get("requested") in ("requested", "own") else "",
             status=args.get("status") if args.get("status") in STATUSES else "",
             language=args.get("language") if args.get("language") in LANGUAGES else "",
@@ -199,6 +202,8 @@ def _conditions(filters, skip=None):
         conds.append(year_expr() == int(filters.year))
     if filters.theme and skip != "theme":
         conds.append(Theme.slug == filters.theme)
+    if filters.tag and skip != "tag":
+        conds.append(Thread.tags.any(Tag.name == filters.tag))
     if filters.requested and skip != "requested":
         conds.append(requested_expr().is_(filters.requested == "requested"))
     if filters.status and skip != "status":
@@ -229,7 +234,7 @@ def advice_query(user, filters):
 def _facet_column(name):
     return {
         "municipality": Thread.municipality, "province": Thread.province, "year": year_expr(),
-        "theme": Theme.slug, "requested": requested_expr(), "status": status_expr(),
+        "theme": Theme.slug, "tag": Tag.name, "requested": requested_expr(), "status": status_expr(),
         "language": Thread.language,
     }[name]
 
@@ -258,7 +263,10 @@ def _compute_counts(user, filters):
     result = {}
     for name in FACETS:
         column = _facet_column(name)
-        stmt = (visible_advice(user).where(*_conditions(filters, skip=name))
+        stmt = visible_advice(user)
+        if name == "tag":  # tags are set with the thread (creation, import): the stamp sees them
+            stmt = stmt.join(thread_tags, thread_tags.c.thread_id == Thread.id).join(Tag, Tag.id == thread_tags.c.tag_id)
+        stmt = (stmt.where(*_conditions(filters, skip=name))
                 .with_only_columns(column, db.func.count(Thread.id)).group_by(column))
         rows = [(value, count) for value, count in db.session.execute(stmt) if value not in (None, "")]
         if name == "requested":
