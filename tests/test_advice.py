@@ -213,6 +213,11 @@ def test_statistics_chart_figures_equal_the_table(app, council, make_thread, mak
     assert chart == table
     assert table[(str(LAST_YEAR), "adopted")] == 1 and table[("Zorg", "awaiting")] == 1
     assert sum(v for (label, _s), v in table.items() if label.isdigit()) == 4
+    # The shares under each table follow from its figures (4 advices: 1 of each status).
+    shares = re.findall(r'<td data-share="(\w+)">(\d+)%</td>', page)
+    assert shares and all(int(value) == round(100 * sum(
+        v for (label, st), v in table.items() if st == status and label.isdigit()) / 4)
+        for status, value in shares[:5])
 
 
 def test_api_lists_advice_with_filters(app, client, council, make_thread, make_theme, make_org, make_user):
