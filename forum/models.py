@@ -4,6 +4,7 @@ from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
 from sqlalchemy import func
+from sqlalchemy import inspect as sa_inspect
 
 from .extensions import db
 from .places import COUNTRIES  # noqa: F401  (re-exported: forms and validation import it from here)
@@ -209,6 +210,9 @@ class Thread(TimestampMixin, db.Model):
     sent_year = db.Column(db.Integer)
     answer_status = db.Column(db.String(12))
     requested = db.Column(db.Boolean)
+    # When something the register counts last changed on this advice (kind, fields, status,
+    # theme, merge, place, language); a reply does not touch it. NULL on other kinds.
+    register_changed_at = db.Column(db.DateTime)
 
     theme = db.relationship("Theme")
     author = db.relationship("User", foreign_keys=[author_id])
@@ -243,7 +247,7 @@ class Thread(TimestampMixin, db.Model):
                  sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
         db.Index("ix_thread_advice_year", "sent_year", "status", "sent_on", "id",
                  sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
-        db.Index("ix_thread_advice_updated", "updated_at",
+        db.Index("ix_thread_advice_changed", "register_changed_at",
                  sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
     )
 
@@ -521,12 +525,22 @@ def advice_columns(kind, fields):
             "requested": bool(requested)}
 
 
+# What the register's counts read from a thread row (forum/advice/services.py).
+REGISTER_ATTRIBUTES = ("kind", "fields", "status", "theme_id", "merged_into_id", "municipality", "province",
+                       "language")
+
+
 @db.event.listens_for(Thread, "before_insert")
 @db.event.listens_for(Thread, "before_update")
 def _thread_advice_columns(_mapper, _connection, thread):
     for name, value in advice_columns(thread.kind, thread.fields).items():
         if getattr(thread, name) != value:
             setattr(thread, name, value)
+    state = sa_inspect(thread)
+    if thread.sent_on is None:
+        thread.register_changed_at = None
+    elif state.pending or any(state.attrs[name].history.has_changes() for name in REGISTER_ATTRIBUTES):
+        thread.register_changed_at = utcnow()
 
 
 def count(query_or_model):

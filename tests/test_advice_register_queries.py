@@ -112,7 +112,7 @@ def test_register_queries_read_the_advice_indexes(app, client, register, make_us
     assert checked >= 10
     # The sort and the counts' stamp read theirs; SQLite (which the tiny test tables do not
     # sway) also picks the status and year ones for those filters.
-    expected = {"ix_thread_advice_sent", "ix_thread_advice_updated"}
+    expected = {"ix_thread_advice_sent", "ix_thread_advice_changed"}
     if not ON_POSTGRES:
         expected |= {"ix_thread_advice_status", "ix_thread_advice_year"}
     assert expected <= used, used
@@ -146,6 +146,24 @@ def test_cached_counts_follow_every_change(app, client, register, make_user, mak
     page = html(client.get("/nl/advice"))
     assert _status_count(page, "adopted") == 2
     assert page.count('class="advice-entry"') == 5
+
+
+def test_a_reply_keeps_the_counts_an_answer_renews_them(app, client, register, make_user):
+    from forum.advice.services import register_stamp
+
+    thread = register["threads"][0]
+    with app.app_context():
+        before = register_stamp()
+    replier = as_member(app, make_user())
+    response = replier.post_form(f"/nl/t/{thread.id}/reply", {"body": "Bij ons speelde hetzelfde; we delen graag ons advies."})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Thread, thread.id).post_count == 2  # the thread row did change
+        assert register_stamp() == before  # but nothing the register counts
+    assert as_member(app, register["poster"]).post_form(
+        f"/nl/advice/{thread.id}/answer", {"answer_status": "adopted"}).status_code == 302
+    with app.app_context():
+        assert register_stamp() != before
 
 
 def test_a_facet_shows_a_bounded_number_of_values(app, client, make_org, make_user, make_thread, make_theme, monkeypatch):
@@ -199,6 +217,8 @@ def test_the_migration_fills_the_columns_of_existing_advice(other_site_config):
         assert tuple(rows[1])[1:] == (date(LAST_YEAR, 5, 6), LAST_YEAR, "partly", True)
         assert tuple(rows[2])[1:] == (date(LAST_YEAR - 1, 1, 2), LAST_YEAR - 1, "awaiting", False)
         assert tuple(rows[3])[1:] == (None, None, None, None)
+        changed = dict(db.session.execute(db.select(Thread.id, Thread.register_changed_at)).all())
+        assert changed[1] and changed[2] and changed[3] is None  # the stamp starts from the last update
         db.session.remove()
         db.engine.dispose()
 

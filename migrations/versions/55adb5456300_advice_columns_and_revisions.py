@@ -2,8 +2,9 @@
 
 The register filtered, sorted and counted on JSON values of `thread.fields`; at 10,000
 advices that took most of a page's time. Four columns copy them (NULL on every other
-kind), written through forum.models.advice_columns; partial indexes (advice rows only,
-`sent_on IS NOT NULL`) serve the sort, the status and year filters and the counts' stamp.
+kind), written through forum.models.advice_columns, and `register_changed_at` (when a
+counted column last changed); partial indexes (advice rows only, `sent_on IS NOT NULL`)
+serve the sort, the status and year filters and the counts' stamp.
 Existing advice rows are filled from their JSON here. `advice_revision` keeps an advice's
 fields as they were before each edit or recorded answer.
 
@@ -29,7 +30,7 @@ INDEXES = (
     ("ix_thread_advice_sent", ["status", "sent_on", "id"]),
     ("ix_thread_advice_status", ["answer_status", "status", "sent_on", "id"]),
     ("ix_thread_advice_year", ["sent_year", "status", "sent_on", "id"]),
-    ("ix_thread_advice_updated", ["updated_at"]),
+    ("ix_thread_advice_changed", ["register_changed_at"]),
 )
 
 
@@ -53,6 +54,7 @@ def upgrade():
         batch.add_column(sa.Column("sent_year", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("answer_status", sa.String(length=12), nullable=True))
         batch.add_column(sa.Column("requested", sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column("register_changed_at", sa.DateTime(), nullable=True))
     for name, columns in INDEXES:
         op.create_index(name, "thread", columns, sqlite_where=sa.text(ADVICE_ONLY),
                         postgresql_where=sa.text(ADVICE_ONLY))
@@ -73,12 +75,14 @@ def upgrade():
     thread = sa.table("thread", sa.column("id", sa.Integer), sa.column("kind", sa.String),
                       sa.column("fields", sa.JSON), sa.column("sent_on", sa.Date),
                       sa.column("sent_year", sa.Integer), sa.column("answer_status", sa.String),
-                      sa.column("requested", sa.Boolean))
+                      sa.column("requested", sa.Boolean), sa.column("updated_at", sa.DateTime),
+                      sa.column("register_changed_at", sa.DateTime))
     conn = op.get_bind()
-    for thread_id, fields in conn.execute(sa.select(thread.c.id, thread.c.fields).where(thread.c.kind == "advice")):
+    for thread_id, fields, updated in conn.execute(
+            sa.select(thread.c.id, thread.c.fields, thread.c.updated_at).where(thread.c.kind == "advice")):
         values = _columns(fields)
         if values:
-            conn.execute(thread.update().where(thread.c.id == thread_id).values(**values))
+            conn.execute(thread.update().where(thread.c.id == thread_id).values(register_changed_at=updated, **values))
 
 
 def downgrade():
@@ -87,6 +91,7 @@ def downgrade():
     for name, _columns_ in INDEXES:
         op.drop_index(name, table_name="thread")
     with op.batch_alter_table("thread") as batch:
+        batch.drop_column("register_changed_at")
         batch.drop_column("requested")
         batch.drop_column("answer_status")
         batch.drop_column("sent_year")
