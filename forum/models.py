@@ -249,6 +249,8 @@ class Thread(TimestampMixin, db.Model):
                  sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
         db.Index("ix_thread_advice_changed", "register_changed_at",
                  sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
+        db.Index("ix_thread_advice_id", "id",
+                 sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
     )
 
     @property

@@ -245,18 +245,16 @@ _CACHE_LOCK = threading.Lock()
 
 
 def register_stamp():
-    """What the register's counts depend on, read cheaply from indexes: the number and the
-    highest id of the advice rows, their latest register change (Thread.register_changed_at,
-    set by the ORM hooks when a counted column changes; a reply does not), and the number and
-    latest change of the themes (visibility, slug, names). Posting, answering, correcting,
-    hiding, moving, merging or deleting an advice, or changing a theme, gives a new stamp on
-    every worker, whichever code path made it; bulk inserts change the count and the id."""
+    """What the register's counts depend on, each read from one entry of an index: the
+    highest id of the advice rows (a new advice, bulk inserts too), their latest register
+    change (Thread.register_changed_at, set by the ORM hooks when a counted column changes;
+    a reply does not), and the number and latest change of the themes (visibility, slug,
+    names). Posting, answering, correcting, hiding, moving, merging or deleting an advice
+    (threads are never deleted outright: their status changes), or changing a theme, gives
+    a new stamp on every worker, whichever code path made it."""
     advice = Thread.sent_on.is_not(None)
-    # One statement of sub-queries: the max alone reads one entry of its index, the count
-    # and highest id scan the smallest covering one (together they would read every row).
-    rows = db.select(db.func.count(Thread.id).label("n"), db.func.max(Thread.id).label("top")).where(advice).subquery()
     return tuple(db.session.execute(db.select(
-        rows.c.n, rows.c.top,
+        db.select(db.func.max(Thread.id)).where(advice).scalar_subquery(),
         db.select(db.func.max(Thread.register_changed_at)).where(advice).scalar_subquery(),
         db.select(db.func.count(Theme.id)).scalar_subquery(),
         db.select(db.func.max(Theme.updated_at)).scalar_subquery())).one())

@@ -31,6 +31,7 @@ INDEXES = (
     ("ix_thread_advice_status", ["answer_status", "status", "sent_on", "id"]),
     ("ix_thread_advice_year", ["sent_year", "status", "sent_on", "id"]),
     ("ix_thread_advice_changed", ["register_changed_at"]),
+    ("ix_thread_advice_id", ["id"]),
 )
 
 
