@@ -4,6 +4,7 @@ from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
 from sqlalchemy import func
+from sqlalchemy import inspect as sa_inspect
 
 from .extensions import db
 from .places import COUNTRIES  # noqa: F401  (re-exported: forms and validation import it from here)
@@ -203,6 +204,17 @@ class Thread(TimestampMixin, db.Model):
     thanks_count = db.Column(db.Integer, nullable=False, default=0)
     merged_into_id = db.Column(db.Integer, db.ForeignKey("thread.id"))
     import_ref = db.Column(db.String(80), unique=True)
+    # Advice only (NULL on every other kind): indexed copies of the register's fields in
+    # `fields`, so the register filters, sorts and counts on columns. Written only through
+    # advice_columns() below: the ORM hooks at the end of this module for every ORM writer,
+    # a direct call in every bulk insert (forum/io/importer.py, bench/advice.py).
+    sent_on = db.Column(db.Date)
+    sent_year = db.Column(db.Integer)
+    answer_status = db.Column(db.String(12))
+    requested = db.Column(db.Boolean)
+    # When something the register counts last changed on this advice (kind, fields, status,
+    # theme, merge, place, language); a reply does not touch it. NULL on other kinds.
+    register_changed_at = db.Column(db.DateTime)
 
     theme = db.relationship("Theme")
     author = db.relationship("User", foreign_keys=[author_id])
@@ -228,6 +240,19 @@ class Thread(TimestampMixin, db.Model):
         # Partial: only the few pinned threads, so the planner knows the look-up is small.
         db.Index("ix_thread_pinned", "pinned", sqlite_where=db.text("pinned != ''"),
                  postgresql_where=db.text("pinned != ''")),
+        # The advice register (forum/advice/services.py): partial, on advice rows only (the
+        # register's queries say `sent_on IS NOT NULL`, a predicate with no bound value, so
+        # SQLite and PostgreSQL's generic plans can both prove the index applies).
+        db.Index("ix_thread_advice_sent", "status", "sent_on", "id",
+                 sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
+        db.Index("ix_thread_advice_status", "answer_status", "status", "sent_on", "id",
+                 sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
+        db.Index("ix_thread_advice_year", "sent_year", "status", "sent_on", "id",
+                 sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
+        db.Index("ix_thread_advice_changed", "register_changed_at",
+                 sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
+        db.Index("ix_thread_advice_id", "id",
+                 sqlite_where=db.text("sent_on IS NOT NULL"), postgresql_where=db.text("sent_on IS NOT NULL")),
     )
 
     @property
@@ -266,6 +291,21 @@ class PostRevision(db.Model):
     editor_id = db.Column(db.Integer, db.ForeignKey("user.id"))
     title = db.Column(db.String(200))
     body_source = db.Column(db.Text, nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    editor = db.relationship("User")
+
+
+class AdviceRevision(db.Model):
+    """An advice's register fields as they were before one edit or recorded answer
+    (forum/advice/services.py); the advice's history page lists them."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    thread_id = db.Column(db.Integer, db.ForeignKey("thread.id", ondelete="CASCADE"), nullable=False, index=True)
+    editor_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+    change = db.Column(db.String(10), nullable=False, default="edit")  # "edit" or "answer"
+    # municipality and province (the thread's columns) with the JSON fields, before the change
+    fields = db.Column(db.JSON, nullable=False, default=dict)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     editor = db.relationship("User")
@@ -495,6 +535,50 @@ class OrganisationChangeRequest(db.Model):
 
     user = db.relationship("User")
     organisation = db.relationship("Organisation")
+
+
+def advice_columns(kind, fields):
+    """The advice register's column copies of a thread's `fields`: {sent_on, sent_year,
+    answer_status, requested}, all None for any other kind (or an advice whose fields were
+    erased). Every writer of Thread.kind or Thread.fields goes through this: the ORM hooks
+    below, and bulk inserters by hand (`row.update(advice_columns(row["kind"], row["fields"]))`)."""
+    fields = fields or {}
+    sent = fields.get("sent_on") if kind == "advice" else None
+    if isinstance(sent, str):
+        try:
+            sent = date.fromisoformat(sent[:10])
+        except ValueError:
+            sent = None
+    elif isinstance(sent, datetime):
+        sent = sent.date()
+    elif not isinstance(sent, date):
+        sent = None
+    if sent is None:
+        return {"sent_on": None, "sent_year": None, "answer_status": None, "requested": None}
+    status = fields.get("answer_status") or "awaiting"
+    requested = fields.get("requested")
+    if isinstance(requested, str):
+        requested = requested.strip().lower() in ("1", "true", "yes", "on", "requested")
+    return {"sent_on": sent, "sent_year": sent.year, "answer_status": str(status)[:12],
+            "requested": bool(requested)}
+
+
+# What the register's counts read from a thread row (forum/advice/services.py).
+REGISTER_ATTRIBUTES = ("kind", "fields", "status", "theme_id", "merged_into_id", "municipality", "province",
+                       "language")
+
+
+@db.event.listens_for(Thread, "before_insert")
+@db.event.listens_for(Thread, "before_update")
+def _thread_advice_columns(_mapper, _connection, thread):
+    for name, value in advice_columns(thread.kind, thread.fields).items():
+        if getattr(thread, name) != value:
+            setattr(thread, name, value)
+    state = sa_inspect(thread)
+    if thread.sent_on is None:
+        thread.register_changed_at = None
+    elif state.pending or any(state.attrs[name].history.has_changes() for name in REGISTER_ATTRIBUTES):
+        thread.register_changed_at = utcnow()
 
 
 def count(query_or_model):

@@ -64,6 +64,15 @@ def can_record_answer(user, thread):
         thread.organisation_id is not None and user.organisation_id == thread.organisation_id)
 
 
+def can_edit_advice(user, thread):
+    """Correct an advice's register fields after posting (each change kept in its history):
+    the council's members (the advice is the council's, its members change over the years),
+    the member who posted it, and moderators. Other members discuss it in the thread."""
+    if can_record_answer(user, thread):
+        return True
+    return thread.kind == "advice" and can_post(user) and can_read_thread(user, thread) and _is_author(user, thread.author_id)
+
+
 def can_read_thread(user, thread):
     if thread.status == "deleted" and not can_moderate(user):
         return False

@@ -174,6 +174,29 @@ def test_register_filters_counts_and_csv(app, client, council, make_thread, make
     assert liege["answer_status"] == "partly" and liege["requested"] == "requested"
 
 
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_the_csv_opened_back_equals_the_api(app, client, council, make_thread, make_theme, make_org, make_user, lang):
+    from forum.places import province_name
+
+    _seed(make_thread, make_theme, council, make_org, make_user)
+    for query in ("", f"year={LAST_YEAR}", "municipality=Utrecht", "status=partly"):
+        response = client.get(f"/{lang}/advice.csv?{query}")
+        rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+        api = client.get(f"/api/v1/advice?{query}&per_page=100").get_json()
+        assert api["total"] == len(rows) and rows, query
+        assert [int(r["id"]) for r in rows] == [r["id"] for r in api["results"]], query  # same order
+        for row, entry in zip(rows, api["results"]):
+            summary = row.pop("summary")
+            assert not summary.startswith(("=", "+", "-", "@"))  # formula-safe
+            assert row["title"] == entry["title"] and row["language"] == entry["language"]
+            assert row["municipality"] == entry["municipality"]
+            assert row["province"] == province_name(entry["province"], lang)
+            assert row["requested"] == ("requested" if entry["requested"] else "own")
+            assert row["sent_on"] == entry["sent_on"] and row["answer_status"] == entry["answer_status"]
+            assert (row["answered_on"] or None) == entry["answered_on"]
+            assert row["url"].rsplit("/t/", 1)[1] == entry["url"].rsplit("/t/", 1)[1].split("/")[0]
+
+
 def test_statistics_chart_figures_equal_the_table(app, council, make_thread, make_theme, make_org, make_user):
     _seed(make_thread, make_theme, council, make_org, make_user)
     member = as_member(app, council["poster"])
@@ -190,6 +213,11 @@ def test_statistics_chart_figures_equal_the_table(app, council, make_thread, mak
     assert chart == table
     assert table[(str(LAST_YEAR), "adopted")] == 1 and table[("Zorg", "awaiting")] == 1
     assert sum(v for (label, _s), v in table.items() if label.isdigit()) == 4
+    # The shares under each table follow from its figures (4 advices: 1 of each status).
+    shares = re.findall(r'<td data-share="(\w+)">(\d+)%</td>', page)
+    assert shares and all(int(value) == round(100 * sum(
+        v for (label, st), v in table.items() if st == status and label.isdigit()) / 4)
+        for status, value in shares[:5])
 
 
 def test_api_lists_advice_with_filters(app, client, council, make_thread, make_theme, make_org, make_user):
@@ -225,14 +253,38 @@ def test_the_reminder_is_sent_once_in_the_posters_language(app, mail, make_org, 
                 fields=advice_fields(sent_on=(date.today() - timedelta(weeks=3)).isoformat()))
     make_thread(author=poster, kind="advice", theme=make_theme(),
                 fields=advice_fields(sent_on=f"{LAST_YEAR - 1}-01-01", answer_status="adopted"))
+    from forum.jobs.runner import run_round
+
+    run_round(app, {})  # the job process, twice: one mail
+    run_round(app, {})
     with app.app_context():
-        assert send_reminders() == 1
         assert send_reminders() == 0
     messages = mail.to(poster.email)
     assert len(messages) == 1
     body = mail.body(messages[0])
     assert shows(app, body, "You get this reminder once per advice.", "fr")
     assert f"/fr/advice/{old.id}/answer" in body
+
+
+def test_the_reminder_reaches_the_council_when_the_poster_has_left_it(app, mail, make_org, make_user, make_thread,
+                                                                      make_theme):
+    from forum.advice.services import send_reminders
+    from forum.models import User
+
+    org = make_org(name="Adviesraad Sociaal Domein Tiel")
+    poster = make_user(organisation=org)
+    stays_nl, stays_fr = make_user(organisation=org), make_user(organisation=org, locale="fr")
+    elsewhere = make_user(organisation=make_org(name="Adviesraad Culemborg"))
+    make_thread(author=poster, kind="advice", theme=make_theme(),
+                fields=advice_fields(sent_on=(date.today() - timedelta(weeks=10)).isoformat()))
+    with app.app_context():
+        db.session.get(User, poster.id).organisation_id = elsewhere.organisation_id  # moved to another council
+        db.session.commit()
+        assert send_reminders() == 2
+        assert send_reminders() == 0
+    assert not mail.to(poster.email) and not mail.to(elsewhere.email)
+    assert shows(app, mail.body(mail.to(stays_nl.email)[0]), "You get this reminder once per advice.", "nl")
+    assert shows(app, mail.body(mail.to(stays_fr.email)[0]), "You get this reminder once per advice.", "fr")
 
 
 def test_import_validates_and_export_keeps_the_advice_fields(app, council, make_thread, make_theme):
@@ -278,6 +330,9 @@ def test_import_round_trip_into_an_empty_site(app, runner, council, make_thread,
             assert thread.municipality == "Utrecht" and thread.province == "NL-UT"
             assert thread.fields["requested"] is False and thread.fields["answer_status"] == "no_answer"
             assert thread.fields["follow_up"] == "Geen reactie."
+            # The importer's bulk insert fills the register's columns (forum.models.advice_columns).
+            assert (thread.sent_on.isoformat(), thread.sent_year, thread.answer_status, thread.requested) == (
+                f"{LAST_YEAR}-03-14", LAST_YEAR, "no_answer", False)
     finally:
         with other.app_context():
             db.session.remove()

@@ -101,6 +101,7 @@ GET_EXPECTED = {
     # advice register (the world's thread is a question: recording an answer on it is a 404)
     "advice.register": PUBLIC, "advice.register_csv": PUBLIC, "advice.statistics": MODERATORS,
     "advice.record_answer": expect(LOGIN, 403, 404), "api.advice": PUBLIC,
+    "advice.edit": expect(LOGIN, 403, 404), "advice.history": expect(404),
     # events (a members-only event of the owner's council)
     "events.upcoming": PUBLIC, "events.month": PUBLIC, "events.feed_ics": PUBLIC, "api.events": PUBLIC,
     "events.event": HIDDEN, "events.event_ics": HIDDEN, "events.new": WRITERS,
@@ -162,7 +163,7 @@ POST_EXPECTED = {
     "admin.approve_org_request": MOD_POST, "admin.refuse_org_request": MOD_POST,
     "org_change.request": MEMBER_POST, "org_change.withdraw": MEMBER_POST,
     "attachments_pages.remove": refused(403),
-    "advice.record_answer": refused(404),
+    "advice.record_answer": refused(404), "advice.edit": refused(404),
     # privacy
     "privacy.export_download": MEMBER_POST, "privacy.delete": MEMBER_POST,
     # events: the event belongs to the owner's council

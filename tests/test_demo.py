@@ -39,6 +39,10 @@ def test_demo_loads_once_and_is_usable(app, runner, client):
         documents = db.session.scalar(db.select(db.func.count(Attachment.id)).join(Post).where(
             Post.thread_id.in_([t.id for t in advice]), Attachment.mime == "application/pdf"))
         assert documents == 12
+        # The register's columns are filled, and one advice was corrected (its history).
+        assert all(t.sent_year and t.answer_status == t.fields["answer_status"] for t in advice)
+        from forum.models import AdviceRevision
+        assert db.session.scalar(db.select(db.func.count(AdviceRevision.id))) == 1
         assert {t.language for t in threads} == {"nl", "fr"}
         assert any(t.accepted_post_id for t in threads) and any(t.thanks_count for t in threads)
         vacancies = [t for t in threads if t.kind == "vacancy"]

@@ -82,6 +82,7 @@ def _document(title, summary, municipality, lang):
 def add_advice_demo(today=None):
     """Create the demo advices (skipped when advice exists); returns how many were added."""
     from ..threads import services
+    from . import services as advice_services
 
     if db.session.scalar(db.select(db.func.count(Thread.id)).where(Thread.kind == "advice")):
         return 0
@@ -113,6 +114,10 @@ def add_advice_demo(today=None):
         if status == "awaiting" and days > 56:
             thread.fields = dict(thread.fields, reminded_on=(sent + timedelta(weeks=8)).isoformat())
         db.session.commit()
+        if key == "marieke":  # a correction after posting, so the demo shows an advice's history
+            advice_services.edit_advice(author, thread, dict(
+                thread.fields, municipality=municipality, province=province, sent_on=sent.isoformat(),
+                summary=summary + " Betrek ook de huisartsen bij het vinden van mantelzorgers."))
         added += 1
     extract_pending()
     return added

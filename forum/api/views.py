@@ -135,7 +135,7 @@ def advice():
     if province is not None:
         stmt = stmt.where(_province_is(Thread.province, province))
     if year is not None:
-        stmt = stmt.where(advice_services.year_expr() == f"{year:04d}")
+        stmt = stmt.where(advice_services.year_expr() == year)
     if status is not None:
         stmt = stmt.where(advice_services.status_expr() == status)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, update
 
 from ..extensions import db
-from ..models import Organisation, Post, SearchOutbox, Tag, Theme, Thread, User, thread_tags, utcnow
+from ..models import Organisation, Post, SearchOutbox, Tag, Theme, Thread, User, advice_columns, thread_tags, utcnow
 from ..transactions import end_read, unit_of_work
 from .validation import validate
 
@@ -136,6 +136,7 @@ def _write_threads(threads, theme_ids, user_ids, user_orgs, tag_ids, now):
             fields=t["fields"], locked=t["locked"], pinned="", last_post_at=created,
             post_count=len(t["posts"]), thanks_count=0, import_ref=t["import_ref"],
             created_at=created, updated_at=created,
+            **advice_columns(t["kind"], t["fields"]),  # a bulk insert skips the ORM hooks
         ))
     thread_ids = db.session.scalars(
         insert(Thread).returning(Thread.id, sort_by_parameter_order=True), thread_rows).all()

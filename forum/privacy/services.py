@@ -21,7 +21,7 @@ from ..events import services as events
 from ..errors import DomainError
 from ..extensions import db
 from ..models import (
-    LANGUAGES, DigestSent, Flag, ModerationAction, Notification, OrganisationChangeRequest, Post,
+    LANGUAGES, AdviceRevision, DigestSent, Flag, ModerationAction, Notification, OrganisationChangeRequest, Post,
     PostRevision, RateLimitEvent, Reaction, Thread, ThreadRead, User, Watch, utcnow,
 )
 from ..moderation.audit import record
@@ -337,6 +337,8 @@ def _remove_posts(user, posts):
     for thread in threads.values():
         if thread.author_id == user.id:
             thread.fields = {}
+            # An advice's earlier versions hold the same texts (forum/advice/services.py).
+            db.session.execute(db.delete(AdviceRevision).where(AdviceRevision.thread_id == thread.id))
             others = db.session.scalar(
                 db.select(db.func.count(Post.id)).where(
                     Post.thread_id == thread.id, Post.status != "deleted",

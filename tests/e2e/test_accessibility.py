@@ -77,6 +77,8 @@ PAGES = {
         ("event-new", "/{lang}/events/new"),
         ("event-new-errors", "/{lang}/events/new", SUBMIT_EMPTY),
         ("event-calendar", "/{lang}/events/calendar"),
+        ("advice-edit", "/{lang}/advice/{own_advice}/edit"),
+        ("advice-history", "/{lang}/advice/{own_advice}/history"),
     ],
     MODERATOR: [
         ("queue", "/{lang}/mod/"),
