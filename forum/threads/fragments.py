@@ -15,6 +15,7 @@ remove the post's files (`forget_posts`), so a hidden text does not linger on di
 """
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -37,18 +38,18 @@ def _path(post_id, lang, audience):
     return _folder() / str(post_id // 1000) / f"{post_id}-{lang}-{audience}.html"
 
 
-def _template_version():
-    """A hash of the fragment template, so a changed template never serves old fragments."""
-    version = current_app.extensions.get("agora_fragment_version")
+def _template_version(template=TEMPLATE):
+    """A hash of a fragment template, so a changed template never serves old fragments."""
+    versions = current_app.extensions.setdefault("agora_fragment_versions", {})
+    version = versions.get(template)
     if version is None:
-        source, _filename, _uptodate = current_app.jinja_env.loader.get_source(current_app.jinja_env, TEMPLATE)
+        source, _filename, _uptodate = current_app.jinja_env.loader.get_source(current_app.jinja_env, template)
         digest = hashlib.blake2b(source.encode(), digest_size=8)
         # The compiled catalogs too: a deploy with changed translations must not serve
         # fragments worded by the old ones.
         for catalog in sorted(Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"]).glob("*/LC_MESSAGES/*.mo")):
             digest.update(catalog.read_bytes())
-        version = digest.hexdigest()
-        current_app.extensions["agora_fragment_version"] = version
+        version = versions[template] = digest.hexdigest()
     return version
 
 
@@ -169,3 +170,75 @@ def reader_links(thread):
         user = current_user._get_current_object()
         cache[thread.id] = ReaderLinks(user, thread)
     return cache[thread.id]
+
+
+# -- thread list items ------------------------------------------------------------------
+
+ITEM_TEMPLATE = "forum/_thread_item.html"
+# Rendered items kept per worker, in memory: a list page shows 25, a worker sees a few
+# thousand distinct ones a day. Past this size the older half is dropped.
+MAX_ITEMS = 20_000
+SLOT = re.compile("\x00(\\w+)\x00")
+SLOTS = ("unread_class", "unread_mark", "activity")
+
+
+def _item_values(t, lang, show_theme, heading_level):
+    """Everything a list item shows except its slots; the cached item is used only while
+    these are equal, so a rename, a new reply or a moved thread renders it again at once."""
+    author, org, theme = t.author, t.organisation, t.theme
+    return (
+        lang, show_theme, heading_level, t.title, t.language, t.kind, t.pinned, bool(t.accepted_post_id),
+        t.kind == "vacancy" and t.is_open_vacancy, t.locked, t.closes_on, t.municipality, t.province,
+        t.post_count, t.thanks_count, theme.slug if theme else "", theme.name(lang) if theme else "",
+        author.id if author else None, author.name if author else "", bool(author and author.deleted_at),
+        org.name if org else "", tuple(tag.name for tag in t.tags),
+    )
+
+
+def _render_item(t, show_theme, heading_level):
+    """The item's HTML cut at its slots: [text, slot name, text, slot name, ..., text]."""
+    slots = {name: Markup(f"\x00{name}\x00") for name in SLOTS}
+    html = render_template(ITEM_TEMPLATE, t=t, show_theme=show_theme, heading_level=heading_level, **slots)
+    return SLOT.split(html)
+
+
+def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
+    """The <li> items of a thread list. The part every reader of the page language sees
+    alike comes from a per-worker cache (checked against the thread's current values);
+    the unread state and the "last activity" time are added for this reader and moment."""
+    from babel.dates import format_timedelta
+    from flask_babel import get_locale, gettext
+    from markupsafe import escape
+
+    from ..models import utcnow
+
+    lang = current_language()
+    locale = get_locale()
+    cache = current_app.extensions.setdefault("agora_thread_items", {})
+    version = _template_version(ITEM_TEMPLATE)
+    now = utcnow()
+    mark = Markup('<span class="unread-dot" aria-hidden="true"></span><span class="visually-hidden">{}</span> ').format(
+        gettext("New activity:"))
+    out = []
+    for t in threads:
+        key = (t.id, lang, show_theme, heading_level, version)
+        values = _item_values(t, lang, show_theme, heading_level)
+        stored = cache.get(key)
+        if stored is None or stored[0] != values:
+            if len(cache) >= MAX_ITEMS:
+                for old in list(cache)[: MAX_ITEMS // 2]:
+                    del cache[old]
+            stored = cache[key] = (values, _render_item(t, show_theme, heading_level))
+        unread = t.id in unread_ids
+        at = t.last_post_at
+        filled = {
+            "unread_class": " unread" if unread else "",
+            "unread_mark": mark if unread else "",
+            # As the `ago` filter (forum/templating.py), without its per-call locale look-up.
+            "activity": Markup(f'<time datetime="{at.isoformat()}Z">') + escape(
+                format_timedelta(at - now, add_direction=True, threshold=0.9, locale=locale)) + Markup("</time>"),
+        }
+        parts = stored[1]
+        out.append("\n  " if out else "")
+        out.extend(part if n % 2 == 0 else filled[part] for n, part in enumerate(parts))
+    return Markup("".join(out))

@@ -667,6 +667,7 @@ def unsubscribe_one_click(token):
 def init_app(app):
     app.jinja_env.globals["post_fragment"] = fragments.post_fragment
     app.jinja_env.globals["reader_links"] = fragments.reader_links
+    app.jinja_env.globals["thread_items"] = fragments.thread_items
 
     @app.context_processor
     def forum_helpers():
