@@ -30,12 +30,15 @@ def fragment_files(app, post_id):
 
 
 def plant_marker(app, post_id):
-    """Put the marker into every stored fragment of the post (fingerprint line kept)."""
+    """Put the marker into every stored fragment of the post (fingerprint line kept), and
+    let the app forget what it keeps in memory, as a worker that has not shown the post
+    yet: the next page reads the shared files."""
     files = fragment_files(app, post_id)
     assert files, "the page should have stored the post's fragment"
     for path in files:
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("</div>", f"{MARKER}</div>", 1), encoding="utf-8")
+    app.extensions.pop("agora_post_fragments", None)
 
 
 @pytest.fixture

@@ -21,12 +21,14 @@ from pathlib import Path
 
 from flask import current_app, render_template
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..i18n import current_language
 from ..permissions import is_member
 
 TEMPLATE = "forum/_post_fragment.html"
+# Fragments a worker keeps in memory (a few KB each); past this the older half is dropped.
+MAX_FRAGMENTS = 5_000
 SEPARATOR = "\x00"
 
 
@@ -53,16 +55,21 @@ def _template_version(template=TEMPLATE):
     return version
 
 
-def fingerprint(post, thread, lang, audience):
-    """Everything the fragment shows, hashed: a change to any of it makes a new fragment."""
+def _shown(post, thread, lang, audience):
+    """Everything the fragment shows (and the template that shows it), as a tuple."""
     author = post.author
     org = author.organisation if author is not None else None
-    parts = [
+    return (
         _template_version(), lang, audience, thread.language, post.id, post.number, post.thread_id, post.status,
         post.edit_count, post.edited_at, post.created_at, post.body_html,
         author.id if author else "", author.name if author else "", author.role if author else "",
         bool(author and author.deleted_at), org.name if org else "",
-    ]
+    )
+
+
+def fingerprint(post, thread, lang, audience, shown=None):
+    """Everything the fragment shows, hashed: a change to any of it makes a new fragment."""
+    parts = shown or _shown(post, thread, lang, audience)
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()
 
 
@@ -98,21 +105,41 @@ def post_fragment(post, thread):
         raise ValueError("only visible posts are cached")
     lang = current_language()
     audience = "member" if is_member(current_user) else "public"
-    key = fingerprint(post, thread, lang, audience)
+    return _fragment(post, thread, lang, audience)
+
+
+def _fragment(post, thread, lang, audience):
+    # A worker keeps the fragments it used in memory too, under what they show: a hit costs
+    # no file read and no hash, and a change to the post, its author or their council makes
+    # the comparison fail exactly as it makes the file's fingerprint differ.
+    memory = current_app.extensions.setdefault("agora_post_fragments", {})
+    shown = _shown(post, thread, lang, audience)
+    remembered = memory.get((post.id, lang, audience))
+    if remembered is not None and remembered[0] == shown:
+        return remembered[1]
+    key = fingerprint(post, thread, lang, audience, shown)
     path = _path(post.id, lang, audience)
     cached = _read(path, key)
-    if cached is not None:
-        return cached
-    html = render_template(TEMPLATE, post=post, thread=thread, audience=audience, separator=Markup(SEPARATOR))
-    head, _sep, body = html.partition(SEPARATOR)
-    _write(path, key, head, body)
-    return Markup(head), Markup(body)
+    if cached is None:
+        html = render_template(TEMPLATE, post=post, thread=thread, audience=audience, separator=Markup(SEPARATOR))
+        head, _sep, body = html.partition(SEPARATOR)
+        _write(path, key, head, body)
+        cached = Markup(head), Markup(body)
+    if len(memory) >= MAX_FRAGMENTS:
+        for old in list(memory)[: MAX_FRAGMENTS // 2]:
+            memory.pop(old, None)
+    memory[(post.id, lang, audience)] = (shown, cached)
+    return cached
 
 
 def forget_posts(post_ids):
     """Remove the stored fragments of these posts (all languages and audiences): a hidden
-    or deleted text should not stay on disk, even where no page would show it."""
+    or deleted text should not stay on disk, even where no page would show it. (Other
+    workers' memory is checked against the post's status before use, which hides it.)"""
+    memory = current_app.extensions.get("agora_post_fragments", {})
     for post_id in post_ids:
+        for key in [k for k in memory if k[0] == post_id]:
+            memory.pop(key, None)
         folder = _folder() / str(post_id // 1000)
         for path in folder.glob(f"{post_id}-*.html"):
             path.unlink(missing_ok=True)
@@ -125,22 +152,29 @@ SENTINEL = 987654321  # an id no post has: url_for once, then the id is put in i
 
 class ReaderLinks:
     """The reader's rights on one thread and the post action addresses, prepared once per
-    page: one url_for per endpoint instead of one per post, and the policy checks that do
-    not depend on the post done once."""
+    page: one url_for per endpoint instead of one per post, the policy checks that do not
+    depend on the post done once, and the footer's words translated once."""
 
     def __init__(self, user, thread):
         from flask import url_for
+        from flask_babel import gettext
+        from flask_wtf.csrf import generate_csrf
 
-        from ..permissions import can_moderate, can_post, can_reply
+        from ..permissions import can_accept_answer, can_moderate, can_post, can_reply
 
+        self.user = user
         self.member = is_member(user)
         self.moderator = can_moderate(user)
         self.can_post = can_post(user)
         self.can_reply = can_reply(user, thread)
+        self.can_accept = can_accept_answer(user, thread)
         self.user_id = user.id if self.member else None
         self._patterns = {}
         self._url_for = url_for
         self._thread_id = thread.id
+        self._gettext = gettext
+        self._words = {}
+        self._csrf = generate_csrf if self.member else None
 
     def _pattern(self, endpoint, **values):
         key = (endpoint, tuple(sorted(values)))
@@ -149,16 +183,103 @@ class ReaderLinks:
             self._patterns[key] = (prefix, suffix)
         return self._patterns[key]
 
+    def url(self, endpoint, post_id, **values):
+        """The endpoint's address for a post, escaped for an HTML attribute."""
+        prefix, suffix = self._pattern(endpoint, post_id=SENTINEL, **values)
+        return escape(f"{prefix}{int(post_id)}{suffix}")
+
     def thank(self, post_id):
-        prefix, suffix = self._pattern("threads.thank", post_id=SENTINEL)
-        return f"{prefix}{post_id}{suffix}"
+        return self.url("threads.thank", post_id)
 
     def quote(self, post_id):
         prefix, suffix = self._pattern("threads.reply", thread_id=self._thread_id, quote=SENTINEL)
-        return f"{prefix}{post_id}{suffix}"
+        return escape(f"{prefix}{int(post_id)}{suffix}")
 
     def may_thank(self, post):
         return post.status == "visible" and self.can_post and self.user_id != post.author_id
+
+    def word(self, message):
+        """A translated, escaped word of the footer (translated once per page)."""
+        if message not in self._words:
+            self._words[message] = escape(self._gettext(message))
+        return self._words[message]
+
+    def csrf_field(self):
+        if "csrf" not in self._words:
+            self._words["csrf"] = Markup('<input type="hidden" name="csrf_token" value="{}">').format(self._csrf())
+        return self._words["csrf"]
+
+    def button(self, action, label, confirm=None):
+        """As the post_button macro (templates/_macros/forms.html) with class 'link';
+        action, label and confirm come escaped (url(), word())."""
+        confirm_attr = f' data-confirm="{confirm}"' if confirm else ""
+        return (f'<form method="post" action="{action}" class="inline"{confirm_attr}>{self.csrf_field()}'
+                f'<button type="submit" class="link">{label}</button></form>')
+
+
+def post_html(post, thread, thanked, last_read=None, copy=False):
+    """The <article> of a visible post for a reader who is not a moderator, built around
+    the cached fragment in Python: the render_post macro (templates/forum/_macros.html)
+    spent most of a thread page's time on per-post macro calls, look-ups and includes.
+    Every value put into the HTML is escaped here (`escape`), as Jinja would.
+
+    Returns None where the macro must render the post: a moderator reads (moderation
+    tools), the post is not visible, or it has attachments. tests/test_fragments.py checks
+    that both give the same page.
+    """
+    from ..attachments.services import attachments_for
+    from ..permissions import can_delete_post, can_edit_post, can_flag, can_see_history
+
+    if post.status != "visible" or not current_app.config.get("POST_HTML_IN_PYTHON", True):
+        return None
+    links = reader_links(thread)
+    if links.moderator or attachments_for(post):
+        return None
+    user, word = links.user, links.word
+    head, body = _fragment(post, thread, current_language(), "member" if links.member else "public")
+    accepted = thread.accepted_post_id == post.id
+    header = [head]
+    if post.edited_at and can_see_history(user, post):
+        header.append(f' (<a href="{links.url("threads.post_history", post.id)}">{word("history")}</a>)')
+    if last_read and post.created_at > last_read and not copy:
+        header.append(f'· <span class="badge-kind new">{word("new")}</span>')
+    if accepted:
+        header.append(f'· <span class="badge-kind solved">{word("Accepted answer")}</span>')
+    footer = []
+    if post.thanks_count:
+        from flask_babel import ngettext
+
+        footer.append(f'<span class="thanks-count">{escape(ngettext("%(num)d thanks", "%(num)d thanks", post.thanks_count))}</span>')
+    if links.may_thank(post):
+        if post.id in thanked:
+            footer.append(f'<form method="post" action="{links.thank(post.id)}" class="inline">{links.csrf_field()}'
+                          f'<input type="hidden" name="action" value="unthank"><button type="submit" class="link" '
+                          f'aria-pressed="true">{word("Thanked")}</button></form>')
+        else:
+            footer.append(f'<form method="post" action="{links.thank(post.id)}" class="inline">{links.csrf_field()}'
+                          f'<button type="submit" class="link" aria-pressed="false">{word("Thanks")}</button></form>')
+    if links.can_reply:
+        footer.append(f'<a href="{links.quote(post.id)}">{word("Quote")}</a>')
+    if can_edit_post(user, post):
+        footer.append(f'<a href="{links.url("threads.edit_post", post.id)}">{word("Edit")}</a>')
+    if can_delete_post(user, post):
+        opening = post.number == 1
+        footer.append(links.button(
+            links.url("threads.delete_post", post.id), word("Delete topic") if opening else word("Delete"),
+            confirm=word("Delete this topic with all its replies?") if opening else word("Delete this message?")))
+    if thread.kind == "question" and post.number > 1 and links.can_accept and not copy:
+        if accepted:
+            footer.append(links.button(escape(links._url_for("threads.unaccept", thread_id=thread.id)), word("Unmark as answer")))
+        else:
+            footer.append(links.button(links.url("threads.accept", post.id), word("Mark as answer")))
+    if can_flag(user, post):
+        footer.append(f'<a href="{links.url("moderation.flag", post.id)}" rel="nofollow">{word("Report")}</a>')
+    anchor = f' id="p{post.number}"' if not copy else ""
+    # "".join, not +: adding a str to Markup would escape the str.
+    return Markup("".join((
+        f'<article class="post{" accepted" if accepted else ""} status-visible"{anchor}>\n  <header class="meta post-meta">\n    ',
+        "\n    ".join(header), "\n  </header>\n  ", body, '\n  <footer class="post-actions">\n    ',
+        "\n    ".join(footer), "\n  </footer>\n</article>")))
 
 
 def reader_links(thread):

@@ -668,6 +668,7 @@ def init_app(app):
     app.jinja_env.globals["post_fragment"] = fragments.post_fragment
     app.jinja_env.globals["reader_links"] = fragments.reader_links
     app.jinja_env.globals["thread_items"] = fragments.thread_items
+    app.jinja_env.globals["post_html"] = fragments.post_html
 
     @app.context_processor
     def forum_helpers():
