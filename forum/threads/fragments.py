@@ -20,11 +20,12 @@ import tempfile
 from pathlib import Path
 
 from flask import current_app, render_template
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from ..i18n import current_language
-from ..permissions import is_member
+from ..permissions import can_delete_post, can_edit_post, can_flag, can_see_history, is_member
 
 TEMPLATE = "forum/_post_fragment.html"
 # Fragments a worker keeps in memory (a few KB each); past this the older half is dropped.
@@ -175,6 +176,9 @@ class ReaderLinks:
         self._gettext = gettext
         self._words = {}
         self._csrf = generate_csrf if self.member else None
+        from ..attachments.services import attachments_for
+
+        self.attachments_for = attachments_for
 
     def _pattern(self, endpoint, **values):
         key = (endpoint, tuple(sorted(values)))
@@ -227,13 +231,10 @@ def post_html(post, thread, thanked, last_read=None, copy=False):
     tools), the post is not visible, or it has attachments. tests/test_fragments.py checks
     that both give the same page.
     """
-    from ..attachments.services import attachments_for
-    from ..permissions import can_delete_post, can_edit_post, can_flag, can_see_history
-
     if post.status != "visible" or not current_app.config.get("POST_HTML_IN_PYTHON", True):
         return None
     links = reader_links(thread)
-    if links.moderator or attachments_for(post):
+    if links.moderator or links.attachments_for(post):
         return None
     user, word = links.user, links.word
     head, body = _fragment(post, thread, current_language(), "member" if links.member else "public")
@@ -247,8 +248,6 @@ def post_html(post, thread, thanked, last_read=None, copy=False):
         header.append(f'· <span class="badge-kind solved">{word("Accepted answer")}</span>')
     footer = []
     if post.thanks_count:
-        from flask_babel import ngettext
-
         footer.append(f'<span class="thanks-count">{escape(ngettext("%(num)d thanks", "%(num)d thanks", post.thanks_count))}</span>')
     if links.may_thank(post):
         if post.id in thanked:
