@@ -296,8 +296,8 @@ def reader_links(thread):
 
 ITEM_TEMPLATE = "forum/_thread_item.html"
 # Rendered items kept per worker, in memory: a list page shows 25, a worker sees a few
-# thousand distinct ones a day. Past this size the older half is dropped.
-MAX_ITEMS = 20_000
+# thousand distinct ones a day (an item is about 1.5 KB). Past this the older half is dropped.
+MAX_ITEMS = 5_000
 SLOT = re.compile("\x00(\\w+)\x00")
 SLOTS = ("unread_class", "unread_mark", "activity")
 
