@@ -139,7 +139,7 @@ def forget_posts(post_ids):
     workers' memory is checked against the post's status before use, which hides it.)"""
     memory = current_app.extensions.get("agora_post_fragments", {})
     for post_id in post_ids:
-        for key in [k for k in memory if k[0] == post_id]:
+        for key in [k for k in list(memory) if k[0] == post_id]:
             memory.pop(key, None)
         folder = _folder() / str(post_id // 1000)
         for path in folder.glob(f"{post_id}-*.html"):
