@@ -4,6 +4,7 @@
     .venv/bin/python bench/pages.py --threads 5000 --posts 50000   # a quick run
     .venv/bin/python bench/pages.py --database-url postgresql+psycopg://agora:agora@127.0.0.1:5432/agora_bench
     .venv/bin/python bench/pages.py --profile thread     # cProfile of one page in-process, then stop
+    .venv/bin/python bench/pages.py --data /tmp/forum --only thread   # keep/reuse the data, one page
 
 Generates a forum with bulk inserts into a fresh instance folder (SQLite), serves it with
 gunicorn (2 workers) on 127.0.0.1, signs in as a member and loads, in interleaved rounds,
@@ -18,6 +19,8 @@ PostgreSQL database instead of SQLite.
 """
 import argparse
 import cProfile
+import hashlib
+import json
 import pstats
 import statistics
 import http.client
@@ -147,6 +150,35 @@ def populate(folder, members, threads, posts, seed=7, database_url=None):
     return slug, 1
 
 
+def _data_key(options):
+    """What the kept data depends on: the sizes, the database and the models (schema)."""
+    models = (ROOT / "forum" / "models.py").read_bytes()
+    return {"members": options.members, "threads": options.threads, "posts": options.posts,
+            "events": options.events, "database_url": options.database_url, "models": hashlib.blake2b(models, digest_size=8).hexdigest()}
+
+
+def prepared(folder, options):
+    """(theme slug, thread id) of a forum in `folder`: kept from an earlier run with --data
+    when that run had the same sizes and models, generated otherwise."""
+    marker = folder / "bench-pages.json"
+    key = _data_key(options)
+    if options.data and marker.exists():
+        kept = json.loads(marker.read_text())
+        if kept.get("key") == key:
+            return kept["slug"], kept["thread_id"]
+    if options.data:
+        shutil.rmtree(folder / "instance", ignore_errors=True)
+        marker.unlink(missing_ok=True)
+    slug, thread_id = populate(folder, options.members, options.threads, options.posts,
+                               database_url=options.database_url)
+    from events_data import populate_events  # bench/events_data.py
+
+    populate_events(folder, options.events, database_url=options.database_url)
+    if options.data:
+        marker.write_text(json.dumps({"key": key, "slug": slug, "thread_id": thread_id}))
+    return slug, thread_id
+
+
 def sign_in(port, email):
     """A member's session cookie, obtained through the real login form."""
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
@@ -227,9 +259,19 @@ def main():
     parser.add_argument("--profile", default="",
                         help="print a cProfile of the pages whose name contains this ('all' for "
                              "every page, 'none' for in-process figures only), then stop")
+    parser.add_argument("--data", default="",
+                        help="keep the generated forum in this folder and reuse it on the next run "
+                             "with the same sizes (regenerated when forum/models.py changed)")
+    parser.add_argument("--only", default="",
+                        help="measure only the pages whose name contains this (the static file "
+                             "is always measured)")
     options = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="agora-bench-pages-"))
+    if options.data:
+        folder = Path(options.data).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="agora-bench-pages-"))
     env = dict(os.environ)
     env.update({"AGORA_INSTANCE_PATH": str(folder / "instance"), "AGORA_SECRET_KEY": "bench-only",
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))})
@@ -239,11 +281,7 @@ def main():
     server = None
     try:
         started = time.monotonic()
-        theme_slug, thread_id = populate(folder, options.members, options.threads, options.posts,
-                                         database_url=options.database_url)
-        from events_data import populate_events  # bench/events_data.py
-
-        populate_events(folder, options.events, database_url=options.database_url)
+        theme_slug, thread_id = prepared(folder, options)
         generated = time.monotonic() - started
         forum_pages = [
             ("latest activity", "/nl/latest"),
@@ -251,6 +289,7 @@ def main():
             ("thread, 100 posts", f"/nl/t/{thread_id}"),
             ("upcoming events", "/nl/events"),
         ]
+        forum_pages = [(name, path) for name, path in forum_pages if options.only in name]
         inproc = in_process(folder, forum_pages, options.database_url, profile=options.profile)
         if options.profile:  # in-process only: print those figures and stop
             for (name, reader), ms in inproc.items():
@@ -276,7 +315,8 @@ def main():
     finally:
         if server is not None:
             stop(server)
-        shutil.rmtree(folder, ignore_errors=True)
+        if not options.data:
+            shutil.rmtree(folder, ignore_errors=True)
 
     database = "PostgreSQL" if options.database_url else "SQLite"
     print(f"\nForum: {options.members} members, {options.threads} threads, {options.posts} posts "

@@ -100,6 +100,10 @@ def build_config(instance_path):
         "PREMODERATE_FIRST_EVENTS": int(env("AGORA_PREMODERATE_FIRST_EVENTS", 2)),
         "NEW_MEMBER_MAX_LINKS": int(env("AGORA_NEW_MEMBER_MAX_LINKS", 2)),
         "SEARCH_SYNC_AFTER_REQUEST": True,
+        # Seconds a request that wrote waits for the search index lock before leaving its
+        # outbox rows to the drainer at work, the next request or the job process. Waiting
+        # put up to a second on the answer to a post under load.
+        "SEARCH_DRAIN_WAIT": float(env("AGORA_SEARCH_DRAIN_WAIT", "0")),
         # Attachments: per file, per member in a rolling 24 hours (0: no quota), per post;
         # images are scaled down to MAX_SIDE and refused above MAX_IMAGE_PIXELS (bombs).
         "ATTACHMENT_MAX_BYTES": int(env("AGORA_ATTACHMENT_MAX_BYTES", 10 * MB)),

@@ -16,8 +16,30 @@ from .places import province_name
 log = logging.getLogger(__name__)
 
 
+def _menu(name, items):
+    """A menu as [(endpoint, address, label)], built once per language and script root:
+    a dozen url_for and gettext calls a page no longer makes."""
+    from flask import current_app, request, url_for
+
+    from .i18n import current_language
+
+    menus = current_app.extensions.setdefault("agora_menus", {})
+    key = (name, current_language(), request.script_root)
+    if key not in menus:
+        menus[key] = [(endpoint, url_for(endpoint), str(label)) for endpoint, label in items()]
+    return menus[key]
+
+
 def main_menu():
     """The header menu."""
+    return _menu("main", _main_menu_items)
+
+
+def footer_menu():
+    return _menu("footer", _footer_menu_items)
+
+
+def _main_menu_items():
     return [
         ("threads.latest", _("Latest")),
         ("threads.themes", _("Themes")),
@@ -30,7 +52,7 @@ def main_menu():
     ]
 
 
-def footer_menu():
+def _footer_menu_items():
     return [
         ("main.about", _("About Agora")),
         ("main.privacy", _("Privacy statement")),

@@ -29,7 +29,7 @@ def init_app(app):
 
         try:
             db.session.rollback()
-            drain(max_rows=200, wait=app.config.get("SEARCH_DRAIN_WAIT", 1.0), rounds=2)
+            drain(max_rows=200, wait=app.config.get("SEARCH_DRAIN_WAIT", 0), rounds=2)
         except Exception:
             log.exception("search outbox drain failed; rows stay for the next drain")
             try:

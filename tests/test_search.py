@@ -318,7 +318,7 @@ def test_drain_never_fails_the_request_and_keeps_rows_when_the_index_is_busy(
         with get_backend().batch(wait=1):  # another drainer holds the writer lock
             response = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "De busmaatschappij regelt het."})
     assert response.status_code in (302, 303)
-    assert backlog(app) == 2
+    assert backlog(app) == 1  # the reply's row (a reply leaves the thread's documents alone)
     assert search(client, "busmaatschappij")["total"] == 0
     sync()
     assert search(client, "busmaatschappij")["total"] == 1

@@ -15,17 +15,21 @@ remove the post's files (`forget_posts`), so a hidden text does not linger on di
 """
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from flask import current_app, render_template
+from flask_babel import ngettext
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..i18n import current_language
-from ..permissions import is_member
+from ..permissions import can_delete_post, can_edit_post, can_flag, can_see_history, is_member
 
 TEMPLATE = "forum/_post_fragment.html"
+# Fragments a worker keeps in memory (a few KB each); past this the older half is dropped.
+MAX_FRAGMENTS = 5_000
 SEPARATOR = "\x00"
 
 
@@ -37,31 +41,36 @@ def _path(post_id, lang, audience):
     return _folder() / str(post_id // 1000) / f"{post_id}-{lang}-{audience}.html"
 
 
-def _template_version():
-    """A hash of the fragment template, so a changed template never serves old fragments."""
-    version = current_app.extensions.get("agora_fragment_version")
+def _template_version(template=TEMPLATE):
+    """A hash of a fragment template, so a changed template never serves old fragments."""
+    versions = current_app.extensions.setdefault("agora_fragment_versions", {})
+    version = versions.get(template)
     if version is None:
-        source, _filename, _uptodate = current_app.jinja_env.loader.get_source(current_app.jinja_env, TEMPLATE)
+        source, _filename, _uptodate = current_app.jinja_env.loader.get_source(current_app.jinja_env, template)
         digest = hashlib.blake2b(source.encode(), digest_size=8)
         # The compiled catalogs too: a deploy with changed translations must not serve
         # fragments worded by the old ones.
         for catalog in sorted(Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"]).glob("*/LC_MESSAGES/*.mo")):
             digest.update(catalog.read_bytes())
-        version = digest.hexdigest()
-        current_app.extensions["agora_fragment_version"] = version
+        version = versions[template] = digest.hexdigest()
     return version
 
 
-def fingerprint(post, thread, lang, audience):
-    """Everything the fragment shows, hashed: a change to any of it makes a new fragment."""
+def _shown(post, thread, lang, audience):
+    """Everything the fragment shows (and the template that shows it), as a tuple."""
     author = post.author
     org = author.organisation if author is not None else None
-    parts = [
+    return (
         _template_version(), lang, audience, thread.language, post.id, post.number, post.thread_id, post.status,
         post.edit_count, post.edited_at, post.created_at, post.body_html,
         author.id if author else "", author.name if author else "", author.role if author else "",
         bool(author and author.deleted_at), org.name if org else "",
-    ]
+    )
+
+
+def fingerprint(post, thread, lang, audience, shown=None):
+    """Everything the fragment shows, hashed: a change to any of it makes a new fragment."""
+    parts = shown or _shown(post, thread, lang, audience)
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()
 
 
@@ -97,21 +106,41 @@ def post_fragment(post, thread):
         raise ValueError("only visible posts are cached")
     lang = current_language()
     audience = "member" if is_member(current_user) else "public"
-    key = fingerprint(post, thread, lang, audience)
+    return _fragment(post, thread, lang, audience)
+
+
+def _fragment(post, thread, lang, audience):
+    # A worker keeps the fragments it used in memory too, under what they show: a hit costs
+    # no file read and no hash, and a change to the post, its author or their council makes
+    # the comparison fail exactly as it makes the file's fingerprint differ.
+    memory = current_app.extensions.setdefault("agora_post_fragments", {})
+    shown = _shown(post, thread, lang, audience)
+    remembered = memory.get((post.id, lang, audience))
+    if remembered is not None and remembered[0] == shown:
+        return remembered[1]
+    key = fingerprint(post, thread, lang, audience, shown)
     path = _path(post.id, lang, audience)
     cached = _read(path, key)
-    if cached is not None:
-        return cached
-    html = render_template(TEMPLATE, post=post, thread=thread, audience=audience, separator=Markup(SEPARATOR))
-    head, _sep, body = html.partition(SEPARATOR)
-    _write(path, key, head, body)
-    return Markup(head), Markup(body)
+    if cached is None:
+        html = render_template(TEMPLATE, post=post, thread=thread, audience=audience, separator=Markup(SEPARATOR))
+        head, _sep, body = html.partition(SEPARATOR)
+        _write(path, key, head, body)
+        cached = Markup(head), Markup(body)
+    if len(memory) >= MAX_FRAGMENTS:
+        for old in list(memory)[: MAX_FRAGMENTS // 2]:
+            memory.pop(old, None)
+    memory[(post.id, lang, audience)] = (shown, cached)
+    return cached
 
 
 def forget_posts(post_ids):
     """Remove the stored fragments of these posts (all languages and audiences): a hidden
-    or deleted text should not stay on disk, even where no page would show it."""
+    or deleted text should not stay on disk, even where no page would show it. (Other
+    workers' memory is checked against the post's status before use, which hides it.)"""
+    memory = current_app.extensions.get("agora_post_fragments", {})
     for post_id in post_ids:
+        for key in [k for k in list(memory) if k[0] == post_id]:
+            memory.pop(key, None)
         folder = _folder() / str(post_id // 1000)
         for path in folder.glob(f"{post_id}-*.html"):
             path.unlink(missing_ok=True)
@@ -124,22 +153,32 @@ SENTINEL = 987654321  # an id no post has: url_for once, then the id is put in i
 
 class ReaderLinks:
     """The reader's rights on one thread and the post action addresses, prepared once per
-    page: one url_for per endpoint instead of one per post, and the policy checks that do
-    not depend on the post done once."""
+    page: one url_for per endpoint instead of one per post, the policy checks that do not
+    depend on the post done once, and the footer's words translated once."""
 
     def __init__(self, user, thread):
         from flask import url_for
+        from flask_babel import gettext
+        from flask_wtf.csrf import generate_csrf
 
-        from ..permissions import can_moderate, can_post, can_reply
+        from ..permissions import can_accept_answer, can_moderate, can_post, can_reply
 
+        self.user = user
         self.member = is_member(user)
         self.moderator = can_moderate(user)
         self.can_post = can_post(user)
         self.can_reply = can_reply(user, thread)
+        self.can_accept = can_accept_answer(user, thread)
         self.user_id = user.id if self.member else None
         self._patterns = {}
         self._url_for = url_for
         self._thread_id = thread.id
+        self._gettext = gettext
+        self._words = {}
+        self._csrf = generate_csrf if self.member else None
+        from ..attachments.services import attachments_for
+
+        self.attachments_for = attachments_for
 
     def _pattern(self, endpoint, **values):
         key = (endpoint, tuple(sorted(values)))
@@ -148,16 +187,98 @@ class ReaderLinks:
             self._patterns[key] = (prefix, suffix)
         return self._patterns[key]
 
+    def url(self, endpoint, post_id, **values):
+        """The endpoint's address for a post, escaped for an HTML attribute."""
+        prefix, suffix = self._pattern(endpoint, post_id=SENTINEL, **values)
+        return escape(f"{prefix}{int(post_id)}{suffix}")
+
     def thank(self, post_id):
-        prefix, suffix = self._pattern("threads.thank", post_id=SENTINEL)
-        return f"{prefix}{post_id}{suffix}"
+        return self.url("threads.thank", post_id)
 
     def quote(self, post_id):
         prefix, suffix = self._pattern("threads.reply", thread_id=self._thread_id, quote=SENTINEL)
-        return f"{prefix}{post_id}{suffix}"
+        return escape(f"{prefix}{int(post_id)}{suffix}")
 
     def may_thank(self, post):
         return post.status == "visible" and self.can_post and self.user_id != post.author_id
+
+    def word(self, message):
+        """A translated, escaped word of the footer (translated once per page)."""
+        if message not in self._words:
+            self._words[message] = escape(self._gettext(message))
+        return self._words[message]
+
+    def csrf_field(self):
+        if "csrf" not in self._words:
+            self._words["csrf"] = Markup('<input type="hidden" name="csrf_token" value="{}">').format(self._csrf())
+        return self._words["csrf"]
+
+    def button(self, action, label, confirm=None):
+        """As the post_button macro (templates/_macros/forms.html) with class 'link';
+        action, label and confirm come escaped (url(), word())."""
+        confirm_attr = f' data-confirm="{confirm}"' if confirm else ""
+        return (f'<form method="post" action="{action}" class="inline"{confirm_attr}>{self.csrf_field()}'
+                f'<button type="submit" class="link">{label}</button></form>')
+
+
+def post_html(post, thread, thanked, last_read=None, copy=False):
+    """The <article> of a visible post for a reader who is not a moderator, built around
+    the cached fragment in Python: the render_post macro (templates/forum/_macros.html)
+    spent most of a thread page's time on per-post macro calls, look-ups and includes.
+    Every value put into the HTML is escaped here (`escape`), as Jinja would.
+
+    Returns None where the macro must render the post: a moderator reads (moderation
+    tools), the post is not visible, or it has attachments. tests/test_fragments.py checks
+    that both give the same page.
+    """
+    if post.status != "visible" or not current_app.config.get("POST_HTML_IN_PYTHON", True):
+        return None
+    links = reader_links(thread)
+    if links.moderator or links.attachments_for(post):
+        return None
+    user, word = links.user, links.word
+    head, body = _fragment(post, thread, current_language(), "member" if links.member else "public")
+    accepted = thread.accepted_post_id == post.id
+    header = [head]
+    if post.edited_at and can_see_history(user, post):
+        header.append(f' (<a href="{links.url("threads.post_history", post.id)}">{word("history")}</a>)')
+    if last_read and post.created_at > last_read and not copy:
+        header.append(f'· <span class="badge-kind new">{word("new")}</span>')
+    if accepted:
+        header.append(f'· <span class="badge-kind solved">{word("Accepted answer")}</span>')
+    footer = []
+    if post.thanks_count:
+        footer.append(f'<span class="thanks-count">{escape(ngettext("%(num)d thanks", "%(num)d thanks", post.thanks_count))}</span>')
+    if links.may_thank(post):
+        if post.id in thanked:
+            footer.append(f'<form method="post" action="{links.thank(post.id)}" class="inline">{links.csrf_field()}'
+                          f'<input type="hidden" name="action" value="unthank"><button type="submit" class="link" '
+                          f'aria-pressed="true">{word("Thanked")}</button></form>')
+        else:
+            footer.append(f'<form method="post" action="{links.thank(post.id)}" class="inline">{links.csrf_field()}'
+                          f'<button type="submit" class="link" aria-pressed="false">{word("Thanks")}</button></form>')
+    if links.can_reply:
+        footer.append(f'<a href="{links.quote(post.id)}">{word("Quote")}</a>')
+    if can_edit_post(user, post):
+        footer.append(f'<a href="{links.url("threads.edit_post", post.id)}">{word("Edit")}</a>')
+    if can_delete_post(user, post):
+        opening = post.number == 1
+        footer.append(links.button(
+            links.url("threads.delete_post", post.id), word("Delete topic") if opening else word("Delete"),
+            confirm=word("Delete this topic with all its replies?") if opening else word("Delete this message?")))
+    if thread.kind == "question" and post.number > 1 and links.can_accept and not copy:
+        if accepted:
+            footer.append(links.button(escape(links._url_for("threads.unaccept", thread_id=thread.id)), word("Unmark as answer")))
+        else:
+            footer.append(links.button(links.url("threads.accept", post.id), word("Mark as answer")))
+    if can_flag(user, post):
+        footer.append(f'<a href="{links.url("moderation.flag", post.id)}" rel="nofollow">{word("Report")}</a>')
+    anchor = f' id="p{post.number}"' if not copy else ""
+    # "".join, not +: adding a str to Markup would escape the str.
+    return Markup("".join((
+        f'<article class="post{" accepted" if accepted else ""} status-visible"{anchor}>\n  <header class="meta post-meta">\n    ',
+        "\n    ".join(header), "\n  </header>\n  ", body, '\n  <footer class="post-actions">\n    ',
+        "\n    ".join(footer), "\n  </footer>\n</article>")))
 
 
 def reader_links(thread):
@@ -169,3 +290,75 @@ def reader_links(thread):
         user = current_user._get_current_object()
         cache[thread.id] = ReaderLinks(user, thread)
     return cache[thread.id]
+
+
+# -- thread list items ------------------------------------------------------------------
+
+ITEM_TEMPLATE = "forum/_thread_item.html"
+# Rendered items kept per worker, in memory: a list page shows 25, a worker sees a few
+# thousand distinct ones a day (an item is about 1.5 KB). Past this the older half is dropped.
+MAX_ITEMS = 5_000
+SLOT = re.compile("\x00(\\w+)\x00")
+SLOTS = ("unread_class", "unread_mark", "activity")
+
+
+def _item_values(t, lang, show_theme, heading_level):
+    """Everything a list item shows except its slots; the cached item is used only while
+    these are equal, so a rename, a new reply or a moved thread renders it again at once."""
+    author, org, theme = t.author, t.organisation, t.theme
+    return (
+        lang, show_theme, heading_level, t.title, t.language, t.kind, t.pinned, bool(t.accepted_post_id),
+        t.kind == "vacancy" and t.is_open_vacancy, t.locked, t.closes_on, t.municipality, t.province,
+        t.post_count, t.thanks_count, theme.slug if theme else "", theme.name(lang) if theme else "",
+        author.id if author else None, author.name if author else "", bool(author and author.deleted_at),
+        org.name if org else "", tuple(tag.name for tag in t.tags),
+    )
+
+
+def _render_item(t, show_theme, heading_level):
+    """The item's HTML cut at its slots: [text, slot name, text, slot name, ..., text]."""
+    slots = {name: Markup(f"\x00{name}\x00") for name in SLOTS}
+    html = render_template(ITEM_TEMPLATE, t=t, show_theme=show_theme, heading_level=heading_level, **slots)
+    return SLOT.split(html)
+
+
+def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
+    """The <li> items of a thread list. The part every reader of the page language sees
+    alike comes from a per-worker cache (checked against the thread's current values);
+    the unread state and the "last activity" time are added for this reader and moment."""
+    from babel.dates import format_timedelta
+    from flask_babel import get_locale, gettext
+    from markupsafe import escape
+
+    from ..models import utcnow
+
+    lang = current_language()
+    locale = get_locale()
+    cache = current_app.extensions.setdefault("agora_thread_items", {})
+    version = _template_version(ITEM_TEMPLATE)
+    now = utcnow()
+    mark = Markup('<span class="unread-dot" aria-hidden="true"></span><span class="visually-hidden">{}</span> ').format(
+        gettext("New activity:"))
+    out = []
+    for t in threads:
+        key = (t.id, lang, show_theme, heading_level, version)
+        values = _item_values(t, lang, show_theme, heading_level)
+        stored = cache.get(key)
+        if stored is None or stored[0] != values:
+            if len(cache) >= MAX_ITEMS:
+                for old in list(cache)[: MAX_ITEMS // 2]:
+                    del cache[old]
+            stored = cache[key] = (values, _render_item(t, show_theme, heading_level))
+        unread = t.id in unread_ids
+        at = t.last_post_at
+        filled = {
+            "unread_class": " unread" if unread else "",
+            "unread_mark": mark if unread else "",
+            # As the `ago` filter (forum/templating.py), without its per-call locale look-up.
+            "activity": Markup(f'<time datetime="{at.isoformat()}Z">') + escape(
+                format_timedelta(at - now, add_direction=True, threshold=0.9, locale=locale)) + Markup("</time>"),
+        }
+        parts = stored[1]
+        out.append("\n  " if out else "")
+        out.extend(part if n % 2 == 0 else filled[part] for n, part in enumerate(parts))
+    return Markup("".join(out))

@@ -228,11 +228,10 @@ def _thread_context(thread, page):
         accepted = None
     replies = queries.thread_posts(thread, user, page)
     posts = [p for p in [opening, accepted, *replies.items] if p is not None]
-    thanked = queries.thanked_by(user, {p.id for p in posts})
+    thanked, watching, last_read = queries.reader_state(user, thread, {p.id for p in posts})
     return dict(
         thread=thread, opening=opening, accepted=accepted, replies=replies,
-        thanked=thanked, watching=queries.watching_thread(user, thread),
-        last_read=queries.last_read_at(user, thread), slug=services.slugify(thread.title),
+        thanked=thanked, watching=watching, last_read=last_read, slug=services.slugify(thread.title),
     )
 
 
@@ -667,6 +666,8 @@ def unsubscribe_one_click(token):
 def init_app(app):
     app.jinja_env.globals["post_fragment"] = fragments.post_fragment
     app.jinja_env.globals["reader_links"] = fragments.reader_links
+    app.jinja_env.globals["thread_items"] = fragments.thread_items
+    app.jinja_env.globals["post_html"] = fragments.post_html
 
     @app.context_processor
     def forum_helpers():
