@@ -76,6 +76,26 @@ def insert_advice(count, authors, theme_ids, rng, municipalities=None):
     db.session.commit()
 
 
+def add_to_forum(folder, count, database_url=None, seed=11):
+    """Put `count` advices into an existing bench forum (bench/pages.py), by its members."""
+    from forum import create_app
+    from forum.extensions import db
+    from forum.models import Theme, User
+
+    config = {"INSTANCE_PATH": str(folder / "instance")}
+    if database_url:
+        config["SQLALCHEMY_DATABASE_URI"] = database_url
+    app = create_app(config)
+    with app.app_context():
+        theme_ids = db.session.scalars(db.select(Theme.id)).all()
+        authors = db.session.execute(db.select(User.id, User.organisation_id).where(
+            User.organisation_id.is_not(None)).order_by(User.id).limit(600)).all()
+        insert_advice(count, [tuple(a) for a in authors], theme_ids, random.Random(seed))
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+        db.engine.dispose()
+
+
 def populate(folder, advices, seed=11, database_url=None):
     from forum import create_app
     from forum.admin.themes import ensure_default_themes

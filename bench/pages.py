@@ -154,7 +154,7 @@ def _data_key(options):
     """What the kept data depends on: the sizes, the database and the models (schema)."""
     models = (ROOT / "forum" / "models.py").read_bytes()
     return {"members": options.members, "threads": options.threads, "posts": options.posts,
-            "events": options.events, "database_url": options.database_url, "models": hashlib.blake2b(models, digest_size=8).hexdigest()}
+            "events": options.events, "advices": options.advices, "database_url": options.database_url, "models": hashlib.blake2b(models, digest_size=8).hexdigest()}
 
 
 def prepared(folder, options):
@@ -174,6 +174,9 @@ def prepared(folder, options):
     from events_data import populate_events  # bench/events_data.py
 
     populate_events(folder, options.events, database_url=options.database_url)
+    from advice import add_to_forum  # bench/advice.py: every row through advice_columns
+
+    add_to_forum(folder, options.advices, database_url=options.database_url)
     if options.data:
         marker.write_text(json.dumps({"key": key, "slug": slug, "thread_id": thread_id}))
     return slug, thread_id
@@ -250,6 +253,7 @@ def main():
     parser.add_argument("--threads", type=int, default=20000)
     parser.add_argument("--posts", type=int, default=200000)
     parser.add_argument("--events", type=int, default=5000, help="events (the upcoming-events page)")
+    parser.add_argument("--advices", type=int, default=10000, help="advices (the advice register)")
     parser.add_argument("--seconds", type=float, default=6.0, help="per page (upper bound)")
     parser.add_argument("--requests", type=int, default=3000, help="per page (upper bound)")
     parser.add_argument("--concurrency", type=int, default=4)
@@ -288,6 +292,7 @@ def main():
             ("theme page", f"/nl/themes/{theme_slug}"),
             ("thread, 100 posts", f"/nl/t/{thread_id}"),
             ("upcoming events", "/nl/events"),
+            ("advice register", "/nl/advice"),
         ]
         forum_pages = [(name, path) for name, path in forum_pages if options.only in name]
         inproc = in_process(folder, forum_pages, options.database_url, profile=options.profile)
