@@ -288,8 +288,15 @@ class WhooshBackend(Translate, Matching, Scoring, Facets, Writing, SearchBackend
                 "segments": len(list(searcher.reader().leaf_readers())),
                 "rebuilding": self.marker.exists(),
                 "analysis": self._analysis_version(),
-                "stale": self._analysis_version() != ANALYSIS_VERSION,
+                "stale": self._analysis_version() != ANALYSIS_VERSION or self._old_pairs(),
             }
+
+    def _old_pairs(self):
+        """Whether the live generation indexes pairs of frequent terms without compound parts
+        (written before "part_pairs"): its phrases then go through positions, correct but
+        slower, until `search reindex` (which `reindex --if-stale` does)."""
+        common = self.common_terms(self._name)
+        return any(common.get(lang) for lang in analysis.LANGUAGES) and not common.get("part_pairs")
 
     def close(self):
         with self._lock:
