@@ -36,10 +36,7 @@ Modules:
     internals   every use of whoosh's private structures, checked against the
                 installed whoosh version at import (fails loudly on an unknown one)
 """
-from .internals import check_version
-
-check_version()
-
-from .backend import WhooshBackend  # noqa: E402
+from .internals import check_version  # first: checks the installed whoosh at import
+from .backend import WhooshBackend
 
 __all__ = ["WhooshBackend", "check_version"]
