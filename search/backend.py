@@ -2,7 +2,7 @@
 
 A backend stores one document per visible post (see search/indexing.py for the fields)
 and answers a SearchRequest with a SearchResult grouped per thread. Two engines:
-Whoosh (search/whoosh_backend.py, the default: files in the instance folder) and
+Whoosh (search/whoosh/, the default: files in the instance folder) and
 PostgreSQL full-text search (search/postgres_backend.py, SEARCH_BACKEND=postgres: rows
 in the database, shared by every app server). Views and the indexer never know which.
 """
@@ -109,7 +109,7 @@ def get_backend(app=None):
     if backend is None or backend.key != key:
         name = app.config["SEARCH_BACKEND"]
         if name == "whoosh":
-            from .whoosh_backend import WhooshBackend
+            from .whoosh import WhooshBackend
 
             backend = WhooshBackend(app.config["SEARCH_INDEX_PATH"])
         elif name == "postgres":

@@ -46,7 +46,7 @@ COMPOUND_SKIP_SHARE = 0.02  # ... and this share of the index (PostgreSQL: of th
 FACET_LIMIT = 12  # values shown per facet
 PERIODS = {"week": 7, "month": 31, "year": 366}  # the period facet, in days
 
-# -- Whoosh engine only (search/whoosh_backend.py) -----------------------------------------
+# -- Whoosh engine only (search/whoosh/) -----------------------------------------------------
 MAX_PREFIX_TERMS = 50  # words a wildcard expands to
 COMPOUND_SCAN = 200  # index words read when looking for a head's compounds
 # Cached posting sets, counted in document numbers over all entries (~40 bytes each).
@@ -67,7 +67,8 @@ PHRASE_CHECK_DIRECT = 2000
 COMMON_SAMPLE = 2000
 COMMON_SHARE = 0.02
 COMMON_MAX = 400
-# Drains merge only the small segments they leave behind, tier by tier (_merge_tiers),
+COMMON_MIN_TEXTS = 200  # a language with fewer texts in the sample gets no pairs
+# Drains merge only the small segments they leave behind, tier by tier (writing.merge_tiers),
 # so that a commit stays cheap; a request's drain merges at most DRAIN_MERGE_DOCS
 # documents, `search sync` up to SMALL_SEGMENT_DOCS, and the big segment of a rebuild is
 # merged again by the next `search reindex`.

@@ -152,7 +152,8 @@ def test_lemmas_meet_plurals_and_irregular_forms_both_ways(client, make_thread, 
 
 def test_index_from_an_older_analysis_says_so_and_reindex_if_stale(app, client, make_thread, public_theme, runner,
                                                                      sync, monkeypatch, search_backend):
-    from search import postgres_backend, whoosh_backend
+    from search import postgres_backend
+    from search.whoosh import backend as whoosh_engine
     from search.backend import get_backend
 
     make_thread(theme=public_theme, title="Jaarverslag van de adviesraad", body="Het jaarverslag is klaar.")
@@ -161,7 +162,7 @@ def test_index_from_an_older_analysis_says_so_and_reindex_if_stale(app, client, 
     result = runner.invoke(args=["search", "reindex", "--if-stale"])
     assert result.exit_code == 0 and "nothing to do" in result.output
     # The next version of the analysis: the index on disk (or in the table) is now old.
-    module = whoosh_backend if search_backend == "whoosh" else postgres_backend
+    module = whoosh_engine if search_backend == "whoosh" else postgres_backend
     monkeypatch.setattr(module, "ANALYSIS_VERSION", 99)
     with app.app_context():
         assert get_backend().status()["stale"]

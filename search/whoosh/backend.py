@@ -1,0 +1,316 @@
+"""WhooshBackend: the SearchBackend of the Whoosh engine (layout, searcher, the two passes).
+
+Layout under SEARCH_INDEX_PATH:
+    CURRENT          the name of the live index folder, replaced atomically (os.replace)
+    index-<n>/       whoosh index generations; the previous one is kept for open readers
+    REBUILD          present while `search reindex` builds the next generation
+    rebuild.journal  objects indexed into the live index meanwhile, replayed before the swap
+"""
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from .. import analysis
+from .. import tuning
+from ..backend import Hit, SearchBackend, SearchResult
+from ..spelling import Dictionary, best_correction
+from ..tuning import ANALYSIS_VERSION
+from .facets import Facets
+from .matching import Deadline, Matching
+from .schema import make_schema
+from .scoring import Scoring
+from .segments import Leaf, PostingCache, SegmentData, segment_key
+from .translate import Translate
+from .writing import Writing, read_common
+
+log = logging.getLogger(__name__)
+
+
+class WhooshBackend(Translate, Matching, Scoring, Facets, Writing, SearchBackend):
+    key = None
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.schema = make_schema()
+        self._lock = threading.RLock()
+        self._pointer_sig = None
+        self._name = None
+        self._ix = None
+        self._searcher = None
+        self._leaves = None
+        self._segments = {}
+        self._postings = PostingCache()
+        self._compounds = {}
+        self._glossary_dictionary = None
+        self._reader = None
+        self._common = {}  # generation name -> {language: frequent terms}
+
+    # -- layout ------------------------------------------------------------------------
+
+    @property
+    def pointer(self):
+        return self.path / "CURRENT"
+
+    @property
+    def marker(self):
+        return self.path / "REBUILD"
+
+    @property
+    def journal(self):
+        return self.path / "rebuild.journal"
+
+    def _read_pointer(self):
+        try:
+            name = self.pointer.read_text().strip()
+        except FileNotFoundError:
+            name = ""
+        if not name:
+            self.ensure()
+            name = self.pointer.read_text().strip()
+        return name
+
+    def _write_pointer(self, name):
+        tmp = self.path / f".CURRENT.{os.getpid()}.tmp"
+        tmp.write_text(name + "\n")
+        os.replace(tmp, self.pointer)
+
+    def _generations(self):
+        out = []
+        for p in self.path.glob("index-*"):
+            try:
+                out.append(int(p.name.split("-", 1)[1]))
+            except ValueError:
+                continue
+        return sorted(out)
+
+    def ensure(self):
+        """Create the first, empty index generation if there is none (safe across workers)."""
+        if self.pointer.exists():
+            return
+        with self._file_lock(".init.lock"):
+            if self.pointer.exists():
+                return
+            name = f"index-{(self._generations() or [0])[-1] + 1}"
+            folder = self.path / name
+            folder.mkdir(parents=True, exist_ok=True)
+            whoosh_index.create_in(str(folder), self.schema)
+            self._write_pointer(name)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _current_searcher(self):
+        """The searcher of the live generation, reopened only when the pointer or index changed."""
+        try:
+            st = self.pointer.stat()
+            sig = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            sig = None
+        if sig is None or sig != self._pointer_sig or self._searcher is None:
+            name = self._read_pointer()
+            st = self.pointer.stat()
+            sig = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if self._searcher is not None:
+                self._searcher.close()
+            self._ix = whoosh_index.open_dir(str(self.path / name))
+            self._searcher = self._ix.searcher()
+            self._name, self._pointer_sig = name, sig
+            if "text_nl" not in self._ix.schema:
+                log.error("the search index %s was built by an older version of Agora and finds "
+                          "nothing: run `flask --app wsgi search reindex` once", name)
+            elif self._analysis_version() != ANALYSIS_VERSION:
+                log.error("the search index %s was written by an older analysis (no lemmas, no compound "
+                          "parts) and misses words: run `flask --app wsgi search reindex` once", name)
+            self._changed()
+        elif not self._searcher.up_to_date():
+            # A new searcher rather than refresh(): refresh() fails when the old
+            # reader was empty; segment data and posting sets are cached by segment id.
+            old, self._searcher = self._searcher, self._ix.searcher()
+            old.close()
+            self._changed()
+        return self._searcher
+
+    def _analysis_version(self):
+        """ANALYSIS_VERSION of the live index's analysers (pickled in its schema); 0: no text fields."""
+        schema = self._ix.schema
+        return getattr(schema["text_nl"].analyzer, "version", 1) if "text_nl" in schema else 0
+
+    def common_terms(self, name):
+        """The frequent terms whose pairs generation `name` indexes."""
+        found = self._common.get(name)
+        if found is None:
+            found = self._common[name] = read_common(self.path / name)
+        return found
+
+    def _changed(self):
+        self._leaves = None
+        self._compounds.clear()
+        live = set()
+        for reader, _offset in self._searcher.reader().leaf_readers():
+            live.add(segment_key(reader))
+        for old in [k for k in self._segments if k not in live]:
+            del self._segments[old]
+
+    def _segment(self, reader):
+        key = segment_key(reader)
+        data = self._segments.get(key)
+        if data is None:
+            data = self._segments[key] = SegmentData(key, reader)
+        return data
+
+    def _leaf_list(self, searcher):
+        if self._leaves is None:
+            self._leaves = [Leaf(sub, offset, self._segment(sub.reader()))
+                            for sub, offset in searcher.leaf_searchers()]
+        return self._leaves
+
+    # -- searching -----------------------------------------------------------------------
+
+    def query(self, request):
+        with self._lock:
+            return self._query(request)
+
+    def _query(self, request):
+        parsed = request.parsed
+        notices = list(parsed.notices)
+        result = SearchResult(page=request.page, notices=notices)
+        searcher = self._current_searcher()
+        q, covering = self.build_query(parsed, searcher, notices)
+        if q is None:
+            return result
+        terms, days = self.scope(request)
+        deadline = time.monotonic() + request.time_limit
+        leaves = self._leaf_list(searcher)
+
+        # Pass 1: the matching documents of each segment, permission scope and filters applied.
+        matched = {}
+        try:
+            for leaf in leaves:
+                docs = self._docs(q, leaf, deadline)
+                if docs:
+                    docs = self._restrict(docs, leaf, terms, days)
+                if docs:
+                    matched[leaf.offset] = (leaf, docs)
+        except Deadline:
+            result.timed_out = True
+            notices.append("timed_out")
+            return result
+
+        threads = set()
+        firsts = []  # (leaf, {thread: one matching docnum}) for threads not seen before
+        for leaf, docs in matched.values():
+            tnum = leaf.seg.tnum
+            if request.facets:
+                first = dict(zip(map(tnum.__getitem__, docs), docs))
+                if threads:
+                    for t in first.keys() & threads:
+                        del first[t]
+                threads.update(first)
+                firsts.append((leaf, first))
+            else:
+                threads.update(map(tnum.__getitem__, docs))
+        total = len(threads)
+        result.total = total
+        result.pages = (total + request.per_page - 1) // request.per_page
+        if request.facets and total:
+            result.facets = self._facets(firsts, matched.values())
+        start = (request.page - 1) * request.per_page
+        if start >= total:
+            return result
+        needed = start + request.per_page
+
+        # Pass 2: the page of threads.
+        if request.sort == "newest":
+            result.hits = [Hit(thread_id=t, post_id=p, score=0.0)
+                           for t, p in self._newest(matched.values(), needed)[start:]]
+            return result
+        if covering is not None or sum(len(docs) for _leaf, docs in matched.values()) <= tuning.OWN_SCORING_DOCS:
+            result.hits = self._own_page(q, searcher, matched.values(), start, needed, covering)
+            return result
+        restricted = bool(terms) or days != (None, None)
+        try:
+            ranked = self._collector_page(q, searcher, leaves, matched, restricted, needed, deadline)
+        except Deadline:
+            result.timed_out = True
+            notices.append("timed_out")
+            return result
+        result.hits = [Hit(thread_id=t, post_id=p, score=score) for t, p, score in ranked[start:needed]]
+        return result
+
+    # -- spelling ------------------------------------------------------------------------
+
+    def suggest(self, words, visibilities=("public",)):
+        """Corrections for words no text field knows, from titles, tags and the glossary."""
+        from ..query import glossary_words
+
+        with self._lock:
+            searcher = self._current_searcher()
+            reader = searcher.reader()
+            dictionaries = None
+            out = {}
+            for word in words:
+                folded = analysis.fold(word)
+                if len(folded) < 4 or folded.isdigit() or self._known(reader, word):
+                    continue
+                if dictionaries is None:  # only for a word the index does not know
+                    if self._glossary_dictionary is None:
+                        self._glossary_dictionary = Dictionary({w: 1 for w in glossary_words()})
+                    dictionaries = [self._segment(r).dictionary(r) for r, _o in reader.leaf_readers()]
+                    dictionaries.append(self._glossary_dictionary)
+                better = best_correction(folded, dictionaries)
+                if better and better != folded:
+                    out[word] = better
+            return out
+
+    @staticmethod
+    def _known(reader, word):
+        for lang in analysis.LANGUAGES:
+            for tok in analysis.terms(lang, word):
+                if reader.doc_frequency(f"text_{lang}", tok):
+                    return True
+        return False
+
+    # -- status --------------------------------------------------------------------------
+
+    def status(self):
+        with self._lock:
+            searcher = self._current_searcher()
+            folder = self.path / self._name
+            size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+            return {
+                "documents": searcher.doc_count(),
+                "size_bytes": size,
+                "path": str(folder),
+                "generation": self._name,
+                "segments": len(list(searcher.reader().leaf_readers())),
+                "rebuilding": self.marker.exists(),
+                "analysis": self._analysis_version(),
+                "stale": self._analysis_version() != ANALYSIS_VERSION or self._old_pairs(),
+            }
+
+    def _old_pairs(self):
+        """Whether the live generation indexes pairs of frequent terms without compound parts
+        (written before "part_pairs"): its phrases then go through positions, correct but
+        slower, until `search reindex` (which `reindex --if-stale` does)."""
+        common = self.common_terms(self._name)
+        return any(common.get(lang) for lang in analysis.LANGUAGES) and not common.get("part_pairs")
+
+    def close(self):
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+            self._ix = None
+            self._pointer_sig = None
+            self._leaves = None
+            self._segments.clear()
+            self._postings.clear()
+            self._compounds.clear()
+
+    def bare_searcher(self):
+        """The underlying whoosh searcher (bench/search.py compares against it)."""
+        with self._lock:
+            return self._current_searcher()

@@ -1,0 +1,169 @@
+"""What is cached per immutable segment: column arrays, field lengths, facet values, and the
+posting sets of terms and phrases (least recently used out first)."""
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+
+from ..spelling import Dictionary
+from ..tuning import POSTING_CACHE_IDS
+from . import internals
+from .schema import FACET_FIELDS
+
+
+class SegmentData:
+    """Per-document values of one immutable segment, for grouping, facets and sorting.
+
+    Built lazily, each part on first use, from whichever reader of the segment is
+    current then (readers close when the searcher is replaced, the segment stays).
+    """
+
+    def __init__(self, key, reader):
+        n = reader.doc_count_all()
+        self.key = key
+        self.doc_count = n
+        self.ints = list(range(n))  # shared int objects: cached sets hold references, not copies
+        self.tnum = internals.numeric_column(reader, "tnum").tolist()
+        self.pnum = internals.numeric_column(reader, "pnum").tolist()
+        self.day_values = None
+        self.lengths = {}
+        self.norm_cache = {}
+        self.value_cache = {}
+        self.since_cache = {}
+        self.spelling = None
+
+    def day(self, reader):
+        if self.day_values is None:
+            self.day_values = internals.numeric_column(reader, "day").tolist()
+        return self.day_values
+
+    def norms(self, fieldname, reader, B, K1, avgfl):
+        """K1 * ((1 - B) + B * length / avgfl) per document: BM25F's length normalisation
+        (the average length changes with every commit; the last one is kept)."""
+        key = (fieldname, B, K1, avgfl)
+        found = self.norm_cache.get(fieldname)
+        if found is None or found[0] != key:
+            lengths = self.lengths.get(fieldname)
+            if lengths is None:
+                lengths = self.lengths[fieldname] = internals.field_lengths(reader, fieldname, self.doc_count)
+            found = self.norm_cache[fieldname] = (key, [K1 * ((1 - B) + B * n / avgfl) for n in lengths])
+        return found[1]
+
+    def values(self, facet, reader):
+        """The facet's value per document (a tuple of tags for "tag")."""
+        arr = self.value_cache.get(facet)
+        if arr is None:
+            multi = facet == "tag"
+            fieldname = FACET_FIELDS[facet]
+            arr = [() if multi else None] * self.doc_count
+            for term in reader.field_terms(fieldname) if self.doc_count else ():
+                for docnum in internals.posting_ids(reader, fieldname, term):
+                    arr[docnum] = arr[docnum] + (term,) if multi else term
+            self.value_cache[facet] = arr
+        return arr
+
+    def since(self, day, reader):
+        """The documents dated `day` or later (periods, date filters)."""
+        found = self.since_cache.get(day)
+        if found is None:
+            if len(self.since_cache) > 16:
+                self.since_cache.clear()
+            found = self.since_cache[day] = frozenset(d for d, v in enumerate(self.day(reader)) if v >= day)
+        return found
+
+    def dictionary(self, reader):
+        if self.spelling is None:
+            freqs = {}
+            if "spell" in reader.indexed_field_names():
+                for text, info in reader.iter_field("spell"):
+                    word = text.decode("utf-8") if isinstance(text, bytes) else text
+                    if len(word) > 2 and not word.isdigit():
+                        freqs[word] = info.doc_frequency()
+            self.spelling = Dictionary(freqs)
+        return self.spelling
+
+
+class Postings:
+    """A term's documents in one segment; for text fields also its weight in each."""
+
+    __slots__ = ("docs", "ids", "weights")
+
+    def __init__(self, docs, ids=None, weights=None):
+        self.docs = docs
+        self.ids = ids  # sorted docnums, aligned with weights
+        self.weights = weights
+
+    def __len__(self):
+        return len(self.docs) * (2 if self.weights is not None else 1)
+
+    def weight(self, docnum):
+        return self.weights[bisect_left(self.ids, docnum)]
+
+
+def read_postings(reader, fieldname, text, ints, with_weights):
+    if not with_weights:
+        return Postings(frozenset(map(ints.__getitem__, internals.posting_ids(reader, fieldname, text))))
+    ids, weights = internals.posting_weights(reader, fieldname, text)
+    docs = frozenset(map(ints.__getitem__, ids))
+    return Postings(docs, ids, weights) if weights is not None else Postings(docs)
+
+
+class PhraseDocs:
+    """The documents of one segment holding a phrase."""
+
+    __slots__ = ("docs",)
+
+    def __init__(self, docs):
+        self.docs = docs
+
+    def __len__(self):
+        return len(self.docs)
+
+
+class PostingCache:
+    """Posting sets per (segment, field, term), least recently used out first."""
+
+    def __init__(self, budget=POSTING_CACHE_IDS):
+        self.budget = budget
+        self.size = 0
+        self.lock = threading.Lock()
+        self.sets = OrderedDict()
+
+    def get(self, key):
+        with self.lock:
+            found = self.sets.get(key)
+            if found is not None:
+                self.sets.move_to_end(key)
+            return found
+
+    def put(self, key, value):
+        with self.lock:
+            if key in self.sets:
+                return
+            self.sets[key] = value
+            self.size += len(value) + 1
+            while self.size > self.budget and len(self.sets) > 1:
+                _k, old = self.sets.popitem(last=False)
+                self.size -= len(old) + 1
+
+    def clear(self):
+        with self.lock:
+            self.sets.clear()
+            self.size = 0
+
+
+class Leaf:
+    """One segment of the current searcher: its reader, offset, data and deletions."""
+
+    __slots__ = ("searcher", "reader", "offset", "seg", "deleted")
+
+    def __init__(self, searcher, offset, seg):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.offset = offset
+        self.seg = seg
+        self.deleted = self.reader.deleted_docs_set if self.reader.has_deletions() else frozenset()
+
+
+def segment_key(reader):
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    return segment.segment_id() if segment is not None else id(reader)
