@@ -134,7 +134,7 @@ def add_demo_events():
 def _attach_minutes(event, author):
     """The past consultation's minutes as a PDF on a reply in its thread."""
     from ..attachments.pdfgen import make_pdf
-    from ..attachments.services import add_attachments, check_file
+    from ..attachments.services import add_attachments, check_file, extract_pending
     from ..threads import services as threads
 
     if event.thread is None:
@@ -144,3 +144,4 @@ def _attach_minutes(event, author):
     pdf = make_pdf(MINUTES, title="Verslag regio-overleg Noord-Brabant")
     add_attachments(post, author.id, [check_file(pdf, "verslag-regio-overleg-brabant.pdf")])
     db.session.commit()
+    extract_pending()  # the minutes are searchable from the start, like the other demo files
