@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadclient import HOST, free_port, load, start_gunicorn, stop, summarise, warm_up  # noqa: E402
 from pages import PASSWORD, sign_in  # noqa: E402
 
+from benchapp import bench_app  # bench/benchapp.py
+
 # bench/search.py would hide the search package: the project's root comes first from here on.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 sys.modules.pop("search", None)
@@ -78,14 +80,10 @@ def insert_advice(count, authors, theme_ids, rng, municipalities=None):
 
 def add_to_forum(folder, count, database_url=None, seed=11):
     """Put `count` advices into an existing bench forum (bench/pages.py), by its members."""
-    from forum import create_app
     from forum.extensions import db
     from forum.models import Theme, User
 
-    config = {"INSTANCE_PATH": str(folder / "instance")}
-    if database_url:
-        config["SQLALCHEMY_DATABASE_URI"] = database_url
-    app = create_app(config)
+    app = bench_app(folder, database_url)
     with app.app_context():
         theme_ids = db.session.scalars(db.select(Theme.id)).all()
         authors = db.session.execute(db.select(User.id, User.organisation_id).where(
@@ -97,16 +95,12 @@ def add_to_forum(folder, count, database_url=None, seed=11):
 
 
 def populate(folder, advices, seed=11, database_url=None):
-    from forum import create_app
     from forum.admin.themes import ensure_default_themes
     from forum.extensions import db
     from forum.models import Organisation, Theme, User, utcnow
 
     rng = random.Random(seed)
-    config = {"INSTANCE_PATH": str(folder / "instance")}
-    if database_url:
-        config["SQLALCHEMY_DATABASE_URI"] = database_url
-    app = create_app(config)
+    app = bench_app(folder, database_url)
     with app.app_context():
         if database_url:
             db.drop_all()
@@ -137,12 +131,8 @@ def in_process(folder, pages, repeat=30, database_url=None):
     """{page: (median CPU ms warm, CPU ms of the first request)} through the Flask test client,
     signed in. CPU time (time.process_time): on a shared machine wall time mostly measures the
     wait for a core. The first request of a page fills the per-worker facet counts."""
-    from forum import create_app
 
-    config = {"INSTANCE_PATH": str(folder / "instance")}
-    if database_url:
-        config["SQLALCHEMY_DATABASE_URI"] = database_url
-    app = create_app(config)
+    app = bench_app(folder, database_url)
     client = app.test_client()
     page = client.get("/nl/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)

@@ -4,22 +4,20 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from benchapp import bench_app  # bench/benchapp.py
+
 KINDS = ("general_assembly", "regional", "training", "webinar", "information", "other")
 PROVINCES = ("NL-UT", "NL-GE", "NL-NH", "NL-ZH", "BE-VAN", "BE-WNA", "BE-WLG", "BE-BRU")
 
 
 def populate_events(folder, count, database_url=None, seed=11):
-    from forum import create_app
     from forum.events.models import Event
     from forum.events.repeat import series_times
     from forum.extensions import db
     from forum.models import Organisation, User, utcnow
 
     rng = random.Random(seed)
-    config = {"INSTANCE_PATH": str(folder / "instance")}
-    if database_url:
-        config["SQLALCHEMY_DATABASE_URI"] = database_url
-    app = create_app(config)
+    app = bench_app(folder, database_url)
     with app.app_context():
         org_ids = db.session.scalars(db.select(Organisation.id)).all()
         user_id = db.session.scalar(db.select(User.id).order_by(User.id).limit(1))

@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from loadclient import HOST, free_port, load, start_gunicorn, stop, summarise, warm_up  # noqa: E402
 
+from benchapp import bench_app  # noqa: E402 (bench/benchapp.py)
+
 PASSWORD = "Bench-wachtwoord-2026"
 NL_SUBJECTS = ["armoedebeleid", "schuldhulpverlening", "mantelzorg", "de Wmo", "jeugdzorg",
                "de bijstand", "participatie", "eenzaamheid", "de voedselbank", "vervoer op maat"]
@@ -64,17 +66,13 @@ FR_BODIES = [
 
 def populate(folder, members, threads, posts, seed=7, database_url=None):
     """Bulk-insert a forum; returns (public theme slug, id of the 100-post thread in it)."""
-    from forum import create_app
     from forum.admin.themes import ensure_default_themes
     from forum.extensions import db
     from forum.markup import render_markdown
     from forum.models import Organisation, Post, Theme, Thread, User, utcnow
 
     rng = random.Random(seed)
-    config = {"INSTANCE_PATH": str(folder / "instance")}
-    if database_url:
-        config["SQLALCHEMY_DATABASE_URI"] = database_url
-    app = create_app(config)
+    app = bench_app(folder, database_url)
     with app.app_context():
         if database_url:
             db.drop_all()
@@ -215,12 +213,8 @@ def in_process(folder, pages, database_url=None, repeat=30, profile=None):
     CPU time of this process (time.process_time), not wall time: on a machine shared with
     other jobs, wall time mostly measures how long we waited for a core.
     """
-    from forum import create_app
 
-    config = {"INSTANCE_PATH": str(folder / "instance")}
-    if database_url:
-        config["SQLALCHEMY_DATABASE_URI"] = database_url
-    app = create_app(config)
+    app = bench_app(folder, database_url)
     results = {}
     for reader in ("member", "anonymous"):
         client = app.test_client()
