@@ -280,15 +280,21 @@ def search_backend(request):
     return request.param
 
 
-@pytest.fixture
-def app(app_config, request):
-    app = create_app(app_config)
+def prepared_app(config, request):
+    """An app on an empty database: tables created (SQLite) or emptied (PostgreSQL)."""
+    app = create_app(config)
     app.test_client_class = Client
     with app.app_context():
         if ON_POSTGRES:
             request.getfixturevalue("postgres_databases").clean(db.engine)
         else:
             db.create_all()
+    return app
+
+
+@pytest.fixture
+def app(app_config, request):
+    app = prepared_app(app_config, request)
     yield app
     with app.app_context():
         db.session.remove()

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from forum import create_app
 from forum.extensions import db
 from forum.mailin import addresses, services as mail_services
 from forum.mailin.models import IncomingMail
@@ -132,15 +131,9 @@ def site(tmp_path_factory, smtp_server, template_cache, request):
         "SEARCH_BACKEND": TEST_SEARCH_BACKEND,
         **({"SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL} if ON_POSTGRES else {}),
     }
-    app = create_app(config)
-    from tests.conftest import Client
+    from tests.conftest import prepared_app
 
-    app.test_client_class = Client
-    with app.app_context():
-        if ON_POSTGRES:
-            request.getfixturevalue("postgres_databases").clean(db.engine)
-        else:
-            db.create_all()
+    app = prepared_app(config, request)
     env = {**os.environ, **({"AGORA_DATABASE_URL": TEST_DATABASE_URL} if ON_POSTGRES else {}),
            "AGORA_SEARCH_BACKEND": TEST_SEARCH_BACKEND,
            "AGORA_INSTANCE_PATH": str(instance), "AGORA_SECRET_KEY": "test-secret-key",
