@@ -405,7 +405,13 @@ class DigestSent(db.Model):
 
 
 class SearchOutbox(db.Model):
-    """Index work written in the same transaction as the change it follows."""
+    """Index work written in the same transaction as the change it follows.
+
+    Ids are never given twice (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): a drain
+    deletes the rows it read by id after its index commit, and a freed id taken again by a
+    newer row meanwhile would be deleted unindexed (search/indexing.py)."""
+
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id = db.Column(db.Integer, primary_key=True)
     object_type = db.Column(db.String(20), nullable=False)  # post, thread, theme, user, organisation
@@ -429,7 +435,12 @@ class AccountMail(db.Model):
     The row says what was asked ('reset' for a typed address, 'approved' for a user, ...);
     whether the address has an account is decided only when it is sent, so the request
     does the same work either way.
+
+    Ids are never given twice (see SearchOutbox): a sender deletes its row by id after
+    sending, possibly after another process took over a stale claim and deleted it.
     """
+
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id = db.Column(db.Integer, primary_key=True)
     kind = db.Column(db.String(30), nullable=False)

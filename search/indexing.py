@@ -4,7 +4,7 @@ The index follows commits through SearchOutbox rows written in the same transact
 the change (forum/outbox.py). A drain takes the index writer lock first and only then
 reads the rows and the objects they name, so that of two drainers the one that writes
 last also read last; it deletes exactly the rows it read, by id, after the index
-commit. A crash anywhere before that delete leaves the rows for the next drain, and
+commit (ids are never given twice, see forum.models.SearchOutbox). A crash anywhere before that delete leaves the rows for the next drain, and
 indexing the same object twice is harmless (documents are replaced, not appended).
 
 Only visible posts of visible threads are indexed. Each document carries its theme's

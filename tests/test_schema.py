@@ -57,3 +57,17 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+@sqlite_only("AUTOINCREMENT is SQLite's; PostgreSQL's sequences never go back")
+def test_migrated_queue_tables_never_give_an_id_twice(other_site_config):
+    # compare_metadata does not see AUTOINCREMENT: read the tables' SQL as migrated.
+    app = create_app(other_site_config())
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            for table in ("search_outbox", "account_mail"):
+                sql = connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar()
+                assert "AUTOINCREMENT" in sql, sql
+        db.engine.dispose()

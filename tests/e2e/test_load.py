@@ -184,5 +184,16 @@ def test_fifty_members_reading_searching_and_posting(load_server, artifacts):
     assert posted, "no post went through"
     assert len(latency["post"]) == len(posted)
     assert not lost and not doubled and not misplaced, (lost[:5], doubled[:5], misplaced[:5])
+    if not_found:
+        # What tells a lost index write from a stale reader or a held post.
+        backlog = support.scalar(server, "SELECT count(*) FROM search_outbox")
+        details = []
+        for token in not_found[:5]:
+            post_id, thread_id, status = by_token[token][0]
+            thread_status = support.scalar(server, "SELECT status FROM thread WHERE id = ?", thread_id)
+            again = json.loads(reader.get(f"/api/v1/search?q={token}").body)
+            details.append(f"{token}: post {post_id} ({status}) in thread {thread_id} ({thread_status}); "
+                           f"asked again: {[r['post_id'] for r in again.get('results', [])]}")
+        print(f"outbox backlog after sync: {backlog}\n" + "\n".join(details))
     assert not not_found, f"{len(not_found)} acknowledged posts not found by search: {not_found[:10]}"
     assert "Traceback" not in server.log(), server.log()[-3000:]
