@@ -70,6 +70,23 @@ def test_every_template_string_is_in_both_catalogs():
         assert missing == [], f"{lang} catalog lacks {len(missing)} template messages, e.g. {missing[:5]} (run make i18n)"
 
 
+INFORMAL_DUTCH = re.compile(r"\b(je|jij|jou|jouw|jullie|jezelf)\b", re.I)
+# msgid -> reason, for a Dutch message that must contain one of these words without addressing
+# the reader (a quoted example, a word list). There is none today; add one here, with its reason.
+INFORMAL_DUTCH_ALLOWED = {}
+
+
+def test_dutch_messages_address_the_reader_with_u():
+    """The interface says "u" throughout (wording review); messages once slipped into "je"."""
+    informal = []
+    for message in _catalog("nl"):
+        if not message.id or message.id in INFORMAL_DUTCH_ALLOWED:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        informal += [s for s in strings if s and INFORMAL_DUTCH.search(s)]
+    assert informal == [], f"{len(informal)} Dutch messages say je/jij/jouw instead of u/uw, e.g. {informal[:3]}"
+
+
 def _visible_text(html):
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
     return unescape(re.sub(r"<[^>]+>", " ", html))

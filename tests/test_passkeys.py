@@ -360,7 +360,7 @@ def test_an_admin_reset_removes_the_passkeys_and_tells_the_moderator(app, make_u
     [entry] = audit(app, "reset_second_factor")
     assert (entry.actor_id, entry.target_id, entry.details["passkeys"]) == (admin.id, moderator.id, 1)
     message = mail.last(moderator.email)
-    assert message["Subject"] == "De tweede factor van je Agora-account is verwijderd"
+    assert message["Subject"] == "De tweede factor van uw Agora-account is verwijderd"
     assert "/nl/settings/security" in message.get_body().get_content()
     assert not signed_in(mod_client)
     locked = app.test_client()

@@ -628,7 +628,7 @@ def test_bad_input_answers_with_a_message_or_results(client, make_thread, public
         assert client.get("/nl/search", query_string={"q": q}).status_code == 200
     # The page says why nothing was searched, in the member's language.
     page = client.get("/nl/search", query_string={"q": "?!... ;;;"}).get_data(as_text=True)
-    assert "Je zoekopdracht bevat geen woorden" in page
+    assert "Uw zoekopdracht bevat geen woorden" in page
     page = client.get("/fr/search", query_string={"q": "?!... ;;;"}).get_data(as_text=True)
     assert "Votre recherche ne contient aucun mot" in page
 

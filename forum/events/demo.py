@@ -61,7 +61,7 @@ def _specs():
              municipality="Gembloux", province="BE-WNA", audience="public", capacity=None,
              description="Les conseils consultatifs de Namur et de Liège se retrouvent pour parler de la "
                          "précarité énergétique et de l'accès au CPAS."),
-        dict(key="webinar", organiser="mod", org=None, title="Webinar: hoe schrijf je een ongevraagd advies?",
+        dict(key="webinar", organiser="mod", org=None, title="Webinar: hoe schrijft u een ongevraagd advies?",
              kind="webinar", language="nl", timezone="Europe/Amsterdam", starts_at=_at(10, 12),
              ends_at=_at(10, 13), online_url="https://webinar.agora.example/ongevraagd-advies", online_private=True,
              audience="public", capacity=None,
