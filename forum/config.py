@@ -104,6 +104,10 @@ def build_config(instance_path):
         # outbox rows to the drainer at work, the next request or the job process. Waiting
         # put up to a second on the answer to a post under load.
         "SEARCH_DRAIN_WAIT": float(env("AGORA_SEARCH_DRAIN_WAIT", "0")),
+        # Seconds after a drain during which writing requests leave their outbox rows for the
+        # next one (or the job process, every few seconds): under a burst of posts the index
+        # takes one commit per interval instead of one per post. 0: every request drains.
+        "SEARCH_DRAIN_INTERVAL": float(env("AGORA_SEARCH_DRAIN_INTERVAL", "1")),
         # Attachments: per file, per member in a rolling 24 hours (0: no quota), per post;
         # images are scaled down to MAX_SIDE and refused above MAX_IMAGE_PIXELS (bombs).
         "ATTACHMENT_MAX_BYTES": int(env("AGORA_ATTACHMENT_MAX_BYTES", 10 * MB)),

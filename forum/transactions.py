@@ -1,5 +1,5 @@
 """The one transaction pattern: services own commit and rollback; views never touch either."""
-from contextlib import ContextDecorator
+from contextlib import ContextDecorator, contextmanager
 
 from flask import g, has_request_context
 
@@ -47,6 +47,24 @@ def end_read():
     Only for reads: it is a rollback, so anything written and not committed would be lost.
     """
     db.session.rollback()
+
+
+@contextmanager
+def writing_lock():
+    """Let the transactions begun inside take SQLite's write lock at once, even in a GET, and
+    leave the request's later transactions as they were (deferred for a GET)."""
+    if not has_request_context():
+        yield
+        return
+    before = g.get("sqlite_write")
+    g.sqlite_write = True
+    try:
+        yield
+    finally:
+        if before is None:
+            g.pop("sqlite_write", None)
+        else:
+            g.sqlite_write = before
 
 
 def begin_writing():

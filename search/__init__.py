@@ -25,8 +25,10 @@ def init_app(app):
             return response
         from forum.extensions import db
 
-        from .indexing import drain
+        from .indexing import drain, drained_recently
 
+        if drained_recently(app.config.get("SEARCH_DRAIN_INTERVAL", 0)):
+            return response  # the next writing request or the job process takes the rows
         try:
             db.session.rollback()
             drain(max_rows=200, wait=app.config.get("SEARCH_DRAIN_WAIT", 0), rounds=2)

@@ -11,8 +11,11 @@ Only visible posts of visible threads are indexed. Each document carries its the
 visibility, so that the query itself filters what anonymous readers may see.
 """
 import logging
+import os
+import time
+from pathlib import Path
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
@@ -226,6 +229,23 @@ def drain(max_rows=500, wait=0.5, rounds=1):
         except Exception:
             log.exception("search index compaction failed; the next drain tries again")
     return handled
+
+
+def drained_recently(interval):
+    """Whether a request drain started less than `interval` seconds ago, in any process;
+    if not, this call counts as the start of one. A stamp file in the instance folder
+    is shared by every worker (a stat and a touch: no lock, no database)."""
+    if interval <= 0:
+        return False
+    stamp = Path(current_app.instance_path) / "search-drain.stamp"
+    now = time.time()
+    try:
+        if now - stamp.stat().st_mtime < interval:
+            return True
+        os.utime(stamp, (now, now))
+    except FileNotFoundError:
+        stamp.touch()
+    return False
 
 
 def backlog():

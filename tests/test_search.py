@@ -343,6 +343,27 @@ def test_drain_never_fails_the_request_and_keeps_rows_when_the_index_is_busy(
     assert search(client, "busmaatschappij")["total"] == 1
 
 
+def test_a_burst_of_posts_takes_one_index_commit_and_the_job_process_indexes_the_rest(
+        app, client, make_thread, make_user, public_theme, login_as, sync):
+    """Within SEARCH_DRAIN_INTERVAL of a drain, writing requests leave their rows in the
+    outbox; the job process's look between rounds indexes them."""
+    from forum.jobs.runner import between_rounds
+
+    thread = make_thread(theme=public_theme, title="Vraag over de wmo-consulent", body="Wie belt er terug?")
+    sync()
+    app.config["SEARCH_DRAIN_INTERVAL"] = 60
+    login_as(make_user())
+    first = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "De consulent belde binnen een week: kwikstaart."})
+    second = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Bij ons duurde het een maand: zwaluwstaart."})
+    assert first.status_code in (302, 303) and second.status_code in (302, 303)
+    assert search(client, "kwikstaart")["total"] == 1  # the first drained at once
+    assert backlog(app) == 1  # the second left its row for the next drain
+    assert search(client, "zwaluwstaart")["total"] == 0
+    between_rounds(app)
+    assert backlog(app) == 0
+    assert search(client, "zwaluwstaart")["total"] == 1
+
+
 def test_two_writers_at_once_lose_no_update(app, make_thread, make_user, public_theme, sync, client):
     from forum.threads import services
     from search.indexing import drain

@@ -1,7 +1,8 @@
 """The job process: `python -m forum.jobs.runner --app wsgi` (started by `make run`).
 
 Every few minutes it closes vacancies past their date and drains the search outbox;
-every few seconds it sends queued account mails the web workers left (auth/outbox.py);
+every few seconds it sends queued account mails the web workers left (auth/outbox.py)
+and indexes the search outbox rows writing requests left during a burst;
 after 07:00 local time it sends the daily digest, and from Monday 07:00 the weekly one;
 once a day it prunes. Every job is idempotent (digests are claimed per member and
 period in the database), so restarting the runner, or running two, sends nothing twice.
@@ -84,9 +85,12 @@ def run_round(app, state, now=None):
     return done
 
 
-def send_account_mails(app):
-    """Between rounds: account mails (a reset link) must not wait five minutes."""
+def between_rounds(app):
+    """Every few seconds: account mails (a reset link must not wait five minutes), and the
+    search outbox rows that writing requests left during a burst (SEARCH_DRAIN_INTERVAL):
+    a post is found by search within seconds even when no request follows it."""
     from auth.outbox import deliver_queued
+    from search.indexing import backlog, sync_outbox
 
     from ..extensions import db
 
@@ -95,6 +99,11 @@ def send_account_mails(app):
             deliver_queued()
         except Exception:
             log.exception("sending account mails failed")
+        try:
+            if backlog():
+                sync_outbox(wait=1.0)
+        except Exception:
+            log.exception("indexing the search outbox failed; the next look tries again")
         db.session.remove()
 
 
@@ -102,8 +111,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m forum.jobs.runner", description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="wsgi", help="module[:attribute] holding the Flask app (default wsgi)")
     parser.add_argument("--interval", type=int, default=300, help="seconds between rounds (default 300)")
-    parser.add_argument("--mail-interval", type=int, default=10,
-                        help="seconds between looks at the queued account mails (default 10)")
+    parser.add_argument("--mail-interval", type=int, default=5,
+                        help="seconds between looks at the queued account mails and the search "
+                             "outbox (default 5)")
     parser.add_argument("--once", action="store_true", help="run one round and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jobs %(levelname)s %(message)s")
@@ -122,7 +132,7 @@ def main(argv=None):
         while not stop.wait(max(min(args.mail_interval, rounds_due - time.monotonic()), 0.1)):
             if time.monotonic() >= rounds_due:
                 break
-            send_account_mails(app)
+            between_rounds(app)
         if stop.is_set():
             break
     log.info("job runner stopped")

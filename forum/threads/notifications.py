@@ -126,13 +126,20 @@ def deliver_immediate(notifications):
 
     from ..mailin.outgoing import reply_notice, thread_headers
 
+    if not notifications:
+        return
+    # After the commit every object is expired: one statement finds who wants a mail now,
+    # instead of reloading each notification and its recipient (most choose a digest).
+    ids = [db.inspect(n).identity[0] for n in notifications]  # without reloading each
+    due = dict(db.session.execute(
+        db.select(Notification.id, User.id).join(User, User.id == Notification.user_id)
+        .where(Notification.id.in_(ids), Notification.kind.in_(MAIL_KINDS), Notification.emailed_at.is_(None),
+               User.notify_mode == "immediate", User.status == "active")).all())
     sent = False
-    for n in notifications:
-        if n.kind not in MAIL_KINDS or n.emailed_at is not None:
+    for n, n_id in zip(notifications, ids):
+        if n_id not in due:
             continue
-        user = db.session.get(User, n.user_id)
-        if user is None or user.notify_mode != "immediate" or user.status != "active":
-            continue
+        user = db.session.get(User, due[n_id])
         thread = n.thread
         post = db.session.get(Post, n.post_id) if n.post_id else None
         lang = user.locale if user.locale in ("nl", "fr") else "nl"

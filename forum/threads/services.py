@@ -20,6 +20,8 @@ import unicodedata
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from .. import outbox, signals
@@ -28,7 +30,7 @@ from ..extensions import db
 from ..formtools import strip as strip_field
 from ..jobs.clock import local_today
 from ..markup import render_markdown
-from ..transactions import unit_of_work
+from ..transactions import unit_of_work, writing_lock
 from ..models import (
     LANGUAGES, THREAD_KINDS, Post, PostRevision, Reaction, Tag, Thread, ThreadRead, Watch, utcnow,
 )
@@ -513,11 +515,25 @@ def unwatch_theme(user, theme):
     db.session.commit()
 
 
-@unit_of_work()
-def mark_thread_read(user, thread):
-    """Remember that the member has seen the thread up to now. Commits (its own transaction)."""
-    _mark_read(user, thread, max(utcnow(), thread.last_post_at))
-    db.session.commit()
+def mark_thread_read(user_id, thread_id, last_post_at):
+    """Remember that the member has seen the thread up to now: one upsert, committed at once.
+
+    The thread page writes this on a GET. It runs on a connection of its own, not through
+    the session: a session commit expires every loaded object (the member, the thread),
+    which the response's own hooks then read again, and reloading them cost more than the
+    write. Nothing else is written with it, so there is nothing to keep atomic.
+    """
+    when = max(utcnow(), last_post_at)
+    dialect = db.engine.dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    stmt = insert(ThreadRead).values(user_id=user_id, thread_id=thread_id, last_read_at=when)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ThreadRead.user_id, ThreadRead.thread_id],
+        set_={"last_read_at": stmt.excluded.last_read_at},
+        where=ThreadRead.last_read_at < stmt.excluded.last_read_at)
+    with writing_lock():
+        with db.engine.begin() as connection:
+            connection.execute(stmt)
 
 
 @unit_of_work()

@@ -24,7 +24,6 @@ from ..permissions import (
     can_start_thread, is_member, member_required,
 )
 from ..advice.fields import ADDRESSEE_LABELS
-from ..transactions import begin_writing
 from ..places import find_province, province_choices
 from . import bp, fragments, queries, root_bp, services
 from .forms import KIND_HINTS, KIND_LABELS, EditPostForm, NewThreadForm, ReplyForm, choice
@@ -262,14 +261,13 @@ def thread(thread_id, slug=None):
     html, status, context = _render_thread(thread, page)
     user = _user()
     if is_member(user) and (context["last_read"] is None or context["last_read"] < thread.last_post_at):
-        # A GET that writes: end the read transaction, then write in one that takes the
-        # SQLite write lock at once (see forum/database.py).
-        begin_writing()
+        # A GET that writes, in a transaction of its own that takes SQLite's write lock
+        # at once (see forum/database.py); the request's session is left as it is.
         try:
-            services.mark_thread_read(user, thread)
+            services.mark_thread_read(user.id, thread.id, thread.last_post_at)
         except OperationalError:
             # A full or read-only disk: the page is already rendered; a read marker is
-            # not worth an error page (posting still gets the 503). The service rolled back.
+            # not worth an error page (posting still gets the 503). Nothing was written.
             current_app.logger.warning("could not save the read marker", exc_info=True)
     return html, status
 
