@@ -366,8 +366,13 @@ class Notification(db.Model):
     actor = db.relationship("User", foreign_keys=[actor_id])
     thread = db.relationship("Thread")
 
-    # A member's notification page, newest first, read in index order.
-    __table_args__ = (db.Index("ix_notification_user_created", "user_id", "created_at", "id"),)
+    # A member's notification page, newest first, read in index order; the header's count
+    # of unread ones reads only the unread entries of the member (many never open the page).
+    __table_args__ = (
+        db.Index("ix_notification_user_created", "user_id", "created_at", "id"),
+        db.Index("ix_notification_user_unread", "user_id",
+                 sqlite_where=db.text("read_at IS NULL"), postgresql_where=db.text("read_at IS NULL")),
+    )
 
 
 class Watch(db.Model):

@@ -70,17 +70,21 @@ def _safe_count(fn):
         return 0
 
 
+# The header counts unread notifications up to this many and shows "99+" beyond: a member
+# who reads the digest and never the page gathers thousands, counted on every page.
+UNREAD_SHOWN = 99
+
+
 def unread_notifications():
     from .extensions import db
     from .models import Notification
 
     if not is_member(current_user):
         return 0
-    return _safe_count(lambda: db.session.scalar(
-        db.select(db.func.count(Notification.id)).where(
-            Notification.user_id == current_user.id, Notification.read_at.is_(None)
-        )
-    ))
+    unread = (db.select(Notification.id)
+              .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+              .limit(UNREAD_SHOWN + 1).subquery())
+    return _safe_count(lambda: db.session.scalar(db.select(db.func.count()).select_from(unread)))
 
 
 def moderation_counts():
@@ -112,7 +116,7 @@ def init_app(app):
         utcnow=utcnow,
         main_menu=main_menu,
         footer_menu=footer_menu,
-        unread_notifications=unread_notifications,
+        unread_notifications=unread_notifications, unread_shown=UNREAD_SHOWN,
         moderation_counts=moderation_counts,
         author_name=author_name,
         post_language=post_language,

@@ -179,3 +179,30 @@ def test_immediate_mail_with_one_click_unsubscribe(app, client, mail, make_user,
 def test_bad_unsubscribe_token_is_404(client, token):
     assert client.get(f"/nl/unsubscribe/{token}").status_code == 404
     assert client.post_form(f"/nl/unsubscribe/{token}").status_code == 404
+
+
+def test_header_counts_unread_notifications_up_to_99(app, client, make_user, make_thread, login_as):
+    member = make_user()
+    thread = make_thread()
+
+    def add(count):
+        with app.app_context():
+            db.session.add_all([Notification(user_id=member.id, kind="reply", thread_id=thread.id)
+                                for _ in range(count)])
+            db.session.commit()
+
+    def header(lang="nl"):
+        page = html(client.get(f"/{lang}/latest"))
+        return re.search(r'<span class="count" aria-label="([^"]+)">([^<]+)</span>', page)
+
+    login_as(member)
+    assert header() is None
+    add(3)
+    found = header()
+    assert found.groups() == ("3 ongelezen", "3")
+    add(97)  # 100 unread: more than the header counts
+    found = header()
+    assert found.groups() == ("meer dan 99 ongelezen", "99+")
+    assert header("fr").groups() == ("plus de 99 non lues", "99+")
+    assert client.post_form("/nl/notifications/read-all").status_code == 302
+    assert header() is None
