@@ -207,7 +207,7 @@ def _client_sign_in(client, email):
         raise RuntimeError(f"in-process sign-in failed with {response.status_code}")
 
 
-def in_process(folder, pages, database_url=None, repeat=30, profile=None):
+def in_process(folder, pages, database_url=None, repeat=20, profile=None):
     """Median CPU ms of one request per (page, reader) through the Flask test client.
 
     CPU time of this process (time.process_time), not wall time: on a machine shared with
@@ -248,10 +248,10 @@ def main():
     parser.add_argument("--posts", type=int, default=200000)
     parser.add_argument("--events", type=int, default=5000, help="events (the upcoming-events page)")
     parser.add_argument("--advices", type=int, default=10000, help="advices (the advice register)")
-    # 3.5 s a page: eleven pages (five forum pages for two readers and the static file) keep
-    # the quick run (--threads 5000 --posts 50000) under a minute; a page still gets some
-    # hundreds of requests, enough for a steady median and p95.
-    parser.add_argument("--seconds", type=float, default=3.5, help="per page (upper bound)")
+    # 2 s a page: eleven pages (five forum pages for two readers and the static file) keep
+    # the quick run (--threads 5000 --posts 50000) under a minute with its generation; a page
+    # still gets 200-300 requests in three rounds, enough for a steady median and p95.
+    parser.add_argument("--seconds", type=float, default=2.0, help="per page (upper bound)")
     parser.add_argument("--requests", type=int, default=3000, help="per page (upper bound)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
