@@ -65,7 +65,9 @@ def upcoming():
         "events/list.html", events=events, filters=filters, page=page, pages=max(1, -(-total // PER_PAGE)),
         total=total, show_past=show_past,
         page_args={**{k: ("1" if v is True else v) for k, v in filters.items() if v}, **({"past": "1"} if show_past else {})},
-        kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS,
+        # Labels translated once a page, not once an event (they are lazy strings).
+        kind_labels={k: str(v) for k, v in KIND_LABELS.items()},
+        language_labels={k: str(v) for k, v in LANGUAGE_LABELS.items()},
         provinces=province_choices(lang), when=lambda e: services.when_text(e, lang),
         themes=[(t.slug, t.name(lang)) for t in _themes()],
         repeat_text=lambda e: services.repeat_text(e, lang),
