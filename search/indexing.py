@@ -244,7 +244,12 @@ def drained_recently(interval):
             return True
         os.utime(stamp, (now, now))
     except FileNotFoundError:
-        stamp.touch()
+        try:
+            stamp.touch()
+        except OSError:
+            pass  # a read-only or full instance folder: drain, as without an interval
+    except OSError:
+        pass
     return False
 
 
