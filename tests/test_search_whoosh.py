@@ -166,7 +166,12 @@ def stock_keys(backend, parsed, visibilities):
     allow = Q.Or([Q.Term("visibility", v) for v in visibilities])
     tnum = searcher.reader().column_reader("tnum")
     best = {}
-    for hit in searcher.search(q, limit=None, filter=allow):
+    # A negative query as its positive part masked by the negative one, with the positive
+    # part's scores (as AndNot scores): whoosh's AndNot matcher lets some documents holding
+    # the excluded word through, depending on the documents' order (see the test below).
+    hits = (searcher.search(q.a, limit=None, filter=allow, mask=q.b) if isinstance(q, Q.AndNot)
+            else searcher.search(q, limit=None, filter=allow))
+    for hit in hits:
         t = tnum[hit.docnum]
         best[t] = max(best.get(t, 0.0), hit.score)
     if covering is None:
@@ -205,8 +210,8 @@ def assert_same_ranking(backend, text, visibilities, per_page=2, most=False):
     assert len(reference) > per_page, text  # more than one page: the order matters
     hits, total = engine_pages(backend, parsed, visibilities, per_page)
     if total != len(reference):
-        # Seen twice in PostgreSQL runs on a loaded machine (4 threads for "zorg -jeugd"
-        # where whoosh's collector found 5), never reproduced alone: say what differed.
+        # Say what differed (once, whoosh's AndNot matcher let an excluded document
+        # through for PostgreSQL's order of the rows: stock_keys masks negatives since).
         found = {h.thread_id for h in engine_pages(backend, parsed, visibilities, per_page, pages=100)[0]}
         searcher = backend.bare_searcher()
         q, _covering = backend.build_query(parsed, searcher, [])
@@ -257,6 +262,58 @@ def test_own_scoring_and_whoosh_collector_rank_as_whoosh_does(app, corpus, monke
                     backend._postings.clear()
                     assert_same_ranking(backend, text, visibilities)
                 backend._postings.clear()
+
+
+def reference_threads(searcher, q, visibilities):
+    """The threads of `q` by plain set arithmetic: a negative query's documents as its
+    positive part masked by its negative part (whoosh's AndNot matcher is not trusted)."""
+    allow = Q.Or([Q.Term("visibility", v) for v in visibilities])
+    tnum = searcher.reader().column_reader("tnum")
+    if isinstance(q, Q.AndNot):
+        docs = searcher.search(q.a, limit=None, filter=allow, mask=q.b).docs()
+    else:
+        docs = searcher.search(q, limit=None, filter=allow).docs()
+    return {tnum[d] for d in docs}
+
+
+def test_negative_words_exclude_their_documents_whatever_the_document_order(app, corpus, monkeypatch):
+    """For some orders of the documents in a segment, whoosh's AndNot matcher lets through
+    documents that hold the excluded word (seeded shuffles of this corpus show it). The
+    engine takes a negative query's documents from its own set difference on every path,
+    whoosh's collector path (above OWN_SCORING_DOCS) included."""
+    from forum.extensions import db
+    from search.backend import get_backend
+    from search.indexing import _load, indexable_posts, post_document
+    from search.query import parse
+
+    with app.app_context():
+        backend = get_backend()
+        docs = [post_document(p) for p in db.session.scalars(_load(indexable_posts()))]
+        leaked = 0  # orders in which whoosh's own AndNot let an excluded document through
+        for seed in range(40):
+            order = docs[:]
+            random.Random(seed).shuffle(order)
+            with backend.batch(wait=5) as batch:  # every document again, in this order
+                for doc in order:
+                    batch.delete("post_id", doc["post_id"])
+                    batch.add(doc)
+            parsed = parse("zorg -jeugd")
+            searcher = backend.bare_searcher()
+            q, _covering = backend.build_query(parsed, searcher, [])
+            for visibilities in (("public",), ("public", "members")):
+                expected = reference_threads(searcher, q, visibilities)
+                allow = Q.Or([Q.Term("visibility", v) for v in visibilities])
+                tnum = searcher.reader().column_reader("tnum")
+                leaked += bool({tnum[d] for d in searcher.search(q, limit=None, filter=allow).docs()} - expected)
+                for own_scoring_docs in (tuning.OWN_SCORING_DOCS, 0):
+                    with monkeypatch.context() as m:
+                        m.setattr(tuning, "OWN_SCORING_DOCS", own_scoring_docs)
+                        hits, total = engine_pages(backend, parsed, visibilities, per_page=50, pages=1)
+                    assert {h.thread_id for h in hits} == expected, (seed, visibilities, own_scoring_docs)
+                    assert total == len(expected)
+        # The orders above do show the whoosh fault (whoosh-reloaded 2.7.5); should a new
+        # version mend it, this test no longer exercises it: keep it or drop it then.
+        assert leaked, "whoosh's AndNot no longer lets excluded documents through in these orders"
 
 
 def test_phrases_of_frequent_words_use_pairs_and_find_compound_parts(app, corpus, runner, monkeypatch):

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh import query as Q
 
 from .. import analysis
 from .. import tuning
@@ -230,7 +231,10 @@ class WhooshBackend(Translate, Matching, Scoring, Facets, Writing, SearchBackend
         if covering is not None or sum(len(docs) for _leaf, docs in matched.values()) <= tuning.OWN_SCORING_DOCS:
             result.hits = self._own_page(q, searcher, matched.values(), start, needed, covering)
             return result
-        restricted = bool(terms) or days != (None, None)
+        # The collector keeps to pass one's documents when a filter narrowed them, and when
+        # the query excludes words: whoosh's AndNot matcher lets some documents holding an
+        # excluded word through, depending on their order (tests/test_search_whoosh.py).
+        restricted = bool(terms) or days != (None, None) or isinstance(q, Q.AndNot)
         try:
             ranked = self._collector_page(q, searcher, leaves, matched, restricted, needed, deadline)
         except Deadline:
