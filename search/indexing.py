@@ -11,7 +11,6 @@ Only visible posts of visible threads are indexed. Each document carries its the
 visibility, so that the query itself filters what anonymous readers may see.
 """
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -238,18 +237,15 @@ def drained_recently(interval):
     if interval <= 0:
         return False
     stamp = Path(current_app.instance_path) / "search-drain.stamp"
-    now = time.time()
     try:
-        if now - stamp.stat().st_mtime < interval:
+        if time.time() - stamp.stat().st_mtime < interval:
             return True
-        os.utime(stamp, (now, now))
-    except FileNotFoundError:
-        try:
-            stamp.touch()
-        except OSError:
-            pass  # a read-only or full instance folder: drain, as without an interval
     except OSError:
-        pass
+        pass  # no stamp yet
+    try:
+        stamp.touch()  # creates it, or sets its time to now
+    except OSError:
+        pass  # a read-only or full instance folder: drain, as without an interval
     return False
 
 

@@ -158,20 +158,29 @@ def corpus(app, make_theme, make_thread, make_post, runner):
     assert result.exit_code == 0, result.output
 
 
+def visibility_filter(visibilities):
+    return Q.Or([Q.Term("visibility", v) for v in visibilities])
+
+
+def masked_hits(searcher, q, allow):
+    """Whoosh's hits for the engine's query; a negative query as its positive part masked by
+    the negative one, with the positive part's scores (as AndNot scores): whoosh's AndNot
+    matcher lets some documents holding the excluded word through, depending on the
+    documents' order (test_negative_words_exclude_their_documents_whatever_the_document_order)."""
+    if isinstance(q, Q.AndNot):
+        return searcher.search(q.a, limit=None, filter=allow, mask=q.b)
+    return searcher.search(q, limit=None, filter=allow)
+
+
 def stock_keys(backend, parsed, visibilities):
     """{thread: ranking key} from whoosh's own collector over the engine's query: the best
     post's score per thread; in "most" mode (words covered, score)."""
     searcher = backend.bare_searcher()
     q, covering = backend.build_query(parsed, searcher, [])
-    allow = Q.Or([Q.Term("visibility", v) for v in visibilities])
+    allow = visibility_filter(visibilities)
     tnum = searcher.reader().column_reader("tnum")
     best = {}
-    # A negative query as its positive part masked by the negative one, with the positive
-    # part's scores (as AndNot scores): whoosh's AndNot matcher lets some documents holding
-    # the excluded word through, depending on the documents' order (see the test below).
-    hits = (searcher.search(q.a, limit=None, filter=allow, mask=q.b) if isinstance(q, Q.AndNot)
-            else searcher.search(q, limit=None, filter=allow))
-    for hit in hits:
+    for hit in masked_hits(searcher, q, allow):
         t = tnum[hit.docnum]
         best[t] = max(best.get(t, 0.0), hit.score)
     if covering is None:
@@ -265,15 +274,9 @@ def test_own_scoring_and_whoosh_collector_rank_as_whoosh_does(app, corpus, monke
 
 
 def reference_threads(searcher, q, visibilities):
-    """The threads of `q` by plain set arithmetic: a negative query's documents as its
-    positive part masked by its negative part (whoosh's AndNot matcher is not trusted)."""
-    allow = Q.Or([Q.Term("visibility", v) for v in visibilities])
+    """The threads of `q`, negatives masked (masked_hits)."""
     tnum = searcher.reader().column_reader("tnum")
-    if isinstance(q, Q.AndNot):
-        docs = searcher.search(q.a, limit=None, filter=allow, mask=q.b).docs()
-    else:
-        docs = searcher.search(q, limit=None, filter=allow).docs()
-    return {tnum[d] for d in docs}
+    return {tnum[d] for d in masked_hits(searcher, q, visibility_filter(visibilities)).docs()}
 
 
 def test_negative_words_exclude_their_documents_whatever_the_document_order(app, corpus, monkeypatch):
@@ -302,9 +305,9 @@ def test_negative_words_exclude_their_documents_whatever_the_document_order(app,
             q, _covering = backend.build_query(parsed, searcher, [])
             for visibilities in (("public",), ("public", "members")):
                 expected = reference_threads(searcher, q, visibilities)
-                allow = Q.Or([Q.Term("visibility", v) for v in visibilities])
                 tnum = searcher.reader().column_reader("tnum")
-                leaked += bool({tnum[d] for d in searcher.search(q, limit=None, filter=allow).docs()} - expected)
+                stock = searcher.search(q, limit=None, filter=visibility_filter(visibilities)).docs()
+                leaked += bool({tnum[d] for d in stock} - expected)
                 for own_scoring_docs in (tuning.OWN_SCORING_DOCS, 0):
                     with monkeypatch.context() as m:
                         m.setattr(tuning, "OWN_SCORING_DOCS", own_scoring_docs)
