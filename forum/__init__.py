@@ -64,13 +64,14 @@ def create_app(config=None):
     else:
         app.jinja_env.bytecode_cache = _BytecodeCache(template_cache)
 
-    from . import i18n, security, errors, templating, httpcache
+    from . import i18n, security, errors, templating, httpcache, pagecache
 
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     httpcache.init_app(app)
+    pagecache.init_app(app)
 
     from auth import init_app as init_auth
     init_auth(app)

@@ -204,6 +204,9 @@ class Thread(TimestampMixin, db.Model):
     thanks_count = db.Column(db.Integer, nullable=False, default=0)
     merged_into_id = db.Column(db.Integer, db.ForeignKey("thread.id"))
     import_ref = db.Column(db.String(80), unique=True)
+    # Raised with every change to the thread or one of its posts (forum/pagecache.py, at
+    # commit, whatever the code path): the thread page kept per worker is valid while it is.
+    cache_revision = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     # Advice only (NULL on every other kind): indexed copies of the register's fields in
     # `fields`, so the register filters, sorts and counts on columns. Written only through
     # advice_columns() below: the ORM hooks at the end of this module for every ORM writer,
@@ -422,6 +425,16 @@ class SearchOutbox(db.Model):
     object_type = db.Column(db.String(20), nullable=False)  # post, thread, theme, user, organisation
     object_id = db.Column(db.Integer, nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class PageGeneration(db.Model):
+    """One row: counters raised at commit by forum/pagecache.py. `site` with any change a
+    page may show (a member's name, a council, a theme, a tag, an event, ...), `lists` with
+    any change to a thread or a post; the pages kept per worker are valid while they are."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    site = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    lists = db.Column(db.Integer, nullable=False, default=0, server_default="0")
 
 
 class RateLimitEvent(db.Model):

@@ -1,6 +1,7 @@
 """Template globals and filters shared by every area."""
 import logging
 
+from flask import g
 from flask_babel import format_decimal, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -81,6 +82,8 @@ def unread_notifications():
 
     if not is_member(current_user):
         return 0
+    if "agora_unread_notifications" in g:  # read already for this request (forum/pagecache.py)
+        return g.agora_unread_notifications
     unread = (db.select(Notification.id)
               .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
               .limit(UNREAD_SHOWN + 1).subquery())

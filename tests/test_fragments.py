@@ -40,6 +40,7 @@ def plant_marker(app, post_id):
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("</div>", f"{MARKER}</div>", 1), encoding="utf-8")
     app.extensions.pop("agora_post_fragments", None)
+    app.extensions.pop("agora_pages", None)  # whole pages too (forum/pagecache.py)
 
 
 @pytest.fixture
@@ -224,6 +225,7 @@ def plant_item_marker(app, thread_id):
     for key in keys:
         shown, parts = cache[key]
         cache[key] = (shown, [parts[0] + MARKER, *parts[1:]])
+    app.extensions.pop("agora_pages", None)  # whole pages kept (forum/pagecache.py)
 
 
 @pytest.fixture

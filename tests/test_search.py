@@ -8,6 +8,7 @@ Engine-specific tests say so in their name and docstring; they exist only where 
 storage itself differs (Whoosh's index generations on disk, PostgreSQL's swapped table).
 """
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -379,8 +380,8 @@ def test_two_writers_at_once_lose_no_update(app, make_thread, make_user, public_
                     services.create_reply(db.session.get(User, author_id), db.session.get(Thread, thread.id),
                                           f"Reactie parallelwoord{n}x{i} van schrijver {n}.")
                     drain(wait=0.2)
-        except Exception as exc:  # pragma: no cover - the assertion below reports it
-            errors.append(repr(exc))
+        except Exception:  # pragma: no cover - the assertion below reports it, with where
+            errors.append(traceback.format_exc())
 
     workers = [threading.Thread(target=writer, args=(n, a.id)) for n, a in enumerate(authors)]
     for w in workers:

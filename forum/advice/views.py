@@ -9,6 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import contains_eager, joinedload
 
+from .. import pagecache
 from ..attachments import posting as attachment_posting
 from ..attachments.services import AttachmentRefused
 from ..extensions import db
@@ -33,6 +34,13 @@ def _user():
 
 @bp.get("/advice")
 def register():
+    """The register, kept per worker with its reader's parts as slots (forum/pagecache.py):
+    advices are threads, so it stays valid until a thread, a post or anything else changes."""
+    html, _meta = pagecache.page("advice", pagecache.counters(), _render_register, {})
+    return html
+
+
+def _render_register():
     filters = services.Filters.from_args(request.args)
     counts = services.register_counts(current_user, filters)
     # An entry shows its council, nothing of its author or tags: load just that.
@@ -50,7 +58,7 @@ def register():
     return render_template(
         "advice/register.html", filters=filters, pagination=pagination, threads=list(pagination.items),
         facets_html=facets_html, register_path=register_path,
-    )
+    ), {}
 
 
 @bp.get("/advice.csv")

@@ -1,6 +1,7 @@
 """Event pages: the upcoming list, one event with registration, planning forms, CSV and iCalendar."""
 import csv
 import io
+import time
 from datetime import date, timedelta
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -8,7 +9,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import ratelimit
+from .. import pagecache, ratelimit
 from ..extensions import db
 from ..formtools import option as choice
 from ..formtools import show_error
@@ -51,7 +52,18 @@ def _filters():
 
 @bp.get("/events")
 def upcoming():
-    """Upcoming events, or with ?past=1 the ones that are over (latest first)."""
+    """Upcoming events, or with ?past=1 the ones that are over (latest first); kept per
+    worker with its reader's parts as slots (forum/pagecache.py) for a minute at most (an
+    event that is over leaves the list within the minute), per council (a member sees their
+    own council's and province's events), and not for "only mine"."""
+    user = _user()
+    html, _meta = pagecache.page(
+        "events", (pagecache.counters()[0], int(time.time() // 60)), _render_upcoming, {},
+        keep=request.args.get("mine") != "1", vary=(getattr(user, "organisation_id", None),))
+    return html
+
+
+def _render_upcoming():
     filters = _filters()
     page = request.args.get("page", 1, type=int) or 1
     page = max(1, min(page, 10000))
@@ -72,7 +84,7 @@ def upcoming():
         themes=[(t.slug, t.name(lang)) for t in _themes()],
         repeat_text=lambda e: services.repeat_text(e, lang),
         province_name=lambda code: province_name(code, lang), can_create=can_create_any_event(current_user),
-    )
+    ), {}
 
 
 @bp.get("/events/month")

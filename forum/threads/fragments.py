@@ -13,10 +13,12 @@ a council rename changes the page at once on every worker, with no invalidation 
 to lose, whichever service or admin screen made the change. Hiding and deleting also
 remove the post's files (`forget_posts`), so a hidden text does not linger on disk.
 """
+import functools
 import hashlib
 import os
 import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -25,6 +27,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from ..i18n import current_language
+from ..pagecache import active as slots_active, slot
 from ..permissions import can_delete_post, can_edit_post, can_flag, can_see_history, is_member
 
 TEMPLATE = "forum/_post_fragment.html"
@@ -242,21 +245,17 @@ def post_html(post, thread, thanked, last_read=None, copy=False):
     header = [head]
     if post.edited_at and can_see_history(user, post):
         header.append(f' (<a href="{links.url("threads.post_history", post.id)}">{word("history")}</a>)')
-    if last_read and post.created_at > last_read and not copy:
-        header.append(f'· <span class="badge-kind new">{word("new")}</span>')
+    if slots_active() and not copy:
+        header.append(slot("new", f"{post.created_at.isoformat()}"))
+    elif last_read and post.created_at > last_read and not copy:
+        header.append(new_badge())
     if accepted:
         header.append(f'· <span class="badge-kind solved">{word("Accepted answer")}</span>')
     footer = []
     if post.thanks_count:
         footer.append(f'<span class="thanks-count">{escape(ngettext("%(num)d thanks", "%(num)d thanks", post.thanks_count))}</span>')
     if links.may_thank(post):
-        if post.id in thanked:
-            footer.append(f'<form method="post" action="{links.thank(post.id)}" class="inline">{links.csrf_field()}'
-                          f'<input type="hidden" name="action" value="unthank"><button type="submit" class="link" '
-                          f'aria-pressed="true">{word("Thanked")}</button></form>')
-        else:
-            footer.append(f'<form method="post" action="{links.thank(post.id)}" class="inline">{links.csrf_field()}'
-                          f'<button type="submit" class="link" aria-pressed="false">{word("Thanks")}</button></form>')
+        footer.append(slot("thank", post.id) if slots_active() else thank_button(post.id, post.id in thanked, thread))
     if links.can_reply:
         footer.append(f'<a href="{links.quote(post.id)}">{word("Quote")}</a>')
     if can_edit_post(user, post):
@@ -279,6 +278,38 @@ def post_html(post, thread, thanked, last_read=None, copy=False):
         f'<article class="post{" accepted" if accepted else ""} status-visible"{anchor}>\n  <header class="meta post-meta">\n    ',
         "\n    ".join(header), "\n  </header>\n  ", body, '\n  <footer class="post-actions">\n    ',
         "\n    ".join(footer), "\n  </footer>\n</article>")))
+
+
+def thank_button(post_id, thanked, thread):
+    """The thanks button of a post as this reader sees it (pressed when they thanked it)."""
+    links = reader_links(thread)
+    if thanked:
+        return (f'<form method="post" action="{links.thank(post_id)}" class="inline">{links.csrf_field()}'
+                f'<input type="hidden" name="action" value="unthank"><button type="submit" class="link" '
+                f'aria-pressed="true">{links.word("Thanked")}</button></form>')
+    return (f'<form method="post" action="{links.thank(post_id)}" class="inline">{links.csrf_field()}'
+            f'<button type="submit" class="link" aria-pressed="false">{links.word("Thanks")}</button></form>')
+
+
+def thank_buttons(thread, thanked):
+    """A slot filler (forum/pagecache.py) for the thanks buttons of a page: both forms of the
+    button built once, the post's id put in per post."""
+    forms = {}
+
+    def fill(arg, _meta):
+        pressed = int(arg) in thanked
+        if pressed not in forms:
+            forms[pressed] = thank_button(SENTINEL, pressed, thread).split(str(SENTINEL))
+        return str(int(arg)).join(forms[pressed])
+
+    return fill
+
+
+def new_badge():
+    """The "new" mark of a post written since the reader's last visit."""
+    from flask_babel import gettext
+
+    return Markup('· <span class="badge-kind new">{}</span>').format(gettext("new"))
 
 
 def reader_links(thread):
@@ -326,9 +357,7 @@ def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
     """The <li> items of a thread list. The part every reader of the page language sees
     alike comes from a per-worker cache (checked against the thread's current values);
     the unread state and the "last activity" time are added for this reader and moment."""
-    from babel.dates import format_timedelta
-    from flask_babel import get_locale, gettext
-    from markupsafe import escape
+    from flask_babel import get_locale
 
     from ..models import utcnow
 
@@ -337,8 +366,8 @@ def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
     cache = current_app.extensions.setdefault("agora_thread_items", {})
     version = _template_version(ITEM_TEMPLATE)
     now = utcnow()
-    mark = Markup('<span class="unread-dot" aria-hidden="true"></span><span class="visually-hidden">{}</span> ').format(
-        gettext("New activity:"))
+    slotted = slots_active()
+    mark = unread_mark()
     out = []
     for t in threads:
         key = (t.id, lang, show_theme, heading_level, version)
@@ -349,16 +378,73 @@ def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
                 for old in list(cache)[: MAX_ITEMS // 2]:
                     del cache[old]
             stored = cache[key] = (values, _render_item(t, show_theme, heading_level))
-        unread = t.id in unread_ids
         at = t.last_post_at
-        filled = {
-            "unread_class": " unread" if unread else "",
-            "unread_mark": mark if unread else "",
-            # As the `ago` filter (forum/templating.py), without its per-call locale look-up.
-            "activity": Markup(f'<time datetime="{at.isoformat()}Z">') + escape(
-                format_timedelta(at - now, add_direction=True, threshold=0.9, locale=locale)) + Markup("</time>"),
-        }
+        if slotted:  # a page kept by forum/pagecache.py: filled per request by list_fillers()
+            filled = {"unread_class": slot("unread_class", t.id), "unread_mark": slot("unread_mark", t.id),
+                      "activity": slot("activity", at.isoformat())}
+        else:
+            unread = t.id in unread_ids
+            filled = {"unread_class": " unread" if unread else "", "unread_mark": mark if unread else "",
+                      "activity": activity(at, now, locale)}
         parts = stored[1]
         out.append("\n  " if out else "")
         out.extend(part if n % 2 == 0 else filled[part] for n, part in enumerate(parts))
     return Markup("".join(out))
+
+
+def unread_mark():
+    from flask_babel import gettext
+
+    return Markup('<span class="unread-dot" aria-hidden="true"></span><span class="visually-hidden">{}</span> ').format(
+        gettext("New activity:"))
+
+
+def activity(at, now, locale):
+    """A <time> of "last activity", as the `ago` filter (forum/templating.py) without its
+    per-call locale look-up."""
+    return Markup(f'<time datetime="{at.isoformat()}Z">') + _ago(round((at - now).total_seconds()), str(locale)) + Markup("</time>")
+
+
+@functools.lru_cache(maxsize=20_000)
+def _ago_text(seconds, locale):
+    from babel.dates import format_timedelta
+
+    return escape(format_timedelta(timedelta(seconds=seconds), add_direction=True, threshold=0.9, locale=locale))
+
+
+def _ago(seconds, locale):
+    """Babel's words for a time difference, kept per worker: beyond an hour to the minute
+    (a list shows "3 hours ago", and the words change at most a minute late), below it to
+    the second."""
+    if abs(seconds) >= 3600:
+        seconds = seconds // 60 * 60
+    return _ago_text(seconds, locale)
+
+
+def list_fillers():
+    """The slots of a kept thread list (forum/pagecache.py) for this request's reader: the
+    unread state (one query for the listed threads, on first use) and "last activity"."""
+    from datetime import datetime
+
+    from flask_babel import get_locale
+
+    from ..models import utcnow
+    from .queries import unread_among
+
+    state = {}
+
+    def unread(arg, meta):
+        if "ids" not in state:
+            state["ids"] = unread_among(current_user, meta["threads"])
+        return int(arg) in state["ids"]
+
+    def when(arg, _meta):
+        if "now" not in state:
+            state["now"], state["locale"] = utcnow(), get_locale()
+        return activity(datetime.fromisoformat(arg), state["now"], state["locale"])
+
+    return {
+        "unread_class": lambda arg, meta: " unread" if unread(arg, meta) else "",
+        "unread_mark": lambda arg, meta: unread_mark() if unread(arg, meta) else "",
+        "activity": when,
+    }

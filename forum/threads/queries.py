@@ -185,19 +185,23 @@ def unread_ids(user, threads):
     A thread never opened counts as unread when its last activity is after the member
     joined: new members are not greeted with the whole archive in bold.
     """
+    return unread_among(user, [(t.id, t.last_post_at) for t in threads])
+
+
+def unread_among(user, threads):
+    """As unread_ids, for (thread id, last activity) pairs (a kept page's list)."""
     if not is_member(user) or not threads:
         return set()
-    ids = [t.id for t in threads]
     read = dict(db.session.execute(
         db.select(ThreadRead.thread_id, ThreadRead.last_read_at)
-        .where(ThreadRead.user_id == user.id, ThreadRead.thread_id.in_(ids))
+        .where(ThreadRead.user_id == user.id, ThreadRead.thread_id.in_([i for i, _at in threads]))
     ).all())
     joined = user.created_at
     result = set()
-    for t in threads:
-        seen = read.get(t.id)
-        if (seen is None and (joined is None or t.last_post_at > joined)) or (seen is not None and t.last_post_at > seen):
-            result.add(t.id)
+    for thread_id, last_post_at in threads:
+        seen = read.get(thread_id)
+        if (seen is None and (joined is None or last_post_at > joined)) or (seen is not None and last_post_at > seen):
+            result.add(thread_id)
     return result
 
 
@@ -234,14 +238,14 @@ def watching_theme(user, theme):
         Watch.user_id == user.id, Watch.theme_id == theme.id, Watch.thread_id.is_(None))) is not None
 
 
-def load_thread(thread_id):
-    """A thread with its theme, author, organisation and tags (one query plus tags)."""
-    return db.session.scalar(
-        db.select(Thread).where(Thread.id == thread_id).options(
-            joinedload(Thread.theme), joinedload(Thread.author).joinedload(User.organisation),
-            joinedload(Thread.organisation), selectinload(Thread.tags),
-        )
-    )
+def load_thread(thread_id, light=False):
+    """A thread with its theme, author, organisation and tags (one query plus tags); with
+    `light`, with its theme only (one query)."""
+    options = [joinedload(Thread.theme)]
+    if not light:
+        options += [joinedload(Thread.author).joinedload(User.organisation),
+                    joinedload(Thread.organisation), selectinload(Thread.tags)]
+    return db.session.scalar(db.select(Thread).where(Thread.id == thread_id).options(*options))
 
 
 def thread_posts(thread, user, page, per_page=POSTS_PER_PAGE):
@@ -277,11 +281,12 @@ def accepted_post(thread):
     )
 
 
-def reader_state(user, thread, post_ids):
-    """(thanked post ids, watching, last read at) of a member on a thread page, in one
-    statement: three small look-ups were three round trips of ORM overhead."""
+def reader_state(user, thread):
+    """(thanked post ids, watching, last read at, has a held or hidden post here) of a member
+    on a thread, in one statement: small look-ups were round trips of ORM overhead. Thanks
+    are read for the whole thread (a member thanks a handful), so no post ids are needed."""
     if not is_member(user):
-        return set(), False, None
+        return set(), False, None, False
     no_time = db.cast(db.null(), db.DateTime)
     parts = [
         db.select(db.literal_column("'read'").label("kind"), ThreadRead.thread_id.label("ref"),
@@ -289,19 +294,23 @@ def reader_state(user, thread, post_ids):
         .where(ThreadRead.user_id == user.id, ThreadRead.thread_id == thread.id),
         db.select(db.literal_column("'watch'"), Watch.id, no_time)
         .where(Watch.user_id == user.id, Watch.thread_id == thread.id),
+        db.select(db.literal_column("'thanked'"), Reaction.post_id, no_time)
+        .where(Reaction.user_id == user.id, Reaction.post_id.in_(
+            db.select(Post.id).where(Post.thread_id == thread.id).scalar_subquery())),
+        db.select(db.literal_column("'unseen'"), Post.id, no_time)
+        .where(Post.thread_id == thread.id, Post.author_id == user.id, Post.status != "visible"),
     ]
-    if post_ids:
-        parts.append(db.select(db.literal_column("'thanked'"), Reaction.post_id, no_time)
-                     .where(Reaction.user_id == user.id, Reaction.post_id.in_(list(post_ids))))
-    thanked, watching, last_read = set(), False, None
+    thanked, watching, last_read, unseen = set(), False, None, False
     for kind, ref, at in db.session.execute(db.union_all(*parts)).all():
         if kind == "thanked":
             thanked.add(ref)
         elif kind == "watch":
             watching = True
+        elif kind == "unseen":
+            unseen = True
         else:
             last_read = at
-    return thanked, watching, last_read
+    return thanked, watching, last_read, unseen
 
 
 def page_of_post(post, user, per_page=POSTS_PER_PAGE):

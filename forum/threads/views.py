@@ -3,6 +3,8 @@
 Views parse the request, check the policy, call a service and render or redirect. A post
 that fails (validation, rate limit, expired CSRF token) comes back with its text.
 """
+from datetime import datetime
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
-from .. import ratelimit
+from .. import pagecache, ratelimit
 from ..attachments import posting as attachment_posting
 from ..attachments.services import AttachmentRefused
 from ..errors import render_error
@@ -107,13 +109,20 @@ def _write_post(form, write, fallback_field, rate_limit=None, post=None):
 
 # -- lists -----------------------------------------------------------------------------
 
-def _render_list(template, query, args, title, pinned=("site",), **context):
-    listing = queries.list_page(query, args, pinned=pinned)
-    threads = listing.threads
-    return render_template(
-        template, threads=threads, listing=listing, args=args, title=title,
-        unread_ids=queries.unread_ids(current_user, threads), **context,
-    )
+def _render_list(template, query, args, title, pinned=("site",), fillers=None, **context):
+    """A thread list, kept per worker with its reader's parts as slots (forum/pagecache.py):
+    valid until a thread, a post or anything else a list shows changes."""
+
+    def render():
+        listing = queries.list_page(query, args, pinned=pinned)
+        threads = listing.threads
+        html = render_template(template, threads=threads, listing=listing, args=args, title=title,
+                               unread_ids=set(), **context)
+        return html, {"threads": [(t.id, t.last_post_at) for t in threads]}
+
+    html, _meta = pagecache.page(template, pagecache.counters(), render,
+                                 dict(fragments.list_fillers(), **(fillers or {})))
+    return html
 
 
 @bp.get("/latest")
@@ -193,10 +202,14 @@ def theme(slug):
         abort(404)  # as for an unknown slug; the 404 page offers to sign in
     args = queries.ListArgs.from_request(request.args)
     query = queries.visible_threads(current_user).where(Thread.theme_id == theme.id)
-    return _render_list(
-        "forum/theme.html", query, args, theme.name(current_language()), pinned=("site", "theme"),
-        theme=theme, watching=queries.watching_theme(current_user, theme),
-    )
+    def watch_theme(_arg, _meta):
+        watching = queries.watching_theme(current_user, theme)
+        return pagecache.snippet(("watch_theme", theme.slug, watching),
+                                 lambda: render_template("forum/_watch_theme.html", theme=theme, watching=watching))
+
+    watch = {"watch_theme": watch_theme}
+    return _render_list("forum/theme.html", query, args, theme.name(current_language()),
+                        pinned=("site", "theme"), fillers=watch, theme=theme)
 
 
 @bp.post("/themes/<slug>/watch")
@@ -227,25 +240,57 @@ def _thread_context(thread, page):
         accepted = None
     replies = queries.thread_posts(thread, user, page)
     posts = [p for p in [opening, accepted, *replies.items] if p is not None]
-    thanked, watching, last_read = queries.reader_state(user, thread, {p.id for p in posts})
-    return dict(
-        thread=thread, opening=opening, accepted=accepted, replies=replies,
-        thanked=thanked, watching=watching, last_read=last_read, slug=services.slugify(thread.title),
-    )
+    return dict(thread=thread, opening=opening, accepted=accepted, replies=replies, posts=posts,
+                slug=services.slugify(thread.title))
 
 
-def _render_thread(thread, page=1, form=None, status=200):
-    context = _thread_context(thread, page)
-    if form is None and can_reply(current_user, thread):
-        form = ReplyForm()
-    html = render_template("forum/thread.html", form=form, **context)
-    return html, status, context
+def _own_page(user, thread):
+    """True when the thread page shows this reader links of their own (edit, delete,
+    history, accept, record the answer, register): they get a page rendered for them."""
+    return is_member(user) and (thread.author_id == user.id or thread.kind == "event" or (
+        user.organisation_id is not None and user.organisation_id == thread.organisation_id))
+
+
+def _render_thread(thread, page=1):
+    """The thread page, kept per worker with its reader's parts as slots (forum/pagecache.py):
+    valid until the thread or one of its posts changes, or anything else a page shows.
+    Returns (html, last read): the reader state is read first, in one statement."""
+    user = _user()
+    thanked, watching, last_read, unseen = queries.reader_state(user, thread)
+
+    def render():
+        context = _thread_context(thread, page)
+        form = ReplyForm() if can_reply(current_user, thread) else None
+        html = render_template("forum/thread.html", form=form, thanked=thanked, watching=watching,
+                               last_read=last_read, **context)
+        return html, {"authors": {p.author_id for p in context["posts"]}}
+
+    def new(arg, _meta):
+        return fragments.new_badge() if last_read and datetime.fromisoformat(arg) > last_read else ""
+
+    fillers = {
+        "thank": fragments.thank_buttons(thread, thanked),
+        "new": new,
+        "watch_thread": lambda _arg, _meta: pagecache.snippet(
+            ("watch_thread", thread.id, watching),
+            lambda: render_template("forum/_watch_thread.html", thread=thread, watching=watching)),
+        "activity": fragments.list_fillers()["activity"],
+    }
+    # A reader with links of their own, or a held or hidden post here, gets a page of their
+    # own; so does one who wrote a post on the page (known from the kept page).
+    html, _meta = pagecache.page(
+        "thread", (pagecache.counters()[0], thread.id, thread.created_at, thread.cache_revision), render, fillers,
+        keep=not (unseen or _own_page(user, thread)),
+        usable=lambda meta: user is None or user.id not in meta["authors"])
+    return html, last_read
 
 
 @bp.get("/t/<int:thread_id>")
 @bp.get("/t/<int:thread_id>/<slug>")
 def thread(thread_id, slug=None):
-    thread = _get_thread_or_404(thread_id)
+    # The thread with its theme only: a kept page (forum/pagecache.py) needs no more, and
+    # a page rendered anew loads its author, council and tags as it shows them.
+    thread = queries.load_thread(thread_id, light=True) or abort(404)
     if thread.merged_into_id is not None:
         # Merged by a moderator (forum.moderation): the old address leads to the target,
         # for those who may read both themes (otherwise it is unknown, as above).
@@ -258,9 +303,9 @@ def thread(thread_id, slug=None):
         page = max(int(request.args.get("page", 1)), 1)
     except ValueError:
         page = 1
-    html, status, context = _render_thread(thread, page)
+    html, last_read = _render_thread(thread, page)
     user = _user()
-    if is_member(user) and (context["last_read"] is None or context["last_read"] < thread.last_post_at):
+    if is_member(user) and (last_read is None or last_read < thread.last_post_at):
         # A GET that writes, in a transaction of its own that takes SQLite's write lock
         # at once (see forum/database.py); the request's session is left as it is.
         try:
@@ -269,7 +314,7 @@ def thread(thread_id, slug=None):
             # A full or read-only disk: the page is already rendered; a read marker is
             # not worth an error page (posting still gets the 503). Nothing was written.
             current_app.logger.warning("could not save the read marker", exc_info=True)
-    return html, status
+    return html
 
 
 @bp.get("/p/<int:post_id>")

@@ -1,0 +1,297 @@
+"""Whole reading pages kept per worker, with what depends on the reader left as slots.
+
+The latest-activity list, a theme's list and a thread page cost 6-12 ms of Python each even
+with their post fragments and list items cached (forum/threads/fragments.py): loading the
+rows through the ORM and rendering the page around them. Every reader of the same page
+language and audience sees the same page, except a few parts: the CSRF token, the user
+menu and flashed messages, which threads and posts are new to them, what they thanked,
+whether they follow the theme or the thread, and "3 minutes ago". So the page is rendered
+once with those parts as slots (`\\x00name\\x1farg\\x00`, see `slot()`), kept cut at its slots,
+and each request fills the slots for its reader.
+
+When a kept page is used. A page is kept under (page, address with its query, language,
+audience) together with the counters it was rendered at, and used only while they are
+unchanged:
+- `page_generation.site`: raised at commit by any change a page may show that is not a
+  thread or a post (a member's name or council, a council, a theme, a tag, an event, ...);
+- `page_generation.lists`: raised by any change to a thread or a post (lists show counts
+  and order by activity);
+- `thread.cache_revision`: raised by any change to that thread or one of its posts.
+They are raised by the session hooks below, at commit, whatever service, admin screen or
+CLI command made the change through the ORM (flushed objects, and bulk UPDATE/DELETE
+statements on any table that is not known to be quiet). Tables that no page shows to
+another reader (read markers, notifications, mail queues, sign-in material, ...) are quiet.
+Another server sees the same counters in the shared database, so no server keeps a stale page.
+
+Who gets a kept page. The audience is (member?, may post?). Moderators always get a page
+rendered for them (their moderation tools); on a thread page so does a reader who wrote
+the thread or a post on the page, or whose council the thread is from (edit, delete,
+history, accept and record-answer links), and every reader of an event's thread
+(registration). Such pages are rendered with slots too and filled the same way, so both
+paths give the same HTML (tests/test_pagecache.py compares them).
+"""
+import re
+
+from flask import current_app, g, get_flashed_messages, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from .extensions import db
+from .i18n import current_language
+from .permissions import can_moderate, can_post, is_member
+
+# Pages a worker keeps (a thread page is 30-60 KB): past this the older half is dropped.
+MAX_PAGES = 400
+SLOT = re.compile("\x00([a-z_]+)(?:\x1f([^\x00]*))?\x00")
+
+# Tables whose rows no cached page shows (or shows only to its own reader, through a slot).
+QUIET_TABLES = frozenset({
+    "thread_read", "notification", "watch", "digest_sent", "search_outbox", "rate_limit_event",
+    "account_mail", "signin_link", "totp_credential", "recovery_code", "passkey",
+    "webauthn_challenge", "security_event", "mail_key", "incoming_mail", "calendar_token",
+    "flag", "moderation_action", "post_revision", "advice_revision", "organisation_change_request",
+    "reaction", "page_generation",
+})
+# Columns of a member that no page shows to others: changing only these raises nothing
+# (signing in sets last_seen_at; a page must not go stale with every sign-in).
+QUIET_USER_COLUMNS = frozenset({
+    "last_seen_at", "updated_at", "password_hash", "session_token", "locale", "notify_mode",
+    "email", "new_email", "terms_accepted_at", "confirmed_at", "silenced_until",
+    "suspended_until", "sanction_reason", "bio",
+})
+
+
+def slot(name, arg=""):
+    """The marker of a slot, filled per request (see `fill`)."""
+    return Markup(f"\x00{name}\x1f{arg}\x00" if arg != "" else f"\x00{name}\x00")
+
+
+def active():
+    """True while a page is being rendered for the page cache (its reader's parts as slots)."""
+    return g.get("agora_page_slots", False)
+
+
+# -- the counters -------------------------------------------------------------------------
+
+def _pending(session):
+    return session.info.setdefault("agora_page_bumps", {"site": False, "lists": False, "threads": set()})
+
+
+def _user_shown_change(state):
+    return any(attr.key not in QUIET_USER_COLUMNS and attr.history.has_changes() for attr in state.attrs)
+
+
+def _note_flush(session, _context):
+    """After a flush: note what its objects change for the pages (raised at commit)."""
+    from .models import Post, Thread, User
+
+    bumps = None
+    for obj, changed in [(o, False) for o in session.new] + [(o, True) for o in session.dirty] + [
+            (o, False) for o in session.deleted]:
+        table = getattr(obj, "__tablename__", None) or getattr(getattr(obj, "__table__", None), "name", None)
+        if table in QUIET_TABLES:
+            continue
+        state = inspect(obj)
+        if changed and not session.is_modified(obj, include_collections=True):
+            continue
+        if isinstance(obj, User) and changed and not _user_shown_change(state):
+            continue
+        bumps = bumps or _pending(session)
+        if isinstance(obj, Thread):
+            bumps["lists"] = True
+            if obj.id is not None:
+                bumps["threads"].add(obj.id)
+        elif isinstance(obj, Post):
+            bumps["lists"] = True
+            thread_id = obj.thread_id if obj.thread_id is not None else getattr(obj.thread, "id", None)
+            if thread_id is not None:
+                bumps["threads"].add(thread_id)
+            else:
+                bumps["site"] = True
+        else:
+            bumps["site"] = True
+
+
+def _note_statement(state):
+    """A bulk UPDATE or DELETE through the session on a table a page may show: everything."""
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    tables = {t.name for t in getattr(state.statement, "_all_table_names", lambda: [])()} \
+        if hasattr(state.statement, "_all_table_names") else set()
+    table = getattr(getattr(state.statement, "table", None), "name", None)
+    if table is not None:
+        tables.add(table)
+    if tables and tables <= QUIET_TABLES:
+        return
+    _pending(state.session)["site"] = True
+
+
+def _raise_counters(session):
+    """Before commit: flush what is left, then raise the counters in the same transaction
+    (last, so the counter row is locked only for the end of a transaction)."""
+    session.flush()
+    bumps = session.info.pop("agora_page_bumps", None)
+    if not bumps or not (bumps["site"] or bumps["lists"] or bumps["threads"]):
+        return
+    from .models import PageGeneration, Thread
+
+    connection = session.connection()
+    if bumps["threads"]:
+        connection.execute(db.update(Thread.__table__).where(Thread.__table__.c.id.in_(sorted(bumps["threads"])))
+                           .values(cache_revision=Thread.__table__.c.cache_revision + 1))
+    table = PageGeneration.__table__
+    values = {}
+    if bumps["site"]:
+        values["site"] = table.c.site + 1
+    if bumps["lists"] or bumps["threads"]:
+        values["lists"] = table.c.lists + 1
+    if values and connection.execute(db.update(table).where(table.c.id == 1).values(**values)).rowcount == 0:
+        connection.execute(db.insert(table).values(id=1, site=1, lists=1))
+
+
+def _forget(session, *_args):
+    session.info.pop("agora_page_bumps", None)
+
+
+def install_hooks():
+    """Listen on every ORM session (once per process)."""
+    if event.contains(Session, "after_flush", _note_flush):
+        return
+    event.listen(Session, "after_flush", _note_flush)
+    event.listen(Session, "do_orm_execute", _note_statement)
+    event.listen(Session, "before_commit", _raise_counters)
+    event.listen(Session, "after_rollback", _forget)
+
+
+def counters():
+    """(site, lists) of this request (one statement, read once per request)."""
+    if "agora_page_counters" not in g:
+        from .models import PageGeneration
+
+        table = PageGeneration.__table__
+        row = db.session.execute(db.select(table.c.site, table.c.lists).where(table.c.id == 1)).first()
+        g.agora_page_counters = tuple(row) if row is not None else (0, 0)
+    return g.agora_page_counters
+
+
+# -- the reader ---------------------------------------------------------------------------
+
+def audience():
+    """What a kept page may reflect of its reader, or None when the reader gets a page of
+    their own (moderators)."""
+    user = current_user
+    if can_moderate(user):
+        return None
+    return (is_member(user), can_post(user))
+
+
+def _base_fillers():
+    token = []
+
+    def csrf(_arg):
+        if not token:
+            token.append(generate_csrf())
+        return token[0]
+
+    return {
+        "csrf": csrf,
+        "user_menu": lambda _arg: user_menu(),
+        "flashes": lambda _arg: render_template("_flashes.html") if get_flashed_messages() else "",
+    }
+
+
+# Small per-reader pieces kept per worker (a few hundred bytes each); past this all are dropped.
+MAX_SNIPPETS = 5_000
+
+
+def user_menu():
+    """The header's user menu for this reader. A member's (not a moderator's: their review
+    count changes under them) is kept per worker under everything it shows: language, id,
+    name and the unread count (read here, one statement); the CSRF token is put in per request."""
+    from .templating import unread_notifications
+
+    user = current_user
+    if not is_member(user) or can_moderate(user):
+        return render_template("_user_menu.html")
+    unread = unread_notifications()
+    g.agora_unread_notifications = unread
+    return snippet(("user_menu", user.id, user.name, unread), lambda: render_template("_user_menu.html"))
+
+
+def snippet(key, render):
+    """A small reader-specific piece of a page (the user menu, a follow button) kept per
+    worker under `key` (which must hold everything it shows; the page language is added);
+    the reader's CSRF token is put in per request."""
+    snippets = current_app.extensions.setdefault("agora_snippets", {})
+    key = (current_language(), *key)
+    parts = snippets.get(key)
+    token = generate_csrf()
+    if parts is None:
+        parts = str(render()).split(token)
+        if len(snippets) >= MAX_SNIPPETS:
+            snippets.clear()
+        snippets[key] = parts
+    return token.join(parts)
+
+
+# -- keeping and filling --------------------------------------------------------------------
+
+def _store():
+    return current_app.extensions.setdefault("agora_pages", {})
+
+
+def _cut(html, token):
+    """The rendered page as [text, name, arg, text, name, arg, ..., text]; the reader's CSRF
+    token (in the head, forms and buttons) becomes a slot wherever it appears."""
+    if token:
+        html = html.replace(token, "\x00csrf\x00")
+    return SLOT.split(html)
+
+
+def page(kind, valid, render, fillers, keep=True, usable=None, vary=()):
+    """The page `kind` at this address for this reader: a kept one while `valid` (the
+    counters it depends on) holds and `usable(meta)` says this reader may have it, else
+    `render()` (a template rendered with slots, giving (html, meta)), kept for the next
+    readers when `keep`. `fillers` maps slot names to functions of (arg, meta); `vary` adds
+    what else of the reader the page shows (e.g. their council). Returns (html, meta)."""
+    who = audience()
+    keep = keep and who is not None and current_app.config.get("PAGE_CACHE", True)
+    key = (kind, request.full_path, current_language(), who, *vary)
+    store = _store()
+    kept = store.get(key) if keep else None
+    if kept is not None and kept[0] == valid and (usable is None or usable(kept[2])):
+        parts, meta = kept[1], kept[2]
+    else:
+        g.agora_page_slots = True
+        try:
+            html, meta = render()
+        finally:
+            g.agora_page_slots = False
+        parts = _cut(str(html), g.get("csrf_token"))
+        if keep and (usable is None or usable(meta)):
+            if len(store) >= MAX_PAGES:
+                for old in list(store)[: MAX_PAGES // 2]:
+                    store.pop(old, None)
+            store[key] = (valid, parts, meta)
+    return fill(parts, meta, fillers), meta
+
+
+def fill(parts, meta, fillers):
+    base = _base_fillers()
+    out = []
+    for n in range(0, len(parts) - 1, 3):
+        out.append(parts[n])
+        name, arg = parts[n + 1], parts[n + 2] or ""
+        filler = fillers.get(name)
+        out.append(str(filler(arg, meta)) if filler is not None else str(base[name](arg)))
+    out.append(parts[-1])
+    return "".join(out)
+
+
+def init_app(app):
+    app.config.setdefault("PAGE_CACHE", True)
+    app.jinja_env.globals.update(slot=slot, page_slots=active)
+    install_hooks()

@@ -1,0 +1,270 @@
+"""Whole pages kept per worker (forum/pagecache.py): used, changed at once, never leaked.
+
+To prove a page really comes from the kept copy, a test writes a marker into every kept
+page and sees it on the next request; after a change to anything the page shows, the marker
+must be gone at once, whatever code path made the change.
+"""
+import re
+
+import pytest
+from flask_babel import force_locale, ngettext
+
+from auth import services as accounts
+from forum.admin import services as admin
+from forum.extensions import db
+from forum.models import Organisation, PageGeneration, Post, Theme, User
+from forum.moderation import services as moderation
+from tests.conftest import as_member, login, tr
+from tests.test_events import make_event  # noqa: F401 (a fixture)
+
+MARKER = "FROM-THE-PAGE-CACHE"
+TOKENS = re.compile(r'(name="csrf-token" content=|name="csrf_token" value=)"[^"]*"')
+TIMES = re.compile(r'(<time datetime="[^"]*">)[^<]*(</time>)')  # "3 seconds ago" moves on
+
+
+def same(html):
+    return TIMES.sub(r"\1\2", TOKENS.sub("", html))
+
+
+def page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def plant(app):
+    """Put the marker into every page the app keeps; returns how many there were."""
+    store = app.extensions.get("agora_pages", {})
+    for key, (valid, parts, meta) in list(store.items()):
+        # parts: [text, slot name, slot argument, text, ...]; the marker goes before <main>.
+        store[key] = (valid, [part.replace("<main", f"{MARKER}<main", 1) if n % 3 == 0 else part
+                              for n, part in enumerate(parts)], meta)
+    return len(store)
+
+
+@pytest.fixture
+def forum(app, make_user, make_theme, make_thread, make_post, make_org):
+    council = make_org(name="Adviesraad Zonnedorp")
+    author = make_user(name="Anna Auteur", organisation=council)
+    theme = make_theme(visibility="public", name_nl="Armoede", name_fr="Pauvreté")
+    thread = make_thread(theme=theme, title="Hoe betrekt u jongeren bij de raad?")
+    reply = make_post(thread, author=author, body="Wij organiseren een jongerenavond met pizza.")
+    reader = make_user(name="Ruud Lezer")
+    with app.app_context():
+        slug = db.session.get(Theme, theme.id).slug
+    return {"thread": thread, "reply": reply, "author": author, "council": council, "theme": theme,
+            "reader": reader, "urls": [f"/nl/t/{thread.id}", "/nl/latest", f"/nl/themes/{slug}"]}
+
+
+def kept_everywhere(app, client, urls):
+    for url in urls:
+        page(client, url)
+    assert plant(app) >= len(urls)
+    for url in urls:
+        assert MARKER in page(client, url), url
+
+
+def gone_everywhere(client, urls):
+    pages = [page(client, url) for url in urls]
+    for url, html in zip(urls, pages):
+        assert MARKER not in html, url
+    return pages
+
+
+@pytest.mark.parametrize("reader", ["anonymous", "member"])
+def test_pages_are_kept_and_shared_by_readers_of_one_audience(app, forum, make_user, reader):
+    first, second = app.test_client(), app.test_client()
+    if reader == "member":
+        first, second = as_member(app, forum["reader"]), as_member(app, make_user())
+    for url in forum["urls"]:
+        page(first, url)
+    assert plant(app) == len(forum["urls"])
+    for url in forum["urls"]:
+        assert MARKER in page(second, url)
+    # The other audience never gets them.
+    other = app.test_client() if reader == "member" else as_member(app, make_user())
+    for url in forum["urls"]:
+        assert MARKER not in page(other, url)
+
+
+def test_an_edit_and_a_reply_show_at_once(app, client, forum):
+    login(client, forum["author"])
+    client.get(forum["urls"][0])  # the author's own page is never kept
+    reader = as_member(app, forum["reader"])
+    kept_everywhere(app, reader, forum["urls"])
+    response = client.post_form(f"/nl/p/{forum['reply'].id}/edit", {"body": "Wij organiseren nu een avond met muziek."})
+    assert response.status_code == 302
+    thread_page, *_lists = gone_everywhere(reader, forum["urls"][:1])
+    assert "met muziek" in thread_page and "met pizza" not in thread_page
+    kept_everywhere(app, reader, forum["urls"])
+    response = client.post_form(f"/nl/t/{forum['thread'].id}/reply", {"body": "En wij nodigen ook de wethouder uit."})
+    assert response.status_code == 302
+    pages = gone_everywhere(reader, forum["urls"])
+    assert "de wethouder uit" in pages[0]
+    with app.test_request_context("/nl/"), force_locale("nl"):
+        assert ngettext("%(num)d reply", "%(num)d replies", 2) in pages[1]
+
+
+def test_a_hide_shows_at_once(app, forum, make_user):
+    reader = as_member(app, forum["reader"])
+    kept_everywhere(app, reader, forum["urls"][:1])
+    moderator = make_user(role="moderator")
+    with app.app_context():
+        moderation.hide_post(db.session.get(User, moderator.id), db.session.get(Post, forum["reply"].id), "Reclame")
+    (html,) = gone_everywhere(reader, forum["urls"][:1])
+    assert "met pizza" not in html and tr(app, "This message has been hidden by a moderator.") in html
+
+
+def test_renames_show_at_once(app, forum, make_user):
+    reader = as_member(app, forum["reader"])
+    kept_everywhere(app, reader, forum["urls"])
+    with app.app_context():
+        user = db.session.get(User, forum["author"].id)
+        accounts.update_profile(user, "Anna de Vries", user.bio, user.locale, user.notify_mode)
+    assert "Anna de Vries" in gone_everywhere(reader, forum["urls"])[0]
+
+    kept_everywhere(app, reader, forum["urls"])
+    admin_user = make_user(role="admin")
+    with app.app_context():
+        org = db.session.get(Organisation, forum["council"].id)
+        admin.update_organisation(db.session.get(User, admin_user.id), org, "Adviesraad Zonnedal", org.kind,
+                                  org.municipality, org.province, org.country, org.language, org.website)
+    html = gone_everywhere(reader, forum["urls"])[0]
+    assert "Adviesraad Zonnedal" in html and "Adviesraad Zonnedorp" not in html
+
+
+def test_a_change_by_a_bulk_statement_shows_at_once(app, forum):
+    """A change made by an UPDATE statement (no ORM object) raises the counters too."""
+    reader = as_member(app, forum["reader"])
+    kept_everywhere(app, reader, forum["urls"])
+    with app.app_context():
+        db.session.execute(db.update(Theme).where(Theme.id == forum["theme"].id).values(name_nl="Armoedebeleid"))
+        db.session.commit()
+    assert all("Armoedebeleid" in html for html in gone_everywhere(reader, forum["urls"]))
+
+
+def test_quiet_changes_keep_the_pages(app, forum, make_user):
+    """Signing in, reading a thread and a notification raise nothing: pages stay kept."""
+    def counters():
+        with app.app_context():
+            row = db.session.get(PageGeneration, 1)
+            return (row.site, row.lists) if row else (0, 0)
+
+    before = counters()
+    reader = as_member(app, forum["reader"])  # signs in: last_seen_at
+    page(reader, forum["urls"][0])  # writes a read marker
+    page(reader, forum["urls"][1])
+    assert counters() == before
+
+
+def test_each_language_has_its_own_page(app, client, forum):
+    page(client, forum["urls"][1])
+    plant(app)
+    french = page(client, "/fr/latest")
+    assert MARKER not in french and "Pauvreté" in french and tr(app, "last activity", "fr") in french
+
+
+def test_what_is_each_readers_own_stays_their_own(app, forum, make_user, make_post):
+    """Thanks pressed, unread marks, follow buttons, the user menu, flashes and CSRF tokens
+    are filled per reader; an author, a moderator and the author of a held post get a page
+    of their own."""
+    thread_url = forum["urls"][0]
+    first, second = forum["reader"], make_user(name="Sara Tweede")
+    one, two = as_member(app, first), as_member(app, second)
+    response = one.post_form(f"/nl/p/{forum['reply'].id}/thanks", {})
+    assert response.status_code == 302
+    one.post_form(f"/nl/t/{forum['thread'].id}/watch", {})
+    seen_by_one = page(one, thread_url)  # kept now
+    seen_by_two = page(two, thread_url)
+    assert 'aria-pressed="true"' in seen_by_one and 'aria-pressed="true"' not in seen_by_two
+    assert tr(app, "Stop following") in seen_by_one and tr(app, "Stop following") not in seen_by_two
+    assert "Ruud Lezer" in seen_by_one and "Ruud Lezer" not in seen_by_two and "Sara Tweede" in seen_by_two
+    token_one = re.search(r'name="csrf-token" content="([^"]+)"', seen_by_one).group(1)
+    token_two = re.search(r'name="csrf-token" content="([^"]+)"', seen_by_two).group(1)
+    assert token_one != token_two and token_two in seen_by_two.split("</header>", 1)[1]
+    # Reader two's token works for reader two: the kept page's forms are theirs.
+    response = two.post(f"/nl/p/{forum['reply'].id}/thanks", data={"csrf_token": token_two})
+    assert response.status_code == 302
+
+    # The author sees edit links on their post; nobody else gets them from a kept page.
+    author = as_member(app, forum["author"])
+    assert f"/nl/p/{forum['reply'].id}/edit" in page(author, thread_url)
+    assert f"/nl/p/{forum['reply'].id}/edit" not in page(two, thread_url)
+
+    # A moderator's tools never reach a member, nor a member's page a moderator.
+    moderator = as_member(app, make_user(role="moderator"))
+    assert f"/nl/mod/p/{forum['reply'].id}" in page(moderator, thread_url)
+    assert f"/nl/mod/p/{forum['reply'].id}" not in page(two, thread_url)
+
+    # A held post is seen by its author only, even with the page kept for others.
+    held = make_post(forum["thread"], author=second, body="Nog te keuren: onze ervaring met de wijkteams.",
+                     status="held")
+    assert held is not None
+    assert "Nog te keuren" not in page(one, thread_url)
+    assert "Nog te keuren" in page(two, thread_url)
+    assert "Nog te keuren" not in page(one, thread_url)
+
+
+def test_flashed_messages_reach_their_reader_only(app, forum, make_user):
+    one, two = as_member(app, forum["reader"]), as_member(app, make_user())
+    page(two, forum["urls"][0])  # kept
+    response = one.post_form(f"/nl/t/{forum['thread'].id}/watch", {})
+    assert response.status_code == 302
+    message = tr(app, "You follow this topic: you get a notification for every reply.")
+    assert message in page(one, forum["urls"][0])
+    assert message not in page(two, forum["urls"][0])
+
+
+def test_kept_and_rendered_pages_are_the_same(app, forum, make_user):
+    """For every kind of reader, a kept page filled for them equals one rendered for them."""
+    readers = [app.test_client(), as_member(app, forum["reader"]), as_member(app, forum["author"]),
+               as_member(app, make_user(role="moderator"))]
+    for client in readers:
+        for url in forum["urls"]:
+            page(client, url)  # read markers written, pages kept
+            app.config["PAGE_CACHE"] = False
+            rendered = page(client, url)
+            app.config["PAGE_CACHE"] = True
+            page(client, url)
+            kept = page(client, url)
+            assert same(kept) == same(rendered), url
+
+
+# -- the events page and the advice register -------------------------------------------------
+
+def test_the_events_page_is_kept_per_council_and_changes_at_once(app, make_user, make_org, make_event):
+    first_council, second_council = make_org(name="Adviesraad Eerstedorp"), make_org(name="Adviesraad Tweededorp")
+    one = as_member(app, make_user(organisation=first_council))
+    colleague = as_member(app, make_user(organisation=first_council))
+    other = as_member(app, make_user(organisation=second_council))
+    make_event(title="Regionaal overleg armoede")
+    page(one, "/nl/events")
+    assert plant(app) == 1
+    assert MARKER in page(colleague, "/nl/events")
+    # Another council's members see their own council's events: a page of their own.
+    assert MARKER not in page(other, "/nl/events")
+    make_event(title="Training voor nieuwe raadsleden")
+    html = page(colleague, "/nl/events")
+    assert MARKER not in html and "Training voor nieuwe raadsleden" in html
+    # "Only mine" is never kept.
+    page(one, "/nl/events?mine=1")
+    assert all("mine=1" not in key[1] for key in app.extensions["agora_pages"])
+
+
+def test_the_advice_register_is_kept_and_changes_at_once(app, make_user, make_org, make_theme, make_thread):
+    from forum.models import Thread
+    from tests.test_advice import advice_fields
+
+    council = make_org(name="Adviesraad Sociaal Domein Utrecht")
+    poster = make_user(organisation=council)
+    advice = make_thread(author=poster, theme=make_theme(visibility="public"), kind="advice",
+                         fields=advice_fields(), title="Advies over het minimabeleid")
+    reader, second = as_member(app, make_user()), as_member(app, make_user())
+    assert "Advies over het minimabeleid" in page(reader, "/nl/advice")
+    assert plant(app) == 1
+    assert MARKER in page(second, "/nl/advice")
+    with app.app_context():  # any code path: here the ORM directly
+        db.session.get(Thread, advice.id).title = "Advies over het armoedebeleid"
+        db.session.commit()
+    html = page(reader, "/nl/advice")
+    assert MARKER not in html and "Advies over het armoedebeleid" in html
