@@ -16,14 +16,16 @@ unchanged:
   thread or a post (a member's name or council, a council, a theme, a tag, an event, ...);
 - `page_generation.lists`: raised by any change to a thread or a post (lists show counts
   and order by activity);
-- `thread.cache_revision`: raised by any change to that thread or one of its posts.
-They are raised by the session hooks below, at commit, whatever service, admin screen or
+- `thread.cache_revision`: raised by any change to that thread or one of its posts;
+- and the date (an open vacancy closes at midnight); the events page also the minute.
+The counters are raised by the session hooks below, at commit, whatever service, admin screen or
 CLI command made the change through the ORM (flushed objects, and bulk UPDATE/DELETE
 statements on any table that is not known to be quiet). Tables that no page shows to
 another reader (read markers, notifications, mail queues, sign-in material, ...) are quiet.
 Another server sees the same counters in the shared database, so no server keeps a stale page.
 
-Who gets a kept page. The audience is (member?, may post?). Moderators always get a page
+Who gets a kept page. The audience is (member?, may post?), on the events page also the
+member's council (their council's and province's events). Moderators always get a page
 rendered for them (their moderation tools); on a thread page so does a reader who wrote
 the thread or a post on the page, or whose council the thread is from (edit, delete,
 history, accept and record-answer links), and every reader of an event's thread
@@ -31,6 +33,7 @@ history, accept and record-answer links), and every reader of an event's thread
 paths give the same HTML (tests/test_pagecache.py compares them).
 """
 import re
+from datetime import date
 
 from flask import current_app, g, get_flashed_messages, render_template, request
 from flask_login import current_user
@@ -167,14 +170,21 @@ def install_hooks():
 
 
 def counters():
-    """(site, lists) of this request (one statement, read once per request)."""
+    """(site, lists, today) of this request (one statement, read once per request). The date
+    too: what a page shows can depend on it (an open vacancy closes at midnight)."""
     if "agora_page_counters" not in g:
         from .models import PageGeneration
 
         table = PageGeneration.__table__
         row = db.session.execute(db.select(table.c.site, table.c.lists).where(table.c.id == 1)).first()
-        g.agora_page_counters = tuple(row) if row is not None else (0, 0)
+        g.agora_page_counters = (*(tuple(row) if row is not None else (0, 0)), date.today())
     return g.agora_page_counters
+
+
+def site_counters():
+    """(site, today): what every page depends on, without the lists' counter."""
+    site, _lists, today = counters()
+    return site, today
 
 
 # -- the reader ---------------------------------------------------------------------------

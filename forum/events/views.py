@@ -58,7 +58,7 @@ def upcoming():
     own council's and province's events), and not for "only mine"."""
     user = _user()
     html, _meta = pagecache.page(
-        "events", (pagecache.counters()[0], int(time.time() // 60)), _render_upcoming, {},
+        "events", (*pagecache.site_counters(), int(time.time() // 60)), _render_upcoming, {},
         keep=request.args.get("mine") != "1", vary=(getattr(user, "organisation_id", None),))
     return html
 

@@ -279,7 +279,7 @@ def _render_thread(thread, page=1):
     # A reader with links of their own, or a held or hidden post here, gets a page of their
     # own; so does one who wrote a post on the page (known from the kept page).
     html, _meta = pagecache.page(
-        "thread", (pagecache.counters()[0], thread.id, thread.created_at, thread.cache_revision), render, fillers,
+        "thread", (*pagecache.site_counters(), thread.id, thread.created_at, thread.cache_revision), render, fillers,
         keep=not (unseen or _own_page(user, thread)),
         usable=lambda meta: user is None or user.id not in meta["authors"])
     return html, last_read
