@@ -268,3 +268,17 @@ def test_the_advice_register_is_kept_and_changes_at_once(app, make_user, make_or
         db.session.commit()
     html = page(reader, "/nl/advice")
     assert MARKER not in html and "Advies over het armoedebeleid" in html
+
+
+def test_a_reply_leaves_other_threads_pages_kept(app, forum, make_thread, make_post, make_user):
+    """A reply changes its own thread's page and the lists, not every page of the site."""
+    other = make_thread(theme=forum["theme"], title="Een ander onderwerp over vrijwilligers")
+    poster = make_user()
+    reader = as_member(app, forum["reader"])
+    page(reader, f"/nl/t/{other.id}")
+    page(reader, forum["urls"][0])
+    plant(app)
+    make_post(forum["thread"], author=poster, body="Een nieuwe reactie op het eerste onderwerp.")
+    assert MARKER in page(reader, f"/nl/t/{other.id}")
+    html = page(reader, forum["urls"][0])
+    assert MARKER not in html and "Een nieuwe reactie" in html
