@@ -32,6 +32,7 @@ history, accept and record-answer links), and every reader of an event's thread
 (registration). Such pages are rendered with slots too and filled the same way, so both
 paths give the same HTML (tests/test_pagecache.py compares them).
 """
+import functools
 import re
 from datetime import date
 
@@ -169,14 +170,19 @@ def install_hooks():
     event.listen(Session, "after_rollback", _forget)
 
 
+@functools.cache
+def _counters_statement():
+    from .models import PageGeneration
+
+    table = PageGeneration.__table__
+    return db.select(table.c.site, table.c.lists).where(table.c.id == 1)
+
+
 def counters():
     """(site, lists, today) of this request (one statement, read once per request). The date
     too: what a page shows can depend on it (an open vacancy closes at midnight)."""
     if "agora_page_counters" not in g:
-        from .models import PageGeneration
-
-        table = PageGeneration.__table__
-        row = db.session.execute(db.select(table.c.site, table.c.lists).where(table.c.id == 1)).first()
+        row = db.session.execute(_counters_statement()).first()
         g.agora_page_counters = (*(tuple(row) if row is not None else (0, 0)), date.today())
     return g.agora_page_counters
 
@@ -192,7 +198,7 @@ def site_counters():
 def audience():
     """What a kept page may reflect of its reader, or None when the reader gets a page of
     their own (moderators)."""
-    user = current_user
+    user = current_user._get_current_object()
     if can_moderate(user):
         return None
     return (is_member(user), can_post(user))
@@ -223,7 +229,7 @@ def user_menu():
     name and the unread count (read here, one statement); the CSRF token is put in per request."""
     from .templating import unread_notifications
 
-    user = current_user
+    user = current_user._get_current_object()
     if not is_member(user) or can_moderate(user):
         return render_template("_user_menu.html")
     unread = unread_notifications()
@@ -290,6 +296,10 @@ def page(kind, valid, render, fillers, keep=True, usable=None, vary=()):
 
 
 def fill(parts, meta, fillers):
+    """The page for this reader: each slot replaced by its filler's text. A "prepare"
+    filler, when given, runs first (one statement for all of the reader's parts)."""
+    if "prepare" in fillers:
+        fillers["prepare"](meta)
     base = _base_fillers()
     out = []
     for n in range(0, len(parts) - 1, 3):

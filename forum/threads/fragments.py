@@ -421,30 +421,37 @@ def _ago(seconds, locale):
     return _ago_text(seconds, locale)
 
 
-def list_fillers():
+def list_fillers(theme=None):
     """The slots of a kept thread list (forum/pagecache.py) for this request's reader: the
-    unread state (one query for the listed threads, on first use) and "last activity"."""
+    unread state, the theme's follow button and (for the header) the unread notifications,
+    read in one statement before filling, and "last activity"."""
     from datetime import datetime
 
     from flask_babel import get_locale
 
     from ..models import utcnow
-    from .queries import unread_among
+    from ..pagecache import snippet
+    from .queries import list_reader_facts
 
     state = {}
 
-    def unread(arg, meta):
-        if "ids" not in state:
-            state["ids"] = unread_among(current_user, meta["threads"])
-        return int(arg) in state["ids"]
+    def prepare(meta):
+        state["ids"], state["watching"] = list_reader_facts(current_user._get_current_object(), meta["threads"], theme)
 
     def when(arg, _meta):
         if "now" not in state:
             state["now"], state["locale"] = utcnow(), get_locale()
         return activity(datetime.fromisoformat(arg), state["now"], state["locale"])
 
+    def watch_theme(_arg, _meta):
+        watching = state["watching"]
+        return snippet(("watch_theme", theme.slug, watching),
+                       lambda: render_template("forum/_watch_theme.html", theme=theme, watching=watching))
+
     return {
-        "unread_class": lambda arg, meta: " unread" if unread(arg, meta) else "",
-        "unread_mark": lambda arg, meta: unread_mark() if unread(arg, meta) else "",
+        "prepare": prepare,
+        "unread_class": lambda arg, _meta: " unread" if int(arg) in state["ids"] else "",
+        "unread_mark": lambda arg, _meta: unread_mark() if int(arg) in state["ids"] else "",
         "activity": when,
+        "watch_theme": watch_theme,
     }

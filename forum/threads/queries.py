@@ -3,6 +3,7 @@
 Every function builds its result in a fixed number of queries (eager loading, one query for
 'thanked by me', one for read markers) so that pages do not slow down as threads grow.
 """
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy.orm import joinedload, selectinload
@@ -189,13 +190,18 @@ def unread_ids(user, threads):
 
 
 def unread_among(user, threads):
-    """As unread_ids, for (thread id, last activity) pairs (a kept page's list)."""
+    """As unread_ids, for (thread id, last activity) pairs."""
     if not is_member(user) or not threads:
         return set()
     read = dict(db.session.execute(
         db.select(ThreadRead.thread_id, ThreadRead.last_read_at)
         .where(ThreadRead.user_id == user.id, ThreadRead.thread_id.in_([i for i, _at in threads]))
     ).all())
+    return _unread_of(user, threads, read)
+
+
+def _unread_of(user, threads, read):
+    """The unread ones of (thread id, last activity) pairs, given the member's read markers."""
     joined = user.created_at
     result = set()
     for thread_id, last_post_at in threads:
@@ -231,21 +237,28 @@ def theme_overview(user):
     return [(t, counts.get(t.id, (0, 0)), latest.get(t.id)) for t in themes]
 
 
-def watching_theme(user, theme):
-    if not is_member(user):
-        return False
-    return db.session.scalar(db.select(Watch.id).where(
-        Watch.user_id == user.id, Watch.theme_id == theme.id, Watch.thread_id.is_(None))) is not None
+@functools.cache
+def _theme_statement():
+    return db.select(Theme).where(Theme.slug == db.bindparam("slug"))
+
+
+def theme_by_slug(slug):
+    return db.session.scalar(_theme_statement(), {"slug": slug})
+
+
+@functools.cache
+def _thread_statement(light):
+    options = [joinedload(Thread.theme)]
+    if not light:
+        options += [joinedload(Thread.author).joinedload(User.organisation),
+                    joinedload(Thread.organisation), selectinload(Thread.tags)]
+    return db.select(Thread).where(Thread.id == db.bindparam("tid")).options(*options)
 
 
 def load_thread(thread_id, light=False):
     """A thread with its theme, author, organisation and tags (one query plus tags); with
     `light`, with its theme only (one query)."""
-    options = [joinedload(Thread.theme)]
-    if not light:
-        options += [joinedload(Thread.author).joinedload(User.organisation),
-                    joinedload(Thread.organisation), selectinload(Thread.tags)]
-    return db.session.scalar(db.select(Thread).where(Thread.id == thread_id).options(*options))
+    return db.session.scalar(_thread_statement(light), {"tid": thread_id})
 
 
 def thread_posts(thread, user, page, per_page=POSTS_PER_PAGE):
@@ -281,33 +294,98 @@ def accepted_post(thread):
     )
 
 
+def _unread_notes_part(no_time):
+    """A UNION part ('notes', count, NULL): the member's (`:uid`) unread notifications for
+    the header, counted up to UNREAD_SHOWN + 1 (forum/templating.py), in the page's statement."""
+    from ..models import Notification
+    from ..templating import UNREAD_SHOWN
+
+    unread = (db.select(Notification.id).where(Notification.user_id == db.bindparam("uid"), Notification.read_at.is_(None))
+              .limit(UNREAD_SHOWN + 1).subquery())
+    return db.select(db.literal_column("'notes'"), db.func.count(), no_time).select_from(unread)
+
+
+def _remember_notes(count):
+    from flask import g
+
+    g.agora_unread_notifications = count or 0
+
+
+# The statements below run on every member's page view: built once per process with bound
+# parameters (:uid, :tid, :ids, :theme), so a request pays neither their construction nor
+# SQLAlchemy's cache key for them.
+
+@functools.cache
+def _list_facts_statement(with_threads, with_theme):
+    no_time = db.cast(db.null(), db.DateTime)
+    parts = [_unread_notes_part(no_time)]
+    if with_threads:
+        parts.append(db.select(db.literal_column("'read'"), ThreadRead.thread_id, ThreadRead.last_read_at)
+                     .where(ThreadRead.user_id == db.bindparam("uid"),
+                            ThreadRead.thread_id.in_(db.bindparam("ids", expanding=True))))
+    if with_theme:
+        parts.append(db.select(db.literal_column("'watch'"), Watch.id, no_time).where(
+            Watch.user_id == db.bindparam("uid"), Watch.theme_id == db.bindparam("theme"), Watch.thread_id.is_(None)))
+    return db.union_all(*parts)
+
+
+def list_reader_facts(user, threads, theme=None):
+    """For a kept thread list (forum/pagecache.py), in one statement: the ids of the listed
+    (id, last activity) threads with activity the member has not seen (as unread_ids),
+    whether they follow `theme`, and their unread notifications (kept for the header).
+    Returns (unread ids, watching the theme)."""
+    if not is_member(user):
+        return set(), False
+    params = {"uid": user.id}
+    if threads:
+        params["ids"] = [i for i, _at in threads]
+    if theme is not None:
+        params["theme"] = theme.id
+    read, watching = {}, False
+    for kind, ref, at in db.session.execute(_list_facts_statement(bool(threads), theme is not None), params).all():
+        if kind == "notes":
+            _remember_notes(ref)
+        elif kind == "watch":
+            watching = True
+        else:
+            read[ref] = at
+    return _unread_of(user, threads, read), watching
+
+
+@functools.cache
+def _reader_state_statement():
+    no_time = db.cast(db.null(), db.DateTime)
+    uid, tid = db.bindparam("uid"), db.bindparam("tid")
+    return db.union_all(
+        db.select(db.literal_column("'read'").label("kind"), ThreadRead.thread_id.label("ref"),
+                  ThreadRead.last_read_at.label("at"))
+        .where(ThreadRead.user_id == uid, ThreadRead.thread_id == tid),
+        db.select(db.literal_column("'watch'"), Watch.id, no_time).where(Watch.user_id == uid, Watch.thread_id == tid),
+        db.select(db.literal_column("'thanked'"), Reaction.post_id, no_time)
+        .where(Reaction.user_id == uid, Reaction.post_id.in_(db.select(Post.id).where(Post.thread_id == tid).scalar_subquery())),
+        db.select(db.literal_column("'unseen'"), Post.id, no_time)
+        .where(Post.thread_id == tid, Post.author_id == uid, Post.status != "visible"),
+        _unread_notes_part(no_time),
+    )
+
+
 def reader_state(user, thread):
     """(thanked post ids, watching, last read at, has a held or hidden post here) of a member
     on a thread, in one statement: small look-ups were round trips of ORM overhead. Thanks
-    are read for the whole thread (a member thanks a handful), so no post ids are needed."""
+    are read for the whole thread (a member thanks a handful), so no post ids are needed;
+    the unread notifications for the header come along."""
     if not is_member(user):
         return set(), False, None, False
-    no_time = db.cast(db.null(), db.DateTime)
-    parts = [
-        db.select(db.literal_column("'read'").label("kind"), ThreadRead.thread_id.label("ref"),
-                  ThreadRead.last_read_at.label("at"))
-        .where(ThreadRead.user_id == user.id, ThreadRead.thread_id == thread.id),
-        db.select(db.literal_column("'watch'"), Watch.id, no_time)
-        .where(Watch.user_id == user.id, Watch.thread_id == thread.id),
-        db.select(db.literal_column("'thanked'"), Reaction.post_id, no_time)
-        .where(Reaction.user_id == user.id, Reaction.post_id.in_(
-            db.select(Post.id).where(Post.thread_id == thread.id).scalar_subquery())),
-        db.select(db.literal_column("'unseen'"), Post.id, no_time)
-        .where(Post.thread_id == thread.id, Post.author_id == user.id, Post.status != "visible"),
-    ]
     thanked, watching, last_read, unseen = set(), False, None, False
-    for kind, ref, at in db.session.execute(db.union_all(*parts)).all():
+    for kind, ref, at in db.session.execute(_reader_state_statement(), {"uid": user.id, "tid": thread.id}).all():
         if kind == "thanked":
             thanked.add(ref)
         elif kind == "watch":
             watching = True
         elif kind == "unseen":
             unseen = True
+        elif kind == "notes":
+            _remember_notes(ref)
         else:
             last_read = at
     return thanked, watching, last_read, unseen

@@ -109,26 +109,25 @@ def _write_post(form, write, fallback_field, rate_limit=None, post=None):
 
 # -- lists -----------------------------------------------------------------------------
 
-def _render_list(template, query, args, title, pinned=("site",), fillers=None, **context):
+def _render_list(template, query, args, title, pinned=("site",), **context):
     """A thread list, kept per worker with its reader's parts as slots (forum/pagecache.py):
     valid until a thread, a post or anything else a list shows changes."""
 
     def render():
-        listing = queries.list_page(query, args, pinned=pinned)
+        listing = queries.list_page(query() if callable(query) else query, args, pinned=pinned)
         threads = listing.threads
         html = render_template(template, threads=threads, listing=listing, args=args, title=title,
                                unread_ids=set(), **context)
         return html, {"threads": [(t.id, t.last_post_at) for t in threads]}
 
-    html, _meta = pagecache.page(template, pagecache.counters(), render,
-                                 dict(fragments.list_fillers(), **(fillers or {})))
+    html, _meta = pagecache.page(template, pagecache.counters(), render, fragments.list_fillers(context.get("theme")))
     return html
 
 
 @bp.get("/latest")
 def latest():
     args = queries.ListArgs.from_request(request.args)
-    return _render_list("forum/list.html", queries.visible_threads(current_user), args, _("Latest activity"))
+    return _render_list("forum/list.html", lambda: queries.visible_threads(current_user), args, _("Latest activity"))
 
 
 @bp.get("/questions")
@@ -197,19 +196,16 @@ def themes():
 
 @bp.get("/themes/<slug>")
 def theme(slug):
-    theme = db.session.scalar(db.select(Theme).where(Theme.slug == slug)) or abort(404)
+    theme = queries.theme_by_slug(slug) or abort(404)
     if not can_read_theme(current_user, theme):
         abort(404)  # as for an unknown slug; the 404 page offers to sign in
     args = queries.ListArgs.from_request(request.args)
-    query = queries.visible_threads(current_user).where(Thread.theme_id == theme.id)
-    def watch_theme(_arg, _meta):
-        watching = queries.watching_theme(current_user, theme)
-        return pagecache.snippet(("watch_theme", theme.slug, watching),
-                                 lambda: render_template("forum/_watch_theme.html", theme=theme, watching=watching))
 
-    watch = {"watch_theme": watch_theme}
+    def query():
+        return queries.visible_threads(current_user).where(Thread.theme_id == theme.id)
+
     return _render_list("forum/theme.html", query, args, theme.name(current_language()),
-                        pinned=("site", "theme"), fillers=watch, theme=theme)
+                        pinned=("site", "theme"), theme=theme)
 
 
 @bp.post("/themes/<slug>/watch")
