@@ -14,7 +14,8 @@ and a static file served by the same server, as a signed-in member and as an
 anonymous reader (the theme and the thread are in a public theme). Prints median and p95
 latency and requests/s per page, each page's median as a multiple of the static file's, so the
 figures read as ratios on any machine, and the in-process time of one request (Flask test
-client, no HTTP, no queueing). With --database-url the forum lives in that (emptied!)
+client, no HTTP, no queueing): from the page kept by forum/pagecache.py, and "rendered" with
+that cache off (what a request pays after a change to what the page shows). With --database-url the forum lives in that (emptied!)
 PostgreSQL database instead of SQLite.
 """
 import argparse
@@ -232,12 +233,19 @@ def in_process(folder, pages, database_url=None, repeat=20, profile=None):
                 print(f"\n--- cProfile: {name}, {reader}, {repeat} requests ---")
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
-            times = []
-            for _ in range(repeat):
-                started = time.process_time()
-                client.get(path)
-                times.append(time.process_time() - started)
-            results[(name, reader)] = statistics.median(times) * 1000
+            timings = {}
+            # Kept pages (forum/pagecache.py), then every request rendering its page: a page
+            # is rendered again after each change to what it shows.
+            for kept in (True, False):
+                app.config["PAGE_CACHE"] = kept
+                times = []
+                for _ in range(repeat):
+                    started = time.process_time()
+                    client.get(path)
+                    times.append(time.process_time() - started)
+                timings[kept] = statistics.median(times) * 1000
+            app.config["PAGE_CACHE"] = True
+            results[(name, reader)] = (timings[True], timings[False])
     return results
 
 
@@ -294,8 +302,8 @@ def main():
         forum_pages = [(name, path) for name, path in forum_pages if options.only in name]
         inproc = in_process(folder, forum_pages, options.database_url, profile=options.profile)
         if options.profile:  # in-process only: print those figures and stop
-            for (name, reader), ms in inproc.items():
-                print(f"{name:<20}{reader:<11}{ms:>8.1f} ms in-process")
+            for (name, reader), (ms, rendered) in inproc.items():
+                print(f"{name:<20}{reader:<11}{ms:>8.1f} ms in-process ({rendered:.1f} ms rendered)")
             return 0
         shutil.copy(ROOT / "wsgi.py", folder / "wsgi.py")
         port = free_port()
@@ -324,14 +332,16 @@ def main():
     print(f"\nForum: {options.members} members, {options.threads} threads, {options.posts} posts "
           f"({database}, generated in {generated:.0f} s); gunicorn 2 sync workers on {HOST}, "
           f"{options.concurrency} connections, {options.rounds} interleaved rounds; {os.cpu_count()} CPUs "
-          f"shared by server and client; 'in-process' is the CPU time of one request through the Flask test client\n")
+          f"shared by server and client; 'in-process' is the CPU time of one request through the Flask test client, "
+          f"'rendered' the same with the page cache off\n")
     static = dict(rows)[("static file", "")]["median_ms"]
     print(f"{'page':<20}{'reader':<11}{'requests':>9}{'errors':>8}{'req/s':>8}{'median ms':>11}{'p95 ms':>9}"
-          f"{'x static':>10}{'in-process ms':>15}")  # CPU ms, see in_process()
+          f"{'x static':>10}{'in-process ms':>15}{'rendered ms':>13}")  # CPU ms, see in_process()
     for (name, reader), r in rows:
-        own = inproc.get((name, reader))
+        own, rendered = inproc.get((name, reader), (None, None))
         print(f"{name:<20}{reader:<11}{r['requests']:>9}{r['errors']:>8}{r['rps']:>8.0f}{r['median_ms']:>11.1f}"
-              f"{r['p95_ms']:>9.1f}{r['median_ms'] / static:>10.1f}{'' if own is None else f'{own:.1f}':>15}")
+              f"{r['p95_ms']:>9.1f}{r['median_ms'] / static:>10.1f}{'' if own is None else f'{own:.1f}':>15}"
+              f"{'' if rendered is None else f'{rendered:.1f}':>13}")
     return 1 if any(r["errors"] for _, r in rows) else 0
 
 
