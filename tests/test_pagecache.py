@@ -282,3 +282,27 @@ def test_a_reply_leaves_other_threads_pages_kept(app, forum, make_thread, make_p
     assert MARKER in page(reader, f"/nl/t/{other.id}")
     html = page(reader, forum["urls"][0])
     assert MARKER not in html and "Een nieuwe reactie" in html
+
+
+def test_an_author_gets_the_kept_page_with_their_own_links(app, forum, make_user):
+    """Edit, delete and history on one's own posts, and no thanks or report button there,
+    are filled into the kept page per reader."""
+    reply_id = forum["reply"].id
+    author = as_member(app, forum["author"])
+    response = author.post_form(f"/nl/p/{reply_id}/edit", {"body": "Wij organiseren een jongerenavond met soep."})
+    assert response.status_code == 302
+    reader = as_member(app, forum["reader"])
+    seen_by_reader = page(reader, forum["urls"][0])  # kept now
+    assert plant(app) == 1
+    seen_by_author = page(author, forum["urls"][0])
+    assert MARKER in seen_by_author  # the kept page, not one rendered for the author
+
+    def post_part(html):
+        start = html.index(f'id="p{forum["reply"].number}"')
+        return html[start:html.index("</article>", start)]
+
+    mine, theirs = post_part(seen_by_author), post_part(seen_by_reader)
+    for own in (f"/nl/p/{reply_id}/edit", f"/nl/p/{reply_id}/delete", f"/nl/p/{reply_id}/history"):
+        assert own in mine and own not in theirs
+    assert f"/nl/p/{reply_id}/thanks" not in mine and f"/nl/p/{reply_id}/thanks" in theirs
+    assert f"/flag/{reply_id}" in theirs and f"/flag/{reply_id}" not in mine

@@ -21,7 +21,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import current_app, g, render_template
 from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -243,9 +243,14 @@ def post_html(post, thread, thanked, last_read=None, copy=False):
     head, body = _fragment(post, thread, current_language(), "member" if links.member else "public")
     accepted = thread.accepted_post_id == post.id
     header = [head]
-    if post.edited_at and can_see_history(user, post):
-        header.append(f' (<a href="{links.url("threads.post_history", post.id)}">{word("history")}</a>)')
-    if slots_active() and not copy:
+    slotted = slots_active()
+    if slotted:
+        # A page kept for every reader of its audience (forum/pagecache.py): what depends on
+        # whether the reader wrote this post is a slot, filled by post_fillers().
+        g.agora_page_posts[post.id] = (post.author_id, post.created_at, post.number)
+    if post.edited_at:
+        header.append(slot("hist", post.id) if slotted else history_link(user, post, links))
+    if slotted and not copy:
         header.append(slot("new", f"{post.created_at.isoformat()}"))
     elif last_read and post.created_at > last_read and not copy:
         header.append(new_badge())
@@ -254,24 +259,27 @@ def post_html(post, thread, thanked, last_read=None, copy=False):
     footer = []
     if post.thanks_count:
         footer.append(f'<span class="thanks-count">{escape(ngettext("%(num)d thanks", "%(num)d thanks", post.thanks_count))}</span>')
-    if links.may_thank(post):
-        footer.append(slot("thank", post.id) if slots_active() else thank_button(post.id, post.id in thanked, thread))
+    if slotted and links.can_post:
+        footer.append(slot("thank", post.id))
+    elif links.may_thank(post):
+        footer.append(thank_button(post.id, post.id in thanked, thread))
     if links.can_reply:
         footer.append(f'<a href="{links.quote(post.id)}">{word("Quote")}</a>')
-    if can_edit_post(user, post):
-        footer.append(f'<a href="{links.url("threads.edit_post", post.id)}">{word("Edit")}</a>')
-    if can_delete_post(user, post):
-        opening = post.number == 1
-        footer.append(links.button(
-            links.url("threads.delete_post", post.id), word("Delete topic") if opening else word("Delete"),
-            confirm=word("Delete this topic with all its replies?") if opening else word("Delete this message?")))
+    if slotted:
+        if links.member:
+            footer.append(slot("own", post.id))
+    else:
+        footer.extend(own_links(user, post, links))
     if thread.kind == "question" and post.number > 1 and links.can_accept and not copy:
         if accepted:
             footer.append(links.button(escape(links._url_for("threads.unaccept", thread_id=thread.id)), word("Unmark as answer")))
         else:
             footer.append(links.button(links.url("threads.accept", post.id), word("Mark as answer")))
-    if can_flag(user, post):
-        footer.append(f'<a href="{links.url("moderation.flag", post.id)}" rel="nofollow">{word("Report")}</a>')
+    if slotted:
+        if links.member:
+            footer.append(slot("flag", post.id))
+    elif can_flag(user, post):
+        footer.append(report_link(post.id, links))
     anchor = f' id="p{post.number}"' if not copy else ""
     # "".join, not +: adding a str to Markup would escape the str.
     return Markup("".join((
@@ -291,18 +299,73 @@ def thank_button(post_id, thanked, thread):
             f'<button type="submit" class="link" aria-pressed="false">{links.word("Thanks")}</button></form>')
 
 
-def thank_buttons(thread, thanked):
-    """A slot filler (forum/pagecache.py) for the thanks buttons of a page: both forms of the
-    button built once, the post's id put in per post."""
+def history_link(user, post, links):
+    if not can_see_history(user, post):
+        return ""
+    return f' (<a href="{links.url("threads.post_history", post.id)}">{links.word("history")}</a>)'
+
+
+def own_links(user, post, links):
+    """Edit and delete, for the post's author (and moderators)."""
+    out = []
+    if can_edit_post(user, post):
+        out.append(f'<a href="{links.url("threads.edit_post", post.id)}">{links.word("Edit")}</a>')
+    if can_delete_post(user, post):
+        opening = post.number == 1
+        word = links.word
+        out.append(links.button(
+            links.url("threads.delete_post", post.id), word("Delete topic") if opening else word("Delete"),
+            confirm=word("Delete this topic with all its replies?") if opening else word("Delete this message?")))
+    return out
+
+
+def report_link(post_id, links):
+    return f'<a href="{links.url("moderation.flag", post_id)}" rel="nofollow">{links.word("Report")}</a>'
+
+
+class _PostFacts:
+    """What the reader's rights on a visible post depend on, from a kept page's meta."""
+
+    status = "visible"
+
+    def __init__(self, post_id, author_id, created_at, number, thread):
+        self.id, self.author_id, self.created_at, self.number, self.thread = post_id, author_id, created_at, number, thread
+
+
+def post_fillers(thread, thanked):
+    """The slot fillers (forum/pagecache.py) of the posts of a kept thread page for this
+    reader: thanks (pressed or not, none on their own posts), history, edit and delete on
+    their own posts, report on the others'. The thanks button's two forms are built once."""
+    user = current_user._get_current_object()
     forms = {}
 
-    def fill(arg, _meta):
-        pressed = int(arg) in thanked
+    def facts(arg, meta):
+        post_id = int(arg)
+        author_id, created_at, number = meta["posts"][post_id]
+        return _PostFacts(post_id, author_id, created_at, number, thread)
+
+    def thank(arg, meta):
+        post_id = int(arg)
+        # (A post the macro rendered is not in meta["posts"]; its author never gets the page.)
+        if user.id == meta["posts"].get(post_id, (None,))[0]:
+            return ""
+        pressed = post_id in thanked
         if pressed not in forms:
             forms[pressed] = thank_button(SENTINEL, pressed, thread).split(str(SENTINEL))
-        return str(int(arg)).join(forms[pressed])
+        return str(post_id).join(forms[pressed])
 
-    return fill
+    def own(arg, meta):
+        if user.id != meta["posts"][int(arg)][0]:
+            return ""
+        return "\n    ".join(own_links(user, facts(arg, meta), reader_links(thread)))
+
+    def flag(arg, meta):
+        return "" if user.id == meta["posts"][int(arg)][0] else report_link(int(arg), reader_links(thread))
+
+    return {
+        "thank": thank, "own": own, "flag": flag,
+        "hist": lambda arg, meta: history_link(user, facts(arg, meta), reader_links(thread)),
+    }
 
 
 def new_badge():

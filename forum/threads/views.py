@@ -5,7 +5,7 @@ that fails (validation, rate limit, expired CSRF token) comes back with its text
 """
 from datetime import datetime
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -241,10 +241,12 @@ def _thread_context(thread, page):
 
 
 def _own_page(user, thread):
-    """True when the thread page shows this reader links of their own (edit, delete,
-    history, accept, record the answer, register): they get a page rendered for them."""
+    """True when the thread page shows this reader links of their own beyond their posts'
+    (accept an answer, record or edit an advice, register for an event): they get a page
+    rendered for them. (Their posts' links are slots: fragments.post_fillers.)"""
     return is_member(user) and (thread.author_id == user.id or thread.kind == "event" or (
-        user.organisation_id is not None and user.organisation_id == thread.organisation_id))
+        thread.kind == "advice" and user.organisation_id is not None
+        and user.organisation_id == thread.organisation_id))
 
 
 def _render_thread(thread, page=1):
@@ -257,23 +259,28 @@ def _render_thread(thread, page=1):
     def render():
         context = _thread_context(thread, page)
         form = ReplyForm() if can_reply(current_user, thread) else None
+        g.agora_page_posts = {}  # filled by fragments.post_html: the posts it built with slots
         html = render_template("forum/thread.html", form=form, thanked=thanked, watching=watching,
                                last_read=last_read, **context)
-        return html, {"authors": {p.author_id for p in context["posts"]}}
+        built = g.agora_page_posts
+        # Posts the template rendered itself (files, held/hidden/deleted) show their author's
+        # links directly: such a page is not for their authors.
+        return html, {"posts": built, "authors": {p.author_id for p in context["posts"] if p.id not in built}}
 
     def new(arg, _meta):
         return fragments.new_badge() if last_read and datetime.fromisoformat(arg) > last_read else ""
 
     fillers = {
-        "thank": fragments.thank_buttons(thread, thanked),
+        **fragments.post_fillers(thread, thanked),
         "new": new,
         "watch_thread": lambda _arg, _meta: pagecache.snippet(
             ("watch_thread", thread.id, watching),
             lambda: render_template("forum/_watch_thread.html", thread=thread, watching=watching)),
         "activity": fragments.list_fillers()["activity"],
     }
-    # A reader with links of their own, or a held or hidden post here, gets a page of their
-    # own; so does one who wrote a post on the page (known from the kept page).
+    # A reader with links of their own on the thread, or a held or hidden post here, gets a
+    # page of their own; so does one who wrote a post with files on the page (its links are
+    # not slots; known from the kept page).
     html, _meta = pagecache.page(
         "thread", (*pagecache.site_counters(), thread.id, thread.created_at, thread.cache_revision), render, fillers,
         keep=not (unseen or _own_page(user, thread)),
