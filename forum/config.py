@@ -92,6 +92,8 @@ def build_config(instance_path):
         "RATELIMIT_REGISTER_IP": (10, 3600),
         "RATELIMIT_ENABLED": True,
         "EDIT_WINDOW_SECONDS": int(env("AGORA_EDIT_WINDOW_SECONDS", 60 * 60 * 24)),
+        # Whole reading pages kept per worker (forum/pagecache.py); 0 renders every request.
+        "PAGE_CACHE": env("AGORA_PAGE_CACHE", "1") != "0",
         "FLAGS_TO_HIDE": int(env("AGORA_FLAGS_TO_HIDE", 3)),
         # Weeks after an advice was sent without a recorded answer before its poster is reminded (once).
         "ADVICE_REMINDER_WEEKS": int(env("AGORA_ADVICE_REMINDER_WEEKS", 8)),

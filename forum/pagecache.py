@@ -120,15 +120,11 @@ def _note_flush(session, _context):
 
 
 def _note_statement(state):
-    """A bulk UPDATE or DELETE through the session on a table a page may show: everything."""
+    """A bulk INSERT, UPDATE or DELETE through the session on a table that is not quiet:
+    every page (the statement does not say which rows it changed)."""
     if not (state.is_update or state.is_delete or state.is_insert):
         return
-    tables = {t.name for t in getattr(state.statement, "_all_table_names", lambda: [])()} \
-        if hasattr(state.statement, "_all_table_names") else set()
-    table = getattr(getattr(state.statement, "table", None), "name", None)
-    if table is not None:
-        tables.add(table)
-    if tables and tables <= QUIET_TABLES:
+    if getattr(getattr(state.statement, "table", None), "name", None) in QUIET_TABLES:
         return
     _pending(state.session)["site"] = True
 
@@ -312,6 +308,6 @@ def fill(parts, meta, fillers):
 
 
 def init_app(app):
-    app.config.setdefault("PAGE_CACHE", True)
+    app.config.setdefault("PAGE_CACHE", True)  # AGORA_PAGE_CACHE (forum/config.py)
     app.jinja_env.globals.update(slot=slot, page_slots=active)
     install_hooks()
