@@ -183,6 +183,11 @@ def counters():
     return g.agora_page_counters
 
 
+def remember_counters(site, lists):
+    """The counters read along with another statement of this request (threads.queries)."""
+    g.agora_page_counters = (site, lists, date.today())
+
+
 def site_counters():
     """(site, today): what every page depends on, without the lists' counter."""
     site, _lists, today = counters()
