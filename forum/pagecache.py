@@ -19,18 +19,20 @@ unchanged:
 - `thread.cache_revision`: raised by any change to that thread or one of its posts;
 - and the date (an open vacancy closes at midnight); the events page also the minute.
 The counters are raised by the session hooks below, at commit, whatever service, admin screen or
-CLI command made the change through the ORM (flushed objects, and bulk UPDATE/DELETE
+CLI command made the change through the ORM (flushed objects, and bulk INSERT/UPDATE/DELETE
 statements on any table that is not known to be quiet). Tables that no page shows to
 another reader (read markers, notifications, mail queues, sign-in material, ...) are quiet.
 Another server sees the same counters in the shared database, so no server keeps a stale page.
 
 Who gets a kept page. The audience is (member?, may post?), on the events page also the
 member's council (their council's and province's events). Moderators always get a page
-rendered for them (their moderation tools); on a thread page so does a reader who wrote
-the thread or a post on the page, or whose council the thread is from (edit, delete,
-history, accept and record-answer links), and every reader of an event's thread
-(registration). Such pages are rendered with slots too and filled the same way, so both
-paths give the same HTML (tests/test_pagecache.py compares them).
+rendered for them (their moderation tools); on a thread page so do the thread's author
+(accept an answer), the advice's council (record the answer), every reader of an event's
+thread (registration), and authors of held or hidden posts in the thread or of posts with
+files on the page. The authors of other posts get the kept page: history, edit and delete
+on their posts are slots (threads/fragments.py post_fillers). Pages rendered for one reader
+have the same slots, filled the same way, so both paths give the same HTML
+(tests/test_pagecache.py compares them).
 """
 import functools
 import re
@@ -95,13 +97,11 @@ def _note_flush(session, _context):
     bumps = None
     for obj, changed in [(o, False) for o in session.new] + [(o, True) for o in session.dirty] + [
             (o, False) for o in session.deleted]:
-        table = getattr(obj, "__tablename__", None) or getattr(getattr(obj, "__table__", None), "name", None)
-        if table in QUIET_TABLES:
+        if obj.__table__.name in QUIET_TABLES:
             continue
-        state = inspect(obj)
         if changed and not session.is_modified(obj, include_collections=True):
             continue
-        if isinstance(obj, User) and changed and not _user_shown_change(state):
+        if isinstance(obj, User) and changed and not _user_shown_change(inspect(obj)):
             continue
         bumps = bumps or _pending(session)
         if isinstance(obj, Thread):
@@ -134,7 +134,7 @@ def _raise_counters(session):
     (last, so the counter row is locked only for the end of a transaction)."""
     session.flush()
     bumps = session.info.pop("agora_page_bumps", None)
-    if not bumps or not (bumps["site"] or bumps["lists"] or bumps["threads"]):
+    if not bumps:  # made only for something to raise
         return
     from .models import PageGeneration, Thread
 
@@ -146,9 +146,9 @@ def _raise_counters(session):
     values = {}
     if bumps["site"]:
         values["site"] = table.c.site + 1
-    if bumps["lists"] or bumps["threads"]:
+    if bumps["lists"]:  # (a thread's revision comes with the lists' counter)
         values["lists"] = table.c.lists + 1
-    if values and connection.execute(db.update(table).where(table.c.id == 1).values(**values)).rowcount == 0:
+    if connection.execute(db.update(table).where(table.c.id == 1).values(**values)).rowcount == 0:
         connection.execute(db.insert(table).values(id=1, site=1, lists=1))
 
 
@@ -227,15 +227,13 @@ MAX_SNIPPETS = 5_000
 def user_menu():
     """The header's user menu for this reader. A member's (not a moderator's: their review
     count changes under them) is kept per worker under everything it shows: language, id,
-    name and the unread count (read here, one statement); the CSRF token is put in per request."""
+    name and the unread count; the CSRF token is put in per request."""
     from .templating import unread_notifications
 
     user = current_user._get_current_object()
     if not is_member(user) or can_moderate(user):
         return render_template("_user_menu.html")
-    unread = unread_notifications()
-    g.agora_unread_notifications = unread
-    return snippet(("user_menu", user.id, user.name, unread), lambda: render_template("_user_menu.html"))
+    return snippet(("user_menu", user.id, user.name, unread_notifications()), lambda: render_template("_user_menu.html"))
 
 
 def snippet(key, render):

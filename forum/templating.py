@@ -82,12 +82,13 @@ def unread_notifications():
 
     if not is_member(current_user):
         return 0
-    if "agora_unread_notifications" in g:  # read already for this request (forum/pagecache.py)
-        return g.agora_unread_notifications
-    unread = (db.select(Notification.id)
-              .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-              .limit(UNREAD_SHOWN + 1).subquery())
-    return _safe_count(lambda: db.session.scalar(db.select(db.func.count()).select_from(unread)))
+    if "agora_unread_notifications" not in g:  # or read along with the page's reader facts
+        unread = (db.select(Notification.id)
+                  .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+                  .limit(UNREAD_SHOWN + 1).subquery())
+        g.agora_unread_notifications = _safe_count(
+            lambda: db.session.scalar(db.select(db.func.count()).select_from(unread)))
+    return g.agora_unread_notifications
 
 
 def moderation_counts():

@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 
 from ..i18n import current_language
 from ..pagecache import active as slots_active, slot
-from ..permissions import can_delete_post, can_edit_post, can_flag, can_see_history, is_member
+from ..permissions import can_delete_post, can_edit_post, can_see_history, is_member
 
 TEMPLATE = "forum/_post_fragment.html"
 # Fragments a worker keeps in memory (a few KB each); past this the older half is dropped.
@@ -224,7 +224,7 @@ class ReaderLinks:
                 f'<button type="submit" class="link">{label}</button></form>')
 
 
-def post_html(post, thread, thanked, last_read=None, copy=False):
+def post_html(post, thread, copy=False):
     """The <article> of a visible post for a reader who is not a moderator, built around
     the cached fragment in Python: the render_post macro (templates/forum/_macros.html)
     spent most of a thread page's time on per-post macro calls, look-ups and includes.
@@ -239,47 +239,36 @@ def post_html(post, thread, thanked, last_read=None, copy=False):
     links = reader_links(thread)
     if links.moderator or links.attachments_for(post):
         return None
-    user, word = links.user, links.word
+    word = links.word
     head, body = _fragment(post, thread, current_language(), "member" if links.member else "public")
     accepted = thread.accepted_post_id == post.id
     header = [head]
-    slotted = slots_active()
-    if slotted:
-        # A page kept for every reader of its audience (forum/pagecache.py): what depends on
-        # whether the reader wrote this post is a slot, filled by post_fillers().
-        g.agora_page_posts[post.id] = (post.author_id, post.created_at, post.number)
+    # The thread page is rendered for the page cache (forum/pagecache.py): what depends on
+    # the reader (new to them? did they write it, thank it?) is a slot, filled by the
+    # thread view's fillers (post_fillers() below).
+    g.agora_page_posts[post.id] = (post.author_id, post.created_at, post.number)
     if post.edited_at:
-        header.append(slot("hist", post.id) if slotted else history_link(user, post, links))
-    if slotted and not copy:
-        header.append(slot("new", f"{post.created_at.isoformat()}"))
-    elif last_read and post.created_at > last_read and not copy:
-        header.append(new_badge())
+        header.append(slot("hist", post.id))
+    if not copy:
+        header.append(slot("new", post.created_at.isoformat()))
     if accepted:
         header.append(f'· <span class="badge-kind solved">{word("Accepted answer")}</span>')
     footer = []
     if post.thanks_count:
         footer.append(f'<span class="thanks-count">{escape(ngettext("%(num)d thanks", "%(num)d thanks", post.thanks_count))}</span>')
-    if slotted and links.can_post:
+    if links.can_post:
         footer.append(slot("thank", post.id))
-    elif links.may_thank(post):
-        footer.append(thank_button(post.id, post.id in thanked, thread))
     if links.can_reply:
         footer.append(f'<a href="{links.quote(post.id)}">{word("Quote")}</a>')
-    if slotted:
-        if links.member:
-            footer.append(slot("own", post.id))
-    else:
-        footer.extend(own_links(user, post, links))
+    if links.member:
+        footer.append(slot("own", post.id))
     if thread.kind == "question" and post.number > 1 and links.can_accept and not copy:
         if accepted:
             footer.append(links.button(escape(links._url_for("threads.unaccept", thread_id=thread.id)), word("Unmark as answer")))
         else:
             footer.append(links.button(links.url("threads.accept", post.id), word("Mark as answer")))
-    if slotted:
-        if links.member:
-            footer.append(slot("flag", post.id))
-    elif can_flag(user, post):
-        footer.append(report_link(post.id, links))
+    if links.member:
+        footer.append(slot("flag", post.id))
     anchor = f' id="p{post.number}"' if not copy else ""
     # "".join, not +: adding a str to Markup would escape the str.
     return Markup("".join((
@@ -488,11 +477,6 @@ def list_fillers(theme=None):
     """The slots of a kept thread list (forum/pagecache.py) for this request's reader: the
     unread state, the theme's follow button and (for the header) the unread notifications,
     read in one statement before filling, and "last activity"."""
-    from datetime import datetime
-
-    from flask_babel import get_locale
-
-    from ..models import utcnow
     from ..pagecache import snippet
     from .queries import list_reader_facts
 
@@ -500,11 +484,6 @@ def list_fillers(theme=None):
 
     def prepare(meta):
         state["ids"], state["watching"] = list_reader_facts(current_user._get_current_object(), meta["threads"], theme)
-
-    def when(arg, _meta):
-        if "now" not in state:
-            state["now"], state["locale"] = utcnow(), get_locale()
-        return activity(datetime.fromisoformat(arg), state["now"], state["locale"])
 
     def watch_theme(_arg, _meta):
         watching = state["watching"]
@@ -515,6 +494,24 @@ def list_fillers(theme=None):
         "prepare": prepare,
         "unread_class": lambda arg, _meta: " unread" if int(arg) in state["ids"] else "",
         "unread_mark": lambda arg, _meta: unread_mark() if int(arg) in state["ids"] else "",
-        "activity": when,
+        "activity": activity_filler(),
         "watch_theme": watch_theme,
     }
+
+
+def activity_filler():
+    """The "… ago" slots of a kept page: the moment and locale looked up once per request."""
+    from datetime import datetime
+
+    from flask_babel import get_locale
+
+    from ..models import utcnow
+
+    state = {}
+
+    def when(arg, _meta):
+        if not state:
+            state["now"], state["locale"] = utcnow(), get_locale()
+        return activity(datetime.fromisoformat(arg), state["now"], state["locale"])
+
+    return when

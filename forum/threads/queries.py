@@ -187,18 +187,13 @@ def unread_ids(user, threads):
     A thread never opened counts as unread when its last activity is after the member
     joined: new members are not greeted with the whole archive in bold.
     """
-    return unread_among(user, [(t.id, t.last_post_at) for t in threads])
-
-
-def unread_among(user, threads):
-    """As unread_ids, for (thread id, last activity) pairs."""
     if not is_member(user) or not threads:
         return set()
     read = dict(db.session.execute(
         db.select(ThreadRead.thread_id, ThreadRead.last_read_at)
-        .where(ThreadRead.user_id == user.id, ThreadRead.thread_id.in_([i for i, _at in threads]))
+        .where(ThreadRead.user_id == user.id, ThreadRead.thread_id.in_([t.id for t in threads]))
     ).all())
-    return _unread_of(user, threads, read)
+    return _unread_of(user, [(t.id, t.last_post_at) for t in threads], read)
 
 
 def _unread_of(user, threads, read):

@@ -22,7 +22,7 @@ from ..i18n import current_language
 from ..models import LANGUAGES, THREAD_KINDS, Notification, Post, PostRevision, Theme, Thread, User
 from ..permissions import (
     can_accept_answer, can_delete_post, can_edit_post, can_moderate, can_read_theme,
-    can_post_advice, can_read_thread, can_record_answer, can_reply, can_see_history, can_see_post,
+    can_post_advice, can_read_thread, can_reply, can_see_history, can_see_post,
     can_start_thread, is_member, member_required,
 )
 from ..advice.fields import ADDRESSEE_LABELS
@@ -260,8 +260,7 @@ def _render_thread(thread, page=1):
         context = _thread_context(thread, page)
         form = ReplyForm() if can_reply(current_user, thread) else None
         g.agora_page_posts = {}  # filled by fragments.post_html: the posts it built with slots
-        html = render_template("forum/thread.html", form=form, thanked=thanked, watching=watching,
-                               last_read=last_read, **context)
+        html = render_template("forum/thread.html", form=form, **context)
         built = g.agora_page_posts
         # Posts the template rendered itself (files, held/hidden/deleted) show their author's
         # links directly: such a page is not for their authors.
@@ -276,7 +275,7 @@ def _render_thread(thread, page=1):
         "watch_thread": lambda _arg, _meta: pagecache.snippet(
             ("watch_thread", thread.id, watching),
             lambda: render_template("forum/_watch_thread.html", thread=thread, watching=watching)),
-        "activity": fragments.list_fillers()["activity"],
+        "activity": fragments.activity_filler(),
     }
     # A reader with links of their own on the thread, or a held or hidden post here, gets a
     # page of their own; so does one who wrote a post with files on the page (its links are
