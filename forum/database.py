@@ -7,6 +7,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# How long a statement waits for SQLite's write lock before "database is locked".
+BUSY_TIMEOUT_MS = 30000
 
 # True inside read_phase(): the transaction that begins there stays deferred.
 _reading = ContextVar("agora_read_phase", default=False)
@@ -62,7 +64,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -73,3 +75,34 @@ def _sqlite_begin(conn):
     if conn.dialect.name != "sqlite":
         return
     conn.exec_driver_sql("BEGIN IMMEDIATE" if wants_write_lock() else "BEGIN")
+
+
+@contextmanager
+def write_or_leave(engine):
+    """A write transaction on a connection of its own that does not wait for SQLite's write
+    lock: yields the connection, or None at once when another connection holds the lock.
+
+    For writes that may wait for a later chance (read markers): with two workers on two
+    cores, a worker sleeping in SQLite's busy handler leaves a core idle while the other
+    saves a post. On PostgreSQL (row locks, no database-wide write lock) it always writes.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection if engine.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA busy_timeout=0")
+        try:
+            try:
+                transaction = connection.begin()  # BEGIN IMMEDIATE (the caller's writing_lock)
+            except OperationalError as exc:
+                if raw is None or "locked" not in str(exc.orig):
+                    raise
+                connection.rollback()
+                yield None
+                return
+            with transaction:
+                yield connection
+        finally:
+            if raw is not None:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

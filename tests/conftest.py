@@ -48,8 +48,11 @@ class Mailbox:
     def __init__(self):
         self.messages = []
         self.lock = threading.Lock()
+        self.on_data = None  # a test's probe, called while the app waits for the answer
 
     async def handle_DATA(self, server, session, envelope):
+        if self.on_data is not None:
+            self.on_data()
         msg = email.message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
             self.messages.append(msg)
@@ -102,7 +105,8 @@ def smtp_server():
 @pytest.fixture
 def mail(smtp_server):
     smtp_server.handler.clear()
-    return smtp_server.handler
+    yield smtp_server.handler
+    smtp_server.handler.on_data = None
 
 
 class Client(FlaskClient):

@@ -1,5 +1,6 @@
 """Two processes writing to one SQLite file at once lose nothing and see no lock errors."""
 import multiprocessing
+import time
 
 from forum import create_app
 from forum.extensions import db
@@ -143,3 +144,71 @@ def test_no_password_is_hashed_while_holding_the_write_lock(app, client, mail, m
         response = client.post_form("/nl/settings/delete", {"mode": "anonymise", "password": PASSWORD, "confirm": "y"})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     assert counts["hashes"] >= 9 and counts["under_lock"] == 0, counts
+
+
+def _write_lock_taken(path):
+    """Whether some connection holds SQLite's write lock (asked without waiting)."""
+    import sqlite3
+
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        other.close()
+
+
+@sqlite_only("SQLite's single write lock")
+def test_a_read_marker_does_not_wait_for_the_write_lock(app, client, make_user, make_thread, login_as):
+    """While another connection saves something, the thread page answers at once and its
+    read marker goes along with the member's next one."""
+    import sqlite3
+
+    from forum.models import ThreadRead
+
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    reader = make_user()
+    first = make_thread(title="Gelezen terwijl er geschreven werd")
+    second = make_thread(title="Gelezen toen het weer rustig was")
+    login_as(reader)
+    holder = sqlite3.connect(path, timeout=0, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a post being saved by another worker
+    try:
+        started = time.monotonic()
+        page = client.get(f"/nl/t/{first.id}")
+        waited = time.monotonic() - started
+        assert page.status_code == 200 and "Gelezen terwijl er geschreven werd" in page.get_data(as_text=True)
+        assert waited < 10  # SQLite's busy timeout is 30 s: it did not queue for the lock
+        marked = holder.execute("SELECT count(*) FROM thread_read WHERE user_id = ?", (reader.id,)).fetchone()[0]
+        assert marked == 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert client.get(f"/nl/t/{second.id}").status_code == 200
+    with app.app_context():
+        marks = db.session.scalars(db.select(ThreadRead.thread_id).where(ThreadRead.user_id == reader.id)).all()
+    assert sorted(marks) == sorted([first.id, second.id])
+    assert 'class="thread-item unread"' not in client.get("/nl/latest").get_data(as_text=True)
+
+
+@sqlite_only("SQLite's single write lock")
+def test_notification_mails_are_sent_without_the_write_lock(app, client, mail, make_user, make_thread, login_as):
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    watcher = make_user(notify_mode="immediate")
+    thread = make_thread(author=watcher, title="Wie mailt er mee over het minimabeleid")
+    replier = make_user()
+    seen = []
+    mail.on_data = lambda: seen.append(_write_lock_taken(path))
+    login_as(replier)
+    answer = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Wij sturen ons advies volgende week in."})
+    assert answer.status_code == 302
+    assert mail.last(watcher.email)["Subject"]
+    assert seen == [False]  # the mail went out while nobody held the lock
+    with app.app_context():
+        from forum.models import Notification
+
+        emailed = db.session.scalars(db.select(Notification.emailed_at).where(Notification.user_id == watcher.id)).all()
+    assert emailed and all(emailed)  # and the digest knows it was mailed

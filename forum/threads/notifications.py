@@ -4,6 +4,7 @@ import logging
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 
+from ..database import read_phase
 from ..extensions import db
 from ..markup import plain_text
 from ..models import Notification, Post, User, Watch, utcnow
@@ -122,42 +123,46 @@ def deliver_immediate(notifications):
     emailed_at is set so that digests skip what was already mailed. A failing mail server
     is logged by send_mail and leaves emailed_at empty (the digest may pick it up).
     """
-    from auth.mail import send_mail
-
-    from ..mailin.outgoing import reply_notice, thread_headers
-
     if not notifications:
         return
     # After the commit every object is expired: one statement finds who wants a mail now,
     # instead of reloading each notification and its recipient (most choose a digest).
     ids = [db.inspect(n).identity[0] for n in notifications]  # without reloading each
-    due = dict(db.session.execute(
-        db.select(Notification.id, User.id).join(User, User.id == Notification.user_id)
-        .where(Notification.id.in_(ids), Notification.kind.in_(MAIL_KINDS), Notification.emailed_at.is_(None),
-               User.notify_mode == "immediate", User.status == "active")).all())
-    sent = False
-    for n, n_id in zip(notifications, ids):
-        if n_id not in due:
-            continue
-        user = db.session.get(User, due[n_id])
-        thread = n.thread
-        post = db.session.get(Post, n.post_id) if n.post_id else None
-        lang = user.locale if user.locale in ("nl", "fr") else "nl"
-        link = (external_url("threads.post", post_id=post.id, lang=lang) if post is not None
-                else external_url("threads.thread", thread_id=thread.id, lang=lang))
-        unsubscribe = external_url("threads.unsubscribe", token=unsubscribe_token(user), lang=lang)
-        threading, reply_address = thread_headers(user, thread, post, n.kind)
-        ok = send_mail(
-            user.email, f"notify_{n.kind}", lang, subject=_subject(n.kind, thread.title),
-            headers={**unsubscribe_headers(user, lang), **threading},
-            reply_notice=reply_notice(lang) if reply_address else "",
-            user=user, notification=n, thread=thread, post=post,
-            actor=n.actor, text=plain_text(post.body_html) if post is not None else "",
-            link=link, unsubscribe_url=unsubscribe,
-            settings_url=external_url("auth.settings", lang=lang),
-        )
-        if ok:
-            n.emailed_at = utcnow()
-            sent = True
+    sent = []
+    # Reading and mailing need no write lock: on SQLite a POST's transactions take it at
+    # once (forum/database.py), and holding it through SMTP kept every other writer waiting.
+    with read_phase():
+        due = dict(db.session.execute(
+            db.select(Notification.id, User.id).join(User, User.id == Notification.user_id)
+            .where(Notification.id.in_(ids), Notification.kind.in_(MAIL_KINDS), Notification.emailed_at.is_(None),
+                   User.notify_mode == "immediate", User.status == "active")).all())
+        for n, n_id in zip(notifications, ids):
+            if n_id in due and _mail_notification(n, db.session.get(User, due[n_id])):
+                sent.append(n_id)
     if sent:
+        db.session.execute(db.update(Notification).where(Notification.id.in_(sent)).values(emailed_at=utcnow()))
         db.session.commit()
+
+
+def _mail_notification(n, user):
+    """Send one notification mail to its recipient; True when the mail server took it."""
+    from auth.mail import send_mail
+
+    from ..mailin.outgoing import reply_notice, thread_headers
+
+    thread = n.thread
+    post = db.session.get(Post, n.post_id) if n.post_id else None
+    lang = user.locale if user.locale in ("nl", "fr") else "nl"
+    link = (external_url("threads.post", post_id=post.id, lang=lang) if post is not None
+            else external_url("threads.thread", thread_id=thread.id, lang=lang))
+    unsubscribe = external_url("threads.unsubscribe", token=unsubscribe_token(user), lang=lang)
+    threading, reply_address = thread_headers(user, thread, post, n.kind)
+    return send_mail(
+        user.email, f"notify_{n.kind}", lang, subject=_subject(n.kind, thread.title),
+        headers={**unsubscribe_headers(user, lang), **threading},
+        reply_notice=reply_notice(lang) if reply_address else "",
+        user=user, notification=n, thread=thread, post=post,
+        actor=n.actor, text=plain_text(post.body_html) if post is not None else "",
+        link=link, unsubscribe_url=unsubscribe,
+        settings_url=external_url("auth.settings", lang=lang),
+    )
