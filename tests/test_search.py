@@ -296,6 +296,30 @@ def test_reply_through_the_site_is_searchable_right_after_the_request(
     assert data["total"] == 1 and data["results"][0]["post_id"] != thread.id
 
 
+def test_a_search_asked_again_sees_what_changed_in_between(
+        app, client, make_thread, make_user, public_theme, members_theme, login_as, sync):
+    """Results kept for an unchanged index (search/whoosh/backend.py) never outlive a change
+    (a new thread, a hidden one) and are never shared with a reader who may see less."""
+    first = make_thread(theme=public_theme, title="Spreekuur in de bibliotheek", body="Het spreekuur is op dinsdag.")
+    make_thread(theme=members_theme, title="Spreekuur alleen voor leden", body="Een besloten spreekuur.")
+    sync()
+    login_as(make_user())
+    both = ["Spreekuur alleen voor leden", "Spreekuur in de bibliotheek"]
+    assert sorted(titles(search(client, "spreekuur"))) == both
+    assert sorted(titles(search(client, "spreekuur"))) == both  # asked again: the same
+    anonymous = app.test_client()
+    assert titles(anonymous.get("/api/v1/search?q=spreekuur").get_json()) == ["Spreekuur in de bibliotheek"]
+    make_thread(theme=public_theme, title="Inloop voor mantelzorgers", body="Ook hier een spreekuur.")
+    sync()
+    assert sorted(titles(search(client, "spreekuur"))) == ["Inloop voor mantelzorgers"] + both
+    with app.app_context():
+        db.session.get(Thread, first.id).status = "hidden"
+        enqueue("thread", first.id)
+        db.session.commit()
+    sync()
+    assert sorted(titles(search(client, "spreekuur"))) == ["Inloop voor mantelzorgers", "Spreekuur alleen voor leden"]
+
+
 def test_crash_between_commit_and_indexing_loses_nothing(app, client, make_thread, public_theme, runner, sync):
     # Services commit the outbox row with the change; nothing drains outside a request.
     make_thread(theme=public_theme, title="Energiearmoede in de winter", body="De energierekening stijgt.")

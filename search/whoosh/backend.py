@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -27,6 +28,9 @@ from .scoring import Scoring
 from .segments import Leaf, PostingCache, SegmentData, segment_key
 from .translate import Translate
 from .writing import Writing, read_common
+
+# Search results kept per worker for the current index (the oldest goes first).
+RESULTS_KEPT = 200
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ class WhooshBackend(Translate, Matching, Scoring, Facets, Writing, SearchBackend
         self._glossary_dictionary = None
         self._reader = None
         self._common = {}  # generation name -> {language: frequent terms}
+        self._results = {}  # repr(SearchRequest) -> SearchResult of the current searcher
 
     # -- layout ------------------------------------------------------------------------
 
@@ -148,6 +153,7 @@ class WhooshBackend(Translate, Matching, Scoring, Facets, Writing, SearchBackend
 
     def _changed(self):
         self._leaves = None
+        self._results.clear()
         self._compounds.clear()
         live = set()
         for reader, _offset in self._searcher.reader().leaf_readers():
@@ -171,8 +177,24 @@ class WhooshBackend(Translate, Matching, Scoring, Facets, Writing, SearchBackend
     # -- searching -----------------------------------------------------------------------
 
     def query(self, request):
+        """Run a search; the same request on an unchanged index is answered from memory.
+
+        The index changes at most once per drain (AGORA_SEARCH_DRAIN_INTERVAL under a burst);
+        in between, members asking the same thing (a newsletter's topic) get the result of
+        the first. Kept per searcher: a new searcher (any change, from any process) starts
+        empty. Permission scope and filters are part of the request, hence of the key."""
         with self._lock:
-            return self._query(request)
+            self._current_searcher()  # a changed index empties self._results first
+            key = repr(request)
+            result = self._results.get(key)
+            if result is None:
+                result = self._query(request)
+                if result.timed_out:
+                    return result
+                if len(self._results) >= RESULTS_KEPT:
+                    self._results.pop(next(iter(self._results)))
+                self._results[key] = result
+            return replace(result, notices=list(result.notices))
 
     def _query(self, request):
         parsed = request.parsed
