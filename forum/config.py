@@ -109,7 +109,7 @@ def build_config(instance_path):
         # Seconds after a drain during which writing requests leave their outbox rows for the
         # next one (or the job process, every few seconds): under a burst of posts the index
         # takes one commit per interval instead of one per post. 0: every request drains.
-        "SEARCH_DRAIN_INTERVAL": float(env("AGORA_SEARCH_DRAIN_INTERVAL", "1")),
+        "SEARCH_DRAIN_INTERVAL": float(env("AGORA_SEARCH_DRAIN_INTERVAL", "3")),
         # Attachments: per file, per member in a rolling 24 hours (0: no quota), per post;
         # images are scaled down to MAX_SIDE and refused above MAX_IMAGE_PIXELS (bombs).
         "ATTACHMENT_MAX_BYTES": int(env("AGORA_ATTACHMENT_MAX_BYTES", 10 * MB)),

@@ -45,11 +45,23 @@ def _config(name):
     return current_app.config.get(name, DEFAULTS.get(name))
 
 
-def visible_post_count(user_id, exclude_id=None):
-    query = db.select(db.func.count(Post.id)).where(Post.author_id == user_id, Post.status == "visible")
+def visible_post_count(user_id, exclude_id=None, up_to=None):
+    """The member's visible posts; with up_to, counting stops there (all that "fewer than N"
+    needs: a prolific member's posts are not all counted on every post they write)."""
+    if up_to is not None and up_to <= 0:
+        return 0
+    query = db.select(Post.id).where(Post.author_id == user_id, Post.status == "visible")
     if exclude_id is not None:
         query = query.where(Post.id != exclude_id)
-    return db.session.scalar(query) or 0
+    if up_to is not None:
+        query = query.limit(up_to)
+    return db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+
+
+def _new_member_posts(author_id, exclude_id):
+    """visible_post_count as far as the new-member rules look."""
+    return visible_post_count(author_id, exclude_id, up_to=max(_config("NEW_MEMBER_POSTS"),
+                                                             _config("PREMODERATE_FIRST_POSTS")))
 
 
 def link_count(text):
@@ -72,7 +84,7 @@ def check_duplicate(post, author):
 
 def check_rate(post, author):
     """Count a new post against the member's per-minute and per-day limits."""
-    new = visible_post_count(author.id, exclude_id=post.id) < _config("NEW_MEMBER_POSTS")
+    new = _new_member_posts(author.id, post.id) < _config("NEW_MEMBER_POSTS")
     limits = _config("NEW_MEMBER_POST_RATE_LIMITS" if new else "POST_RATE_LIMITS")
     key = f"posting:{author.id}"
     for allowed, seconds in limits:
@@ -91,7 +103,7 @@ def premoderate(post, author, created):
     """
     if post.status != "visible":
         return
-    visible = visible_post_count(author.id, exclude_id=post.id)
+    visible = _new_member_posts(author.id, post.id)
     hold = created and visible < _config("PREMODERATE_FIRST_POSTS")
     if not hold and visible < _config("NEW_MEMBER_POSTS"):
         hold = link_count(post.body_source) > _config("NEW_MEMBER_MAX_LINKS")

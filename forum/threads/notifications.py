@@ -1,5 +1,6 @@
 """Notifications: rows for the in-app list and digests, immediate mail for those who want it."""
 import logging
+from typing import NamedTuple
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
@@ -7,7 +8,7 @@ from flask_babel import gettext as _
 from ..database import read_phase
 from ..extensions import db
 from ..markup import plain_text
-from ..models import Notification, Post, User, Watch, utcnow
+from ..models import Notification, Post, Thread, User, Watch, utcnow
 from ..permissions import can_read_thread
 
 log = logging.getLogger(__name__)
@@ -29,18 +30,32 @@ def _readers(user_ids, thread):
     return [u for u in users if can_read_thread(u, thread)]
 
 
+class Sent(NamedTuple):
+    """A notification just added (what delivering it needs; no ORM object)."""
+
+    id: int
+    user_id: int
+    kind: str
+    thread_id: int
+    post_id: int | None
+    actor_id: int | None
+
+
 def notify(user_ids, kind, thread, post=None, actor=None, data=None):
-    """Add one notification per reader in user_ids (the actor never notifies themself)."""
+    """Add one notification per reader in user_ids (the actor never notifies themself);
+    returns them as Sent. One INSERT for all of them: a reply in a busy thread tells every
+    watcher, and an ORM object each was most of a reply's notification cost."""
     actor_id = actor.id if actor is not None else None
-    created = []
-    for user in _readers(set(user_ids) - {actor_id}, thread):
-        n = Notification(
-            user_id=user.id, kind=kind, actor_id=actor_id, thread_id=thread.id,
-            post_id=post.id if post is not None else None, data=dict(data or {}),
-        )
-        db.session.add(n)
-        created.append(n)
-    return created
+    readers = _readers(set(user_ids) - {actor_id}, thread)
+    if not readers:
+        return []
+    now = utcnow()
+    post_id = post.id if post is not None else None
+    rows = [{"user_id": user.id, "kind": kind, "actor_id": actor_id, "thread_id": thread.id,
+             "post_id": post_id, "data": dict(data or {}), "created_at": now} for user in readers]
+    ids = db.session.scalars(
+        db.insert(Notification).returning(Notification.id, sort_by_parameter_order=True), rows).all()
+    return [Sent(i, row["user_id"], kind, thread.id, post_id, actor_id) for i, row in zip(ids, rows)]
 
 
 def notify_thanks(post, actor):
@@ -125,9 +140,8 @@ def deliver_immediate(notifications):
     """
     if not notifications:
         return
-    # After the commit every object is expired: one statement finds who wants a mail now,
-    # instead of reloading each notification and its recipient (most choose a digest).
-    ids = [db.inspect(n).identity[0] for n in notifications]  # without reloading each
+    # One statement finds who wants a mail now (most choose a digest).
+    ids = [n.id for n in notifications]
     sent = []
     # Reading and mailing need no write lock: on SQLite a POST's transactions take it at
     # once (forum/database.py), and holding it through SMTP kept every other writer waiting.
@@ -145,12 +159,12 @@ def deliver_immediate(notifications):
 
 
 def _mail_notification(n, user):
-    """Send one notification mail to its recipient; True when the mail server took it."""
+    """Send one notification (a Sent) to its recipient; True when the mail server took it."""
     from auth.mail import send_mail
 
     from ..mailin.outgoing import reply_notice, thread_headers
 
-    thread = n.thread
+    thread = db.session.get(Thread, n.thread_id)
     post = db.session.get(Post, n.post_id) if n.post_id else None
     lang = user.locale if user.locale in ("nl", "fr") else "nl"
     link = (external_url("threads.post", post_id=post.id, lang=lang) if post is not None
@@ -162,7 +176,8 @@ def _mail_notification(n, user):
         headers={**unsubscribe_headers(user, lang), **threading},
         reply_notice=reply_notice(lang) if reply_address else "",
         user=user, notification=n, thread=thread, post=post,
-        actor=n.actor, text=plain_text(post.body_html) if post is not None else "",
+        actor=db.session.get(User, n.actor_id) if n.actor_id else None,
+        text=plain_text(post.body_html) if post is not None else "",
         link=link, unsubscribe_url=unsubscribe,
         settings_url=external_url("auth.settings", lang=lang),
     )
