@@ -36,7 +36,11 @@ def signed_in():
     nothing tells a cache so)."""
     user = g.get("_login_user")
     if user is not None:
-        return bool(user.is_authenticated)
+        # is_anonymous, not is_authenticated: the latter reads the member's status, which a
+        # commit earlier in the request has expired (one more query, and on SQLite in a POST
+        # the write lock again, after the work is done). Flask-Login only loads active
+        # members; one suspended meanwhile still gets the stricter header.
+        return not user.is_anonymous
     return "_user_id" in session
 
 

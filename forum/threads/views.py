@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from .. import pagecache, ratelimit
 from ..attachments import posting as attachment_posting
 from ..attachments.services import AttachmentRefused
+from ..database import read_phase
 from ..errors import render_error
 from ..extensions import csrf, db
 from ..formtools import show_error
@@ -417,7 +418,8 @@ def _render_reply(thread, form, status=200, quoted=None):
 @bp.route("/t/<int:thread_id>/reply", methods=["GET", "POST"])
 @member_required
 def reply(thread_id):
-    thread = _get_thread_or_404(thread_id)
+    # With its theme only (what the permission checks read); the rest loads if a page is shown.
+    thread = queries.load_thread(thread_id, light=True) or abort(404)
     if not can_read_thread(current_user, thread):
         abort(404)
     if not can_reply(current_user, thread):
@@ -448,12 +450,15 @@ def reply(thread_id):
             form, lambda: services.create_reply(_user(), thread, form.body.data, reply_to=reply_to),
             form.body, rate_limit="post")
         if post is not None:
-            attachment_posting.attach_after(_user(), post, files)
-            if post.status == "held":
+            if files:
+                attachment_posting.attach_after(_user(), post, files)
+            with read_phase():  # saved and committed: the answer only reads (no write lock)
+                post_id, held = post.id, post.status == "held"
+            if held:
                 flash(_("Thank you. Your reply will appear once a moderator has looked at it."), "info")
             else:
                 flash(_("Your reply has been posted."), "success")
-            return redirect(url_for("threads.post", post_id=post.id))
+            return redirect(url_for("threads.post", post_id=post_id))
     return _render_reply(thread, form, status)
 
 
