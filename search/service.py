@@ -5,6 +5,7 @@ query itself), asks the backend, then loads the page's posts from the database, 
 each again with the policy module (an index a moment behind a hide never shows it) and
 builds escaped, highlighted snippets.
 """
+import functools
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -263,18 +264,27 @@ def _only_stopwords(parsed):
     return all(dropped(c) for g in parsed.groups for c in g)
 
 
+@functools.cache
+def _items_statement():
+    # One SELECT with joins (a page is ten posts; four round trips cost more), built once.
+    return db.select(Post).where(Post.id.in_(db.bindparam("ids", expanding=True))).options(
+        joinedload(Post.thread).joinedload(Thread.theme),
+        joinedload(Post.thread).joinedload(Thread.organisation),
+    )
+
+
+@functools.cache
+def _facet_statements():
+    """(themes, councils) by id: only names and slugs, plain rows; built once."""
+    ids = db.bindparam("ids", expanding=True)
+    return (db.select(Theme.id, Theme.slug, Theme.name_nl, Theme.name_fr).where(Theme.id.in_(ids)),
+            db.select(Organisation.id, Organisation.slug, Organisation.name).where(Organisation.id.in_(ids)))
+
+
 def _load_items(user, hits, parsed):
     if not hits:
         return []
-    posts = {
-        p.id: p for p in db.session.scalars(
-            # One SELECT with joins: a page is ten posts, four round trips cost more.
-            db.select(Post).where(Post.id.in_([h.post_id for h in hits])).options(
-                joinedload(Post.thread).joinedload(Thread.theme),
-                joinedload(Post.thread).joinedload(Thread.organisation),
-            )
-        )
-    }
+    posts = {p.id: p for p in db.session.scalars(_items_statement(), {"ids": [h.post_id for h in hits]})}
     shown = []
     for hit in hits:
         post = posts.get(hit.post_id)
@@ -295,8 +305,7 @@ def _load_items(user, hits, parsed):
         pieces += [(post.thread.title, post.thread.language, 400), (text, lang, 240)]
     marked = get_backend().highlight(parsed, pieces) if pieces else []
     if marked is None:
-        matcher = highlight.Matcher(parsed)
-        marked = [highlight.snippet(value, matcher, lang, length=length) for value, lang, length in pieces]
+        marked = _snippets(parsed, pieces)
     items = []
     for i, (hit, post, _text, _lang) in enumerate(shown):
         items.append(ResultItem(
@@ -305,6 +314,30 @@ def _load_items(user, hits, parsed):
             url_args={"post_id": post.id}, matched_file=files[post.id][0] if post.id in files else "",
         ))
     return items
+
+
+# Marked snippets a worker made, by (query, text, language, length): a snippet depends on
+# nothing else, and members searching the same words see the same posts' snippets again.
+_snippets_kept = {}
+SNIPPETS_KEPT = 2000
+
+
+def _snippets(parsed, pieces):
+    query = repr(parsed)
+    matcher = None
+    marked = []
+    for value, lang, length in pieces:
+        key = (query, value, lang, length)
+        snippet = _snippets_kept.get(key)
+        if snippet is None:
+            if matcher is None:
+                matcher = highlight.Matcher(parsed)
+            snippet = highlight.snippet(value, matcher, lang, length=length)
+            if len(_snippets_kept) >= SNIPPETS_KEPT:
+                _snippets_kept.pop(next(iter(_snippets_kept)))
+            _snippets_kept[key] = snippet
+        marked.append(snippet)
+    return marked
 
 
 def _attachment_matches(parsed, shown):
@@ -333,14 +366,12 @@ def _facets(raw, params, ui_language):
     themes = {}
     orgs = {}
     theme_ids = [int(v) for v, _c in raw.get("theme", ()) if str(v).isdigit()]
-    # Plain rows, not ORM objects: only names and slugs are needed for the labels.
+    theme_statement, org_statement = _facet_statements()
     if theme_ids:
-        themes = {str(r.id): r for r in db.session.execute(
-            db.select(Theme.id, Theme.slug, Theme.name_nl, Theme.name_fr).where(Theme.id.in_(theme_ids)))}
+        themes = {str(r.id): r for r in db.session.execute(theme_statement, {"ids": theme_ids})}
     org_ids = [int(v) for v, _c in raw.get("organisation", ()) if str(v).isdigit()]
     if org_ids:
-        orgs = {str(r.id): r for r in db.session.execute(
-            db.select(Organisation.id, Organisation.slug, Organisation.name).where(Organisation.id.in_(org_ids)))}
+        orgs = {str(r.id): r for r in db.session.execute(org_statement, {"ids": org_ids})}
     out = []
     for name in ("kind", "theme", "language", "solved", "period", "tag", "province", "municipality",
                  "organisation"):

@@ -1,4 +1,6 @@
 """Search pages: /<lang>/search (results with facets) and GET /api/v1/search (JSON)."""
+from urllib.parse import urlencode
+
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import current_user
 
@@ -19,9 +21,17 @@ def search():
     lang = current_language()
     params = params_from(request.args, language_param="language", only_default=lang)
     outcome = search_threads(_user(), params, ui_language=lang)
+    base = url_for("search.search")
+
+    def search_url(args):
+        # What url_for("search.search", **args) gives, without building the route for each
+        # of a page's forty facet and correction links.
+        items = [(k, v) for k, v in args.items() if v is not None]
+        return base + ("?" + urlencode(items, safe="!$'()*,/:;?@") if items else "")
+
     return render_template(
         "search/results.html", outcome=outcome, params=params, kind_labels=KIND_LABELS,
-        language_labels=LANGUAGE_LABELS,
+        language_labels=LANGUAGE_LABELS, search_url=search_url,
     )
 
 

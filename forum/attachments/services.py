@@ -11,6 +11,7 @@ has committed: code that deletes Attachment rows calls schedule_cleanup(), and a
 listener (install_cleanup) removes files nobody refers to after commit or rollback. That
 also removes files written for a transaction that was rolled back.
 """
+import functools
 import logging
 import re
 import unicodedata
@@ -483,6 +484,15 @@ def attachments_for(post):
     return cache[thread_id].get(post.id, [])
 
 
+@functools.cache
+def _texts_statement():
+    # Built once: every search page asks it for the ten posts it shows.
+    return (db.select(Attachment.post_id, Attachment.filename, Attachment.text)
+            .where(Attachment.post_id.in_(db.bindparam("ids", expanding=True)), Attachment.text_status == "done",
+                   Attachment.text != "")
+            .order_by(Attachment.position, Attachment.id))
+
+
 def attachment_texts(post_ids):
     """{post_id: [(filename, text)]} of extracted text, for the search index and snippets."""
     post_ids = list(post_ids)
@@ -490,11 +500,7 @@ def attachment_texts(post_ids):
         return {}
     out = {}
     for start in range(0, len(post_ids), 500):
-        rows = db.session.execute(
-            db.select(Attachment.post_id, Attachment.filename, Attachment.text)
-            .where(Attachment.post_id.in_(post_ids[start:start + 500]), Attachment.text_status == "done",
-                   Attachment.text != "")
-            .order_by(Attachment.position, Attachment.id)).all()
+        rows = db.session.execute(_texts_statement(), {"ids": post_ids[start:start + 500]}).all()
         for row in rows:
             out.setdefault(row.post_id, []).append((row.filename, row.text))
     return out
