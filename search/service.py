@@ -319,7 +319,7 @@ def _load_items(user, hits, parsed):
 # Marked snippets a worker made, by (query, text, language, length): a snippet depends on
 # nothing else, and members searching the same words see the same posts' snippets again.
 _snippets_kept = {}
-SNIPPETS_KEPT = 2000
+SNIPPETS_KEPT = 2000  # 0: none (bench/search.py measures every query)
 
 
 def _snippets(parsed, pieces):
@@ -333,9 +333,10 @@ def _snippets(parsed, pieces):
             if matcher is None:
                 matcher = highlight.Matcher(parsed)
             snippet = highlight.snippet(value, matcher, lang, length=length)
-            if len(_snippets_kept) >= SNIPPETS_KEPT:
-                _snippets_kept.pop(next(iter(_snippets_kept)))
-            _snippets_kept[key] = snippet
+            if SNIPPETS_KEPT > 0:
+                if len(_snippets_kept) >= SNIPPETS_KEPT:
+                    _snippets_kept.pop(next(iter(_snippets_kept)))
+                _snippets_kept[key] = snippet
         marked.append(snippet)
     return marked
 
