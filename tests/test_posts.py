@@ -346,7 +346,8 @@ def test_thread_page_query_count_does_not_grow(app, client, make_user, login_as)
     assert len(large_queries) <= 20
     page = html(client.get(f"/nl/t/{large}"))
     assert page.count('class="post') >= 30 and "Persoon 200 29" in page
-    assert len(_count_queries(app, client, f"/nl/t/{large}?page=7")) == len(large_queries)
+    # A later page reads the opening post on its own (page 1 has it in the replies' statement).
+    assert len(_count_queries(app, client, f"/nl/t/{large}?page=7")) == len(large_queries) + 1
     app.config["PAGE_CACHE"] = True
     client.get(f"/nl/t/{large}")  # kept now
     kept = _count_queries(app, client, f"/nl/t/{large}")

@@ -467,6 +467,13 @@ def run_jobs(today=None):
 
 # -- reading ---------------------------------------------------------------------------
 
+@functools.cache
+def _thread_attachments_statement():
+    # Built once: every thread page rendered asks it.
+    return (db.select(Attachment).join(Post, Attachment.post_id == Post.id)
+            .where(Post.thread_id == db.bindparam("tid")).order_by(Attachment.position, Attachment.id))
+
+
 def attachments_for(post):
     """The attachments of a post, loaded once per thread and request (one query per page)."""
     if not has_request_context():
@@ -474,9 +481,7 @@ def attachments_for(post):
     cache = g.setdefault("agora_attachments", {})
     thread_id = post.thread_id
     if thread_id not in cache:
-        rows = db.session.scalars(
-            db.select(Attachment).join(Post, Attachment.post_id == Post.id)
-            .where(Post.thread_id == thread_id).order_by(Attachment.position, Attachment.id)).all()
+        rows = db.session.scalars(_thread_attachments_statement(), {"tid": thread_id}).all()
         by_post = {}
         for row in rows:
             by_post.setdefault(row.post_id, []).append(row)

@@ -257,28 +257,65 @@ def load_thread(thread_id, light=False):
     return db.session.scalar(_thread_statement(light), {"tid": thread_id})
 
 
-def thread_posts(thread, user, page, per_page=POSTS_PER_PAGE):
-    """The replies shown on a page of the thread (opening post excluded), eager-loaded.
+@dataclass
+class PostPage:
+    """One page of a thread's replies (what the thread page and its pagination read)."""
 
-    Held posts are left out for everyone except moderators and their author.
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self):
+        return -(-self.total // self.per_page) if self.total else 0
+
+
+def _held_rule(user):
+    """Which held posts a reader sees: all (moderators), their own (members), none."""
+    if can_moderate(user):
+        return "all"
+    return "own" if getattr(user, "is_authenticated", False) else "none"
+
+
+@functools.cache
+def _thread_page_statements(held_rule):
+    """(opening post, page of replies, page 1 with the opening post, count of replies) for
+    one held rule; built once, with bound parameters (tid, uid, lim, off)."""
+    shown = [Post.number > 1]
+    if held_rule == "own":
+        shown.append(db.or_(Post.status != "held", Post.author_id == db.bindparam("uid")))
+    elif held_rule == "none":
+        shown.append(Post.status != "held")
+    with_author = joinedload(Post.author).joinedload(User.organisation)
+    of_thread = Post.thread_id == db.bindparam("tid")
+    opening = db.select(Post).where(of_thread, Post.number == 1).options(with_author)
+    replies = (db.select(Post).where(of_thread, *shown).options(with_author).order_by(Post.number)
+               .limit(db.bindparam("lim")).offset(db.bindparam("off")))
+    first = (db.select(Post).where(of_thread, db.or_(Post.number == 1, db.and_(*shown))).options(with_author)
+             .order_by(Post.number).limit(db.bindparam("lim")))
+    count = db.select(db.func.count(Post.id)).where(of_thread, *shown)
+    return opening, replies, first, count
+
+
+def thread_page(thread, user, page, per_page=POSTS_PER_PAGE):
+    """The opening post and a page of replies (a PostPage), eager-loaded with their authors:
+    on the first page one statement for both, and one to count the replies.
+
+    Held replies are left out for everyone except moderators and their author.
     """
-    query = db.select(Post).where(Post.thread_id == thread.id, Post.number > 1)
-    if not can_moderate(user):
-        if getattr(user, "is_authenticated", False):
-            query = query.where(db.or_(Post.status != "held", Post.author_id == user.id))
-        else:
-            query = query.where(Post.status != "held")
-    query = query.options(
-        joinedload(Post.author).joinedload(User.organisation)
-    ).order_by(Post.number)
-    return paginate(query, page, per_page)
-
-
-def opening_post(thread):
-    return db.session.scalar(
-        db.select(Post).where(Post.thread_id == thread.id, Post.number == 1)
-        .options(joinedload(Post.author).joinedload(User.organisation))
-    )
+    page = min(max(page, 1), MAX_PAGE)
+    opening_statement, replies_statement, first_statement, count_statement = _thread_page_statements(_held_rule(user))
+    values = {"tid": thread.id, "uid": getattr(user, "id", None)}
+    if page == 1:
+        rows = list(db.session.scalars(first_statement, {**values, "lim": per_page + 1}))
+        opening = rows.pop(0) if rows and rows[0].number == 1 else None
+    else:
+        opening = db.session.scalar(opening_statement, values)
+        rows = list(db.session.scalars(replies_statement, {**values, "lim": per_page,
+                                                          "off": (page - 1) * per_page}))
+    total = db.session.scalar(count_statement, values) or 0
+    return opening, PostPage(items=rows, total=total, page=page, per_page=per_page)
 
 
 def accepted_post(thread):

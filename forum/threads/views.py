@@ -231,11 +231,10 @@ def _thread_url(thread, **kw):
 def _thread_context(thread, page):
     """Everything the thread page shows, in a fixed number of queries."""
     user = current_user
-    opening = queries.opening_post(thread)
+    opening, replies = queries.thread_page(thread, user, page)
     accepted = queries.accepted_post(thread)
     if accepted is not None and not can_see_post(user, accepted):
         accepted = None
-    replies = queries.thread_posts(thread, user, page)
     posts = [p for p in [opening, accepted, *replies.items] if p is not None]
     return dict(thread=thread, opening=opening, accepted=accepted, replies=replies, posts=posts,
                 slug=services.slugify(thread.title))
