@@ -212,3 +212,42 @@ def test_notification_mails_are_sent_without_the_write_lock(app, client, mail, m
 
         emailed = db.session.scalars(db.select(Notification.emailed_at).where(Notification.user_id == watcher.id)).all()
     assert emailed and all(emailed)  # and the digest knows it was mailed
+
+
+REPLIES = 15
+
+
+def _replier(config, user_id, thread_id, errors):
+    from forum.models import Thread, User
+    from forum.threads import services
+
+    app = create_app(config)
+    try:
+        for i in range(REPLIES):
+            with app.test_request_context(f"/nl/t/{thread_id}/reply", method="POST"):
+                # The thread is read before the service takes the lock, as the reply view does.
+                thread = db.session.get(Thread, thread_id)
+                services.create_reply(db.session.get(User, user_id), thread, f"Reactie {i} van lid {user_id}.",
+                                      check_abuse=False)
+                db.session.remove()
+    except Exception as exc:  # reported to the parent, which fails the test
+        errors.put(f"{user_id}: {exc!r}")
+
+
+def test_replies_at_once_keep_the_thread_counts_right(app, app_config, make_user, make_thread):
+    """A reply adds one to the thread's count without a recount (forum/threads/services.py):
+    two processes replying at once lose none of it (SQLite and PostgreSQL)."""
+    from forum.models import Post, Thread
+
+    first, second = make_user(password=None), make_user(password=None)
+    thread = make_thread(title="Twee leden reageren tegelijk")
+    problems, exit_codes = run_processes(_replier, [(app_config, first.id, thread.id),
+                                                    (app_config, second.id, thread.id)])
+    assert problems == [] and exit_codes == [0, 0]
+    with app.app_context():
+        row = db.session.get(Thread, thread.id)
+        visible = db.session.scalars(db.select(Post).where(Post.thread_id == thread.id, Post.status == "visible")
+                                     .order_by(Post.number)).all()
+        assert len(visible) == 1 + 2 * REPLIES
+        assert row.post_count == len(visible)
+        assert (row.last_post_id, row.last_post_at) == (visible[-1].id, visible[-1].created_at)

@@ -295,7 +295,14 @@ def _publish(post, thread, author, now, check_abuse):
         _screen(post, author, created=True)
     _watch(author, thread=thread)
     _mark_read(author, thread, now)
-    refresh_thread_stats(thread)
+    if post.number > 1 and post.status == "visible":
+        # A visible reply adds one to the count and is the newest post (its number was taken
+        # under the thread's lock): no recount. In SQL, so that a count read before the lock
+        # cannot lose another reply's.
+        thread.post_count = Thread.post_count + 1
+        thread.last_post_id, thread.last_post_at = post.id, post.created_at
+    else:
+        refresh_thread_stats(thread)
     # A reply changes only the thread's counters, which the search index does not hold:
     # its own row is enough. (A "thread" row re-indexed every post of the thread, which
     # was most of a reply's time in a 100-post thread.)
