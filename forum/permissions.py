@@ -81,6 +81,12 @@ def can_read_thread(user, thread):
     return can_read_theme(user, thread.theme)
 
 
+def every_member_reads(thread):
+    """Whether can_read_thread holds for every member (notifications skip loading each one):
+    keep it in step with can_read_thread and can_read_theme above."""
+    return thread.status not in ("deleted", "hidden")
+
+
 def can_reply(user, thread):
     if not can_post(user) or not can_read_thread(user, thread):
         return False

@@ -32,6 +32,31 @@ def test_reply_notifies_watchers_but_not_the_writer(app, client, make_user, make
     assert kinds(app, asker) == ["reply", "reply"] and kinds(app, replier) == ["reply"]
 
 
+def test_a_hidden_thread_notifies_only_those_who_may_still_read_it(app, client, make_user, make_thread, login_as):
+    """Watchers of a thread a moderator hid are not told of a moderator's reply in it (they
+    cannot open it); its author is. Suspended watchers of a visible thread are skipped."""
+    from forum.models import Thread
+
+    asker, watcher, gone = make_user(), make_user(), make_user()
+    moderator = make_user(role="moderator")
+    thread = make_thread(author=asker, title="Verborgen terwijl er gereageerd werd")
+    with app.app_context():
+        db.session.add_all([Watch(user_id=watcher.id, thread_id=thread.id), Watch(user_id=gone.id, thread_id=thread.id)])
+        db.session.get(User, gone.id).status = "suspended"
+        db.session.commit()
+    other = as_member(app, watcher)
+    other.post_form(f"/nl/t/{thread.id}/reply", {"body": "Een reactie toen het nog zichtbaar was."})
+    assert kinds(app, asker) == ["reply"] and kinds(app, gone) == []
+    with app.app_context():
+        db.session.get(Thread, thread.id).status = "hidden"
+        db.session.commit()
+    login_as(moderator)
+    answer = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Een reactie van de moderatie."})
+    assert answer.status_code == 302
+    assert kinds(app, asker) == ["reply", "reply"]
+    assert kinds(app, watcher) == [] and kinds(app, gone) == []
+
+
 def test_unwatched_thread_sends_nothing(app, client, make_user, make_thread, make_post, login_as):
     asker = make_user()
     thread = make_thread(author=asker)

@@ -9,7 +9,7 @@ from ..database import read_phase
 from ..extensions import db
 from ..markup import plain_text
 from ..models import Notification, Post, Thread, User, Watch, utcnow
-from ..permissions import can_read_thread
+from ..permissions import can_read_thread, every_member_reads
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +21,15 @@ UNSUBSCRIBE_PURPOSE = "unsubscribe"
 
 
 def _readers(user_ids, thread):
-    """Members among user_ids who may still read the thread (suspended, left, … are skipped)."""
+    """Ids of the members among user_ids who may still read the thread (suspended, left, …
+    are skipped)."""
     if not user_ids:
         return []
-    users = db.session.scalars(
-        db.select(User).where(User.id.in_(sorted(user_ids)), User.status == "active", User.deleted_at.is_(None))
-    ).all()
-    return [u for u in users if can_read_thread(u, thread)]
+    members = (User.id.in_(sorted(user_ids)), User.status == "active", User.deleted_at.is_(None))
+    if every_member_reads(thread):
+        return list(db.session.scalars(db.select(User.id).where(*members).order_by(User.id)))
+    users = db.session.scalars(db.select(User).where(*members).order_by(User.id)).all()
+    return [u.id for u in users if can_read_thread(u, thread)]
 
 
 class Sent(NamedTuple):
@@ -51,8 +53,8 @@ def notify(user_ids, kind, thread, post=None, actor=None, data=None):
         return []
     now = utcnow()
     post_id = post.id if post is not None else None
-    rows = [{"user_id": user.id, "kind": kind, "actor_id": actor_id, "thread_id": thread.id,
-             "post_id": post_id, "data": dict(data or {}), "created_at": now} for user in readers]
+    rows = [{"user_id": user_id, "kind": kind, "actor_id": actor_id, "thread_id": thread.id,
+             "post_id": post_id, "data": dict(data or {}), "created_at": now} for user_id in readers]
     ids = db.session.scalars(
         db.insert(Notification).returning(Notification.id, sort_by_parameter_order=True), rows).all()
     return [Sent(i, row["user_id"], kind, thread.id, post_id, actor_id) for i, row in zip(ids, rows)]
