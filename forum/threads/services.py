@@ -15,6 +15,7 @@ How other areas take part:
   signals module lists who listens).
 - refresh_thread_stats(thread) recounts after a moderator hides or restores a post.
 """
+import functools
 import re
 import unicodedata
 from datetime import date, datetime
@@ -219,13 +220,21 @@ def _watch(user, thread=None, theme=None):
                              theme_id=theme.id if theme is not None and thread is None else None))
 
 
-def _mark_read(user, thread, when=None):
-    when = when or utcnow()
-    row = db.session.get(ThreadRead, (user.id, thread.id))
-    if row is None:
-        db.session.add(ThreadRead(user_id=user.id, thread_id=thread.id, last_read_at=when))
-    elif row.last_read_at < when:
-        row.last_read_at = when
+def _mark_read(user, thread, when):
+    """The author has read the thread up to their own post: one upsert in the post's transaction."""
+    db.session.execute(_read_marker_upsert(db.engine.dialect.name),
+                       [{"user_id": user.id, "thread_id": thread.id, "last_read_at": when}])
+
+
+@functools.cache
+def _read_marker_upsert(dialect):
+    """INSERT … ON CONFLICT of read markers that only ever moves a marker forward."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    stmt = insert(ThreadRead)
+    return stmt.on_conflict_do_update(
+        index_elements=[ThreadRead.user_id, ThreadRead.thread_id],
+        set_={"last_read_at": stmt.excluded.last_read_at},
+        where=ThreadRead.last_read_at < stmt.excluded.last_read_at)
 
 
 def refresh_thread_stats(thread):
@@ -549,13 +558,7 @@ def mark_thread_read(user_id, thread_id, last_post_at):
     key = (user_id, thread_id)
     _unwritten_marks[key] = max(_unwritten_marks.get(key, when), when)
     marks = dict(_unwritten_marks)
-    dialect = db.engine.dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    stmt = insert(ThreadRead)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ThreadRead.user_id, ThreadRead.thread_id],
-        set_={"last_read_at": stmt.excluded.last_read_at},
-        where=ThreadRead.last_read_at < stmt.excluded.last_read_at)
+    stmt = _read_marker_upsert(db.engine.dialect.name)
     rows = [{"user_id": u, "thread_id": t, "last_read_at": w} for (u, t), w in marks.items()]
     with writing_lock():
         if len(marks) >= UNWRITTEN_MARKS_MAX:
