@@ -21,15 +21,15 @@ UNSUBSCRIBE_PURPOSE = "unsubscribe"
 
 
 def _readers(user_ids, thread):
-    """Ids of the members among user_ids who may still read the thread (suspended, left, …
-    are skipped)."""
+    """(id, notify_mode) of the members among user_ids who may still read the thread
+    (suspended, left, … are skipped)."""
     if not user_ids:
         return []
     members = (User.id.in_(sorted(user_ids)), User.status == "active", User.deleted_at.is_(None))
     if every_member_reads(thread):
-        return list(db.session.scalars(db.select(User.id).where(*members).order_by(User.id)))
+        return db.session.execute(db.select(User.id, User.notify_mode).where(*members).order_by(User.id)).all()
     users = db.session.scalars(db.select(User).where(*members).order_by(User.id)).all()
-    return [u.id for u in users if can_read_thread(u, thread)]
+    return [(u.id, u.notify_mode) for u in users if can_read_thread(u, thread)]
 
 
 class Sent(NamedTuple):
@@ -41,6 +41,7 @@ class Sent(NamedTuple):
     thread_id: int
     post_id: int | None
     actor_id: int | None
+    mail_now: bool  # its recipient chose a mail at once (checked again when sending)
 
 
 def notify(user_ids, kind, thread, post=None, actor=None, data=None):
@@ -54,10 +55,12 @@ def notify(user_ids, kind, thread, post=None, actor=None, data=None):
     now = utcnow()
     post_id = post.id if post is not None else None
     rows = [{"user_id": user_id, "kind": kind, "actor_id": actor_id, "thread_id": thread.id,
-             "post_id": post_id, "data": dict(data or {}), "created_at": now} for user_id in readers]
+             "post_id": post_id, "data": dict(data or {}), "created_at": now} for user_id, _mode in readers]
     ids = db.session.scalars(
         db.insert(Notification).returning(Notification.id, sort_by_parameter_order=True), rows).all()
-    return [Sent(i, row["user_id"], kind, thread.id, post_id, actor_id) for i, row in zip(ids, rows)]
+    mail = kind in MAIL_KINDS
+    return [Sent(i, user_id, kind, thread.id, post_id, actor_id, mail and mode == "immediate")
+            for i, (user_id, mode) in zip(ids, readers)]
 
 
 def notify_thanks(post, actor):
@@ -140,9 +143,10 @@ def deliver_immediate(notifications):
     emailed_at is set so that digests skip what was already mailed. A failing mail server
     is logged by send_mail and leaves emailed_at empty (the digest may pick it up).
     """
+    notifications = [n for n in notifications if n.mail_now]  # most choose a digest
     if not notifications:
-        return
-    # One statement finds who wants a mail now (most choose a digest).
+        return  # no transaction at all
+    # One statement checks again who still wants a mail now.
     ids = [n.id for n in notifications]
     sent = []
     # Reading and mailing need no write lock: on SQLite a POST's transactions take it at
