@@ -10,3 +10,13 @@ how a proxy in front caps requests below that.
 limit_request_line = 0  # 0: gunicorn's own ceiling (1 MB) instead of 4094 bytes
 limit_request_field_size = 65536
 limit_request_fields = 1000
+
+
+def post_worker_init(worker):
+    """Once a worker has loaded the app: move what exists now (modules, templates, the app)
+    out of the garbage collector's view. A full collection otherwise walks every one of
+    those long-lived objects again; in the load test the collector took about 3 % of a
+    worker's time, half of it on objects that never become garbage."""
+    import gc
+
+    gc.freeze()
