@@ -107,9 +107,41 @@ def switch_url(lang):
     return url_for("main.home", lang=lang)
 
 
+class _FormMessages:
+    """WTForms' own messages (a few validators' texts) in the page's language, read once per
+    process and language. Flask-WTF reads them from disk on every request that builds a form
+    unless the request already holds them (request.wtforms_translations): a thread page
+    spent more on that than on the rest of its reply form."""
+
+    _loaded = {}
+
+    def _translations(self):
+        from babel import support
+        from wtforms.i18n import messages_path
+
+        locale = str(get_locale())
+        found = self._loaded.get(locale)
+        if found is None:
+            found = self._loaded[locale] = support.Translations.load(messages_path(), [locale], domain="wtforms")
+        return found
+
+    def ugettext(self, string):
+        return self._translations().ugettext(string)
+
+    def ungettext(self, singular, plural, n):
+        return self._translations().ungettext(singular, plural, n)
+
+
+FORM_MESSAGES = _FormMessages()
+
+
 def init_app(app):
     babel.init_app(app, locale_selector=best_language)
     install_gettext(app)
+
+    @app.before_request
+    def form_messages():
+        request.wtforms_translations = FORM_MESSAGES
 
     @app.url_value_preprocessor
     def pull_lang(endpoint, values):

@@ -149,3 +149,21 @@ def test_error_pages_are_translated(client):
     fr = client.get("/fr/nexiste-pas").get_data(as_text=True)
     assert nl != fr
     assert '<html lang="fr">' in fr
+
+
+def test_wtforms_own_messages_follow_the_page_language(app, client, make_user, make_thread, login_as):
+    """A validator without a message of ours speaks WTForms' own words in the page's language
+    (read once per process and language: forum/i18n.py), one request after the other."""
+    author = make_user()
+    thread = make_thread(author=author, title="Een titel die lang genoeg is")
+    with app.app_context():
+        from forum.extensions import db
+        from forum.models import Post
+
+        opening = db.session.scalar(db.select(Post).where(Post.thread_id == thread.id, Post.number == 1))
+    login_as(author)
+    expected = {"fr": "La longueur du champ doit être comprise entre", "nl": "Veld moet tussen"}
+    for lang in ("fr", "nl", "fr"):
+        page = client.post_form(f"/{lang}/p/{opening.id}/edit", {"title": "Kort", "body": "Nog altijd genoeg tekst."})
+        assert page.status_code == 400
+        assert expected[lang] in unescape(page.get_data(as_text=True))
