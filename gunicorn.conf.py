@@ -13,10 +13,16 @@ limit_request_fields = 1000
 
 
 def post_worker_init(worker):
-    """Once a worker has loaded the app: move what exists now (modules, templates, the app)
+    """Once a worker has loaded the app: load what its first requests would (forum/warmup.py:
+    search dictionaries, templates, catalogs), then move what exists now (modules, templates, the app)
     out of the garbage collector's view. A full collection otherwise walks every one of
     those long-lived objects again; in the load test the collector took about 3 % of a
     worker's time, half of it on objects that never become garbage."""
     import gc
 
+    app = worker.wsgi
+    if hasattr(app, "jinja_env"):  # the Flask app (wsgi:app, tests.e2e.live_app:app)
+        from forum.warmup import warm
+
+        warm(app)
     gc.freeze()
