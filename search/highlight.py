@@ -47,6 +47,16 @@ class Matcher:
                 self.heads.update(w for w in analysis.terms("fold", text) if len(w) >= 4)
         self.heads.update(s for s in self.stems["nl"] if len(s) >= 4)
         self._others = {lang: tuple(x for x in analysis.LANGUAGES if x != lang) for lang in analysis.LANGUAGES}
+        # Cheap tests before the costly analyses of a token (a snippet's words are mostly new
+        # to a worker, and analysing each in both languages, with its compound parts, was most
+        # of a search's time): a word of the other language begins as its stem does (its first
+        # two letters), and a compound part's stem begins somewhere inside the word. What they
+        # miss: an irregular form of the other language inside a text (yeux for oeil) and a
+        # compound whose last part is irregular in its first two letters (oudleden for lid) go
+        # unmarked; the search finds those posts all the same.
+        self._begins = {lang: frozenset(s[:2] for s in self.stems[lang]) for lang in analysis.LANGUAGES}
+        inside = sorted({s[:2] for s in self.stems["nl"]})
+        self._part_inside = re.compile("|".join(map(re.escape, inside))).search if inside else None
 
     def __bool__(self):
         return any(self.stems.values()) or bool(self.prefixes)
@@ -64,15 +74,16 @@ class Matcher:
             return False  # a stop word in the text's language (or a single letter)
         if own in self.stems[lang]:
             return True
+        folded = self._fold(token)  # folded, elisions off; '' for a stop word of either language
+        if not folded:
+            return False
         for code in self._others[lang]:
-            if self._terms[code](token) in self.stems[code]:
+            if folded[:2] in self._begins[code] and self._terms[code](token) in self.stems[code]:
                 return True
-        if lang == "nl" and not self.stems["nl"].isdisjoint(self._parts(token)):
+        if lang == "nl" and self._part_inside is not None and self._part_inside(folded) \
+                and not self.stems["nl"].isdisjoint(self._parts(token)):
             return True  # found through a compound part the index holds (woning in woningaanpassing)
         if not self.prefixes and not (lang == "nl" and self.heads):
-            return False
-        folded = self._fold(token)  # folded, elisions off; '' for a stop word
-        if not folded:
             return False
         if any(folded.startswith(p) or own.startswith(p) for p in self.prefixes):
             return True
