@@ -254,15 +254,14 @@ def glossary_words():
 
 def warm_up():
     """Load what the first query of a process would: the lexicon analysed (which reads
-    simplemma's dictionaries) and wordfreq's word lists for compounds. Returns the number of
-    lexicon keys (forum/warmup.py calls this before a web worker's first request)."""
+    simplemma's dictionaries) and wordfreq's word lists for compounds (forum/warmup.py calls
+    this before a web worker's first request)."""
     from . import compounds
 
-    index, _longest = _glossary_index()
+    _glossary_index()
     glossary_words()
     compounds.lexicon()
     compounds.french_words()
-    return sum(len(keys) for keys in index.values())
 
 
 def expand(groups, languages=LANGUAGES):

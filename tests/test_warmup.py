@@ -9,6 +9,7 @@ from search import compounds, query
 def test_warm_up_loads_what_the_first_search_and_pages_need(app):
     query._glossary_index.cache_clear()
     compounds.lexicon.cache_clear()
+    compounds.french_words.cache_clear()
     app.jinja_env.cache.clear()
     warm(app)
     assert query._glossary_index.cache_info().currsize == 1
@@ -21,4 +22,3 @@ def test_warm_up_loads_what_the_first_search_and_pages_need(app):
 def test_every_warmed_template_exists():
     root = Path(__file__).resolve().parent.parent / "templates"
     assert all((root / name).is_file() for name in TEMPLATES)
-

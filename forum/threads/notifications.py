@@ -59,8 +59,8 @@ def notify(user_ids, kind, thread, post=None, actor=None, data=None):
     # Each reader once, so the rows' ids are matched by member: RETURNING in parameter order
     # (sort_by_parameter_order) made SQLAlchemy send one INSERT per row on SQLite, 40 of
     # them for a reply in a thread 40 members follow; unordered it is one statement.
-    ids = dict((user_id, i) for i, user_id in db.session.execute(
-        db.insert(Notification).returning(Notification.id, Notification.user_id), rows))
+    ids = {user_id: i for i, user_id in db.session.execute(
+        db.insert(Notification).returning(Notification.id, Notification.user_id), rows)}
     mail = kind in MAIL_KINDS
     return [Sent(ids[user_id], user_id, kind, thread.id, post_id, actor_id, mail and mode == "immediate")
             for user_id, mode in readers]
