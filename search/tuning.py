@@ -51,6 +51,9 @@ MAX_PREFIX_TERMS = 50  # words a wildcard expands to
 COMPOUND_SCAN = 200  # index words read when looking for a head's compounds
 # Cached posting sets, counted in document numbers over all entries (~40 bytes each).
 POSTING_CACHE_IDS = 2_000_000
+# A term's set that went out keeps its ids and weights (8 bytes a document) up to this many
+# documents, so the set is built again from memory instead of from the index's blocks.
+POSTING_CACHE_COMPACT = 8_000_000
 # Pass two scores the documents of pass one itself, from the cached weights, when they
 # are at most this many. Measured at 100,000 posts it beats whoosh's top-N (with block
 # skipping, but collapsing per thread) at every size up to the whole index; whoosh's

@@ -273,6 +273,25 @@ def test_own_scoring_and_whoosh_collector_rank_as_whoosh_does(app, corpus, monke
                 backend._postings.clear()
 
 
+def test_postings_built_again_from_their_compact_copy_rank_the_same(app, corpus):
+    """A term whose set leaves the posting cache keeps its ids and weights (segments.py,
+    PostingCache); the set built again from them must give the same pages and scores."""
+    from search.backend import get_backend
+    from search.whoosh.segments import PostingCache
+
+    with app.app_context():
+        backend = get_backend()
+        backend._postings = PostingCache(budget=1)  # every set but the last goes out at once
+        try:
+            for _round in range(2):  # first from the index, then from the compact copies
+                for text in QUERIES:
+                    assert_same_ranking(backend, text, ("public", "members"))
+            assert len(backend._postings.compact) > 20
+            assert backend._postings.compact_size <= backend._postings.compact_budget
+        finally:
+            backend._postings = PostingCache()
+
+
 def reference_threads(searcher, q, visibilities):
     """The threads of `q`, negatives masked (masked_hits)."""
     tnum = searcher.reader().column_reader("tnum")
@@ -355,21 +374,31 @@ def test_phrases_of_frequent_words_use_pairs_and_find_compound_parts(app, corpus
         assert json.loads((backend.path / backend._name / "COMMON.json").read_text())["part_pairs"]
 
 
+FILLER = "vergadering verslag agenda notulen " * 12
+
+
+def open_theme(app, make_theme):
+    app.config["PREMODERATE_FIRST_POSTS"] = 0
+    app.config["RATELIMIT_ENABLED"] = False
+    return make_theme(visibility="public", slug="open", name_nl="Open", name_fr="Ouvert")
+
+
+def sync_index(runner):
+    result = runner.invoke(args=["search", "sync"])
+    assert result.exit_code == 0, result.output
+
+
 def test_most_words_cut_keeps_the_threads_covering_most_words(app, make_theme, make_thread, runner, monkeypatch):
     """ "Most words" ranks threads by the words they cover, then by score; the candidate cut
     for big result sets must keep that order (cut by score alone, it dropped a thread
     covering two words whose posts score below many covering one)."""
     from search.backend import get_backend
 
-    app.config["PREMODERATE_FIRST_POSTS"] = 0
-    app.config["RATELIMIT_ENABLED"] = False
-    theme = make_theme(visibility="public", slug="open", name_nl="Open", name_fr="Ouvert")
-    filler = "vergadering verslag agenda notulen " * 12
-    make_thread(theme=theme, title="Verslag van de vergadering", body=f"{filler} kano tulp {filler}")
+    theme = open_theme(app, make_theme)
+    make_thread(theme=theme, title="Verslag van de vergadering", body=f"{FILLER} kano tulp {FILLER}")
     for i in range(30):
         make_thread(theme=theme, title=f"Molen {i}", body="molen molen")
-    result = runner.invoke(args=["search", "sync"])
-    assert result.exit_code == 0, result.output
+    sync_index(runner)
     with app.app_context():
         backend = get_backend()
         for candidates in (tuning.OWN_TOP_CANDIDATES, 2):
@@ -377,3 +406,26 @@ def test_most_words_cut_keeps_the_threads_covering_most_words(app, make_theme, m
                 m.setattr(tuning, "OWN_TOP_CANDIDATES", candidates)
                 hits = assert_same_ranking(backend, "kano tulp molen", ("public",), per_page=2, most=True)
                 assert hits[0].score > 2  # the thread covering two of the three words comes first
+
+
+def test_most_words_pages_score_only_threads_covering_enough_words(app, make_theme, make_thread, runner):
+    """In "most" mode only the threads covering as many words as the page's last thread are
+    scored (search/whoosh/scoring.py, _most_covered); every page must still rank as whoosh's
+    collector does: threads covering three words (weak posts) before those covering two,
+    before many covering one with strong posts, including the pages where the levels meet."""
+    from search.backend import get_backend
+
+    theme = open_theme(app, make_theme)
+    for i in range(3):
+        make_thread(theme=theme, title=f"Verslag {i}", body=f"{FILLER} kano tulp molen {FILLER}")
+    for i in range(5):
+        make_thread(theme=theme, title=f"Uitstap {i}", body=f"kano tulp {FILLER}")
+    for i in range(12):
+        make_thread(theme=theme, title=f"Molen {i}", body="molen molen")
+    sync_index(runner)
+    with app.app_context():
+        backend = get_backend()
+        for per_page in (2, 3, 4):
+            hits = assert_same_ranking(backend, "kano tulp molen", ("public",), per_page=per_page, most=True)
+            covered = [int(h.score) for h in hits]
+            assert covered[:8] == [3, 3, 3, 2, 2, 2, 2, 2], per_page

@@ -16,7 +16,7 @@ from .. import tuning
 from ..tuning import PERIODS
 from . import internals
 from .schema import FACET_FIELDS, PAIRS_FIELD, TEXT_OF, TITLE_PAIR, day_number
-from .segments import PhraseDocs, read_postings
+from .segments import PhraseDocs, from_compact, read_postings
 
 
 class Deadline(Exception):
@@ -34,8 +34,12 @@ class Matching:
         key = (leaf.seg.key, fieldname, text)
         found = self._postings.get(key)
         if found is None:
-            scorable = fieldname in self.schema and self.schema[fieldname].scorable
-            found = read_postings(leaf.reader, fieldname, text, leaf.seg.ints, scorable)
+            compact = self._postings.get_compact(key)
+            if compact is not None:
+                found = from_compact(compact, leaf.seg.ints)
+            else:
+                scorable = fieldname in self.schema and self.schema[fieldname].scorable
+                found = read_postings(leaf.reader, fieldname, text, leaf.seg.ints, scorable)
             self._postings.put(key, found)
         return found
 

@@ -9,6 +9,8 @@ reading positions again (CheckedPhrase).
 """
 import heapq
 import time
+from collections import Counter
+from itertools import chain, compress
 
 from whoosh import query as Q
 from whoosh.collectors import TopCollector
@@ -119,10 +121,6 @@ def checked_phrases(q, postings):
     return q
 
 
-def covered(mask):
-    return bin(mask).count("1")
-
-
 class Scoring:
     """Pass two, mixed into WhooshBackend (after Matching)."""
 
@@ -198,16 +196,15 @@ class Scoring:
     def _own_page(self, q, searcher, matched, start, needed, covering=None):
         """The page of threads from scores worked out for pass one's documents. With
         `covering` ("most" mode), threads rank by how many of those queries some post of
-        theirs matches, then by score (query.most_score)."""
+        theirs matches, then by score (query.most_score); only the threads covering enough
+        of them to reach the page are scored (the rest would rank below it whatever their
+        score)."""
         weighting = searcher.weighting
+        counts = None
+        if covering is not None:
+            counts = self._cover_counts(covering, matched)
+            matched = self._most_covered(matched, counts, needed)
         best = {}  # thread -> (score, -global docnum, post id)
-        cover = {}  # thread -> bit mask of the covering queries matched
-        for leaf, docs in matched:
-            for bit, node in enumerate(covering or ()):
-                tnum = leaf.seg.tnum
-                for d in self._docs(node, leaf, float("inf")) & docs:
-                    t = tnum[d]
-                    cover[t] = cover.get(t, 0) | (1 << bit)
         candidates = tuning.OWN_TOP_CANDIDATES
         for leaf, docs in matched:
             tnum, pnum = leaf.seg.tnum, leaf.seg.pnum
@@ -219,14 +216,14 @@ class Scoring:
                 # mode the best are those of the threads covering most words, then by
                 # score, as the page is ranked (by score alone, a thread covering more
                 # words but scoring lower would be cut before it is ranked).
-                if covering is None:
+                if counts is None:
                     top = heapq.nlargest(candidates, scores.items(), key=lambda item: item[1])
                     if len({tnum[d] for d, _v in top}) >= needed:
                         cutoff = top[-1][1]
                         scores = {d: v for d, v in scores.items() if v >= cutoff}
                 else:
                     def rank(item, tnum=tnum):
-                        return covered(cover.get(tnum[item[0]], 0)), item[1]
+                        return counts[tnum[item[0]]], item[1]
                     top = heapq.nlargest(candidates, scores.items(), key=rank)
                     if len({tnum[d] for d, _v in top}) >= needed:
                         cutoff = rank(top[-1])
@@ -237,11 +234,44 @@ class Scoring:
                 old = best.get(t)
                 if old is None or key > old[:2]:
                     best[t] = key + (pnum[d],)
-        if covering is not None:
-            best = {t: (query_plan.most_score(covered(cover.get(t, 0)), v[0]),) + v[1:]
-                    for t, v in best.items()}
+        if counts is not None:
+            best = {t: (query_plan.most_score(counts[t], v[0]),) + v[1:] for t, v in best.items()}
         ranked = sorted(best.items(), key=lambda kv: kv[1][:2], reverse=True)[start:needed]
         return [Hit(thread_id=t, post_id=v[2], score=v[0]) for t, v in ranked]
+
+    def _cover_counts(self, covering, matched):
+        """Counter: thread -> how many of the covering queries some post of it matches
+        (every thread of pass one matches at least one)."""
+        per_query = []
+        for node in covering:
+            threads = set()
+            for leaf, docs in matched:
+                hit = self._docs(node, leaf, float("inf")) & docs
+                if hit:
+                    threads.update(map(leaf.seg.tnum.__getitem__, hit))
+            per_query.append(threads)
+        return Counter(chain.from_iterable(per_query))
+
+    @staticmethod
+    def _most_covered(matched, counts, needed):
+        """Pass one's documents of the threads covering at least as many queries as the
+        `needed`-th thread does: a thread covering fewer ranks below the page."""
+        threads_at = Counter(counts.values())
+        have, level = 0, 0
+        for level in sorted(threads_at, reverse=True):
+            have += threads_at[level]
+            if have >= needed:
+                break
+        if level <= min(threads_at, default=0):
+            return matched
+        keep = {t for t, n in counts.items() if n >= level}
+        narrowed = []
+        for leaf, docs in matched:
+            docs = list(docs)
+            docs = set(compress(docs, map(keep.__contains__, map(leaf.seg.tnum.__getitem__, docs))))
+            if docs:
+                narrowed.append((leaf, docs))
+        return narrowed
 
     def _collector_page(self, q, searcher, leaves, matched, restricted, needed, deadline):
         """[(thread, post, score)] of the best `needed` threads through whoosh's collector."""
