@@ -227,6 +227,8 @@ def main():
     parser.add_argument("--reuse", action="store_true",
                         help="with --keep: reuse the database (and index, with --no-rebuild) already there")
     parser.add_argument("--no-rebuild", action="store_true", help="with --reuse: skip bulk indexing")
+    parser.add_argument("--cold", action="store_true",
+                        help="skip the worker warm-up (frequent words' postings read before the first query)")
     parser.add_argument("--profile", help="write a cProfile of the app's queries to this file")
     parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh",
                         help="postgres: both engines on one PostgreSQL database, side by side "
@@ -343,11 +345,6 @@ def main():
         "filtered": lambda: ({"q": word(), "kind": "question", "theme": rng.choice(theme_slugs)}),
         "most words": lambda: ({"q": most_words()}),
     }
-    print(f"\nQueries ({args.queries} per category, anonymous reader, words of frequency rank {low}-{high}; "
-          "app = search_threads with permission filter, facets, grouping per thread, database check, "
-          "highlights; bare = the same whoosh query object, top 10, nothing else)")
-    print(f"{'category':<13} {'app median':>10} {'app p95':>8} {'bare median':>11} {'bare p95':>9} "
-          f"{'ratio p95':>9} {'threads':>8}   {'cpu: app p95':>12} {'bare p95':>8} {'ratio':>6}")
     profiler = None
     if args.profile:
         import cProfile
@@ -363,6 +360,17 @@ def main():
         # Warm up: per-segment arrays and spelling dictionaries are built once per segment.
         for warm in ("armoede", "pauvreté"):
             search_threads(None, params_from(MultiDict({"q": warm})))
+        if not args.cold:
+            # As a web worker does before its first request (forum/warmup.py).
+            t, c = time.perf_counter(), time.process_time()
+            read = backend.warm()
+            print(f"Worker warm-up: {read} postings of frequent words read in {time.perf_counter() - t:.2f} s "
+                  f"(CPU {time.process_time() - c:.2f} s)")
+        print(f"\nQueries ({args.queries} per category, anonymous reader, words of frequency rank {low}-{high}; "
+              "app = search_threads with permission filter, facets, grouping per thread, database check, "
+              "highlights; bare = the same whoosh query object, top 10, nothing else)")
+        print(f"{'category':<13} {'app median':>10} {'app p95':>8} {'bare median':>11} {'bare p95':>9} "
+              f"{'ratio p95':>9} {'threads':>8}   {'cpu: app p95':>12} {'bare p95':>8} {'ratio':>6}")
         for name, make in categories.items():
             app_times, bare_times, hits = [], [], []
             app_cpu, bare_cpu = [], []  # process CPU time: what the machine's other load does not inflate

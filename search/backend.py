@@ -91,6 +91,10 @@ class SearchBackend:
         """Corrections {word: better} for misspelt words, from a small dictionary."""
         return {}
 
+    def warm(self):
+        """Read what the first queries of a worker would (forum/warmup.py); returns a count."""
+        return 0
+
     def status(self):
         """A dict with documents, size_bytes, path and generation."""
         raise NotImplementedError

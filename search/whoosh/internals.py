@@ -110,22 +110,20 @@ def field_lengths(reader, fieldname, n):
 
 # -- posting blocks ------------------------------------------------------------------------
 
-def leaf_matcher(reader, fieldname, text):
-    """The raw on-disk postings of a term (deleted documents included), or None."""
+def _matcher(reader, fieldname, text):
+    """whoosh's matcher of a term's postings, or None when the segment lacks the term (about
+    half the look-ups: small segments hold few of a query's terms)."""
     try:
-        m = reader.postings(fieldname, text)
+        return reader.postings(fieldname, text)
     except TermNotFound:
         return None
+
+
+def _leaf(m):
+    """The raw on-disk postings under a matcher (deleted documents included), or None."""
     if isinstance(m, FilterMatcher):
         m = m.child
     return m if isinstance(m, whoosh3.W3LeafMatcher) else None
-
-
-def _stock_ids(reader, fieldname, text):
-    try:
-        return list(reader.postings(fieldname, text).all_ids())
-    except TermNotFound:
-        return []
 
 
 def _blocks(m):
@@ -141,11 +139,14 @@ def _blocks(m):
 def posting_ids(reader, fieldname, text):
     """Every document number in a term's postings, deleted ones included, read a block at a
     time (whoosh's all_ids() would cost several Python calls per posting)."""
-    m = leaf_matcher(reader, fieldname, text)
+    m = _matcher(reader, fieldname, text)
     if m is None:
-        return _stock_ids(reader, fieldname, text)
+        return []
+    leaf = _leaf(m)
+    if leaf is None:
+        return list(m.all_ids())
     out = []
-    for ids, _w, _v, _n in _blocks(m):
+    for ids, _w, _v, _n in _blocks(leaf):
         out.extend(ids)
     return out
 
@@ -153,12 +154,15 @@ def posting_ids(reader, fieldname, text):
 def posting_weights(reader, fieldname, text):
     """(ids, weights) arrays of a term's postings (sorted docnums, deleted ones included),
     or (ids, None) when the postings are not on disk as whoosh3 blocks."""
-    m = leaf_matcher(reader, fieldname, text)
+    m = _matcher(reader, fieldname, text)
     if m is None:
-        return _stock_ids(reader, fieldname, text), None
+        return array("i"), array("f")
+    leaf = _leaf(m)
+    if leaf is None:
+        return list(m.all_ids()), None
     ids = array("i")
     weights = array("f")
-    for block, w, _v, n in _blocks(m):
+    for block, w, _v, n in _blocks(leaf):
         ids.extend(block)
         if w is None or isinstance(w, float):
             weights.extend([1.0 if w is None else w] * n)
@@ -170,7 +174,8 @@ def posting_weights(reader, fieldname, text):
 def doc_postings(reader, fieldname, text, docs, values=True):
     """{docnum: (weight, encoded value or None)} of a term's postings for the given sorted
     docnums, decoding only the blocks that hold them."""
-    m = leaf_matcher(reader, fieldname, text)
+    m = _matcher(reader, fieldname, text)
+    m = _leaf(m) if m is not None else None
     out = {}
     if m is None:
         return out

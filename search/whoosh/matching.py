@@ -16,7 +16,7 @@ from .. import tuning
 from ..tuning import PERIODS
 from . import internals
 from .schema import FACET_FIELDS, PAIRS_FIELD, TEXT_OF, TITLE_PAIR, day_number
-from .segments import PhraseDocs, from_compact, read_postings
+from .segments import NO_POSTINGS, PhraseDocs, from_compact, read_postings
 
 
 class Deadline(Exception):
@@ -34,14 +34,19 @@ class Matching:
         key = (leaf.seg.key, fieldname, text)
         found = self._postings.get(key)
         if found is None:
+            if leaf.seg.lacks(leaf.reader, fieldname, text):
+                return NO_POSTINGS
             compact = self._postings.get_compact(key)
-            if compact is not None:
-                found = from_compact(compact, leaf.seg.ints)
-            else:
-                scorable = fieldname in self.schema and self.schema[fieldname].scorable
-                found = read_postings(leaf.reader, fieldname, text, leaf.seg.ints, scorable)
+            if compact is None:
+                compact = self._read_postings(leaf, fieldname, text)
+            found = from_compact(compact, leaf.seg.ints)
             self._postings.put(key, found)
         return found
+
+    def _read_postings(self, leaf, fieldname, text):
+        """(ids, weights or None) of a term in one segment, from whoosh's blocks."""
+        scorable = fieldname in self.schema and self.schema[fieldname].scorable
+        return read_postings(leaf.reader, fieldname, text, scorable)
 
     def _term_docs(self, leaf, fieldname, text):
         return self._term_postings(leaf, fieldname, text).docs
