@@ -57,6 +57,11 @@ class Matcher:
         self._begins = {lang: frozenset(s[:2] for s in self.stems[lang]) for lang in analysis.LANGUAGES}
         inside = sorted({s[:2] for s in self.stems["nl"]})
         self._part_inside = re.compile("|".join(map(re.escape, inside))).search if inside else None
+        # A compound headed by a query word: the head and at least three more letters (one
+        # regular expression instead of a test per head and token).
+        heads = sorted(self.heads, key=len, reverse=True)
+        self._headed = re.compile("(?:%s)..." % "|".join(map(re.escape, heads))).match if heads else None
+        self._prefixes = tuple(self.prefixes)
 
     def __bool__(self):
         return any(self.stems.values()) or bool(self.prefixes)
@@ -83,13 +88,9 @@ class Matcher:
         if lang == "nl" and self._part_inside is not None and self._part_inside(folded) \
                 and not self.stems["nl"].isdisjoint(self._parts(token)):
             return True  # found through a compound part the index holds (woning in woningaanpassing)
-        if not self.prefixes and not (lang == "nl" and self.heads):
-            return False
-        if any(folded.startswith(p) or own.startswith(p) for p in self.prefixes):
+        if self._prefixes and (folded.startswith(self._prefixes) or own.startswith(self._prefixes)):
             return True
-        if lang == "nl":
-            return any(folded.startswith(h) for h in self.heads if len(h) + 3 <= len(folded))
-        return False
+        return lang == "nl" and self._headed is not None and self._headed(folded) is not None
 
 
 def spans(text, matcher, lang):

@@ -111,7 +111,7 @@ def test_snippets_mark_compound_parts_and_words_of_the_other_language(client, ma
                                                                        search_backend):
     """The highlighter's cheap tests before analysing a word (search/highlight.py) keep these:
     a compound part with an irregular plural (binnensteden for stad), a French word quoted in a
-    Dutch post, a translation in a French post. Both engines find the threads; the marks are
+    Dutch post, a translation in a French post, a compound by its head or a wildcard. Both engines find the threads; the marks are
     Whoosh's (PostgreSQL's snippets are ts_headline's, README "Search")."""
     make_thread(theme=public_theme, title="Verkeer en parkeren",
                 body="In de binnensteden van Limburg blijft parkeren een probleem.")
@@ -119,18 +119,23 @@ def test_snippets_mark_compound_parts_and_words_of_the_other_language(client, ma
                 body="Het CPAS van Luik bood ons een médiation de dettes aan, dat werkte goed.")
     make_thread(theme=public_theme, title="Lutte contre la pauvreté", body="La pauvreté des familles augmente.",
                 language="fr")
+    make_thread(theme=public_theme, title="Fonds", body="Het armoedeplikfonds van de provincie, wie kent het?")
     sync()
 
     def page(q):
         return client.get("/nl/search", query_string={"q": q}).get_data(as_text=True)
 
     for q, title in (("stad", "Verkeer en parkeren"), ("médiation", "Hulp bij geldzorgen"),
-                     ("armoede", "Lutte contre la pauvreté")):
+                     ("armoede", "Lutte contre la pauvreté"), ("armoede", "Fonds"), ("armoed*", "Fonds")):
         assert title in titles(search(client, q))
     if search_backend == "whoosh":
         assert "<mark>binnensteden</mark>" in page("stad")
         assert "<mark>médiation</mark>" in page("médiation")
         assert "<mark>pauvreté</mark>" in page("armoede")
+        # A compound no lexicon splits (its tail is no word), found and marked by its head,
+        # and by a wildcard.
+        assert "<mark>armoedeplikfonds</mark>" in page("armoede")
+        assert "<mark>armoedeplikfonds</mark>" in page("armoed*")
 
 
 def test_compound_in_a_post_is_found_by_its_parts_below_the_words_apart(client, make_thread, public_theme, sync,
