@@ -228,7 +228,7 @@ def main():
                         help="with --keep: reuse the database (and index, with --no-rebuild) already there")
     parser.add_argument("--no-rebuild", action="store_true", help="with --reuse: skip bulk indexing")
     parser.add_argument("--cold", action="store_true",
-                        help="skip the worker warm-up (frequent words' postings read before the first query)")
+                        help="skip the worker warm-up (forum/warmup.py: analysis data, frequent words' postings)")
     parser.add_argument("--profile", help="write a cProfile of the app's queries to this file")
     parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh",
                         help="postgres: both engines on one PostgreSQL database, side by side "
@@ -361,11 +361,14 @@ def main():
         for warm in ("armoede", "pauvreté"):
             search_threads(None, params_from(MultiDict({"q": warm})))
         if not args.cold:
-            # As a web worker does before its first request (forum/warmup.py).
-            t, c = time.perf_counter(), time.process_time()
-            read = backend.warm()
-            print(f"Worker warm-up: {read} postings of frequent words read in {time.perf_counter() - t:.2f} s "
-                  f"(CPU {time.process_time() - c:.2f} s)")
+            # What a web worker loads before its first request (forum/warmup.py): analysis
+            # data, the frequent words' postings, templates and catalogs.
+            from forum.warmup import warm as warm_worker
+
+            c = time.process_time()
+            seconds = warm_worker(app)
+            print(f"Worker warm-up (forum/warmup.py): {seconds:.2f} s (CPU {time.process_time() - c:.2f} s), "
+                  f"{backend._postings.compact_size if hasattr(backend, '_postings') else 0} postings read")
         print(f"\nQueries ({args.queries} per category, anonymous reader, words of frequency rank {low}-{high}; "
               "app = search_threads with permission filter, facets, grouping per thread, database check, "
               "highlights; bare = the same whoosh query object, top 10, nothing else)")
