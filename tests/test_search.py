@@ -111,8 +111,9 @@ def test_snippets_mark_compound_parts_and_words_of_the_other_language(client, ma
                                                                        search_backend):
     """The highlighter's cheap tests before analysing a word (search/highlight.py) keep these:
     a compound part with an irregular plural (binnensteden for stad), a French word quoted in a
-    Dutch post, a translation in a French post, a compound by its head or a wildcard. Both engines find the threads; the marks are
-    Whoosh's (PostgreSQL's snippets are ts_headline's, README "Search")."""
+    Dutch post, a translation in a French post, a compound by its head or a wildcard. Both
+    engines find the threads; the marks are Whoosh's (PostgreSQL's snippets are ts_headline's,
+    README "Search")."""
     make_thread(theme=public_theme, title="Verkeer en parkeren",
                 body="In de binnensteden van Limburg blijft parkeren een probleem.")
     make_thread(theme=public_theme, title="Hulp bij geldzorgen",

@@ -120,7 +120,8 @@ def _matcher(reader, fieldname, text):
 
 
 def _leaf(m):
-    """The raw on-disk postings under a matcher (deleted documents included), or None."""
+    """The raw on-disk postings under a matcher (deleted documents included), or None (also
+    for no matcher)."""
     if isinstance(m, FilterMatcher):
         m = m.child
     return m if isinstance(m, whoosh3.W3LeafMatcher) else None
@@ -174,8 +175,7 @@ def posting_weights(reader, fieldname, text):
 def doc_postings(reader, fieldname, text, docs, values=True):
     """{docnum: (weight, encoded value or None)} of a term's postings for the given sorted
     docnums, decoding only the blocks that hold them."""
-    m = _matcher(reader, fieldname, text)
-    m = _leaf(m) if m is not None else None
+    m = _leaf(_matcher(reader, fieldname, text))
     out = {}
     if m is None:
         return out

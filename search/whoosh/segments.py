@@ -5,8 +5,9 @@ from array import array
 from bisect import bisect_left
 from collections import OrderedDict
 
+from .. import tuning
 from ..spelling import Dictionary
-from ..tuning import POSTING_CACHE_COMPACT, POSTING_CACHE_IDS, TERM_SET_DOCS
+from ..tuning import POSTING_CACHE_COMPACT, POSTING_CACHE_IDS
 from . import internals
 from .schema import FACET_FIELDS
 
@@ -37,7 +38,7 @@ class SegmentData:
         """True when this segment is small and does not hold the term. About half of a
         query's term look-ups are in the small segments drains write, which hold few of its
         words; whoosh answers a missing term with an exception (~20 µs), a set in 0.1."""
-        if self.doc_count > TERM_SET_DOCS:
+        if self.doc_count > tuning.TERM_SET_DOCS:  # read here, as warm() does (tests lower it)
             return False
         terms = self.term_sets.get(fieldname)
         if terms is None:
