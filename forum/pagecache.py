@@ -16,7 +16,10 @@ unchanged:
   thread or a post (a member's name or council, a council, a theme, a tag, an event, ...);
 - `page_generation.lists`: raised by any change to a thread or a post (lists show counts
   and order by activity);
-- `thread.cache_revision`: raised by any change to that thread or one of its posts;
+- `thread.cache_revision`: raised by any change to that thread or one of its posts, except a
+  new reply at the end: that one moves only the thread's counters (`post_count`, last post),
+  and a thread page whose replies it does not change (a full page before the last) stays
+  valid; the page checks the counters itself (forum/threads/views.py, `_render_thread`);
 - and the date (an open vacancy closes at midnight); the events page also the minute.
 The counters are raised by the session hooks below, at commit, whatever service, admin screen or
 CLI command made the change through the ORM (flushed objects, and bulk INSERT/UPDATE/DELETE
@@ -27,9 +30,8 @@ Another server sees the same counters in the shared database, so no server keeps
 Who gets a kept page. The audience is (member?, may post?), on the events page also the
 member's council (their council's and province's events). Moderators always get a page
 rendered for them (their moderation tools); on a thread page so do the thread's author
-(accept an answer), the advice's council (record the answer), every reader of an event's
-thread (registration), and authors of held or hidden posts in the thread or of posts with
-files on the page. The authors of other posts get the kept page: history, edit and delete
+(accept an answer), the advice's council (record the answer), and authors of held or
+hidden posts in the thread or of posts with files on the page. The authors of other posts get the kept page: history, edit and delete
 on their posts are slots (threads/fragments.py post_fillers). Pages rendered for one reader
 have the same slots, filled the same way, so both paths give the same HTML
 (tests/test_pagecache.py compares them).
@@ -82,8 +84,18 @@ def active():
 
 # -- the counters -------------------------------------------------------------------------
 
+# What a new reply changes on its thread's row: a thread page reads these at every request
+# (its reply count, pagination and last activity), so changing only them keeps its revision.
+APPEND_THREAD_COLUMNS = frozenset({"post_count", "last_post_id", "last_post_at"})
+
+
 def _pending(session):
     return session.info.setdefault("agora_page_bumps", {"site": False, "lists": False, "threads": set()})
+
+
+def _appended_only(state):
+    """True when a thread's only changes are the counters a new reply moves."""
+    return all(attr.key in APPEND_THREAD_COLUMNS or not attr.history.has_changes() for attr in state.attrs)
 
 
 def _user_shown_change(state):
@@ -106,13 +118,17 @@ def _note_flush(session, _context):
         bumps = bumps or _pending(session)
         if isinstance(obj, Thread):
             bumps["lists"] = True
-            if obj.id is not None:
+            if obj.id is not None and not (changed and _appended_only(inspect(obj))):
                 bumps["threads"].add(obj.id)
         elif isinstance(obj, Post):
             bumps["lists"] = True
+            if obj in session.new and obj.number is not None and obj.number > 1:
+                continue  # a new reply: after the thread's last post (its number is the next one)
             thread_id = obj.thread_id if obj.thread_id is not None else getattr(obj.thread, "id", None)
             if thread_id is not None:
                 bumps["threads"].add(thread_id)
+                # A post moved to another thread (a merge) changes the one it left too.
+                bumps["threads"].update(t for t in inspect(obj).attrs.thread_id.history.deleted if t is not None)
             else:
                 bumps["site"] = True
         else:

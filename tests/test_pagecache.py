@@ -252,6 +252,34 @@ def test_the_events_page_is_kept_per_council_and_changes_at_once(app, make_user,
     assert all("mine=1" not in key[1] for key in app.extensions["agora_pages"])
 
 
+def test_an_events_topic_is_kept_for_registered_and_other_members(app, make_user, make_org, make_theme, make_event):
+    """An event's discussion topic shows nothing of a reader's registration (that is on the
+    event's own page): members registered or not share the kept page, and each gets what a
+    page rendered for them would show."""
+    from forum.events import services as events
+    from forum.events.models import Event
+
+    council = make_org(name="Adviesraad Derdedorp")
+    registered_member, other_member = make_user(organisation=council), make_user()
+    make_theme(visibility="public", name_nl="Bijeenkomsten", name_fr="Rencontres")  # where its topic goes
+    event = make_event(title="Algemene ledenvergadering")
+    with app.app_context():
+        events.register(db.session.get(User, registered_member.id), db.session.get(Event, event.id), notify=False)
+        thread_id = db.session.get(Event, event.id).thread_id
+    assert thread_id is not None
+    url = f"/nl/t/{thread_id}"
+    registered, other = as_member(app, registered_member), as_member(app, other_member)
+    page(registered, url)
+    assert plant(app) == 1
+    assert MARKER in page(other, url) and MARKER in page(registered, url)
+    for client in (registered, other):
+        kept = page(client, url)
+        app.config["PAGE_CACHE"] = False
+        rendered = page(client, url)
+        app.config["PAGE_CACHE"] = True
+        assert same(kept.replace(MARKER, "")) == same(rendered)
+
+
 def test_the_advice_register_is_kept_and_changes_at_once(app, make_user, make_org, make_theme, make_thread):
     from forum.models import Thread
     from tests.test_advice import advice_fields
@@ -307,3 +335,41 @@ def test_an_author_gets_the_kept_page_with_their_own_links(app, forum, make_user
         assert own in mine and own not in theirs
     assert f"/nl/p/{reply_id}/thanks" not in mine and f"/nl/p/{reply_id}/thanks" in theirs
     assert f"/flag/{reply_id}" in theirs and f"/flag/{reply_id}" not in mine
+
+
+def test_a_reply_on_a_later_page_keeps_the_first_page(app, forum, make_post, make_user):
+    """A long thread's first page stays kept while replies land on its last page: its reply
+    count and last activity are filled in per request (the same as a page rendered now), the
+    last page shows a new reply at once, and a new page count renders the first page again."""
+    thread, poster = forum["thread"], make_user(name="Piet Plaatser")
+    for _ in range(30):  # with the forum's reply: 31 replies, 30 on page 1 and one on page 2
+        make_post(thread, author=poster)
+    first, last = forum["urls"][0], forum["urls"][0] + "?page=2"
+    reader, writer = as_member(app, forum["reader"]), as_member(app, make_user(name="Wies Schrijver"))
+    page(reader, first)
+    page(reader, last)
+    assert plant(app) == 2
+
+    response = writer.post_form(f"/nl/t/{thread.id}/reply", {"body": "Bij ons leest de wethouder elk advies voor."})
+    assert response.status_code == 302
+    kept = page(reader, first)
+    assert MARKER in kept
+    with app.test_request_context("/nl/"), force_locale("nl"):
+        assert ngettext("%(num)d reply", "%(num)d replies", 32) in kept
+    newest = page(reader, last)
+    assert MARKER not in newest and "leest de wethouder" in newest
+    app.config["PAGE_CACHE"] = False
+    rendered = page(reader, first)
+    app.config["PAGE_CACHE"] = True
+    assert same(kept.replace(MARKER, "")) == same(rendered)
+    with app.app_context():
+        last_post_at = db.session.get(Post, db.session.scalar(
+            db.select(db.func.max(Post.id)).where(Post.thread_id == thread.id))).created_at
+    assert f'datetime="{last_post_at.isoformat()}' in kept  # last activity: the new reply
+
+    for _ in range(29):  # 61 replies: a third page, so page 1's pagination changes
+        make_post(thread, author=poster)
+    plant(app)
+    html = page(reader, first)
+    assert MARKER not in html
+    assert tr(app, "Page %(page)d of %(pages)d", page=1, pages=3) in html

@@ -7,8 +7,10 @@ from datetime import datetime
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
@@ -242,9 +244,10 @@ def _thread_context(thread, page):
 
 def _own_page(user, thread):
     """True when the thread page shows this reader links of their own beyond their posts'
-    (accept an answer, record or edit an advice, register for an event): they get a page
-    rendered for them. (Their posts' links are slots: fragments.post_fillers.)"""
-    return is_member(user) and (thread.author_id == user.id or thread.kind == "event" or (
+    (accept an answer, record or edit an advice): they get a page rendered for them. (Their
+    posts' links are slots: fragments.post_fillers.) An event's topic shows nothing of the
+    reader's registration, which is on the event's own page: its readers share the kept page."""
+    return is_member(user) and (thread.author_id == user.id or (
         thread.kind == "advice" and user.organisation_id is not None
         and user.organisation_id == thread.organisation_id))
 
@@ -252,6 +255,10 @@ def _own_page(user, thread):
 def _render_thread(thread, page=1):
     """The thread page, kept per worker with its reader's parts as slots (forum/pagecache.py):
     valid until the thread or one of its posts changes, or anything else a page shows.
+    A new reply at the end does not raise the thread's revision: the reply count and the
+    last activity are slots filled from the thread's counters, so a full page before the
+    last stays valid until the number of pages changes (page 1 of a long thread, the page
+    most readers open, is rendered once per 30 replies instead of after every reply).
     Returns (html, last read): the reader state is read first, in one statement."""
     user = _user()
     thanked, watching, last_read, unseen = queries.reader_state(user, thread)
@@ -262,20 +269,38 @@ def _render_thread(thread, page=1):
         g.agora_page_posts = {}  # filled by fragments.post_html: the posts it built with slots
         html = render_template("forum/thread.html", form=form, **context)
         built = g.agora_page_posts
+        replies = context["replies"]
         # Posts the template rendered itself (files, held/hidden/deleted) show their author's
         # links directly: such a page is not for their authors.
-        return html, {"posts": built, "authors": {p.author_id for p in context["posts"] if p.id not in built}}
+        return html, {"posts": built, "authors": {p.author_id for p in context["posts"] if p.id not in built},
+                      "post_count": thread.post_count, "replies": replies.total, "pages": replies.pages,
+                      "full": len(replies.items) == replies.per_page}
+
+    def appended(meta):
+        """Visible replies added at the end since the page was rendered (each adds one to
+        the thread's count and to the replies this reader sees)."""
+        return thread.post_count - meta["post_count"]
+
+    def current(meta):
+        """The kept page still shows this thread: nothing but replies after it was added."""
+        added = appended(meta)
+        if added == 0:
+            return True
+        return added > 0 and meta["full"] and -(-(meta["replies"] + added) // queries.POSTS_PER_PAGE) == meta["pages"]
 
     def new(arg, _meta):
         return fragments.new_badge() if last_read and datetime.fromisoformat(arg) > last_read else ""
 
+    activity = fragments.activity_filler()
     fillers = {
         **fragments.post_fillers(thread, thanked),
         "new": new,
         "watch_thread": lambda _arg, _meta: pagecache.snippet(
             ("watch_thread", thread.id, watching),
             lambda: render_template("forum/_watch_thread.html", thread=thread, watching=watching)),
-        "activity": fragments.activity_filler(),
+        "replies_heading": lambda _arg, meta: escape(ngettext(
+            "%(num)d reply", "%(num)d replies", meta["replies"] + appended(meta))),
+        "thread_activity": lambda _arg, meta: activity(thread.last_post_at.isoformat(), meta),
     }
     # A reader with links of their own on the thread, or a held or hidden post here, gets a
     # page of their own; so does one who wrote a post with files on the page (its links are
@@ -283,7 +308,7 @@ def _render_thread(thread, page=1):
     html, _meta = pagecache.page(
         "thread", (*pagecache.site_counters(), thread.id, thread.created_at, thread.cache_revision), render, fillers,
         keep=not (unseen or _own_page(user, thread)),
-        usable=lambda meta: user is None or user.id not in meta["authors"])
+        usable=lambda meta: (user is None or user.id not in meta["authors"]) and current(meta))
     return html, last_read
 
 
