@@ -95,6 +95,12 @@ class SearchBackend:
         """Read what the first queries of a worker would (forum/warmup.py); returns a count."""
         return 0
 
+    def state(self):
+        """A value that changes whenever this process's answers may change (a new index
+        state), or None when the engine cannot tell: then no search page is kept
+        (search/views.py). None here: PostgreSQL reads its search table at every query."""
+        return None
+
     def status(self):
         """A dict with documents, size_bytes, path and generation."""
         raise NotImplementedError

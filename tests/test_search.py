@@ -16,6 +16,7 @@ import pytest
 from forum.extensions import db
 from forum.models import Organisation, Post, SearchOutbox, Theme, Thread, User
 from forum.outbox import enqueue
+from tests.conftest import as_member
 
 
 @pytest.fixture
@@ -729,3 +730,44 @@ def test_query_plan_translates_the_words_of_a_multiword_match_at_lower_weight():
     assert [g[0].text for g in parse("les").groups] == ["les"]
     # ... and only those of the languages searched: in Dutch only, "les" is a lesson.
     assert [g[0].text for g in parse("les privacy", languages=("nl",)).groups] == ["les", "privacy"]
+
+
+def test_a_results_page_is_kept_until_the_index_or_a_shown_thread_changes(
+        app, make_thread, make_user, public_theme, sync, search_backend):
+    """Members asking the same thing share one results page (search/views.py), kept while the
+    index and the threads it shows are unchanged: a title changed before the index knows it
+    and a new thread in the index show at once; anonymous readers never get a member's page.
+    The PostgreSQL engine cannot say when its index changed: every page is rendered."""
+    from tests.test_pagecache import MARKER, page, plant, same
+
+    author = make_user()
+    first = make_thread(theme=public_theme, author=author, title="Spreekuur in de bibliotheek",
+                        body="Het spreekuur is op dinsdag.")
+    sync()
+    one, other = as_member(app, make_user()), as_member(app, make_user())
+    page(other, "/nl/about")  # its "welcome back" shown
+    url = "/nl/search?q=spreekuur"
+    assert "in de bibliotheek" in page(one, url)  # (the query's word is marked)
+    if search_backend == "postgres":
+        assert plant(app) == 0
+        return
+    assert plant(app) == 1
+    kept = page(other, url)
+    assert MARKER in kept
+    app.config["PAGE_CACHE"] = False
+    rendered = page(other, url)
+    app.config["PAGE_CACHE"] = True
+    assert same(kept.replace(MARKER, "")) == same(rendered)
+    assert MARKER not in page(app.test_client(), url)
+    with app.app_context():  # in the database only: the index still has the old title
+        db.session.get(Thread, first.id).title = "Spreekuur in de nieuwe bibliotheek"
+        db.session.commit()
+    html = page(other, url)
+    assert MARKER not in html and "nieuwe bibliotheek" in html
+    plant(app)
+    assert MARKER in page(one, url)
+    make_thread(theme=public_theme, author=author, title="Inloop voor mantelzorgers", body="Ook hier een spreekuur.")
+    assert MARKER in page(one, url)  # not indexed yet: the page is what the index answers
+    sync()
+    html = page(one, url)
+    assert MARKER not in html and "Inloop voor mantelzorgers" in html

@@ -57,6 +57,7 @@ class WhooshBackend(Translate, Matching, Scoring, Facets, Writing, SearchBackend
         self._reader = None
         self._common = {}  # generation name -> {language: frequent terms}
         self._results = {}  # repr(SearchRequest) -> SearchResult of the current searcher
+        self._searchers = 0  # searchers opened: part of state()
         self.results_kept = RESULTS_KEPT  # 0: none (bench/search.py measures every query)
 
     # -- layout ------------------------------------------------------------------------
@@ -155,7 +156,21 @@ class WhooshBackend(Translate, Matching, Scoring, Facets, Writing, SearchBackend
             found = self._common[name] = read_common(self.path / name)
         return found
 
+    def state(self):
+        """(generation, searcher number): a new searcher (any change to the index, written
+        by any process) gives a new value; the same searcher answers the same request alike."""
+        if self.results_kept <= 0:
+            return None
+        with self._lock:
+            try:
+                self._current_searcher()
+            except Exception:  # no readable index: the query says so, nothing is kept
+                log.warning("search index not readable", exc_info=True)
+                return None
+            return self._name, self._searchers
+
     def _changed(self):
+        self._searchers += 1
         self._leaves = None
         self._results.clear()
         self._compounds.clear()
