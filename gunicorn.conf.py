@@ -25,4 +25,17 @@ def post_worker_init(worker):
         from forum.warmup import warm
 
         warm(app)
+        # Notification mails from a thread of the worker (forum/threads/notifications.py,
+        # deliver_soon): a reply does not wait for the mail server.
+        app.config["NOTIFICATION_MAIL_THREAD"] = True
     gc.freeze()
+
+
+def worker_exit(server, worker):
+    """A worker stopping (restart, shutdown): send the notification mails it still holds."""
+    app = worker.wsgi
+    if hasattr(app, "jinja_env"):
+        from forum.threads.notifications import flush_mail
+
+        if not flush_mail(app, timeout=10):
+            server.log.warning("worker %s stopped with notification mails unsent", worker.pid)

@@ -2,8 +2,10 @@
 import logging
 import os
 import smtplib
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -34,15 +36,59 @@ def build_message(to, subject, body, headers=None):
     return msg
 
 
+# The SMTP connection of an smtp_session() block, per thread.
+_session = threading.local()
+
+
+def _connect(config):
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20)
+    try:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+@contextmanager
+def smtp_session():
+    """Send the mails of this block over one SMTP connection, opened at the first mail and
+    closed at the end (a worker's notification mails, sent in batches: connecting, greeting
+    and quitting were half of a mail's time)."""
+    if getattr(_session, "active", False):
+        yield
+        return
+    _session.active, _session.smtp = True, None
+    try:
+        yield
+    finally:
+        smtp, _session.active, _session.smtp = _session.smtp, False, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+
 def send_message(msg):
     config = current_app.config
     if config["MAIL_SERVER"]:
-        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
-            if config["MAIL_USE_TLS"]:
-                smtp.starttls()
-            if config["MAIL_USERNAME"]:
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-            smtp.send_message(msg)
+        if not getattr(_session, "active", False):
+            with _connect(config) as smtp:
+                smtp.send_message(msg)
+            return
+        if _session.smtp is None:
+            _session.smtp = _connect(config)
+        try:
+            _session.smtp.send_message(msg)
+        except (OSError, smtplib.SMTPException):
+            # The next mail of the block starts on a new connection (this one may be broken).
+            smtp, _session.smtp = _session.smtp, None
+            smtp.close()
+            raise
         return
     folder = Path(config["MAIL_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,7 @@ class Mailbox:
 
     def __init__(self):
         self.messages = []
+        self.peers = []
         self.lock = threading.Lock()
         self.on_data = None  # a test's probe, called while the app waits for the answer
 
@@ -56,11 +57,13 @@ class Mailbox:
         msg = email.message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
             self.messages.append(msg)
+            self.peers.append(session.peer)  # (address, port): one per SMTP connection
         return "250 OK"
 
     def clear(self):
         with self.lock:
             self.messages.clear()
+            self.peers.clear()
 
     def to(self, address):
         with self.lock:

@@ -270,3 +270,59 @@ def test_a_reply_tells_many_watchers_in_one_statement_and_mails_the_right_one(
     with app.app_context():
         mailed = db.session.scalars(db.select(Notification.user_id).where(Notification.emailed_at.is_not(None))).all()
     assert mailed == [immediate.id]
+
+
+def test_a_web_worker_mails_from_a_thread_of_its_own(app, client, mail, make_user, make_thread, login_as):
+    """In a gunicorn worker (NOTIFICATION_MAIL_THREAD) the reply's answer does not wait for the
+    mail server: it comes while the server still holds the mail, which then goes out and is
+    recorded as mailed. (Sent in the request, the answer would come only after the mail.)"""
+    import threading
+    import time
+
+    from forum.threads.notifications import flush_mail
+
+    app.config["NOTIFICATION_MAIL_THREAD"] = True
+    asker = make_user(notify_mode="immediate", email="vrager@example.org")
+    thread = make_thread(author=asker, title="Hoe werven jullie jonge leden?")
+    login_as(make_user())
+    reached, release = threading.Event(), threading.Event()
+
+    def hold():  # the mail server takes its time to answer
+        reached.set()
+        release.wait(10)
+
+    mail.on_data = hold
+    try:
+        response = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Via de jongerenraad en de scholen."})
+        assert response.status_code == 302
+        assert reached.wait(5)
+        assert mail.to("vrager@example.org") == []
+        with app.app_context():
+            assert db.session.scalar(db.select(Notification.emailed_at).where(Notification.user_id == asker.id)) is None
+    finally:
+        release.set()
+    assert "jonge leden" in mail.last("vrager@example.org")["Subject"]
+    assert flush_mail(app, timeout=5)
+    deadline = time.monotonic() + 5
+    while True:
+        with app.app_context():
+            emailed = db.session.scalar(db.select(Notification.emailed_at).where(Notification.user_id == asker.id))
+        if emailed is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert emailed is not None
+
+
+def test_mails_of_one_batch_share_one_smtp_connection(app, mail):
+    """auth.mail.smtp_session: the worker's mail thread sends what queued up over one
+    connection; outside a session each mail has its own, as before."""
+    from auth.mail import build_message, send_message, smtp_session
+
+    with app.test_request_context("/"):
+        with smtp_session():
+            for n in range(3):
+                send_message(build_message(f"lid{n}@example.org", "Nieuwe reactie", "Tekst"))
+        send_message(build_message("los@example.org", "Nieuwe reactie", "Tekst"))
+    mail.last("los@example.org")
+    assert len(mail.messages) == 4
+    assert len(set(mail.peers[:3])) == 1 and mail.peers[3] != mail.peers[0]

@@ -1,8 +1,10 @@
 """Notifications: rows for the in-app list and digests, immediate mail for those who want it."""
 import logging
+import queue
+import threading
 from typing import NamedTuple
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, g, has_request_context, url_for
 from flask_babel import gettext as _
 
 from ..database import read_phase
@@ -165,6 +167,87 @@ def deliver_immediate(notifications):
     if sent:
         db.session.execute(db.update(Notification).where(Notification.id.in_(sent)).values(emailed_at=utcnow()))
         db.session.commit()
+
+
+def deliver_soon(notifications):
+    """Mail what deliver_immediate would, after commit: in a web worker from a thread of its
+    own (NOTIFICATION_MAIL_THREAD, set by gunicorn.conf.py), elsewhere (CLI, jobs, the test
+    client) at once. The request that wrote a reply does not wait for the mail server: a
+    slow or far one held every reply up, and under the load test the conversation with it
+    was a tenth of a worker's capacity. As before, a mail is recorded (emailed_at) only
+    once the mail server took it; a worker stopped by gunicorn sends its queue first
+    (gunicorn.conf.py worker_exit), one that crashes loses what it had not sent yet (as it
+    did between commit and sending when the request sent them)."""
+    due = [n for n in notifications if n.mail_now]
+    if not due:
+        return
+    app = current_app._get_current_object()
+    if not app.config.get("NOTIFICATION_MAIL_THREAD"):
+        deliver_immediate(due)
+        return
+    sender = app.extensions.get("agora_mail_sender")
+    if sender is None or not sender.alive():
+        sender = app.extensions["agora_mail_sender"] = MailSender(app)
+    sender.put(due)
+
+
+class MailSender:
+    """A worker's thread that sends notification mails queued by its requests, in order."""
+
+    def __init__(self, app):
+        self.app = app
+        self.queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="agora-notification-mail", daemon=True)
+        self.thread.start()
+
+    def alive(self):
+        return self.thread.is_alive()
+
+    def put(self, notifications):
+        self.queue.put(list(notifications))
+
+    def _run(self):
+        from auth.mail import smtp_session
+
+        while True:
+            batch = self.queue.get()
+            taken = 1
+            while True:  # what queued up meanwhile goes in the same batch, over one connection
+                try:
+                    batch += self.queue.get_nowait()
+                    taken += 1
+                except queue.Empty:
+                    break
+            try:
+                # A request context of its own: mail links are built as in a request.
+                with self.app.test_request_context("/"), smtp_session():
+                    g.sqlite_write = True  # (forum/database.py: it writes emailed_at)
+                    try:
+                        deliver_immediate(batch)
+                    except Exception:  # the next batch still goes out; these stay unsent (emailed_at empty)
+                        log.exception("notification mails not sent")
+                    finally:
+                        db.session.remove()
+            finally:
+                for _ in range(taken):
+                    self.queue.task_done()
+
+    def flush(self, timeout=10):
+        """Wait until the queue is sent, at most `timeout` seconds; True when it was."""
+        done = threading.Event()
+
+        def wait():
+            self.queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
+        return done.wait(timeout)
+
+
+def flush_mail(app, timeout=10):
+    """Send what this process's mail thread still holds (a worker stopping)."""
+    sender = app.extensions.get("agora_mail_sender")
+    return sender.flush(timeout) if sender is not None else True
 
 
 def _mail_notification(n, user):

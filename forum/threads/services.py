@@ -10,7 +10,7 @@ How other areas take part:
   (forum.moderation.abuse.screen_post); they may refuse the post or hold it for review
   (post.status = "held"). Held posts do not count in thread statistics and notify nobody
   until the moderation area publishes them and calls announce_post(post) +
-  deliver_immediate(...). Demo content and test factories pass check_abuse=False.
+  deliver_soon(...). Demo content and test factories pass check_abuse=False.
 - Edits and deletions send forum.signals.post_edited / post_deleted before commit (the
   signals module lists who listens).
 - refresh_thread_stats(thread) recounts after a moderator hides or restores a post.
@@ -290,7 +290,7 @@ def announce_post(post, previous_source=None):
 def _commit_and_deliver(created):
     db.session.commit()
     if created:
-        notifications.deliver_immediate(created)
+        notifications.deliver_soon(created)
 
 
 # -- threads and posts -----------------------------------------------------------------
