@@ -53,6 +53,9 @@ from .permissions import can_moderate, can_post, is_member
 
 # Pages a worker keeps (a thread page is 30-60 KB): past this the older half is dropped.
 MAX_PAGES = 400
+# Search results pages are kept apart, fewer: members' many different searches must not
+# push the reading pages out.
+MAX_SEARCH_PAGES = 100
 SLOT = re.compile("\x00([a-z_]+)(?:\x1f([^\x00]*))?\x00")
 
 # Tables whose rows no cached page shows (or shows only to its own reader, through a slot).
@@ -270,8 +273,11 @@ def snippet(key, render):
 
 # -- keeping and filling --------------------------------------------------------------------
 
-def _store():
-    return current_app.extensions.setdefault("agora_pages", {})
+def _store(kind):
+    """(the store for pages of `kind`, its size limit)."""
+    if kind == "search":
+        return current_app.extensions.setdefault("agora_search_pages", {}), MAX_SEARCH_PAGES
+    return current_app.extensions.setdefault("agora_pages", {}), MAX_PAGES
 
 
 def _cut(html, token):
@@ -291,7 +297,7 @@ def page(kind, valid, render, fillers, keep=True, usable=None, vary=()):
     who = audience()
     keep = keep and who is not None and current_app.config.get("PAGE_CACHE", True)
     key = (kind, request.full_path, current_language(), who, *vary)
-    store = _store()
+    store, limit = _store(kind)
     kept = store.get(key) if keep else None
     if kept is not None and kept[0] == valid and (usable is None or usable(kept[2])):
         parts, meta = kept[1], kept[2]
@@ -303,8 +309,8 @@ def page(kind, valid, render, fillers, keep=True, usable=None, vary=()):
             g.agora_page_slots = False
         parts = _cut(str(html), g.get("csrf_token"))
         if keep and (usable is None or usable(meta)):
-            if len(store) >= MAX_PAGES:
-                for old in list(store)[: MAX_PAGES // 2]:
+            if len(store) >= limit:
+                for old in list(store)[: limit // 2]:
                     store.pop(old, None)
             store[key] = (valid, parts, meta)
     return fill(parts, meta, fillers), meta

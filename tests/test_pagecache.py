@@ -35,12 +35,14 @@ def page(client, url):
 
 def plant(app):
     """Put the marker into every page the app keeps; returns how many there were."""
-    store = app.extensions.get("agora_pages", {})
-    for key, (valid, parts, meta) in list(store.items()):
-        # parts: [text, slot name, slot argument, text, ...]; the marker goes before <main>.
-        store[key] = (valid, [part.replace("<main", f"{MARKER}<main", 1) if n % 3 == 0 else part
-                              for n, part in enumerate(parts)], meta)
-    return len(store)
+    planted = 0
+    for store in (app.extensions.get("agora_pages", {}), app.extensions.get("agora_search_pages", {})):
+        for key, (valid, parts, meta) in list(store.items()):
+            # parts: [text, slot name, slot argument, text, ...]; the marker goes before <main>.
+            store[key] = (valid, [part.replace("<main", f"{MARKER}<main", 1) if n % 3 == 0 else part
+                                  for n, part in enumerate(parts)], meta)
+        planted += len(store)
+    return planted
 
 
 @pytest.fixture

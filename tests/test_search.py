@@ -771,3 +771,22 @@ def test_a_results_page_is_kept_until_the_index_or_a_shown_thread_changes(
     sync()
     html = page(one, url)
     assert MARKER not in html and "Inloop voor mantelzorgers" in html
+
+
+def test_many_different_searches_leave_the_reading_pages_kept(
+        app, make_thread, make_user, public_theme, sync, search_backend, monkeypatch):
+    """Search results pages have a store of their own, bounded apart (forum/pagecache.py):
+    members' many different searches do not push a kept thread page out."""
+    from forum import pagecache
+    from tests.test_pagecache import MARKER, page, plant
+
+    monkeypatch.setattr(pagecache, "MAX_SEARCH_PAGES", 4)
+    thread = make_thread(theme=public_theme, title="Spreekuur in de bibliotheek", body="Het spreekuur is op dinsdag.")
+    sync()
+    reader = as_member(app, make_user())
+    page(reader, f"/nl/t/{thread.id}")
+    plant(app)
+    for word in ("spreekuur", "bibliotheek", "dinsdag", "inloop", "wonen", "zorg", "armoede", "jeugd", "raad"):
+        page(reader, f"/nl/search?q={word}")
+    assert MARKER in page(reader, f"/nl/t/{thread.id}")
+    assert len(app.extensions.get("agora_search_pages", {})) <= (0 if search_backend == "postgres" else 4)
