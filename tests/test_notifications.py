@@ -4,7 +4,7 @@ import re
 import pytest
 
 from forum.extensions import db
-from forum.models import Notification, User, Watch
+from forum.models import Notification, Post, User, Watch
 from tests.conftest import Mailbox, as_member, html
 
 
@@ -29,7 +29,8 @@ def test_reply_notifies_watchers_but_not_the_writer(app, client, make_user, make
     # The replier now watches the thread too.
     other = as_member(app, bystander)
     other.post_form(f"/nl/t/{thread.id}/reply", {"body": "Nog een reactie."})
-    assert kinds(app, asker) == ["reply", "reply"] and kinds(app, replier) == ["reply"]
+    # One unread reply notification per thread: the asker's moves to the newest reply.
+    assert kinds(app, asker) == ["reply"] and kinds(app, replier) == ["reply"]
 
 
 def test_a_hidden_thread_notifies_only_those_who_may_still_read_it(app, client, make_user, make_thread, login_as):
@@ -53,7 +54,10 @@ def test_a_hidden_thread_notifies_only_those_who_may_still_read_it(app, client, 
     login_as(moderator)
     answer = client.post_form(f"/nl/t/{thread.id}/reply", {"body": "Een reactie van de moderatie."})
     assert answer.status_code == 302
-    assert kinds(app, asker) == ["reply", "reply"]
+    with app.app_context():
+        newest = db.session.scalar(db.select(db.func.max(Post.id)).where(Post.thread_id == thread.id))
+        assert [n.post_id for n in db.session.scalars(
+            db.select(Notification).where(Notification.user_id == asker.id))] == [newest]
     assert kinds(app, watcher) == [] and kinds(app, gone) == []
 
 
@@ -326,3 +330,38 @@ def test_mails_of_one_batch_share_one_smtp_connection(app, mail):
     mail.last("los@example.org")
     assert len(mail.messages) == 4
     assert len(set(mail.peers[:3])) == 1 and mail.peers[3] != mail.peers[0]
+
+
+def test_reply_notifications_collapse_per_thread_until_read(app, client, mail, make_user, make_thread, login_as):
+    """A member's unread reply notification of a thread moves to each newer reply (post, author,
+    time) instead of adding rows; mail at once still goes per reply; once read, the next reply
+    adds a new one."""
+    asker = make_user(notify_mode="immediate", email="samen@example.org")
+    digest_reader = make_user(notify_mode="weekly")
+    thread = make_thread(author=asker, title="Samen optrekken met de cliëntenraad")
+    with app.app_context():
+        db.session.add(Watch(user_id=digest_reader.id, thread_id=thread.id))
+        db.session.commit()
+    first, second = make_user(name="Eerste Schrijver"), make_user(name="Tweede Schrijver")
+    as_member(app, first).post_form(f"/nl/t/{thread.id}/reply", {"body": "Wij vergaderen samen."})
+    mail.last("samen@example.org")
+    with app.app_context():
+        before = db.session.scalar(db.select(Notification).where(Notification.user_id == digest_reader.id))
+        before_id, before_at = before.id, before.created_at
+    as_member(app, second).post_form(f"/nl/t/{thread.id}/reply", {"body": "Wij ook, elk kwartaal."})
+    assert len(mail.to("samen@example.org")) == 2
+    assert "elk kwartaal" in Mailbox.body(mail.to("samen@example.org")[-1])
+    with app.app_context():
+        for user in (asker, digest_reader):
+            rows = db.session.scalars(db.select(Notification).where(Notification.user_id == user.id)).all()
+            assert len(rows) == 1
+            assert rows[0].actor_id == second.id and rows[0].read_at is None
+        moved = db.session.scalar(db.select(Notification).where(Notification.user_id == digest_reader.id))
+        assert moved.id == before_id and moved.created_at >= before_at and moved.emailed_at is None
+        newest = db.session.scalar(db.select(db.func.max(Post.id)).where(Post.thread_id == thread.id))
+        assert moved.post_id == newest
+        assert db.session.scalar(db.select(Notification).where(Notification.user_id == asker.id)).emailed_at is not None
+    login_as(digest_reader)
+    assert client.post_form("/nl/notifications/read-all").status_code == 302
+    as_member(app, first).post_form(f"/nl/t/{thread.id}/reply", {"body": "En nu nog een derde."})
+    assert [read for _k, _t, read, _d in notifications_of(app, digest_reader)] in ([False, True], [True, False])

@@ -46,23 +46,46 @@ class Sent(NamedTuple):
     mail_now: bool  # its recipient chose a mail at once (checked again when sending)
 
 
+# Kinds of which a member has at most one unread notification per thread: a later one
+# updates it (its post, actor and time) instead of adding a row.
+COLLAPSED = ("reply",)
+
+
 def notify(user_ids, kind, thread, post=None, actor=None, data=None):
     """Add one notification per reader in user_ids (the actor never notifies themself);
     returns them as Sent. One INSERT for all of them: a reply in a busy thread tells every
-    watcher, and an ORM object each was most of a reply's notification cost."""
+    watcher, and an ORM object each was most of a reply's notification cost.
+
+    Replies collapse (as in Discourse or GitHub's inbox): a member who has not read their
+    reply notification for this thread gets that one moved to the newest reply — its post,
+    author and time, mailed again for immediate mail (emailed_at cleared), in the next digest
+    by its new time — instead of one more row. A busy thread otherwise wrote a row per
+    watcher and reply (26 a reply in the load test) inside the post's write transaction."""
     actor_id = actor.id if actor is not None else None
     readers = _readers(set(user_ids) - {actor_id}, thread)
     if not readers:
         return []
     now = utcnow()
     post_id = post.id if post is not None else None
+    ids = {}
+    if kind in COLLAPSED:
+        moved = (db.update(Notification)
+                 .where(Notification.user_id.in_(sorted(user_id for user_id, _mode in readers)),
+                        Notification.kind == kind, Notification.thread_id == thread.id,
+                        Notification.read_at.is_(None))
+                 .values(post_id=post_id, actor_id=actor_id, created_at=now, emailed_at=None)
+                 .returning(Notification.user_id, Notification.id)
+                 .execution_options(synchronize_session=False))
+        ids = dict(db.session.execute(moved).all())
     rows = [{"user_id": user_id, "kind": kind, "actor_id": actor_id, "thread_id": thread.id,
-             "post_id": post_id, "data": dict(data or {}), "created_at": now} for user_id, _mode in readers]
+             "post_id": post_id, "data": dict(data or {}), "created_at": now}
+            for user_id, _mode in readers if user_id not in ids]
     # Each reader once, so the rows' ids are matched by member: RETURNING in parameter order
     # (sort_by_parameter_order) made SQLAlchemy send one INSERT per row on SQLite, 40 of
     # them for a reply in a thread 40 members follow; unordered it is one statement.
-    ids = {user_id: i for i, user_id in db.session.execute(
-        db.insert(Notification).returning(Notification.id, Notification.user_id), rows)}
+    if rows:
+        ids.update({user_id: i for i, user_id in db.session.execute(
+            db.insert(Notification).returning(Notification.id, Notification.user_id), rows)})
     mail = kind in MAIL_KINDS
     return [Sent(ids[user_id], user_id, kind, thread.id, post_id, actor_id, mail and mode == "immediate")
             for user_id, mode in readers]
