@@ -58,9 +58,10 @@ def notify(user_ids, kind, thread, post=None, actor=None, data=None):
 
     Replies collapse (as in Discourse or GitHub's inbox): a member who has not read their
     reply notification for this thread gets that one moved to the newest reply — its post,
-    author and time, mailed again for immediate mail (emailed_at cleared), in the next digest
-    by its new time — instead of one more row. A busy thread otherwise wrote a row per
-    watcher and reply (26 a reply in the load test) inside the post's write transaction."""
+    author and time, in the next digest by its new time — instead of one more row. A busy
+    thread otherwise wrote a row per watcher and reply (26 a reply in the load test) inside
+    the post's write transaction. Members who chose mail at once keep a row per reply: each
+    mail is recorded on its own row (emailed_at), which a row moved meanwhile would mix up."""
     actor_id = actor.id if actor is not None else None
     readers = _readers(set(user_ids) - {actor_id}, thread)
     if not readers:
@@ -68,12 +69,13 @@ def notify(user_ids, kind, thread, post=None, actor=None, data=None):
     now = utcnow()
     post_id = post.id if post is not None else None
     ids = {}
-    if kind in COLLAPSED:
+    collapsed = sorted(user_id for user_id, mode in readers if mode != "immediate") if kind in COLLAPSED else []
+    if collapsed:
         moved = (db.update(Notification)
-                 .where(Notification.user_id.in_(sorted(user_id for user_id, _mode in readers)),
+                 .where(Notification.user_id.in_(collapsed),
                         Notification.kind == kind, Notification.thread_id == thread.id,
                         Notification.read_at.is_(None))
-                 .values(post_id=post_id, actor_id=actor_id, created_at=now, emailed_at=None)
+                 .values(post_id=post_id, actor_id=actor_id, created_at=now)
                  .returning(Notification.user_id, Notification.id)
                  .execution_options(synchronize_session=False))
         ids = dict(db.session.execute(moved).all())
