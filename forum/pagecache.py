@@ -31,10 +31,10 @@ Who gets a kept page. The audience is (member?, may post?), on the events page a
 member's council (their council's and province's events). Moderators always get a page
 rendered for them (their moderation tools); on a thread page so do the thread's author
 (accept an answer), the advice's council (record the answer), and authors of held or
-hidden posts in the thread or of posts with files on the page. The authors of other posts get the kept page: history, edit and delete
-on their posts are slots (threads/fragments.py post_fillers). Pages rendered for one reader
-have the same slots, filled the same way, so both paths give the same HTML
-(tests/test_pagecache.py compares them).
+hidden posts in the thread or of posts with files on the page. The authors of other posts
+get the kept page: history, edit and delete on their posts are slots (threads/fragments.py
+post_fillers). Pages rendered for one reader have the same slots, filled the same way, so
+both paths give the same HTML (tests/test_pagecache.py compares them).
 """
 import functools
 import re

@@ -2,6 +2,7 @@
 import logging
 import queue
 import threading
+import time
 from typing import NamedTuple
 
 from flask import current_app, g, has_request_context, url_for
@@ -259,14 +260,14 @@ class MailSender:
 
     def flush(self, timeout=10):
         """Wait until the queue is sent, at most `timeout` seconds; True when it was."""
-        done = threading.Event()
-
-        def wait():
-            self.queue.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        return done.wait(timeout)
+        deadline = time.monotonic() + timeout
+        with self.queue.all_tasks_done:
+            while self.queue.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.queue.all_tasks_done.wait(remaining)
+        return True
 
 
 def flush_mail(app, timeout=10):
