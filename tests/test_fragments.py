@@ -266,6 +266,41 @@ def test_list_items_come_from_the_cache_and_change_at_once(app, client, listed, 
     assert MARKER not in html and "Cliëntenraad Beekvallei" in html and "Cliëntenraad Beekdal" not in html
 
 
+def test_list_items_follow_a_title_edit_thanks_and_a_theme_rename(app, client, listed, make_user):
+    """A list reads only the threads' revision and counts; the item kept for a thread is used
+    only while they and the site counter hold (a rename of a theme raises the site counter)."""
+    from forum.models import Theme, Thread
+    from forum.threads import services
+
+    thread = listed["thread"]
+    page(client, "/nl/latest")
+    plant_item_marker(app, thread.id)
+    assert MARKER in page(client, "/nl/latest")
+    with app.app_context():
+        opening = db.session.scalar(db.select(Post).where(Post.thread_id == thread.id, Post.number == 1))
+        services.edit_post(db.session.get(User, listed["author"].id), opening, opening.body_source,
+                           title="Een warme winter voor alle inwoners")
+    html = page(client, "/nl/latest")
+    assert MARKER not in html and "Een warme winter voor alle inwoners" in html
+
+    plant_item_marker(app, thread.id)
+    reader = make_user()
+    with app.app_context():
+        opening = db.session.scalar(db.select(Post).where(Post.thread_id == thread.id, Post.number == 1))
+        services.thank_post(db.session.get(User, reader.id), opening)
+    html = page(client, "/nl/latest")
+    assert MARKER not in html and tr(app, "%(num)d thanks", num=1) in html
+
+    plant_item_marker(app, thread.id)
+    admin_user = make_user(role="admin")
+    with app.app_context():
+        theme = db.session.get(Theme, db.session.get(Thread, thread.id).theme_id)
+        admin.update_theme(db.session.get(User, admin_user.id), theme, "Armoede en schulden", theme.name_fr,
+                           theme.description_nl, theme.description_fr, theme.visibility, theme.post_policy)
+    html = page(client, "/nl/latest")
+    assert MARKER not in html and "Armoede en schulden" in html
+
+
 def test_list_items_per_language(app, client, listed):
     dutch = page(client, "/nl/latest")
     plant_item_marker(app, listed["thread"].id)

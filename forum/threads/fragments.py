@@ -385,17 +385,13 @@ SLOT = re.compile("\x00(\\w+)\x00")
 SLOTS = ("unread_class", "unread_mark", "activity")
 
 
-def _item_values(t, lang, show_theme, heading_level):
-    """Everything a list item shows except its slots; the cached item is used only while
-    these are equal, so a rename, a new reply or a moved thread renders it again at once."""
-    author, org, theme = t.author, t.organisation, t.theme
-    return (
-        lang, show_theme, heading_level, t.title, t.language, t.kind, t.pinned, bool(t.accepted_post_id),
-        t.kind == "vacancy" and t.is_open_vacancy, t.locked, t.closes_on, t.municipality, t.province,
-        t.post_count, t.thanks_count, theme.slug if theme else "", theme.name(lang) if theme else "",
-        author.id if author else None, author.name if author else "", bool(author and author.deleted_at),
-        org.name if org else "", tuple(tag.name for tag in t.tags),
-    )
+def _item_state(t, counters):
+    """What a kept item must match to be shown: the thread's revision (raised by any change
+    to the thread or its posts other than a reply at the end, forum/pagecache.py), its reply
+    count, the site counter (names of members, councils, themes, tags) and the date (an open
+    vacancy closes at midnight). `t` is a Thread or a row of queries.LISTED."""
+    site, _lists, today = counters
+    return t.cache_revision, t.post_count, site, today
 
 
 def _render_item(t, show_theme, heading_level):
@@ -407,11 +403,14 @@ def _render_item(t, show_theme, heading_level):
 
 def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
     """The <li> items of a thread list. The part every reader of the page language sees
-    alike comes from a per-worker cache (checked against the thread's current values);
-    the unread state and the "last activity" time are added for this reader and moment."""
+    alike comes from a per-worker cache (checked against the thread's revision, reply count
+    and the site counter: `_item_state`); the unread state and the "last activity" time are
+    added for this reader and moment. `threads` are Thread objects or rows of
+    queries.LISTED; the threads of items not kept are loaded in one query."""
     from flask_babel import get_locale
 
     from ..models import utcnow
+    from ..pagecache import counters
 
     lang = current_language()
     locale = get_locale()
@@ -420,16 +419,26 @@ def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
     now = utcnow()
     slotted = slots_active()
     mark = unread_mark()
+    shown = counters()
+    items = {}
+    stale = []
+    for t in threads:
+        stored = cache.get((t.id, lang, show_theme, heading_level, version))
+        if stored is not None and stored[0] == _item_state(t, shown):
+            items[t.id] = stored[1]
+        else:
+            stale.append(t)
+    for t in _loaded(stale):  # (a thread deleted since the list was read is left out)
+        if len(cache) >= MAX_ITEMS:
+            for old in list(cache)[: MAX_ITEMS // 2]:
+                del cache[old]
+        items[t.id] = _render_item(t, show_theme, heading_level)
+        cache[(t.id, lang, show_theme, heading_level, version)] = (_item_state(t, shown), items[t.id])
     out = []
     for t in threads:
-        key = (t.id, lang, show_theme, heading_level, version)
-        values = _item_values(t, lang, show_theme, heading_level)
-        stored = cache.get(key)
-        if stored is None or stored[0] != values:
-            if len(cache) >= MAX_ITEMS:
-                for old in list(cache)[: MAX_ITEMS // 2]:
-                    del cache[old]
-            stored = cache[key] = (values, _render_item(t, show_theme, heading_level))
+        parts = items.get(t.id)
+        if parts is None:
+            continue
         at = t.last_post_at
         if slotted:  # a page kept by forum/pagecache.py: filled per request by list_fillers()
             filled = {"unread_class": slot("unread_class", t.id), "unread_mark": slot("unread_mark", t.id),
@@ -438,10 +447,23 @@ def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
             unread = t.id in unread_ids
             filled = {"unread_class": " unread" if unread else "", "unread_mark": mark if unread else "",
                       "activity": activity(at, now, locale)}
-        parts = stored[1]
         out.append("\n  " if out else "")
         out.extend(part if n % 2 == 0 else filled[part] for n, part in enumerate(parts))
     return Markup("".join(out))
+
+
+def _loaded(threads):
+    """Thread objects for these threads or list rows, with what an item shows (one query)."""
+    from ..extensions import db
+    from ..models import Thread
+    from .queries import list_options
+
+    wanted = [t.id for t in threads if not isinstance(t, Thread)]
+    found = {}
+    if wanted:
+        found = {t.id: t for t in db.session.scalars(
+            db.select(Thread).where(Thread.id.in_(wanted)).options(*list_options()))}
+    return [t if isinstance(t, Thread) else found[t.id] for t in threads if isinstance(t, Thread) or t.id in found]
 
 
 def unread_mark():

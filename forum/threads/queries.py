@@ -98,12 +98,22 @@ MAX_PAGE = 100_000
 MAX_PINNED = 50
 
 
+# What a list reads of each thread on its page: enough to order it, to find its item among
+# those a worker keeps (forum/threads/fragments.py, thread_items: valid while the thread's
+# revision and reply count and the site counter hold) and to fill the item's slots. The
+# thread with its theme, author, council and tags is loaded only for items not kept: after
+# a reply, the one thread it moved to the top. (Loading every listed thread through the
+# ORM with those joins was most of a list page rendered again after each reply.)
+LISTED = (Thread.id, Thread.cache_revision, Thread.post_count, Thread.last_post_at)
+
+
 @dataclass
 class ListPage:
     """One page of a thread list: pinned threads (first page only), then the page's threads.
 
     There is no total: counting every visible thread on each request was most of the
     latest page's time. `has_next` comes from reading one row more than the page shows.
+    `items` are rows of LISTED columns (not Thread objects); pinned threads are Thread objects.
     """
 
     pinned: list
@@ -125,8 +135,10 @@ def list_page(query, args, pinned=("site",), per_page=PER_PAGE):
         if page == 1:
             top_rows = pinned_threads(query, args, pinned)
         query = query.where(Thread.pinned.not_in(pinned))
-    rows = db.session.scalars(
-        ordered(query, args).limit(per_page + 1).offset((page - 1) * per_page)).all()
+    if args.language:
+        query = query.where(Thread.language == args.language)
+    rows = db.session.execute(query.with_only_columns(*LISTED).order_by(*sort_columns(args.sort))
+                              .limit(per_page + 1).offset((page - 1) * per_page)).all()
     return ListPage(pinned=top_rows, items=rows[:per_page], page=page, has_next=len(rows) > per_page)
 
 
