@@ -45,6 +45,10 @@ def create_app(config=None):
     app.config.update(build_config(instance_path))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.update(config)
+    # A database server (PostgreSQL) may have dropped an idle connection: check it before
+    # use. A SQLite file cannot; there the check was one more statement on every request.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+        "pool_pre_ping": not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")})
     logging.basicConfig(level=logging.INFO)
 
     from . import database  # noqa: F401  (registers the SQLite engine hooks)

@@ -50,7 +50,6 @@ def build_config(instance_path):
         "SQLALCHEMY_DATABASE_URI": env(
             "AGORA_DATABASE_URL", "sqlite:///" + str(Path(instance_path) / "agora.db")
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BASE_URL": base_url,
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "SESSION_COOKIE_HTTPONLY": True,
