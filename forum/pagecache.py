@@ -288,20 +288,34 @@ def _cut(html, token):
     return SLOT.split(html)
 
 
-def page(kind, valid, render, fillers, keep=True, usable=None, vary=()):
+def page(kind, valid, render, fillers, keep=True, usable=None, vary=(), grow=None):
     """The page `kind` at this address for this reader: a kept one while `valid` (the
     counters it depends on) holds and `usable(meta)` says this reader may have it, else
     `render()` (a template rendered with slots, giving (html, meta)), kept for the next
     readers when `keep`. `fillers` maps slot names to functions of (arg, meta); `vary` adds
-    what else of the reader the page shows (e.g. their council). Returns (html, meta)."""
+    what else of the reader the page shows (e.g. their council). `grow(parts, meta)`, when
+    given, may bring a kept page that `usable` refuses up to date without rendering it
+    all again (a thread's last page with new replies: `insert_before`); it returns the new
+    (parts, meta), kept in place of the old, or None to render. Returns (html, meta)."""
     who = audience()
     keep = keep and who is not None and current_app.config.get("PAGE_CACHE", True)
     key = (kind, request.full_path, current_language(), who, *vary)
     store, limit = _store(kind)
     kept = store.get(key) if keep else None
-    if kept is not None and kept[0] == valid and (usable is None or usable(kept[2])):
-        parts, meta = kept[1], kept[2]
-    else:
+    parts = None
+    if kept is not None and kept[0] == valid:
+        if usable is None or usable(kept[2]):
+            parts, meta = kept[1], kept[2]
+        elif grow is not None:
+            g.agora_page_slots = True
+            try:
+                grown = grow(kept[1], kept[2])
+            finally:
+                g.agora_page_slots = False
+            if grown is not None:
+                parts, meta = grown
+                store[key] = (valid, parts, meta)
+    if parts is None:
         g.agora_page_slots = True
         try:
             html, meta = render()
@@ -314,6 +328,15 @@ def page(kind, valid, render, fillers, keep=True, usable=None, vary=()):
                     store.pop(old, None)
             store[key] = (valid, parts, meta)
     return fill(parts, meta, fillers), meta
+
+
+def insert_before(parts, name, html):
+    """A kept page's parts with `html` (rendered with slots) put in just before the first
+    slot `name`; None when the page has no such slot."""
+    for n in range(1, len(parts), 3):
+        if parts[n] == name:
+            return parts[:n - 1] + _cut(parts[n - 1] + str(html), g.get("csrf_token")) + parts[n:]
+    return None
 
 
 def fill(parts, meta, fillers):

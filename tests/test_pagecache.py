@@ -4,6 +4,7 @@ To prove a page really comes from the kept copy, a test writes a marker into eve
 page and sees it on the next request; after a change to anything the page shows, the marker
 must be gone at once, whatever code path made the change.
 """
+import io
 import re
 
 import pytest
@@ -102,8 +103,9 @@ def test_an_edit_and_a_reply_show_at_once(app, client, forum):
     kept_everywhere(app, reader, forum["urls"])
     response = client.post_form(f"/nl/t/{forum['thread'].id}/reply", {"body": "En wij nodigen ook de wethouder uit."})
     assert response.status_code == 302
-    pages = gone_everywhere(reader, forum["urls"])
-    assert "de wethouder uit" in pages[0]
+    # The lists are rendered again; the thread page is the kept one with the reply put in.
+    pages = [page(reader, forum["urls"][0]), *gone_everywhere(reader, forum["urls"][1:])]
+    assert "de wethouder uit" in pages[0] and MARKER in pages[0]
     with app.test_request_context("/nl/"), force_locale("nl"):
         assert ngettext("%(num)d reply", "%(num)d replies", 2) in pages[1]
 
@@ -311,8 +313,8 @@ def test_a_reply_leaves_other_threads_pages_kept(app, forum, make_thread, make_p
     plant(app)
     make_post(forum["thread"], author=poster, body="Een nieuwe reactie op het eerste onderwerp.")
     assert MARKER in page(reader, f"/nl/t/{other.id}")
-    html = page(reader, forum["urls"][0])
-    assert MARKER not in html and "Een nieuwe reactie" in html
+    html = page(reader, forum["urls"][0])  # (the kept page with the reply put in)
+    assert "Een nieuwe reactie" in html
 
 
 def test_an_author_gets_the_kept_page_with_their_own_links(app, forum, make_user):
@@ -339,6 +341,48 @@ def test_an_author_gets_the_kept_page_with_their_own_links(app, forum, make_user
     assert f"/flag/{reply_id}" in theirs and f"/flag/{reply_id}" not in mine
 
 
+def test_new_replies_are_put_into_the_kept_last_page(app, forum, make_post, make_user):
+    """A kept last page gets the replies added since put in after its last one, for every
+    reader the same as a page rendered now (their author included, whose links are slots);
+    a reply with files, or one that needs a new page, renders the page again."""
+    thread = forum["thread"]
+    url = forum["urls"][0]
+    reader, writer = as_member(app, forum["reader"]), as_member(app, make_user(name="Wies Schrijver"))
+    page(reader, url)
+    assert plant(app) == 1
+    for text in ("Bij ons schuift de wethouder aan.", "En de ambtenaar armoedebeleid ook."):
+        assert writer.post_form(f"/nl/t/{thread.id}/reply", {"body": text}).status_code == 302
+    for client in (reader, writer):
+        grown = page(client, url)
+        assert MARKER in grown and "schuift de wethouder aan" in grown and "armoedebeleid ook" in grown
+        kept = page(client, url)  # (read now: no "new" marks, as on the page rendered next)
+        app.config["PAGE_CACHE"] = False
+        rendered = page(client, url)
+        app.config["PAGE_CACHE"] = True
+        assert same(kept.replace(MARKER, "")) == same(rendered)
+    assert tr(app, "Edit") in page(writer, url)  # their own replies' links, filled for them
+
+    # A reply with a file is rendered by the template: the page is rendered again.
+    with_file = writer.post_form(f"/nl/t/{thread.id}/reply", {
+        "body": "Ons verslag zit erbij.", "attachments": [(io.BytesIO(b"Verslag van de avond"), "verslag.txt")]},
+        content_type="multipart/form-data")
+    assert with_file.status_code == 302
+    html = page(reader, url)
+    assert MARKER not in html and "verslag.txt" in html
+
+    # Up to a full page the kept page grows; the reply that starts page 2 renders it again.
+    poster = make_user(name="Piet Plaatser")  # (a new member: every page is rendered again)
+    page(reader, url)
+    plant(app)
+    for _ in range(30 - 4):  # the forum's reply, two above, the one with a file: 30 on page 1
+        make_post(thread, author=poster)
+    html = page(reader, url)
+    assert MARKER in html and tr(app, "Page %(page)d of %(pages)d", page=1, pages=2) not in html
+    make_post(thread, author=poster)
+    html = page(reader, url)
+    assert MARKER not in html and tr(app, "Page %(page)d of %(pages)d", page=1, pages=2) in html
+
+
 def test_a_reply_on_a_later_page_keeps_the_first_page(app, forum, make_post, make_user):
     """A long thread's first page stays kept while replies land on its last page: its reply
     count and last activity are filled in per request (the same as a page rendered now), the
@@ -358,8 +402,8 @@ def test_a_reply_on_a_later_page_keeps_the_first_page(app, forum, make_post, mak
     assert MARKER in kept
     with app.test_request_context("/nl/"), force_locale("nl"):
         assert ngettext("%(num)d reply", "%(num)d replies", 32) in kept
-    newest = page(reader, last)
-    assert MARKER not in newest and "leest de wethouder" in newest
+    newest = page(reader, last)  # the kept last page with the reply put in
+    assert "leest de wethouder" in newest
     app.config["PAGE_CACHE"] = False
     rendered = page(reader, first)
     app.config["PAGE_CACHE"] = True

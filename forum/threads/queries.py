@@ -330,6 +330,14 @@ def thread_page(thread, user, page, per_page=POSTS_PER_PAGE):
     return opening, PostPage(items=rows, total=total, page=page, per_page=per_page)
 
 
+def replies_after(thread, number, limit):
+    """Up to `limit` visible replies after reply `number`, in order, with their authors (what
+    a kept last page of the thread gets put in; forum/threads/views.py, _render_thread)."""
+    return list(db.session.scalars(
+        db.select(Post).where(Post.thread_id == thread.id, Post.number > number, Post.status == "visible")
+        .options(joinedload(Post.author).joinedload(User.organisation)).order_by(Post.number).limit(limit + 1)))
+
+
 def accepted_post(thread):
     if not thread.accepted_post_id:
         return None

@@ -274,7 +274,9 @@ def _render_thread(thread, page=1):
         # links directly: such a page is not for their authors.
         return html, {"posts": built, "authors": {p.author_id for p in context["posts"] if p.id not in built},
                       "post_count": thread.post_count, "replies": replies.total, "pages": replies.pages,
-                      "full": len(replies.items) == replies.per_page}
+                      "full": len(replies.items) == replies.per_page, "shown": len(replies.items),
+                      "last": replies.items[-1].number if replies.items else None,
+                      "is_last": replies.total == (replies.page - 1) * replies.per_page + len(replies.items)}
 
     def appended(meta):
         """Visible replies added at the end since the page was rendered (each adds one to
@@ -288,6 +290,33 @@ def _render_thread(thread, page=1):
             return True
         return added > 0 and meta["full"] and -(-(meta["replies"] + added) // queries.POSTS_PER_PAGE) == meta["pages"]
 
+    def reader_may(meta):
+        return user is None or user.id not in meta["authors"]
+
+    def grow(parts, meta):
+        """The kept last page with the replies added since, put in after its last reply:
+        no new render for each reply to a short thread. Only while they fit on the page
+        (its pagination stays) and each is a post built in Python (fragments.post_html:
+        visible, no files); otherwise None and the page is rendered."""
+        added = appended(meta)
+        if not (reader_may(meta) and meta.get("is_last") and meta["shown"] and added > 0
+                and meta["shown"] + added <= queries.POSTS_PER_PAGE):
+            return None
+        posts = queries.replies_after(thread, meta["last"], added)
+        if len(posts) != added:
+            return None
+        g.agora_page_posts = {}
+        built = [fragments.post_html(post, thread) for post in posts]
+        if any(html is None for html in built):
+            return None
+        grown = pagecache.insert_before(parts, "replies_end", "".join(f"{html}\n    " for html in built))
+        if grown is None:
+            return None
+        shown = meta["shown"] + added
+        return grown, {**meta, "posts": {**meta["posts"], **g.agora_page_posts}, "post_count": thread.post_count,
+                       "replies": meta["replies"] + added, "shown": shown, "last": posts[-1].number,
+                       "full": shown == queries.POSTS_PER_PAGE}
+
     def new(arg, _meta):
         return fragments.new_badge() if last_read and datetime.fromisoformat(arg) > last_read else ""
 
@@ -298,6 +327,7 @@ def _render_thread(thread, page=1):
         "watch_thread": lambda _arg, _meta: pagecache.snippet(
             ("watch_thread", thread.id, watching),
             lambda: render_template("forum/_watch_thread.html", thread=thread, watching=watching)),
+        "replies_end": lambda _arg, _meta: "",
         "replies_heading": lambda _arg, meta: escape(ngettext(
             "%(num)d reply", "%(num)d replies", meta["replies"] + appended(meta))),
         "thread_activity": lambda _arg, meta: activity(thread.last_post_at.isoformat(), meta),
@@ -308,7 +338,7 @@ def _render_thread(thread, page=1):
     html, _meta = pagecache.page(
         "thread", (*pagecache.site_counters(), thread.id, thread.created_at, thread.cache_revision), render, fillers,
         keep=not (unseen or _own_page(user, thread)),
-        usable=lambda meta: (user is None or user.id not in meta["authors"]) and current(meta))
+        usable=lambda meta: reader_may(meta) and current(meta), grow=grow)
     return html, last_read
 
 
