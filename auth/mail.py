@@ -1,7 +1,9 @@
 """Outgoing mail: SMTP when configured, otherwise .eml files in instance/mail/."""
+import functools
 import logging
 import os
 import smtplib
+import socket
 import threading
 import time
 import uuid
@@ -40,8 +42,15 @@ def build_message(to, subject, body, headers=None):
 _session = threading.local()
 
 
+@functools.cache
+def _local_hostname():
+    """The name this machine greets the mail server with (EHLO): smtplib looks it up (a
+    reverse name look-up) on every connection; once per process is enough."""
+    return socket.getfqdn()
+
+
 def _connect(config):
-    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20)
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], local_hostname=_local_hostname(), timeout=20)
     try:
         if config["MAIL_USE_TLS"]:
             smtp.starttls()
@@ -80,15 +89,22 @@ def send_message(msg):
             with _connect(config) as smtp:
                 smtp.send_message(msg)
             return
-        if _session.smtp is None:
+        reused = _session.smtp is not None
+        if not reused:
             _session.smtp = _connect(config)
         try:
             _session.smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException):
+        except (OSError, smtplib.SMTPException) as exc:
             # The next mail of the block starts on a new connection (this one may be broken).
             smtp, _session.smtp = _session.smtp, None
             smtp.close()
-            raise
+            closed = isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException)
+            if not (reused and closed):
+                raise
+            # A connection kept open between mails that the server has closed meanwhile:
+            # this mail once more, on a new one.
+            _session.smtp = _connect(config)
+            _session.smtp.send_message(msg)
         return
     folder = Path(config["MAIL_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -332,6 +332,20 @@ def test_mails_of_one_batch_share_one_smtp_connection(app, mail):
     assert len(set(mail.peers[:3])) == 1 and mail.peers[3] != mail.peers[0]
 
 
+def test_a_kept_smtp_connection_that_the_server_closed_is_replaced(app, mail):
+    """The mail thread keeps its connection open between batches (KEEP_SMTP_SECONDS); when the
+    server has closed it meanwhile, the mail goes out once more on a new connection."""
+    from auth import mail as outgoing
+
+    with app.test_request_context("/"):
+        with outgoing.smtp_session():
+            outgoing.send_message(outgoing.build_message("een@example.org", "Nieuwe reactie", "Tekst"))
+            outgoing._session.smtp.docmd("QUIT")  # the server ends it, as after its idle timeout
+            outgoing.send_message(outgoing.build_message("twee@example.org", "Nieuwe reactie", "Tekst"))
+    mail.last("twee@example.org")
+    assert len(mail.messages) == 2 and mail.peers[0] != mail.peers[1]
+
+
 def test_reply_notifications_collapse_per_thread_until_read(app, client, mail, make_user, make_thread, login_as):
     """A member's unread reply notification of a thread moves to each newer reply (post, author,
     time) instead of adding rows; once read, the next reply adds a new one. A member who chose

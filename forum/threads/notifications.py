@@ -217,6 +217,10 @@ def deliver_soon(notifications):
     sender.put(due)
 
 
+# How long a worker's mail thread keeps its SMTP connection open for the next batch.
+KEEP_SMTP_SECONDS = 5
+
+
 class MailSender:
     """A worker's thread that sends notification mails queued by its requests, in order."""
 
@@ -232,31 +236,46 @@ class MailSender:
     def put(self, notifications):
         self.queue.put(list(notifications))
 
+    def _take(self, timeout=None):
+        """The next batch: what is queued, waiting for it (at most `timeout` seconds; None
+        when nothing came). Returns (notifications, queue items taken) or None."""
+        try:
+            batch, taken = list(self.queue.get(timeout=timeout)), 1
+        except queue.Empty:
+            return None
+        while True:  # what queued up meanwhile goes in the same batch
+            try:
+                batch += self.queue.get_nowait()
+                taken += 1
+            except queue.Empty:
+                return batch, taken
+
     def _run(self):
         from auth.mail import smtp_session
 
         while True:
-            batch = self.queue.get()
-            taken = 1
-            while True:  # what queued up meanwhile goes in the same batch, over one connection
+            # One connection for a burst of batches: it stays open while the next batch comes
+            # within KEEP_SMTP_SECONDS (connecting, greeting and quitting cost more than a mail).
+            taken = self._take()
+            with smtp_session():
+                while taken is not None:
+                    self._send(*taken)
+                    taken = self._take(timeout=KEEP_SMTP_SECONDS)
+
+    def _send(self, batch, taken):
+        try:
+            # A request context of its own: mail links are built as in a request.
+            with self.app.test_request_context("/"):
+                g.sqlite_write = True  # (forum/database.py: it writes emailed_at)
                 try:
-                    batch += self.queue.get_nowait()
-                    taken += 1
-                except queue.Empty:
-                    break
-            try:
-                # A request context of its own: mail links are built as in a request.
-                with self.app.test_request_context("/"), smtp_session():
-                    g.sqlite_write = True  # (forum/database.py: it writes emailed_at)
-                    try:
-                        deliver_immediate(batch)
-                    except Exception:  # the next batch still goes out; these stay unsent (emailed_at empty)
-                        log.exception("notification mails not sent")
-                    finally:
-                        db.session.remove()
-            finally:
-                for _ in range(taken):
-                    self.queue.task_done()
+                    deliver_immediate(batch)
+                except Exception:  # the next batch still goes out; these stay unsent (emailed_at empty)
+                    log.exception("notification mails not sent")
+                finally:
+                    db.session.remove()
+        finally:
+            for _ in range(taken):
+                self.queue.task_done()
 
     def flush(self, timeout=10):
         """Wait until the queue is sent, at most `timeout` seconds; True when it was."""
