@@ -1,4 +1,5 @@
 """Template globals and filters shared by every area."""
+import functools
 import logging
 
 from flask import g
@@ -76,18 +77,27 @@ def _safe_count(fn):
 UNREAD_SHOWN = 99
 
 
-def unread_notifications():
+@functools.cache
+def _unread_statement():
+    """The member's (`:uid`) unread notifications counted up to UNREAD_SHOWN + 1, built once:
+    every page of a member that does not read it along with its own statement asks it."""
     from .extensions import db
     from .models import Notification
+
+    unread = (db.select(Notification.id)
+              .where(Notification.user_id == db.bindparam("uid"), Notification.read_at.is_(None))
+              .limit(UNREAD_SHOWN + 1).subquery())
+    return db.select(db.func.count()).select_from(unread)
+
+
+def unread_notifications():
+    from .extensions import db
 
     if not is_member(current_user):
         return 0
     if "agora_unread_notifications" not in g:  # or read along with the page's reader facts
-        unread = (db.select(Notification.id)
-                  .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-                  .limit(UNREAD_SHOWN + 1).subquery())
         g.agora_unread_notifications = _safe_count(
-            lambda: db.session.scalar(db.select(db.func.count()).select_from(unread)))
+            lambda: db.session.scalar(_unread_statement(), {"uid": current_user.id}))
     return g.agora_unread_notifications
 
 
