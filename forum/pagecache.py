@@ -307,20 +307,12 @@ def page(kind, valid, render, fillers, keep=True, usable=None, vary=(), grow=Non
         if usable is None or usable(kept[2]):
             parts, meta = kept[1], kept[2]
         elif grow is not None:
-            g.agora_page_slots = True
-            try:
-                grown = grow(kept[1], kept[2])
-            finally:
-                g.agora_page_slots = False
+            grown = _with_slots(grow, kept[1], kept[2])
             if grown is not None:
                 parts, meta = grown
                 store[key] = (valid, parts, meta)
     if parts is None:
-        g.agora_page_slots = True
-        try:
-            html, meta = render()
-        finally:
-            g.agora_page_slots = False
+        html, meta = _with_slots(render)
         parts = _cut(str(html), g.get("csrf_token"))
         if keep and (usable is None or usable(meta)):
             if len(store) >= limit:
@@ -328,6 +320,15 @@ def page(kind, valid, render, fillers, keep=True, usable=None, vary=(), grow=Non
                     store.pop(old, None)
             store[key] = (valid, parts, meta)
     return fill(parts, meta, fillers), meta
+
+
+def _with_slots(build, *args):
+    """build(*args) with the reader's parts rendered as slots (see `active`)."""
+    g.agora_page_slots = True
+    try:
+        return build(*args)
+    finally:
+        g.agora_page_slots = False
 
 
 def insert_before(parts, name, html):

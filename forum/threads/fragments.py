@@ -420,10 +420,14 @@ def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
     slotted = slots_active()
     mark = unread_mark()
     shown = counters()
+
+    def key(t):
+        return t.id, lang, show_theme, heading_level, version
+
     items = {}
     stale = []
     for t in threads:
-        stored = cache.get((t.id, lang, show_theme, heading_level, version))
+        stored = cache.get(key(t))
         if stored is not None and stored[0] == _item_state(t, shown):
             items[t.id] = stored[1]
         else:
@@ -433,7 +437,7 @@ def thread_items(threads, unread_ids, show_theme=True, heading_level=2):
             for old in list(cache)[: MAX_ITEMS // 2]:
                 del cache[old]
         items[t.id] = _render_item(t, show_theme, heading_level)
-        cache[(t.id, lang, show_theme, heading_level, version)] = (_item_state(t, shown), items[t.id])
+        cache[key(t)] = (_item_state(t, shown), items[t.id])
     out = []
     for t in threads:
         parts = items.get(t.id)
@@ -463,7 +467,8 @@ def _loaded(threads):
     if wanted:
         found = {t.id: t for t in db.session.scalars(
             db.select(Thread).where(Thread.id.in_(wanted)).options(*list_options()))}
-    return [t if isinstance(t, Thread) else found[t.id] for t in threads if isinstance(t, Thread) or t.id in found]
+    loaded = (t if isinstance(t, Thread) else found.get(t.id) for t in threads)
+    return [t for t in loaded if t is not None]
 
 
 def unread_mark():

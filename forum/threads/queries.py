@@ -85,11 +85,16 @@ def sort_columns(sort):
     return [Thread.last_post_at.desc(), Thread.id.desc()]
 
 
-def ordered(query, args):
+def sorted_in_language(query, args):
     """Apply the language filter and the sort."""
     if args.language:
         query = query.where(Thread.language == args.language)
-    return query.options(*list_options()).order_by(*sort_columns(args.sort))
+    return query.order_by(*sort_columns(args.sort))
+
+
+def ordered(query, args):
+    """The language filter and the sort, with the list's eager loads."""
+    return sorted_in_language(query, args).options(*list_options())
 
 
 # Far beyond any real list; keeps OFFSET inside PostgreSQL's bigint for ?page=9999...
@@ -135,9 +140,7 @@ def list_page(query, args, pinned=("site",), per_page=PER_PAGE):
         if page == 1:
             top_rows = pinned_threads(query, args, pinned)
         query = query.where(Thread.pinned.not_in(pinned))
-    if args.language:
-        query = query.where(Thread.language == args.language)
-    rows = db.session.execute(query.with_only_columns(*LISTED).order_by(*sort_columns(args.sort))
+    rows = db.session.execute(sorted_in_language(query.with_only_columns(*LISTED), args)
                               .limit(per_page + 1).offset((page - 1) * per_page)).all()
     return ListPage(pinned=top_rows, items=rows[:per_page], page=page, has_next=len(rows) > per_page)
 

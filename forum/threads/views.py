@@ -274,7 +274,7 @@ def _render_thread(thread, page=1):
         # links directly: such a page is not for their authors.
         return html, {"posts": built, "authors": {p.author_id for p in context["posts"] if p.id not in built},
                       "post_count": thread.post_count, "replies": replies.total, "pages": replies.pages,
-                      "full": len(replies.items) == replies.per_page, "shown": len(replies.items),
+                      "shown": len(replies.items),
                       "last": replies.items[-1].number if replies.items else None,
                       "is_last": replies.total == (replies.page - 1) * replies.per_page + len(replies.items)}
 
@@ -288,7 +288,7 @@ def _render_thread(thread, page=1):
         added = appended(meta)
         if added == 0:
             return True
-        return added > 0 and meta["full"] and -(-(meta["replies"] + added) // queries.POSTS_PER_PAGE) == meta["pages"]
+        return added > 0 and meta["shown"] == queries.POSTS_PER_PAGE and -(-(meta["replies"] + added) // queries.POSTS_PER_PAGE) == meta["pages"]
 
     def reader_may(meta):
         return user is None or user.id not in meta["authors"]
@@ -312,10 +312,8 @@ def _render_thread(thread, page=1):
         grown = pagecache.insert_before(parts, "replies_end", "".join(f"{html}\n    " for html in built))
         if grown is None:
             return None
-        shown = meta["shown"] + added
         return grown, {**meta, "posts": {**meta["posts"], **g.agora_page_posts}, "post_count": thread.post_count,
-                       "replies": meta["replies"] + added, "shown": shown, "last": posts[-1].number,
-                       "full": shown == queries.POSTS_PER_PAGE}
+                       "replies": meta["replies"] + added, "shown": meta["shown"] + added, "last": posts[-1].number}
 
     def new(arg, _meta):
         return fragments.new_badge() if last_read and datetime.fromisoformat(arg) > last_read else ""
